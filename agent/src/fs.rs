@@ -1,0 +1,872 @@
+//! Every file the agent reads goes through [`Root`]: host paths such as `/etc/shadow` are
+//! resolved under the scan root (`/` on a live host, a mounted image with `--root DIR`).
+//!
+//! Why not `std::fs` with `root.join(path)`? Because an image (or a user on a live host) may
+//! contain symlinks such as `/etc/shadow -> /host/etc/shadow` or `../../../etc/shadow`. The
+//! resolver here walks the path one component at a time with `openat(O_PATH|O_NOFOLLOW)`,
+//! reads every symlink itself and re-anchors it at the scan root, as `chroot(2)` would. `..`
+//! stops at the root. The kernel never follows a link for us, so nothing outside the root is
+//! ever opened, and swapping a component for a link between two steps makes the read fail
+//! instead of escaping.
+//!
+//! Reads are bounded ([`MAX_READ_BYTES`] by default), never block on FIFOs or devices
+//! (`O_NONBLOCK` and a regular-file check), reject binary content (a NUL byte) and decode
+//! text lossily so a stray Latin-1 byte in a comment does not hide the rest of a file.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Largest file the agent reads into memory unless a caller asks for another bound.
+pub const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
+/// Symlinks followed while resolving one path before giving up (Linux uses 40 too).
+const MAX_SYMLINKS: usize = 40;
+
+/// Why a path could not be read. `Display` names the path and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsError {
+    /// The host path as the catalog names it (not prefixed with the scan root).
+    pub path: String,
+    pub kind: FsErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsErrorKind {
+    NotFound,
+    PermissionDenied,
+    /// Larger than the read bound.
+    TooLarge { limit: u64 },
+    /// Contains a NUL byte: not a text file.
+    Binary { offset: usize },
+    /// Not a regular file (directory, FIFO, device, socket).
+    NotRegular(FileKind),
+    /// Too many symlinks (a loop).
+    SymlinkLoop,
+    /// A path component that must be a directory is not one.
+    NotADirectory,
+    /// The file changed between two steps of one read (e.g. became a symlink).
+    Changed,
+    Other(String),
+}
+
+impl FsError {
+    pub fn new(path: &str, kind: FsErrorKind) -> Self {
+        FsError {
+            path: path.to_string(),
+            kind,
+        }
+    }
+    fn from_errno(path: &str, errno: i32) -> Self {
+        let kind = match errno {
+            libc::ENOENT => FsErrorKind::NotFound,
+            libc::EACCES | libc::EPERM => FsErrorKind::PermissionDenied,
+            libc::ELOOP => FsErrorKind::SymlinkLoop,
+            libc::ENOTDIR => FsErrorKind::NotADirectory,
+            e => FsErrorKind::Other(std::io::Error::from_raw_os_error(e).to_string()),
+        };
+        FsError::new(path, kind)
+    }
+    /// The file (or a directory on its way) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.kind,
+            FsErrorKind::NotFound | FsErrorKind::NotADirectory
+        )
+    }
+}
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.path;
+        match &self.kind {
+            FsErrorKind::NotFound => write!(f, "{p}: no such file"),
+            FsErrorKind::PermissionDenied => write!(f, "{p}: permission denied"),
+            FsErrorKind::TooLarge { limit } => {
+                write!(f, "{p}: larger than the {limit}-byte read limit")
+            }
+            FsErrorKind::Binary { offset } => {
+                write!(f, "{p}: binary content (NUL byte at offset {offset})")
+            }
+            FsErrorKind::NotRegular(k) => write!(f, "{p}: not a regular file ({k})"),
+            FsErrorKind::SymlinkLoop => write!(f, "{p}: too many levels of symbolic links"),
+            FsErrorKind::NotADirectory => write!(f, "{p}: a path component is not a directory"),
+            FsErrorKind::Changed => write!(f, "{p}: file changed while being read"),
+            FsErrorKind::Other(m) => write!(f, "{p}: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for FsError {}
+
+/// The type of a directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Char,
+    Block,
+    Fifo,
+    Socket,
+}
+
+impl FileKind {
+    pub fn from_mode(mode: u32) -> FileKind {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => FileKind::Dir,
+            libc::S_IFLNK => FileKind::Symlink,
+            libc::S_IFCHR => FileKind::Char,
+            libc::S_IFBLK => FileKind::Block,
+            libc::S_IFIFO => FileKind::Fifo,
+            libc::S_IFSOCK => FileKind::Socket,
+            _ => FileKind::File,
+        }
+    }
+    pub fn parse(s: &str) -> Option<FileKind> {
+        Some(match s {
+            "file" => FileKind::File,
+            "dir" | "directory" => FileKind::Dir,
+            "symlink" => FileKind::Symlink,
+            "char" => FileKind::Char,
+            "block" => FileKind::Block,
+            "fifo" => FileKind::Fifo,
+            "socket" => FileKind::Socket,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::File => "regular file",
+            FileKind::Dir => "directory",
+            FileKind::Symlink => "symlink",
+            FileKind::Char => "character device",
+            FileKind::Block => "block device",
+            FileKind::Fifo => "FIFO",
+            FileKind::Socket => "socket",
+        })
+    }
+}
+
+/// What `stat(2)` says about a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: FileKind,
+    /// Permission bits including setuid, setgid and sticky (`st_mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+}
+
+impl Meta {
+    fn from_stat(st: &libc::stat) -> Meta {
+        Meta {
+            kind: FileKind::from_mode(st.st_mode),
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size as u64,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            nlink: st.st_nlink,
+            mtime: st.st_mtime,
+        }
+    }
+}
+
+/// A text file read through the root: the content is lossily decoded UTF-8.
+#[derive(Debug, Clone)]
+pub struct Text {
+    /// Host path (as requested, after nothing: symlinks are not reflected here).
+    pub path: String,
+    pub content: String,
+    pub meta: Meta,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    /// From `d_type`; `None` where the filesystem does not report it.
+    pub kind: Option<FileKind>,
+}
+
+/// The scan root. Cheap to share by reference; holds one directory descriptor.
+pub struct Root {
+    fd: OwnedFd,
+    dir: PathBuf,
+    live: bool,
+}
+
+impl fmt::Debug for Root {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Root").field("dir", &self.dir).finish()
+    }
+}
+
+fn cstr(s: &[u8]) -> CString {
+    // Path components never contain NUL: they come from splitting on '/' of a Rust string
+    // or from readdir/readlink, none of which can hold a NUL byte.
+    CString::new(s).unwrap_or_default()
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn openat_raw(dir: RawFd, name: &[u8], flags: i32) -> Result<OwnedFd, i32> {
+    let c = cstr(name);
+    // SAFETY: `c` is a valid NUL-terminated string and `dir` a descriptor we own.
+    let fd = unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC, 0) };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+fn fstatat_raw(dir: RawFd, name: &[u8], flags: i32) -> Result<libc::stat, i32> {
+    let c = cstr(name);
+    // SAFETY: zeroed is a valid bit pattern for `stat`; pointers are valid for the call.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::fstatat(dir, c.as_ptr(), &mut st, flags) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(st)
+    }
+}
+
+fn fstat_raw(fd: RawFd) -> Result<libc::stat, i32> {
+    // SAFETY: as above.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
+        Err(errno())
+    } else {
+        Ok(st)
+    }
+}
+
+fn readlinkat_raw(dir: RawFd, name: &[u8]) -> Result<Vec<u8>, i32> {
+    let c = cstr(name);
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::readlinkat(dir, c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(errno());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// Reads a directory from a descriptor (which is consumed).
+pub(crate) fn list_dir_fd(fd: OwnedFd) -> Result<Vec<Entry>, i32> {
+    use std::os::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` is an open directory descriptor; fdopendir takes ownership of it.
+    let dirp = unsafe { libc::fdopendir(raw) };
+    if dirp.is_null() {
+        let e = errno();
+        // SAFETY: fdopendir failed, so we still own `raw`.
+        unsafe { libc::close(raw) };
+        return Err(e);
+    }
+    let mut out = Vec::new();
+    loop {
+        // SAFETY: dirp is a valid DIR* until closedir below.
+        let ent = unsafe { libc::readdir64(dirp) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated.
+        let (name, dtype) = unsafe {
+            (
+                CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes().to_vec(),
+                (*ent).d_type,
+            )
+        };
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match dtype {
+            libc::DT_REG => Some(FileKind::File),
+            libc::DT_DIR => Some(FileKind::Dir),
+            libc::DT_LNK => Some(FileKind::Symlink),
+            libc::DT_CHR => Some(FileKind::Char),
+            libc::DT_BLK => Some(FileKind::Block),
+            libc::DT_FIFO => Some(FileKind::Fifo),
+            libc::DT_SOCK => Some(FileKind::Socket),
+            _ => None,
+        };
+        out.push(Entry {
+            name: String::from_utf8_lossy(&name).into_owned(),
+            kind,
+        });
+    }
+    // SAFETY: dirp came from fdopendir and is closed once.
+    unsafe { libc::closedir(dirp) };
+    Ok(out)
+}
+
+/// Where a resolved path ended: its parent directory and final name (never `.`/`..`).
+struct Resolved {
+    parent: OwnedFd,
+    /// Empty when the path is the root itself.
+    name: Vec<u8>,
+}
+
+impl Root {
+    /// Opens a scan root. `/` means the live host.
+    pub fn new(dir: &Path) -> std::io::Result<Root> {
+        let canon = std::fs::canonicalize(dir)?;
+        let c = cstr(canon.as_os_str().as_bytes());
+        // SAFETY: valid C string; we take ownership of the returned descriptor.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let live = canon == Path::new("/");
+        Ok(Root {
+            // SAFETY: fresh descriptor.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            dir: canon,
+            live,
+        })
+    }
+
+    /// True when the root is `/`: live kernel facts (/proc, /sys) describe this host.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// The root directory on the machine running the agent.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a host path lives on the machine running the agent (for messages only: never
+    /// open this path, it does not resolve symlinks inside the root).
+    pub fn real_path(&self, path: &str) -> PathBuf {
+        self.dir.join(path.trim_start_matches('/'))
+    }
+
+    fn dup_root(&self) -> Result<OwnedFd, i32> {
+        self.fd.try_clone().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+    }
+
+    /// Resolves `path` under the root. Intermediate symlinks are always followed (inside the
+    /// root); the last component is followed when `follow_last`.
+    fn resolve(&self, path: &str, follow_last: bool) -> Result<Resolved, FsError> {
+        let err = |e: i32| FsError::from_errno(path, e);
+        let mut todo: Vec<Vec<u8>> = split(path.as_bytes());
+        todo.reverse(); // a stack: next component at the end
+        let mut stack: Vec<OwnedFd> = Vec::new(); // ancestors of `cur`
+        let mut cur = self.dup_root().map_err(err)?;
+        let mut links = 0usize;
+        while let Some(comp) = todo.pop() {
+            if comp == b"." {
+                continue;
+            }
+            if comp == b".." {
+                if let Some(parent) = stack.pop() {
+                    cur = parent;
+                }
+                continue;
+            }
+            let last = todo.is_empty();
+            let st = match fstatat_raw(cur.as_raw_fd(), &comp, libc::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(e) if last && e == libc::ENOENT => {
+                    return Err(FsError::new(path, FsErrorKind::NotFound));
+                }
+                Err(e) => return Err(err(e)),
+            };
+            let kind = FileKind::from_mode(st.st_mode);
+            if kind == FileKind::Symlink && (!last || follow_last) {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(FsError::new(path, FsErrorKind::SymlinkLoop));
+                }
+                let target = readlinkat_raw(cur.as_raw_fd(), &comp).map_err(err)?;
+                let mut parts = split(&target);
+                parts.reverse();
+                todo.extend(parts);
+                if target.first() == Some(&b'/') {
+                    stack.clear();
+                    cur = self.dup_root().map_err(err)?;
+                }
+                continue;
+            }
+            if last {
+                return Ok(Resolved {
+                    parent: cur,
+                    name: comp,
+                });
+            }
+            if kind != FileKind::Dir {
+                return Err(FsError::new(path, FsErrorKind::NotADirectory));
+            }
+            let next = openat_raw(
+                cur.as_raw_fd(),
+                &comp,
+                libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
+            )
+            .map_err(|e| {
+                if e == libc::ELOOP {
+                    FsError::new(path, FsErrorKind::Changed)
+                } else {
+                    err(e)
+                }
+            })?;
+            stack.push(std::mem::replace(&mut cur, next));
+        }
+        Ok(Resolved {
+            parent: cur,
+            name: Vec::new(),
+        })
+    }
+
+    fn stat_impl(&self, path: &str, follow: bool) -> Result<Meta, FsError> {
+        let r = self.resolve(path, follow)?;
+        let st = if r.name.is_empty() {
+            fstat_raw(r.parent.as_raw_fd())
+        } else {
+            fstatat_raw(r.parent.as_raw_fd(), &r.name, libc::AT_SYMLINK_NOFOLLOW)
+        }
+        .map_err(|e| FsError::from_errno(path, e))?;
+        Ok(Meta::from_stat(&st))
+    }
+
+    /// `stat(2)` under the root: symlinks are followed (inside the root).
+    pub fn stat(&self, path: &str) -> Result<Meta, FsError> {
+        self.stat_impl(path, true)
+    }
+
+    /// `lstat(2)` under the root: the last component is not followed.
+    pub fn lstat(&self, path: &str) -> Result<Meta, FsError> {
+        self.stat_impl(path, false)
+    }
+
+    /// Whether a path exists (following symlinks inside the root). Errors other than
+    /// "not found" count as existing: the caller will meet them on the read.
+    pub fn exists(&self, path: &str) -> bool {
+        match self.stat(path) {
+            Ok(_) => true,
+            Err(e) => !e.is_not_found(),
+        }
+    }
+
+    /// Target of a symlink, as stored (not resolved).
+    pub fn read_link(&self, path: &str) -> Result<String, FsError> {
+        let r = self.resolve(path, false)?;
+        let t = readlinkat_raw(r.parent.as_raw_fd(), &r.name)
+            .map_err(|e| FsError::from_errno(path, e))?;
+        Ok(String::from_utf8_lossy(&t).into_owned())
+    }
+
+    /// Opens a regular file for reading without following a final symlink out of the root
+    /// and without blocking on FIFOs.
+    fn open_regular(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
+        let r = self.resolve(path, true)?;
+        let name: &[u8] = if r.name.is_empty() { b"." } else { &r.name };
+        let fd = openat_raw(
+            r.parent.as_raw_fd(),
+            name,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        )
+        .map_err(|e| {
+            if e == libc::ELOOP {
+                FsError::new(path, FsErrorKind::Changed)
+            } else {
+                FsError::from_errno(path, e)
+            }
+        })?;
+        let st = fstat_raw(fd.as_raw_fd()).map_err(|e| FsError::from_errno(path, e))?;
+        let meta = Meta::from_stat(&st);
+        if meta.kind != FileKind::File {
+            return Err(FsError::new(path, FsErrorKind::NotRegular(meta.kind)));
+        }
+        Ok((std::fs::File::from(fd), meta))
+    }
+
+    /// Reads at most `limit` bytes of a regular file; more is an error (never a silent
+    /// truncation: a check must not pass on half a file).
+    pub fn read_bytes_limited(&self, path: &str, limit: u64) -> Result<(Vec<u8>, Meta), FsError> {
+        let (file, meta) = self.open_regular(path)?;
+        if meta.size > limit {
+            return Err(FsError::new(path, FsErrorKind::TooLarge { limit }));
+        }
+        let mut buf = Vec::with_capacity(meta.size.min(limit) as usize);
+        file.take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| FsError::new(path, FsErrorKind::Other(e.to_string())))?;
+        if buf.len() as u64 > limit {
+            return Err(FsError::new(path, FsErrorKind::TooLarge { limit }));
+        }
+        Ok((buf, meta))
+    }
+
+    /// Reads a text file (bounded by [`MAX_READ_BYTES`]). A NUL byte makes it binary (an
+    /// error); invalid UTF-8 is replaced, so keywords around it are still seen.
+    pub fn read_text(&self, path: &str) -> Result<Text, FsError> {
+        self.read_text_limited(path, MAX_READ_BYTES)
+    }
+
+    pub fn read_text_limited(&self, path: &str, limit: u64) -> Result<Text, FsError> {
+        let (bytes, meta) = self.read_bytes_limited(path, limit)?;
+        if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+            return Err(FsError::new(path, FsErrorKind::Binary { offset }));
+        }
+        let content = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(Text {
+            path: path.to_string(),
+            content,
+            meta,
+        })
+    }
+
+    /// Reads a small kernel file (under /proc or /sys) where NUL separators are expected
+    /// (e.g. `/proc/PID/cmdline`).
+    pub fn read_proc(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        Ok(self.read_bytes_limited(path, 1024 * 1024)?.0)
+    }
+
+    /// Lists a directory (following symlinks inside the root), sorted by name.
+    pub fn read_dir(&self, path: &str) -> Result<Vec<Entry>, FsError> {
+        let r = self.resolve(path, true)?;
+        let name: &[u8] = if r.name.is_empty() { b"." } else { &r.name };
+        let fd = openat_raw(
+            r.parent.as_raw_fd(),
+            name,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+        )
+        .map_err(|e| FsError::from_errno(path, e))?;
+        let mut v = list_dir_fd(fd).map_err(|e| FsError::from_errno(path, e))?;
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    /// Expands a glob (`*`, `?`, `[...]` in any component) to the sorted host paths that
+    /// exist. A pattern without wildcards yields itself when it exists. Directories that
+    /// cannot be read are skipped, as the shell does.
+    pub fn glob(&self, pattern: &str) -> Result<Vec<String>, FsError> {
+        let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+        let mut found = vec![String::new()];
+        for (i, comp) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            let mut next = Vec::new();
+            for base in &found {
+                if has_wildcard(comp) {
+                    let dir = if base.is_empty() { "/" } else { base.as_str() };
+                    let entries = match self.read_dir(dir) {
+                        Ok(e) => e,
+                        Err(_) => continue,
+                    };
+                    for e in entries {
+                        if e.name.starts_with('.') && !comp.starts_with('.') {
+                            continue;
+                        }
+                        if fnmatch(comp, &e.name) {
+                            next.push(format!("{base}/{}", e.name));
+                        }
+                    }
+                } else {
+                    let p = format!("{base}/{comp}");
+                    if !last || self.exists(&p) {
+                        next.push(p);
+                    }
+                }
+            }
+            found = next;
+        }
+        if comps.is_empty() {
+            return Ok(vec!["/".into()]);
+        }
+        found.retain(|p| self.exists(p));
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+}
+
+fn split(path: &[u8]) -> Vec<Vec<u8>> {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_vec())
+        .collect()
+}
+
+/// True when a glob component has a wildcard.
+pub fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Shell-style matching of one name: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` / `[^x]`.
+pub fn fnmatch(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    fn class(p: &[char], c: char) -> Option<(bool, usize)> {
+        // returns (matched, length of the class in p) or None if unterminated
+        let mut i = 1;
+        let neg = matches!(p.get(1), Some('!') | Some('^'));
+        if neg {
+            i += 1;
+        }
+        let mut matched = false;
+        let mut first = true;
+        while i < p.len() {
+            if p[i] == ']' && !first {
+                return Some((matched != neg, i + 1));
+            }
+            first = false;
+            if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+                if p[i] <= c && c <= p[i + 2] {
+                    matched = true;
+                }
+                i += 3;
+            } else {
+                if p[i] == c {
+                    matched = true;
+                }
+                i += 1;
+            }
+        }
+        None
+    }
+    // iterative matcher with backtracking on the last '*'
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ni));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((ok, len)) = class(&p[pi..], n[ni]) {
+                        if ok {
+                            pi += len;
+                            ni += 1;
+                            continue;
+                        }
+                    } else if n[ni] == '[' {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                c if c == n[ni] => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Joins a directory and a name into a host path.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Lossy conversion for paths in messages.
+pub fn display_os(s: &OsStr) -> String {
+    String::from_utf8_lossy(s.as_bytes()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    fn tree() -> (tempfile::TempDir, Root) {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::create_dir_all(d.join("etc/ssh")).unwrap();
+        std::fs::write(d.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        std::fs::write(d.join("etc/ssh/sshd_config"), "PermitRootLogin no").unwrap();
+        let root = Root::new(d).unwrap();
+        (t, root)
+    }
+
+    #[test]
+    fn reads_plain_files() {
+        let (_t, r) = tree();
+        assert_eq!(
+            r.read_text("/etc/passwd").unwrap().content,
+            "root:x:0:0::/root:/bin/sh\n"
+        );
+        assert!(r.read_text("/etc/nope").unwrap_err().is_not_found());
+        assert!(r.read_text("/etc/passwd/x").unwrap_err().is_not_found());
+        assert!(!r.is_live());
+    }
+
+    #[test]
+    fn absolute_symlink_is_reanchored_inside_root() {
+        let (t, r) = tree();
+        // /etc/link -> /etc/passwd must read the root's passwd, not the host's.
+        symlink("/etc/passwd", t.path().join("etc/link")).unwrap();
+        assert!(r.read_text("/etc/link").unwrap().content.starts_with("root:x:0:0::/root"));
+        // ../../../../etc/passwd stops at the root too.
+        symlink("../../../../../etc/passwd", t.path().join("etc/ssh/rel")).unwrap();
+        assert!(r.read_text("/etc/ssh/rel").unwrap().content.starts_with("root:x:0:0::/root"));
+    }
+
+    #[test]
+    fn symlink_to_outside_file_never_escapes() {
+        let (t, r) = tree();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "outside").unwrap();
+        symlink(outside.path().join("secret"), t.path().join("etc/escape")).unwrap();
+        // The absolute target is looked up under the root, where it does not exist.
+        let e = r.read_text("/etc/escape").unwrap_err();
+        assert!(e.is_not_found(), "{e}");
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error() {
+        let (t, r) = tree();
+        symlink("b", t.path().join("etc/a")).unwrap();
+        symlink("a", t.path().join("etc/b")).unwrap();
+        assert_eq!(r.read_text("/etc/a").unwrap_err().kind, FsErrorKind::SymlinkLoop);
+    }
+
+    #[test]
+    fn binary_large_fifo_and_directories_are_errors() {
+        let (t, r) = tree();
+        std::fs::write(t.path().join("etc/bin"), b"abc\0def").unwrap();
+        assert_eq!(
+            r.read_text("/etc/bin").unwrap_err().kind,
+            FsErrorKind::Binary { offset: 3 }
+        );
+        let f = std::fs::File::create(t.path().join("etc/sparse")).unwrap();
+        f.set_len(1 << 30).unwrap();
+        assert!(matches!(
+            r.read_text("/etc/sparse").unwrap_err().kind,
+            FsErrorKind::TooLarge { .. }
+        ));
+        let fifo = cstr(t.path().join("etc/fifo").as_os_str().as_bytes());
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            r.read_text("/etc/fifo").unwrap_err().kind,
+            FsErrorKind::NotRegular(FileKind::Fifo)
+        );
+        assert_eq!(
+            r.read_text("/etc").unwrap_err().kind,
+            FsErrorKind::NotRegular(FileKind::Dir)
+        );
+    }
+
+    #[test]
+    fn non_utf8_is_decoded_lossily() {
+        let (t, r) = tree();
+        std::fs::write(t.path().join("etc/latin"), b"# caf\xe9\nPermitRootLogin no\n").unwrap();
+        let text = r.read_text("/etc/latin").unwrap();
+        assert!(text.content.contains("PermitRootLogin no"));
+    }
+
+    #[test]
+    fn unreadable_file_is_permission_denied_for_non_root() {
+        let (t, r) = tree();
+        let p = t.path().join("etc/locked");
+        std::fs::write(&p, "x").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0)).unwrap();
+        let res = r.read_text("/etc/locked");
+        // root bypasses modes (CAP_DAC_OVERRIDE); anyone else is refused.
+        if unsafe { libc::geteuid() } == 0 {
+            assert!(res.is_ok());
+        } else {
+            assert_eq!(res.unwrap_err().kind, FsErrorKind::PermissionDenied);
+        }
+    }
+
+    #[test]
+    fn stat_and_lstat() {
+        let (t, r) = tree();
+        symlink("passwd", t.path().join("etc/pl")).unwrap();
+        assert_eq!(r.stat("/etc/pl").unwrap().kind, FileKind::File);
+        assert_eq!(r.lstat("/etc/pl").unwrap().kind, FileKind::Symlink);
+        assert_eq!(r.read_link("/etc/pl").unwrap(), "passwd");
+        assert_eq!(r.stat("/").unwrap().kind, FileKind::Dir);
+    }
+
+    #[test]
+    fn glob_expands_sorted() {
+        let (t, r) = tree();
+        for n in ["b.conf", "a.conf", "c.txt", ".hidden.conf"] {
+            std::fs::write(t.path().join("etc/ssh").join(n), "").unwrap();
+        }
+        assert_eq!(
+            r.glob("/etc/ssh/*.conf").unwrap(),
+            vec!["/etc/ssh/a.conf", "/etc/ssh/b.conf"]
+        );
+        assert_eq!(r.glob("/etc/*/sshd_config").unwrap(), vec!["/etc/ssh/sshd_config"]);
+        assert!(r.glob("/nope/*").unwrap().is_empty());
+        assert_eq!(r.glob("/etc/passwd").unwrap(), vec!["/etc/passwd"]);
+    }
+
+    #[test]
+    fn fnmatch_table() {
+        for (p, n, ok) in [
+            ("*", "abc", true),
+            ("*.conf", "a.conf", true),
+            ("*.conf", "a.conf~", false),
+            ("a?c", "abc", true),
+            ("[ab]x", "bx", true),
+            ("[!ab]x", "bx", false),
+            ("[a-c]*", "cat", true),
+            ("*a*b", "xxaxxb", true),
+            ("*a*b", "xxaxxbc", false),
+            ("", "", true),
+            ("[", "[", true),
+        ] {
+            assert_eq!(fnmatch(p, n), ok, "{p} vs {n}");
+        }
+    }
+}

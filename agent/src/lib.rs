@@ -1,0 +1,7 @@
+//! Jikimi: an on-host Linux security agent.
+//!
+//! The flow is visible in the modules: [`facts`] are collected from the host (through the
+//! scan [`fs::Root`]), the [`catalog`] of declarative checks is [`eval`]uated against them into
+//! [`findings`], and [`sinks`] render or ship those findings.
+
+pub mod fs;
