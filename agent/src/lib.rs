@@ -4,4 +4,5 @@
 //! scan [`fs::Root`]), the [`catalog`] of declarative checks is [`eval`]uated against them into
 //! [`findings`], and [`sinks`] render or ship those findings.
 
+pub mod facts;
 pub mod fs;
