@@ -137,6 +137,18 @@ enum CatalogCmd {
         #[command(flatten)]
         cat: CatalogOpts,
     },
+    /// Run every fixture host (tests/hosts/*/host.toml) and compare each check's status with
+    /// the expected one; also require a passing and a failing fixture for every check.
+    Test {
+        /// Directory of fixture hosts.
+        #[arg(long, value_name = "DIR", default_value = "tests/hosts")]
+        fixtures: PathBuf,
+        /// Print passing assertions too.
+        #[arg(long)]
+        verbose: bool,
+        #[command(flatten)]
+        cat: CatalogOpts,
+    },
     /// Print the catalog digest (sha256 of the catalog files).
     Digest {
         #[command(flatten)]
@@ -313,6 +325,51 @@ fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
                 n = load_catalog(&opts, &cfg)?.checks.len();
             }
             print_out(&format!("catalog OK: {n} checks (profiles kisa and cis)\n"))?;
+        }
+        CatalogCmd::Test {
+            fixtures,
+            verbose,
+            cat,
+        } => {
+            let fx = catalog::fixtures::load_all(&fixtures).map_err(|e| anyhow!(e))?;
+            if fx.is_empty() {
+                bail!(
+                    "no fixture hosts (*/host.toml) under {}",
+                    fixtures.display()
+                );
+            }
+            let work = std::env::temp_dir().join(format!("jikimi-fixtures-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&work);
+            let build = |p: Profile| {
+                let opts = CatalogOpts {
+                    profile: Some(p.as_str().into()),
+                    no_extra_checks: true,
+                    ..cat.clone()
+                };
+                load_catalog(&opts, &cfg).map_err(|e| format!("{e:#}"))
+            };
+            let lines = catalog::fixtures::run_all(&fx, &build, &work);
+            let _ = std::fs::remove_dir_all(&work);
+            let lines = lines.map_err(|e| anyhow!(e))?;
+            let mut out = String::new();
+            let (mut pass, mut fail) = (0, 0);
+            for l in &lines {
+                if l.ok {
+                    pass += 1;
+                    if verbose {
+                        out += &format!("ok   {}\n", l.text);
+                    }
+                } else {
+                    fail += 1;
+                    out += &format!("FAIL {}\n", l.text);
+                }
+            }
+            out += &format!(
+                "catalog test: {} fixture hosts\n{pass} passed, {fail} failed\n",
+                fx.len()
+            );
+            print_out(&out)?;
+            return Ok(if fail == 0 { 0 } else { 1 });
         }
         CatalogCmd::Digest { cat } => {
             print_out(&(load_catalog(&cat, &cfg)?.digest + "\n"))?;
