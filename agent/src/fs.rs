@@ -839,7 +839,7 @@ mod tests {
         let (t, r) = tree();
         let p = t.path().join("etc/locked");
         std::fs::write(&p, "x").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
         let res = r.read_text("/etc/locked");
         // root bypasses modes (CAP_DAC_OVERRIDE); anyone else is refused.
         if unsafe { libc::geteuid() } == 0 {
