@@ -3,5 +3,8 @@
 
 use crate::fs::Root;
 
+pub mod origin;
+pub mod sudoers;
+
 #[allow(dead_code, reason = "placeholder import until collectors land")]
 fn _root(_r: &Root) {}
