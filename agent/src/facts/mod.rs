@@ -3,7 +3,9 @@
 
 use crate::fs::Root;
 
+pub mod logindefs;
 pub mod origin;
+pub mod pam;
 pub mod sudoers;
 
 #[allow(dead_code, reason = "placeholder import until collectors land")]
