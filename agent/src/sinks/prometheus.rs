@@ -138,7 +138,8 @@ fn host_metrics(o: &mut Out, f: &Facts) {
     if let Ok(ms) = f.mounts() {
         let with: Vec<_> = ms.iter().filter_map(|m| m.usage.map(|u| (m, u))).collect();
         if !with.is_empty() {
-            let fams: [(&str, &str, fn(&crate::facts::mounts::Usage) -> u64); 5] = [
+            type Getter = fn(&crate::facts::mounts::Usage) -> u64;
+            let fams: [(&str, &str, Getter); 5] = [
                 ("jikimi_filesystem_size_bytes", "Filesystem size.", |u| u.size_bytes),
                 ("jikimi_filesystem_free_bytes", "Free bytes (including root-reserved).", |u| u.free_bytes),
                 ("jikimi_filesystem_avail_bytes", "Bytes available to unprivileged users.", |u| u.avail_bytes),
