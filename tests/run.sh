@@ -12,7 +12,7 @@ results=()
 record() { results+=("$1"); }
 
 # ---------------------------------------------------------------- dependencies
-APT_PACKAGES=(openssh-server sudo passwd)
+APT_PACKAGES=(openssh-server sudo passwd prometheus)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +23,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-for tool in sshd visudo pwck ssh-keygen cargo; do
+for tool in sshd visudo pwck ssh-keygen promtool cargo; do
   command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin" command -v "$tool" >/dev/null \
     || { echo "FATAL: $tool not found after installation" >&2; exit 1; }
 done

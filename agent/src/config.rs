@@ -16,6 +16,23 @@ pub struct Config {
     pub agent: AgentConfig,
     #[serde(default)]
     pub walk: WalkConfig,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Seconds between scans (default 3600).
+    pub interval_secs: Option<u64>,
+    /// Random spread around the interval (default a tenth of it, at most 300).
+    pub jitter_secs: Option<u64>,
+    /// Address of the /metrics and /healthz endpoint (default 127.0.0.1:9464).
+    pub listen: Option<String>,
+    /// Also write the metrics to this file after each scan (node_exporter textfile collector).
+    pub textfile: Option<PathBuf>,
+    /// One metric series per check (default false: bounded cardinality).
+    pub per_check_metrics: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

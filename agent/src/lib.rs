@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod daemon;
 pub mod eval;
 pub mod facts;
 pub mod findings;

@@ -80,6 +80,15 @@ struct CheckArgs {
     /// Write the output to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write Prometheus metrics to FILE atomically (node_exporter textfile collector).
+    #[arg(long, value_name = "FILE")]
+    textfile: Option<PathBuf>,
+    /// Daemon: address for /metrics and /healthz (default 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Daemon: seconds between scans (default 3600, from the configuration).
+    #[arg(long, value_name = "SECS")]
+    interval: Option<u64>,
     /// Run only these check ids (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     only: Vec<String>,
@@ -215,26 +224,61 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     res.with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn cmd_check(a: CheckArgs) -> Result<i32> {
-    if !a.once {
-        bail!("continuous (daemon) mode is not available in this version: run `jikimi check --once` from a timer or SSM");
-    }
+/// Configuration, catalog and selection for a check run (also rebuilt by the daemon on SIGHUP).
+fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     let cfg = Config::load(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
-    let root = open_root(a.root.as_deref())?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,
     };
     let mut skip = a.skip.clone();
     skip.extend(cfg.agent.skip.iter().cloned());
-    let sel = Selection {
+    let selection = Selection {
         only: a.only.clone(),
         skip,
         min_severity,
         no_walks: a.no_walks,
     };
-    let report = run::scan(&catalog, &root, &sel, cfg.walk_limits()).map_err(|e| anyhow!(e))?;
+    // fail early on unknown ids rather than at the first scan
+    run::select(&catalog, &selection).map_err(|e| anyhow!(e))?;
+    Ok(jikimi::daemon::Setup {
+        config: cfg,
+        catalog,
+        selection,
+    })
+}
+
+fn cmd_check(a: CheckArgs) -> Result<i32> {
+    if !a.once {
+        let opts = jikimi::daemon::Options {
+            root: a.root.clone(),
+            listen: a.listen.clone(),
+            textfile: a.textfile.clone(),
+            interval_secs: a.interval,
+        };
+        jikimi::daemon::run(opts, &|| setup(&a).map_err(|e| format!("{e:#}")))
+            .map_err(|e| anyhow!(e))?;
+        return Ok(0);
+    }
+    let s = setup(&a)?;
+    let (cfg, catalog, sel) = (&s.config, &s.catalog, &s.selection);
+    let root = open_root(a.root.as_deref())?;
+    let mut facts = jikimi::facts::Facts::new(&root);
+    facts.walk_limits = cfg.walk_limits();
+    let report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
+    if let Some(p) = a.textfile.as_ref().or(cfg.daemon.textfile.as_ref()) {
+        let opts = sinks::prometheus::Options {
+            per_check: cfg.daemon.per_check_metrics.unwrap_or(false),
+        };
+        let counters = sinks::prometheus::Counters {
+            scans_ok: 1,
+            ..Default::default()
+        };
+        let text = sinks::prometheus::render(Some(&report), Some(&facts), &counters, opts);
+        jikimi::daemon::write_textfile(p, &text)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
     let text = match a.format {
         Format::Json => sinks::json::render(&report),
         Format::Table => {

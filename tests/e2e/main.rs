@@ -428,3 +428,167 @@ fn live_host_scan_runs() {
     assert!(v["cpu"]["count"].as_u64().unwrap() >= 1);
     assert!(v["processes"].as_array().unwrap().len() > 1);
 }
+
+/// Kills a spawned daemon when a test panics, so it never outlives the test run.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[test]
+fn daemon_serves_metrics_reloads_on_sighup_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "/etc/a", b"x");
+    let cat = catalog(&check("OK-1", "{ probe = \"file\", path = \"/etc/a\" }"));
+    let textfile = t.path().join("jikimi.prom");
+    let child = bin()
+        .args([
+            "check",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "1",
+            "--no-extra-checks",
+        ])
+        .args([
+            "--root",
+            t.path().to_str().unwrap(),
+            "--catalog",
+            cat.path().to_str().unwrap(),
+        ])
+        .args(["--textfile", textfile.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = KillOnDrop(child);
+    let child = &mut guard.0;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = lines.next().unwrap().unwrap();
+    let addr = started
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no address in {started}"))
+        .to_string();
+    // wait for two scans (interval 1 s, jitter 0)
+    let mut scans = 0;
+    for l in lines.by_ref() {
+        if l.unwrap().contains("scan done") {
+            scans += 1;
+            if scans == 2 {
+                break;
+            }
+        }
+    }
+    let (status, body) = http_get(&addr, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        body.contains("jikimi_checks{status=\"PASS\",severity=\"high\"} 1"),
+        "{body}"
+    );
+    assert!(body.contains("jikimi_scans_total{result=\"ok\"}"), "{body}");
+    let (status, body) = http_get(&addr, "/healthz");
+    assert!(
+        status.contains("200") && body.starts_with("ok"),
+        "{status} {body}"
+    );
+    assert!(http_get(&addr, "/nope").0.contains("404"));
+    assert!(std::fs::read_to_string(&textfile)
+        .unwrap()
+        .contains("jikimi_score 100"));
+    // SIGHUP: reload (add a failing check), rescan
+    std::fs::write(
+        cat.path().join("t.toml"),
+        format!(
+            "area = \"test\"\n{}{}",
+            check("OK-1", "{ probe = \"file\", path = \"/etc/a\" }"),
+            check(
+                "BAD-1",
+                "{ probe = \"file\", path = \"/etc/a\", exists = false }"
+            )
+        ),
+    )
+    .unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    let mut reloaded = false;
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        if l.contains("configuration reloaded: 2 checks") {
+            reloaded = true;
+        }
+        if reloaded && l.contains("1 failed") {
+            break;
+        }
+    }
+    assert!(reloaded);
+    let (_, body) = http_get(&addr, "/metrics");
+    assert!(
+        body.contains("jikimi_checks{status=\"FAIL\",severity=\"high\"} 1"),
+        "{body}"
+    );
+    // SIGTERM: exits 0 within a few seconds
+    let t0 = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed().as_secs() < 5, "daemon did not stop on SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn textfile_metrics_pass_promtool() {
+    let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("promtool not found: install Debian's `prometheus` package (tests/run.sh does)");
+    let t = tempfile::tempdir().unwrap();
+    let prom = t.path().join("m.prom");
+    let r = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--no-walks",
+        "--textfile",
+        prom.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.contains("jikimi_host_memory_bytes{kind=\"total\"}"),
+        "{text}"
+    );
+    let out = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&prom).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

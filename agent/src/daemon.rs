@@ -1,0 +1,355 @@
+//! The continuous agent (`jikimi check` without `--once`): a scan at start, then one every
+//! interval with random jitter (so a fleet does not scan in step), metrics on
+//! `/metrics` and `/healthz` (127.0.0.1:9464 by default), SIGHUP reloads the configuration and
+//! catalog, SIGTERM/SIGINT stop within a second. A failed scan is logged and counted; the next
+//! one still happens.
+//!
+//! Between scans the agent holds only the catalog and the last metrics text: facts are
+//! collected fresh for every scan and dropped after it, so the idle footprint stays small.
+//! The HTTP server is a plain blocking loop on one thread (requests are tiny and rare).
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::facts::Facts;
+use crate::fs::Root;
+use crate::run::{scan_facts, Report, Selection};
+use crate::sinks::prometheus::{self, Counters};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Everything a scan needs, rebuilt on SIGHUP.
+pub struct Setup {
+    pub config: Config,
+    pub catalog: Catalog,
+    pub selection: Selection,
+}
+
+/// Daemon options from the command line (they win over the configuration).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub root: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub textfile: Option<PathBuf>,
+    pub interval_secs: Option<u64>,
+}
+
+enum Event {
+    Reload,
+    Stop,
+}
+
+struct Shared {
+    metrics: Mutex<String>,
+    last_ok: Mutex<Option<Instant>>,
+    stopping: AtomicBool,
+}
+
+fn log(msg: &str) {
+    // journald adds its own timestamp; keep a UTC one for plain files.
+    let line = format!(
+        "{} jikimi: {msg}\n",
+        crate::time::rfc3339(std::time::SystemTime::now())
+    );
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_err()
+    {
+        let t = crate::time::now_unix().to_bits();
+        return t ^ (std::process::id() as u64).rotate_left(32);
+    }
+    u64::from_le_bytes(b)
+}
+
+/// Interval ± jitter, never below one second.
+pub fn next_delay(interval: Duration, jitter: Duration, r: u64) -> Duration {
+    let j = jitter.as_millis() as u64;
+    if j == 0 {
+        return interval.max(Duration::from_secs(1));
+    }
+    let off = r % (2 * j + 1);
+    let ms = interval.as_millis() as i128 + off as i128 - j as i128;
+    Duration::from_millis(ms.max(1000) as u64)
+}
+
+/// Writes metrics for node_exporter's textfile collector atomically.
+pub fn write_textfile(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let r = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+fn respond(mut s: TcpStream, shared: &Shared) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+    let mut buf = [0u8; 4096];
+    let mut n = 0;
+    while n < buf.len() {
+        match s.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(_) => return,
+        }
+    }
+    let req = String::from_utf8_lossy(&buf[..n]);
+    let mut parts = req.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let (status, ctype, body) = match (method, path) {
+        ("GET", "/metrics") => (
+            "200 OK",
+            "text/plain; version=0.0.4; charset=utf-8",
+            shared.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
+        ),
+        ("GET", "/healthz") => {
+            let last = shared.last_ok.lock().ok().and_then(|l| *l);
+            match last {
+                Some(t) => (
+                    "200 OK",
+                    "text/plain",
+                    format!("ok: last successful scan {}s ago\n", t.elapsed().as_secs()),
+                ),
+                None => (
+                    "200 OK",
+                    "text/plain",
+                    "ok: no successful scan yet\n".to_string(),
+                ),
+            }
+        }
+        ("GET", _) => (
+            "404 Not Found",
+            "text/plain",
+            "not found: try /metrics or /healthz\n".into(),
+        ),
+        _ => ("405 Method Not Allowed", "text/plain", "only GET\n".into()),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = s
+        .write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body.as_bytes()));
+}
+
+fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    for conn in listener.incoming() {
+        if shared.stopping.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Ok(s) = conn {
+            respond(s, &shared);
+        }
+    }
+}
+
+/// One scan with fresh facts; returns the report and the rendered metrics.
+fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Report>, String) {
+    let mut facts = Facts::new(root);
+    facts.walk_limits = setup.config.walk_limits();
+    let opts = prometheus::Options {
+        per_check: setup.config.daemon.per_check_metrics.unwrap_or(false),
+    };
+    match scan_facts(&setup.catalog, &facts, &setup.selection) {
+        Ok(report) => {
+            counters.scans_ok += 1;
+            let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
+            (Some(report), text)
+        }
+        Err(e) => {
+            counters.scans_failed += 1;
+            counters.last_failure_ts = crate::time::now_unix();
+            log(&format!("scan failed: {e}"));
+            (None, prometheus::render(None, Some(&facts), counters, opts))
+        }
+    }
+}
+
+fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            for sig in signals.forever() {
+                let ev = if sig == SIGHUP {
+                    Event::Reload
+                } else {
+                    Event::Stop
+                };
+                let stop = matches!(ev, Event::Stop);
+                if tx.send(ev).is_err() || stop {
+                    break;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Runs until SIGTERM/SIGINT. `load` builds the setup (config + catalog), again on SIGHUP.
+pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<(), String> {
+    let mut setup = load()?;
+    let root_dir = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let root = Root::new(&root_dir)
+        .map_err(|e| format!("cannot open scan root {}: {e}", root_dir.display()))?;
+    let listen = opts
+        .listen
+        .clone()
+        .or_else(|| setup.config.daemon.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:9464".into());
+    let listener =
+        TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(listen);
+    let shared = Arc::new(Shared {
+        metrics: Mutex::new(prometheus::render(
+            None,
+            None,
+            &Counters::default(),
+            Default::default(),
+        )),
+        last_ok: Mutex::new(None),
+        stopping: AtomicBool::new(false),
+    });
+    {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("http".into())
+            .stack_size(128 * 1024)
+            .spawn(move || serve(listener, shared))
+            .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
+    }
+    let (tx, rx) = channel();
+    install_signals(tx).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    log(&format!(
+        "daemon started: {} checks, metrics on http://{local}/metrics",
+        setup.catalog.checks.len()
+    ));
+    let mut counters = Counters::default();
+    loop {
+        let (report, text) = scan_once(&setup, &root, &mut counters);
+        if report.is_some() {
+            if let Ok(mut l) = shared.last_ok.lock() {
+                *l = Some(Instant::now());
+            }
+        }
+        if let Some(p) = opts
+            .textfile
+            .as_ref()
+            .or(setup.config.daemon.textfile.as_ref())
+        {
+            if let Err(e) = write_textfile(p, &text) {
+                log(&format!("cannot write textfile {}: {e}", p.display()));
+            }
+        }
+        if let Ok(mut m) = shared.metrics.lock() {
+            *m = text;
+        }
+        // logged once the metrics are published, so a reader of the log sees them
+        if let Some(r) = &report {
+            let s = &r.summary;
+            log(&format!(
+                "scan done in {:.0} ms: {} passed, {} failed, {} not applicable, {} errors, score {:.1}",
+                r.duration_ms, s.passed, s.failed, s.not_applicable, s.errors, s.score
+            ));
+        }
+        drop(report);
+        let interval = Duration::from_secs(
+            opts.interval_secs
+                .or(setup.config.daemon.interval_secs)
+                .unwrap_or(3600),
+        );
+        let jitter = Duration::from_secs(
+            setup
+                .config
+                .daemon
+                .jitter_secs
+                .unwrap_or((interval.as_secs() / 10).min(300)),
+        );
+        let deadline = Instant::now() + next_delay(interval, jitter, random_u64());
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) => break,
+                Ok(Event::Reload) => {
+                    match load() {
+                        Ok(s) => {
+                            log(&format!(
+                                "configuration reloaded: {} checks",
+                                s.catalog.checks.len()
+                            ));
+                            setup = s;
+                        }
+                        Err(e) => log(&format!(
+                            "reload failed, keeping the previous configuration: {e}"
+                        )),
+                    }
+                    break; // scan now with the new setup
+                }
+                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                    shared.stopping.store(true, Ordering::Relaxed);
+                    log("stopping");
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_range() {
+        let i = Duration::from_secs(3600);
+        let j = Duration::from_secs(300);
+        for r in [0, 1, 299_999, 300_000, 600_000, u64::MAX] {
+            let d = next_delay(i, j, r);
+            assert!(
+                d >= Duration::from_secs(3300) && d <= Duration::from_secs(3900),
+                "{d:?}"
+            );
+        }
+        assert_eq!(
+            next_delay(Duration::ZERO, Duration::ZERO, 5),
+            Duration::from_secs(1)
+        );
+        assert!(
+            next_delay(Duration::from_secs(1), Duration::from_secs(10), 0)
+                >= Duration::from_secs(1)
+        );
+    }
+}
