@@ -299,10 +299,11 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                 .unwrap_or((interval.as_secs() / 10).min(300)),
         );
         let deadline = Instant::now() + next_delay(interval, jitter, random_u64());
-        loop {
+        // one wait: a timeout means scan; SIGHUP reloads and rescans; SIGTERM stops
+        {
             let wait = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
-                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Timeout) => {}
                 Ok(Event::Reload) => {
                     match load() {
                         Ok(s) => {
