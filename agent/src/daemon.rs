@@ -317,7 +317,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                             "reload failed, keeping the previous configuration: {e}"
                         )),
                     }
-                    break; // scan now with the new setup
+                    // fall through: scan now with the new setup
                 }
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => {
                     shared.stopping.store(true, Ordering::Relaxed);
