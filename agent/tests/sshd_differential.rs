@@ -9,6 +9,11 @@
 //! see the same accounts. sshd needs a host key and `/run/sshd`: a throwaway ed25519 key is
 //! given with `-h`, and its `hostkey` line is left out of the comparison.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "the summary of the differential run is the point of --nocapture"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
