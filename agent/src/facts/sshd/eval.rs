@@ -738,7 +738,6 @@ impl Pass<'_> {
         Ok((result, cp))
     }
 
-    #[allow(clippy::too_many_lines)]
     fn handle(
         &self,
         o: &mut Opts,

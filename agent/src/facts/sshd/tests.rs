@@ -559,3 +559,100 @@ fn refusals_sshd_makes_at_startup() {
         assert!(e.to_string().contains(msg), "{text:?}: {e}");
     }
 }
+
+/// Random configurations from a soup of keywords and awkward tokens: loading and evaluating
+/// must never panic or hang, whatever the outcome.
+#[test]
+fn random_configurations_never_panic() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let tokens = [
+        "yes",
+        "no",
+        "none",
+        "any",
+        "all",
+        "\"",
+        "'",
+        "=",
+        "#",
+        "\\",
+        "\\\"",
+        "!",
+        ",",
+        "*",
+        "?",
+        "10.0.0.0/8",
+        "10.0.0.1/8",
+        "::1",
+        "[::1]:22",
+        "a b",
+        "+ssh-rsa",
+        "-*",
+        "^aes128-ctr",
+        "1h30m",
+        "-5",
+        "99999999999999999999",
+        "0x1f",
+        "é",
+        "\r",
+        "\t",
+        "\u{c}",
+        "user",
+        "User",
+        "Address",
+        "LocalPort",
+        "Group",
+        "Host",
+        "ssh",
+        "~",
+        "~root/x",
+        "%u",
+        ":",
+        "*:*",
+        "",
+        "/etc/ssh/inc*",
+        "inc1",
+        "1G",
+        "24:64",
+        "10:30:100",
+        "session=5",
+        "publickey,password",
+    ];
+    let keywords: Vec<&str> = keywords::KEYWORDS
+        .iter()
+        .map(|k| k.0)
+        .chain(["bogus", "MATCH", "#x", "\"Port", "Include"])
+        .collect();
+    let mut okc = 0;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..next(8) {
+            text.push_str(keywords[next(keywords.len())]);
+            for _ in 0..next(5) {
+                text.push_str([" ", "=", "\t", " = "][next(4)]);
+                text.push_str(tokens[next(tokens.len())]);
+            }
+            text.push_str(["\n", "\r\n", "\n\n", " # c\n"][next(4)]);
+        }
+        let m = files(&[
+            (MAIN, &text),
+            ("/etc/ssh/inc1", "Include /etc/ssh/inc1\n"),
+            ("/etc/ssh/inc2", "Match All\nMaxSessions 2\n"),
+        ]);
+        if let Ok(c) = load_from(&m, MAIN, sys()) {
+            okc += 1;
+            for spec in ["", "user=bob,addr=10.1.1.1,lport=22", "user=root,host=h"] {
+                let _ = c.try_effective(&conn(spec)).map(|e| e.render());
+                let _ = c.effective(&conn(spec)).render();
+            }
+            let _ = c.weakenings("permitrootlogin", |v| v == "yes");
+        }
+    }
+    assert!(okc > 300, "only {okc} random configurations loaded");
+}
