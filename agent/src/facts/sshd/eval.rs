@@ -1529,8 +1529,18 @@ fn process_listen(o: &mut Opts, defaults: bool) -> Result<(), SshdError> {
                         "bad addr or host: {a} (Address family for hostname not supported)"
                     )))
                 }
-                // Host names are not resolved: the name is kept as written.
-                None => vec![format!("{a}:{port}")],
+                None => match a.split_once('%') {
+                    // A scoped IPv6 address (fe80::1%eth0).
+                    Some((ip, scope))
+                        if ip.parse::<std::net::Ipv6Addr>().is_ok() && family != 2 =>
+                    {
+                        let ip: std::net::Ipv6Addr =
+                            ip.parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+                        vec![format!("[{ip}%{scope}]:{port}")]
+                    }
+                    // Host names are not resolved: the name is kept as written.
+                    _ => vec![format!("{a}:{port}")],
+                },
             },
         };
         for l in lines {
