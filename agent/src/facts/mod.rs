@@ -15,6 +15,7 @@ pub mod pam;
 pub mod procs;
 pub mod services;
 pub mod sockets;
+pub mod sshd;
 pub mod sudoers;
 pub mod summary;
 pub mod sysctl;

@@ -1,0 +1,576 @@
+//! The effective sshd configuration, computed the way sshd itself computes it (what
+//! `sshd -T [-C spec]` prints), for OpenSSH 9.2p1 as Debian 12 builds it.
+//!
+//! * [`parse`] tokenises one file with sshd's quoting rules (pure).
+//! * [`load`] reads the main file through the scan [`Root`], expands `Include` (globs,
+//!   relative to /etc/ssh, nested up to 16 levels) and runs sshd's startup pass, so a
+//!   configuration sshd would refuse is an error here too, with file and line.
+//! * [`SshdConfig::effective`] re-processes the `Match` blocks for one [`Connection`] and
+//!   applies them over the startup values, as sshd does after accepting a connection.
+//!
+//! sshd semantics worth knowing (all verified against `sshd -T`):
+//! * within one pass the first value of a keyword wins (global section, then the Match
+//!   blocks that match, in file order), but a matching Match block *overrides* the global
+//!   section: Match blocks are evaluated in a second pass whose values replace the first's;
+//! * list keywords accumulate (AllowUsers, DenyUsers, AllowGroups, DenyGroups, AcceptEnv,
+//!   HostKey, HostCertificate, Port, ListenAddress, Subsystem) and a Match block that sets
+//!   one replaces the whole global list;
+//! * a few keywords keep their last value (IPQoS, FingerprintHash, StreamLocalBindMask,
+//!   PerSourceNetBlockSize, PerSourceMaxStartups, MaxStartups);
+//! * without connection data (`sshd -T` alone) only `Match All` blocks apply, and a
+//!   `Match LocalPort` makes sshd fail unless a local port is given.
+
+mod algs;
+mod eval;
+mod keywords;
+mod lex;
+mod matcher;
+mod num;
+mod render;
+mod sysdb;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::fs::{FsError, FsErrorKind, Root};
+
+pub use keywords::canonical;
+pub use lex::parse;
+pub use sysdb::{Group, SystemDb, User};
+
+/// Where sshd reads its configuration by default.
+pub const DEFAULT_CONFIG: &str = "/etc/ssh/sshd_config";
+/// Relative `Include` paths are relative to this directory.
+pub const SSH_DIR: &str = "/etc/ssh";
+/// sshd's include depth limit (`SERVCONF_MAX_DEPTH`).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Included file instances read for one configuration before giving up.
+pub const MAX_INCLUDED_FILES: usize = 2048;
+
+/// One configuration line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    /// The keyword as written (quotes removed).
+    pub keyword: String,
+    /// The keyword lowercased.
+    pub key: String,
+    /// The arguments, split and unquoted like sshd's `argv_split`.
+    pub args: Vec<String>,
+    /// The rest of the line after the keyword, verbatim (for keywords that take it whole,
+    /// such as ForceCommand, and for Match criteria).
+    pub rest: String,
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+}
+
+/// A file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Why a configuration could not be read or would not be accepted by sshd.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SshdError {
+    /// The main configuration file does not exist (sshd is probably not installed).
+    #[error("{path}: no such file")]
+    NotFound { path: String },
+    /// A file exists but cannot be read as text (permissions, size, NUL bytes, ...).
+    #[error("{0}")]
+    Read(FsError),
+    /// A line sshd would reject.
+    #[error("{file} line {line}: {msg}")]
+    Config {
+        file: String,
+        line: usize,
+        msg: String,
+    },
+    /// A whole-configuration problem sshd would refuse to start with.
+    #[error("{0}")]
+    Fatal(String),
+    /// A malformed `user=..,host=..` connection specification.
+    #[error("invalid connection specification: {0}")]
+    Connection(String),
+}
+
+impl SshdError {
+    pub(crate) fn config(file: &str, line: usize, msg: impl Into<String>) -> SshdError {
+        SshdError::Config {
+            file: file.to_string(),
+            line,
+            msg: msg.into(),
+        }
+    }
+    /// The main configuration file is missing.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, SshdError::NotFound { .. })
+    }
+}
+
+/// What sshd knows about a connection when it evaluates `Match` (the fields of
+/// `sshd -T -C user=..,host=..,addr=..,laddr=..,lport=..,rdomain=..`). A missing field
+/// makes the criteria that need it false.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub addr: Option<String>,
+    pub laddr: Option<String>,
+    pub lport: Option<u16>,
+    pub rdomain: Option<String>,
+}
+
+impl Connection {
+    /// Parses `user=U,host=H,addr=A,laddr=L,lport=P` (numeric ports only).
+    pub fn parse(spec: &str) -> Result<Connection, SshdError> {
+        Connection::parse_with(spec, &SystemDb::default())
+    }
+
+    /// Parses a connection specification as sshd's `-C` does; `lport` may be a service name
+    /// from `sys`.
+    pub fn parse_with(spec: &str, sys: &SystemDb) -> Result<Connection, SshdError> {
+        let mut c = Connection::default();
+        for p in spec.split(',') {
+            if p.is_empty() {
+                break;
+            }
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            match k {
+                "user" => c.user = Some(v.to_string()),
+                "host" => c.host = Some(v.to_string()),
+                "addr" => c.addr = Some(v.to_string()),
+                "laddr" => c.laddr = Some(v.to_string()),
+                "rdomain" => c.rdomain = Some(v.to_string()),
+                "lport" if p.contains('=') => {
+                    let port = eval::a2port(sys, v);
+                    if port < 0 {
+                        return Err(SshdError::Connection(format!(
+                            "invalid port '{v}' in {p}"
+                        )));
+                    }
+                    c.lport = Some(port as u16);
+                }
+                _ => {
+                    return Err(SshdError::Connection(format!(
+                        "unknown field '{p}' (expected user=, host=, addr=, laddr=, lport= or rdomain=)"
+                    )))
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// One effective keyword: its value(s) as `sshd -T` prints them and where each was set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Setting {
+    /// Lowercase, as printed.
+    pub keyword: &'static str,
+    /// One entry per printed line (most keywords print one line; Port, ListenAddress,
+    /// HostKey, AllowUsers, AcceptEnv, Subsystem... print one per value).
+    pub values: Vec<String>,
+    /// Parallel to `values`: the directive that set each, None for a built-in default.
+    pub origins: Vec<Option<Origin>>,
+}
+
+impl Setting {
+    /// The first (usually only) value.
+    pub fn value(&self) -> &str {
+        self.values.first().map(String::as_str).unwrap_or("")
+    }
+    /// Where the value was set; None when it is sshd's built-in default.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origins.iter().flatten().next()
+    }
+    pub fn is_default(&self) -> bool {
+        self.origin().is_none()
+    }
+}
+
+/// The effective configuration for one connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Effective {
+    settings: Vec<Setting>,
+}
+
+impl Effective {
+    /// A keyword's setting (case-insensitive; aliases such as
+    /// `ChallengeResponseAuthentication` find their canonical keyword). None when
+    /// `sshd -T` prints no line for it (e.g. AllowUsers when unset).
+    pub fn get(&self, keyword: &str) -> Option<&Setting> {
+        let k = keyword.to_ascii_lowercase();
+        let k = canonical(&k).unwrap_or(&k);
+        self.settings.iter().find(|s| s.keyword == k)
+    }
+    /// The first value of a keyword.
+    pub fn value(&self, keyword: &str) -> Option<&str> {
+        self.get(keyword).map(Setting::value)
+    }
+    /// All settings in `sshd -T` order.
+    pub fn settings(&self) -> &[Setting] {
+        &self.settings
+    }
+    /// `keyword value` lines as `sshd -T` prints them.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for s in &self.settings {
+            for v in &s.values {
+                out.push_str(s.keyword);
+                out.push(' ');
+                out.push_str(v);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// A `Match` block: its criteria and the directives under it (Include files expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchBlock {
+    /// The `Match` line.
+    pub origin: Origin,
+    /// The criteria as written, e.g. `Address 10.0.0.0/8 User !root`.
+    pub criteria: String,
+    pub directives: Vec<Directive>,
+}
+
+/// A value set inside a Match block that differs from the default connection's effective
+/// value and that the caller's predicate calls weaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Weakening {
+    /// As `sshd -T` would print it (`prohibit-password` → `without-password`, ...).
+    pub value: String,
+    pub file: String,
+    pub line: usize,
+    /// The criteria of the enclosing Match block.
+    pub criteria: String,
+    /// The enclosing `Match` line.
+    pub block: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Line(Directive),
+    Include { dir: Directive, files: Vec<IncFile> },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IncFile {
+    pub path: String,
+    pub nodes: Vec<Node>,
+}
+
+/// A loaded configuration: every file, with sshd's startup pass already run.
+#[derive(Debug, Clone)]
+pub struct SshdConfig {
+    path: String,
+    nodes: Vec<Node>,
+    sys: SystemDb,
+    base: eval::Opts,
+}
+
+/// Where configuration files come from: a scan [`Root`], or a map for tests.
+pub trait Source {
+    /// The text of a file; [`SshdError::NotFound`] when it does not exist. A directory
+    /// reads as empty (sshd opens it and reads nothing).
+    fn read(&self, path: &str) -> Result<String, SshdError>;
+    /// Existing paths matching a glob, sorted.
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, SshdError>;
+}
+
+impl Source for Root {
+    fn read(&self, path: &str) -> Result<String, SshdError> {
+        match self.read_text(path) {
+            Ok(t) => Ok(t.content),
+            Err(e) if e.kind == FsErrorKind::NotRegular(crate::fs::FileKind::Dir) => {
+                Ok(String::new())
+            }
+            Err(e) if e.is_not_found() => Err(SshdError::NotFound {
+                path: path.to_string(),
+            }),
+            Err(e) => Err(SshdError::Read(e)),
+        }
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, SshdError> {
+        Root::glob(self, pattern).map_err(SshdError::Read)
+    }
+}
+
+/// In-memory files (path → content), for tests and fuzzing.
+impl Source for BTreeMap<String, String> {
+    fn read(&self, path: &str) -> Result<String, SshdError> {
+        self.get(path).cloned().ok_or_else(|| SshdError::NotFound {
+            path: path.to_string(),
+        })
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, SshdError> {
+        let pc: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+        Ok(self
+            .keys()
+            .filter(|k| {
+                let kc: Vec<&str> = k.split('/').filter(|c| !c.is_empty()).collect();
+                kc.len() == pc.len()
+                    && pc.iter().zip(&kc).all(|(p, n)| {
+                        (!n.starts_with('.') || p.starts_with('.')) && crate::fs::fnmatch(p, n)
+                    })
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+/// Reads the configuration at `path` under a scan root (with the root's /etc/passwd,
+/// /etc/group and /etc/services for `Match Group`, `~` and service names).
+pub fn load(root: &Root, path: &str) -> Result<SshdConfig, SshdError> {
+    load_from(root, path, SystemDb::load(root))
+}
+
+/// Reads a configuration from any [`Source`].
+pub fn load_from(src: &dyn Source, path: &str, sys: SystemDb) -> Result<SshdConfig, SshdError> {
+    let text = src.read(path)?;
+    let mut budget = MAX_INCLUDED_FILES;
+    let mut chain = vec![path.to_string()];
+    let nodes = expand(src, path, &text, &mut budget, &mut chain)?;
+    let base = eval::startup(&nodes, &sys)?;
+    Ok(SshdConfig {
+        path: path.to_string(),
+        nodes,
+        sys,
+        base,
+    })
+}
+
+/// Parses one file and reads what it includes, depth first.
+fn expand(
+    src: &dyn Source,
+    file: &str,
+    text: &str,
+    budget: &mut usize,
+    chain: &mut Vec<String>,
+) -> Result<Vec<Node>, SshdError> {
+    let mut out = Vec::new();
+    for d in parse(text, file)? {
+        if d.key != "include" {
+            out.push(Node::Line(d));
+            continue;
+        }
+        let mut files = Vec::new();
+        for arg in d.args.iter().filter(|a| !a.is_empty()) {
+            let pattern = if arg.starts_with('/') || arg.starts_with('~') {
+                arg.clone()
+            } else {
+                format!("{SSH_DIR}/{arg}")
+            };
+            for m in src.glob(&pattern)? {
+                if chain.len() > MAX_INCLUDE_DEPTH {
+                    let loop_hint = if chain.contains(&m) {
+                        format!(" (include loop: {} -> {m})", chain.join(" -> "))
+                    } else {
+                        String::new()
+                    };
+                    return Err(SshdError::config(
+                        &d.file,
+                        d.line,
+                        format!(
+                            "Too many recursive configuration includes: more than {MAX_INCLUDE_DEPTH} levels{loop_hint}"
+                        ),
+                    ));
+                }
+                if *budget == 0 {
+                    return Err(SshdError::config(
+                        &d.file,
+                        d.line,
+                        format!("more than {MAX_INCLUDED_FILES} included files"),
+                    ));
+                }
+                *budget -= 1;
+                let content = match src.read(&m) {
+                    Ok(c) => c,
+                    Err(SshdError::NotFound { .. }) => {
+                        return Err(SshdError::config(
+                            &d.file,
+                            d.line,
+                            format!("included file {m} disappeared"),
+                        ))
+                    }
+                    Err(e) => return Err(e),
+                };
+                chain.push(m.clone());
+                let nodes = expand(src, &m, &content, budget, chain)?;
+                chain.pop();
+                files.push(IncFile { path: m, nodes });
+            }
+        }
+        out.push(Node::Include { dir: d, files });
+    }
+    Ok(out)
+}
+
+fn flatten<'a>(nodes: &'a [Node], out: &mut Vec<&'a Directive>) {
+    for n in nodes {
+        match n {
+            Node::Line(d) => out.push(d),
+            Node::Include { dir, files } => {
+                out.push(dir);
+                for f in files {
+                    flatten(&f.nodes, out);
+                }
+            }
+        }
+    }
+}
+
+fn collect_files<'a>(nodes: &'a [Node], out: &mut Vec<&'a str>) {
+    for n in nodes {
+        if let Node::Include { files, .. } = n {
+            for f in files {
+                out.push(&f.path);
+                collect_files(&f.nodes, out);
+            }
+        }
+    }
+}
+
+fn collect_blocks(nodes: &[Node], mut cur: Option<usize>, out: &mut Vec<MatchBlock>) {
+    for n in nodes {
+        match n {
+            Node::Line(d) if d.key == "match" => {
+                out.push(MatchBlock {
+                    origin: eval::origin(d),
+                    criteria: d.rest.clone(),
+                    directives: Vec::new(),
+                });
+                cur = Some(out.len() - 1);
+            }
+            Node::Line(d) => {
+                if let Some(i) = cur {
+                    out[i].directives.push(d.clone());
+                }
+            }
+            Node::Include { files, .. } => {
+                for f in files {
+                    collect_blocks(&f.nodes, cur, out);
+                }
+            }
+        }
+    }
+}
+
+impl SshdConfig {
+    /// The main configuration file.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Every file read: the main file first, then included files in processing order.
+    pub fn files(&self) -> Vec<&str> {
+        let mut v = vec![self.path.as_str()];
+        collect_files(&self.nodes, &mut v);
+        v
+    }
+
+    /// Every directive in processing order (Include lines followed by what they include).
+    pub fn directives(&self) -> Vec<&Directive> {
+        let mut v = Vec::new();
+        flatten(&self.nodes, &mut v);
+        v
+    }
+
+    /// The accounts and services used for `Match Group`, `~` and port names.
+    pub fn system(&self) -> &SystemDb {
+        &self.sys
+    }
+
+    /// The effective configuration for a connection, exactly as `sshd -T -C` computes it,
+    /// including its refusals (a `Match LocalPort` with no local port given).
+    pub fn try_effective(&self, conn: &Connection) -> Result<Effective, SshdError> {
+        self.effective_impl(conn, false)
+    }
+
+    /// The effective configuration for a connection; a `Match LocalPort` without a local
+    /// port counts as not matching. `Connection::default()` is what `sshd -T` shows.
+    pub fn effective(&self, conn: &Connection) -> Effective {
+        self.effective_impl(conn, true)
+            .unwrap_or_else(|_| Effective {
+                settings: render::settings(&self.base),
+            })
+    }
+
+    fn effective_impl(&self, conn: &Connection, lenient: bool) -> Result<Effective, SshdError> {
+        let o = eval::for_connection(&self.base, &self.nodes, &self.sys, conn, lenient)?;
+        Ok(Effective {
+            settings: render::settings(&o),
+        })
+    }
+
+    /// Every Match block with its directives, in file order.
+    pub fn match_blocks(&self) -> Vec<MatchBlock> {
+        let mut v = Vec::new();
+        collect_blocks(&self.nodes, None, &mut v);
+        v
+    }
+
+    /// Values of `keyword` set inside any Match block that differ from the value the
+    /// default connection gets (`sshd -T`) and that `is_weaker` calls weaker. Values are
+    /// normalised as `sshd -T` prints them before the predicate sees them.
+    pub fn weakenings(&self, keyword: &str, is_weaker: impl Fn(&str) -> bool) -> Vec<Weakening> {
+        let key = keyword.to_ascii_lowercase();
+        let Some(name) = canonical(&key) else {
+            return Vec::new();
+        };
+        let default = self
+            .effective(&Connection::default())
+            .get(name)
+            .map(|s| s.values.join(" "))
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for b in self.match_blocks() {
+            for d in &b.directives {
+                if canonical(&d.key) != Some(name) {
+                    continue;
+                }
+                let Some(values) = eval::normalize(d, &self.sys) else {
+                    continue;
+                };
+                let value = values.join(" ");
+                if value != default && is_weaker(&value) {
+                    out.push(Weakening {
+                        value,
+                        file: d.file.clone(),
+                        line: d.line,
+                        criteria: b.criteria.clone(),
+                        block: b.origin.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `sshd -T [-C spec]` without sshd: the effective configuration as text. `conn_spec` is
+/// `user=U,host=H,addr=A,laddr=L,lport=P`.
+pub fn effective_text(
+    root: &Root,
+    config_path: &str,
+    conn_spec: Option<&str>,
+) -> Result<String, SshdError> {
+    let cfg = load(root, config_path)?;
+    let conn = match conn_spec {
+        Some(s) => Connection::parse_with(s, cfg.system())?,
+        None => Connection::default(),
+    };
+    Ok(cfg.try_effective(&conn)?.render())
+}
+
+#[cfg(test)]
+mod tests;

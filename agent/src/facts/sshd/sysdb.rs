@@ -1,0 +1,160 @@
+//! The account and service databases sshd consults while reading its configuration:
+//! `Match Group` (passwd primary group + /etc/group members), `~` expansion (home of uid 0
+//! or of a named user) and service names in port numbers (`Port ssh`).
+
+use crate::fs::Root;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+}
+
+/// Parsed `/etc/passwd`, `/etc/group` and `/etc/services`. Lookups return the first entry,
+/// as the C library does with the `files` NSS backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemDb {
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    /// `(name or alias, tcp port)`.
+    pub tcp_services: Vec<(String, u16)>,
+}
+
+impl SystemDb {
+    /// Parses the three files' contents; malformed lines are skipped.
+    pub fn parse(passwd: &str, group: &str, services: &str) -> SystemDb {
+        let users = passwd
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 7 || f[0].is_empty() {
+                    return None;
+                }
+                Some(User {
+                    name: f[0].to_string(),
+                    uid: f[2].parse().ok()?,
+                    gid: f[3].parse().ok()?,
+                    home: f[5].to_string(),
+                })
+            })
+            .collect();
+        let groups = group
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 4 || f[0].is_empty() {
+                    return None;
+                }
+                Some(Group {
+                    name: f[0].to_string(),
+                    gid: f[2].parse().ok()?,
+                    members: f[3]
+                        .split(',')
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                })
+            })
+            .collect();
+        let mut tcp_services = Vec::new();
+        for l in services.lines() {
+            let l = l.split('#').next().unwrap_or("");
+            let mut it = l.split_whitespace();
+            let (Some(name), Some(pp)) = (it.next(), it.next()) else {
+                continue;
+            };
+            let Some((port, proto)) = pp.split_once('/') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            if proto != "tcp" {
+                continue;
+            }
+            tcp_services.push((name.to_string(), port));
+            for alias in it {
+                tcp_services.push((alias.to_string(), port));
+            }
+        }
+        SystemDb {
+            users,
+            groups,
+            tcp_services,
+        }
+    }
+
+    /// Reads the databases under a scan root; a missing or unreadable file counts as empty.
+    pub fn load(root: &Root) -> SystemDb {
+        let read = |p: &str| root.read_text(p).map(|t| t.content).unwrap_or_default();
+        SystemDb::parse(
+            &read("/etc/passwd"),
+            &read("/etc/group"),
+            &read("/etc/services"),
+        )
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_uid(&self, uid: u32) -> Option<&User> {
+        self.users.iter().find(|u| u.uid == uid)
+    }
+
+    /// Group names of a user as `getgrouplist` + `getgrgid` give them (primary group
+    /// first), or None when the user does not exist.
+    pub fn groups_of(&self, user: &str) -> Option<Vec<String>> {
+        let u = self.user(user)?;
+        let mut gids = vec![u.gid];
+        for g in &self.groups {
+            if g.members.iter().any(|m| m == user) && !gids.contains(&g.gid) {
+                gids.push(g.gid);
+            }
+        }
+        Some(
+            gids.iter()
+                .filter_map(|gid| self.groups.iter().find(|g| g.gid == *gid))
+                .map(|g| g.name.clone())
+                .collect(),
+        )
+    }
+
+    /// `getservbyname(name, "tcp")`.
+    pub fn tcp_port(&self, name: &str) -> Option<u16> {
+        self.tcp_services
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| *p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_services() {
+        let db = SystemDb::parse(
+            "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\nbad\n",
+            "root:x:0:\nbob:x:1000:\nwheel:x:10:alice,bob\nstaff:x:50:\n",
+            "ssh\t\t22/tcp\t\t\t# SSH\nfoo 99/udp\nhttp 80/tcp www # web\n",
+        );
+        assert_eq!(db.groups_of("bob").unwrap(), vec!["bob", "wheel"]);
+        assert_eq!(db.groups_of("root").unwrap(), vec!["root"]);
+        assert!(db.groups_of("nobody").is_none());
+        assert_eq!(db.tcp_port("ssh"), Some(22));
+        assert_eq!(db.tcp_port("www"), Some(80));
+        assert_eq!(db.tcp_port("foo"), None);
+        assert_eq!(db.user_by_uid(0).unwrap().home, "/root");
+    }
+}
