@@ -95,6 +95,9 @@ fn files_read(s: &Sudoers) -> String {
         .filter(|f| f.meta.kind == crate::fs::FileKind::File)
         .map(|f| f.path.as_str())
         .collect();
+    if v.is_empty() {
+        return "sudoers".into();
+    }
     v.join(", ")
 }
 
@@ -709,4 +712,224 @@ fn hash_algorithm(f: &Facts, st: &PamStack, c: &Compare) -> Outcome {
         });
     }
     all(outs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::probe::{parse_cond, Ctx, Node, Probe};
+    use crate::catalog::Profile;
+    use crate::findings::Status::{self, *};
+    use crate::fs::Root;
+
+    fn probe(toml_text: &str, profile: Profile) -> Probe {
+        let v: toml::Value = toml::from_str(toml_text).unwrap();
+        match parse_cond(&v, &Ctx { profile }, "expect").unwrap().node {
+            Node::Probe(p) => *p,
+            _ => unreachable!(),
+        }
+    }
+
+    fn sudo_test(toml_text: &str) -> SudoersTest {
+        match probe(&format!("probe = 'sudoers'\n{toml_text}"), Profile::Kisa) {
+            Probe::Sudoers(p) => p.test,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Every evidence item rendered `message (file:line)`, one per line.
+    fn shown(o: &Outcome) -> String {
+        let mut s: Vec<String> = o.evidence.iter().map(|e| e.to_string()).collect();
+        s.extend(o.reason.clone());
+        s.join("\n")
+    }
+
+    #[test]
+    fn sudoers_table() {
+        const BASE: &str = "Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n";
+        // (sudoers text, test, expected status, text the evidence must contain)
+        let cases: &[(&str, &str, Status, &str)] = &[
+            (BASE, "test = 'no_nopasswd'", Pass, "no command is granted with NOPASSWD"),
+            (
+                "Cmnd_Alias WEB = /bin/systemctl restart nginx\nbob ALL = NOPASSWD: WEB, /bin/ls\n",
+                "test = 'no_nopasswd'",
+                Fail,
+                "bob may run /bin/systemctl restart nginx, /bin/ls without a password (NOPASSWD) (/etc/sudoers:2)",
+            ),
+            ("bob ALL = NOPASSWD: /bin/a, PASSWD: /bin/b, !/bin/c\n", "test = 'no_nopasswd'", Fail, "bob may run /bin/a without"),
+            ("bob ALL = PASSWD: /bin/a\n", "test = 'no_nopasswd'", Pass, "no command"),
+            (BASE, "test = 'no_authenticate_disabled'", Pass, "no Defaults !authenticate"),
+            (
+                "Defaults authenticate\nDefaults:bob !authenticate\n",
+                "test = 'no_authenticate_disabled'",
+                Fail,
+                "Defaults:bob !authenticate: sudo asks no password where it applies (/etc/sudoers:2)",
+            ),
+            ("Defaults>root !authenticate\n", "test = 'no_authenticate_disabled'", Fail, "Defaults>root !authenticate"),
+            ("Defaults use_pty\n", "test = 'flag_set'\nname = 'use_pty'", Pass, "Defaults use_pty (/etc/sudoers:1)"),
+            ("Defaults use_pty\nDefaults !use_pty\n", "test = 'flag_set'\nname = 'use_pty'", Fail, "Defaults !use_pty: use_pty is off (/etc/sudoers:2)"),
+            ("Defaults !use_pty\nDefaults use_pty\n", "test = 'flag_set'\nname = 'use_pty'", Pass, "(/etc/sudoers:2)"),
+            (BASE, "test = 'flag_set'\nname = 'use_pty'", Fail, "use_pty is not set by any global Defaults"),
+            ("Defaults use_pty\nDefaults:bob !use_pty\n", "test = 'flag_set'\nname = 'use_pty'", Fail, "Defaults:bob !use_pty: turns use_pty off"),
+            ("Defaults logfile=\"/var/log/sudo.log\"\n", "test = 'value'\nname = 'logfile'\nop = 'set'", Pass, "Defaults logfile=/var/log/sudo.log (expected set) (/etc/sudoers:1)"),
+            (BASE, "test = 'value'\nname = 'logfile'\nop = 'set'", Fail, "logfile is not set in sudoers (expected set)"),
+            ("Defaults logfile=/var/log/s\nDefaults !logfile\n", "test = 'value'\nname = 'logfile'\nop = 'set'", Fail, "Defaults !logfile: logfile is not set (expected set) (/etc/sudoers:2)"),
+            ("Defaults logfile=/var/log/s\nDefaults:bob !logfile\n", "test = 'value'\nname = 'logfile'\nop = 'set'", Fail, "Defaults:bob !logfile applies to some users"),
+            (BASE, "test = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15\ndefault = 15", Pass, "sudo's built-in default 15 applies"),
+            ("Defaults timestamp_timeout=5\n", "test = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15", Pass, "Defaults timestamp_timeout=5 (expected <= 15) (/etc/sudoers:1)"),
+            ("Defaults timestamp_timeout=30\n", "test = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15\ndefault = 15", Fail, "timestamp_timeout=30"),
+            ("Defaults timestamp_timeout=-1\n", "test = 'value'\nname = 'timestamp_timeout'\nop = 'ge'\nvalue = 0", Fail, "timestamp_timeout=-1"),
+            ("Defaults !timestamp_timeout\n", "test = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15", Pass, "Defaults !timestamp_timeout: timestamp_timeout is 0"),
+            ("Defaults timestamp_timeout=5\nDefaults:ops timestamp_timeout=60\n", "test = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15", Fail, "Defaults:ops timestamp_timeout=60 applies"),
+            ("Defaults logfile=/var/log/s\n", "test = 'value'\nname = 'logfile'\nop = 'unset'", Fail, "logfile=/var/log/s"),
+            (BASE, "test = 'no_all_grants'", Pass, "only root, %sudo, %wheel, %admin may run ALL"),
+            (
+                "User_Alias OPS = alice, %ops\nOPS ALL=(ALL) ALL\n",
+                "test = 'no_all_grants'",
+                Fail,
+                "alice, %ops as (ALL) may run ALL commands (ALL outside root, %sudo, %wheel, %admin) (/etc/sudoers:2)",
+            ),
+            ("Cmnd_Alias EVERY = ALL\nbob ALL = EVERY, !/bin/su\n", "test = 'no_all_grants'", Fail, "bob may run ALL"),
+            ("bob ALL = /bin/ls\n%ops ALL = ALL\n", "test = 'no_all_grants'\nadmins = ['root', '%ops']", Pass, "only root, %ops"),
+            ("ALL ALL = ALL\n", "test = 'no_all_grants'", Fail, "ALL may run ALL"),
+        ];
+        for (text, test, want, needle) in cases {
+            let s = crate::facts::sudoers::parse(text, "/etc/sudoers").unwrap();
+            let o = eval_sudoers(&sudo_test(test), &s);
+            let ev = shown(&o);
+            assert_eq!(o.status, *want, "{test} on {text:?}: {ev}");
+            assert!(ev.contains(needle), "{test} on {text:?}: {ev}");
+        }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
+        let t = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            let full = t.path().join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, c).unwrap();
+        }
+        let r = Root::new(t.path()).unwrap();
+        (t, r)
+    }
+
+    fn run(root: &Root, toml_text: &str, profile: Profile) -> Outcome {
+        let f = Facts::new(root);
+        match probe(toml_text, profile) {
+            Probe::Sudoers(p) => sudoers(&p, &f),
+            Probe::Pam(p) => pam(&p, &f),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn sudoers_absent_or_invalid() {
+        let (_t, r) = tree(&[("/etc/os-release", "ID=debian\n")]);
+        let o = run(&r, "probe = 'sudoers'\ntest = 'no_nopasswd'", Profile::Kisa);
+        assert_eq!(o.status, NotApplicable, "{o:?}");
+        let (_t, r) = tree(&[(
+            "/etc/sudoers",
+            "Defaults use_pty\nbob ALL = (root /bin/ls\n",
+        )]);
+        let o = run(
+            &r,
+            "probe = 'sudoers'\ntest = 'flag_set'\nname = 'use_pty'",
+            Profile::Kisa,
+        );
+        assert_eq!(o.status, Error, "{o:?}");
+        assert!(shown(&o).contains("/etc/sudoers:2"), "{}", shown(&o));
+    }
+
+    const DEB_AUTH: &str = "auth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
+    const FAILLOCK_AUTH: &str = "auth required pam_faillock.so preauth\nauth [success=1 default=ignore] pam_unix.so\nauth [default=die] pam_faillock.so authfail\nauth requisite pam_deny.so\nauth required pam_permit.so\n";
+    const DEB_PW: &str = "password requisite pam_pwquality.so retry=3\npassword [success=1 default=ignore] pam_unix.so obscure use_authtok yescrypt\npassword requisite pam_deny.so\n";
+
+    #[test]
+    fn pam_table() {
+        let pwq = "probe = 'pam'\ntest = 'pwquality'\n";
+        let lock = "probe = 'pam'\ntest = 'lockout'\n";
+        let hash = "probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = { kisa = ['sha256', 'sha512', 'yescrypt'], cis = ['sha512', 'yescrypt'] }";
+        type Case<'a> = (&'a [(&'a str, &'a str)], String, Profile, Status, &'a str);
+        let cases: Vec<Case> = vec![
+            // pwquality: defaults, conf, arguments, module absent, not enforced, cracklib
+            (&[("/etc/pam.d/common-password", DEB_PW)], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 8"), Profile::Kisa, Pass,
+             "pam_pwquality minlen not set: built-in default 8 applies (expected >= 8) (/etc/pam.d/common-password:1)"),
+            (&[("/etc/pam.d/common-password", DEB_PW)], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = {{ kisa = 8, cis = 14 }}"), Profile::Cis, Fail, "expected >= 14"),
+            (&[("/etc/pam.d/common-password", DEB_PW), ("/etc/security/pwquality.conf", "# x\nminlen = 14\n")],
+             format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 14"), Profile::Kisa, Pass, "pam_pwquality minlen 14 (expected >= 14) (/etc/security/pwquality.conf:2)"),
+            (&[("/etc/pam.d/common-password", "password requisite pam_pwquality.so minlen=9\n"), ("/etc/security/pwquality.conf", "minlen = 14\n")],
+             format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 14"), Profile::Kisa, Fail, "minlen 9 (expected >= 14) (/etc/pam.d/common-password:1)"),
+            (&[("/etc/pam.d/common-password", "password required pam_unix.so sha512\n")], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 8"), Profile::Kisa, Fail,
+             "pam_pwquality is not in the password stack of /etc/pam.d/common-password"),
+            (&[("/etc/pam.d/common-password", "password optional pam_pwquality.so minlen=20\n")], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 8"), Profile::Kisa, Fail,
+             "pam_pwquality is optional: a password it rejects is still accepted"),
+            (&[("/etc/pam.d/common-password", "password requisite pam_cracklib.so\n")], format!("{pwq}setting = 'dcredit'\nop = 'le'\nvalue = -1"), Profile::Kisa, Fail,
+             "pam_cracklib dcredit not set: built-in default 1 applies"),
+            (&[("/etc/pam.d/common-password", DEB_PW), ("/etc/security/pwquality.conf.d/50.conf", "enforce_for_root\n")],
+             format!("{pwq}setting = 'enforce_for_root'\nop = 'eq'\nvalue = true"), Profile::Kisa, Pass, "enforce_for_root true (expected = true) (/etc/security/pwquality.conf.d/50.conf:1)"),
+            (&[("/etc/pam.d/common-password", DEB_PW)], format!("{pwq}setting = 'enforce_for_root'\nop = 'eq'\nvalue = true"), Profile::Kisa, Fail, "built-in default false"),
+            // RHEL: both stacks judged; the weaker one decides
+            (&[("/etc/pam.d/system-auth", "password requisite pam_pwquality.so minlen=14\n"), ("/etc/pam.d/password-auth", "password requisite pam_pwquality.so minlen=10\n")],
+             format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 14"), Profile::Kisa, Fail, "minlen 10 (expected >= 14) (/etc/pam.d/password-auth:1)"),
+            (&[("/etc/os-release", "ID=debian\n")], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 8"), Profile::Kisa, NotApplicable, "no shared PAM password stack"),
+            (&[("/etc/pam.d/common-password", "password bogus pam_pwquality.so\n")], format!("{pwq}setting = 'minlen'\nop = 'ge'\nvalue = 8"), Profile::Kisa, Error, "/etc/pam.d/common-password:1"),
+            // lockout
+            (&[("/etc/pam.d/common-auth", DEB_AUTH)], format!("{lock}setting = 'deny'\nop = 'le'\nvalue = 10"), Profile::Kisa, Fail,
+             "pam_faillock is not in the auth stack of /etc/pam.d/common-auth"),
+            (&[("/etc/pam.d/common-auth", FAILLOCK_AUTH)], format!("{lock}setting = 'deny'\nop = 'le'\nvalue = 5"), Profile::Kisa, Pass,
+             "pam_faillock deny not set: built-in default 3 applies (expected <= 5) (/etc/pam.d/common-auth:1)"),
+            (&[("/etc/pam.d/common-auth", FAILLOCK_AUTH), ("/etc/security/faillock.conf", "deny = 8\n")],
+             format!("{lock}setting = 'deny'\nop = 'le'\nvalue = {{ kisa = 10, cis = 5 }}"), Profile::Cis, Fail, "pam_faillock deny 8 (expected <= 5) (/etc/security/faillock.conf:1)"),
+            (&[("/etc/pam.d/common-auth", FAILLOCK_AUTH), ("/etc/security/faillock.conf", "deny = 8\n")],
+             format!("{lock}setting = 'deny'\nop = 'le'\nvalue = {{ kisa = 10, cis = 5 }}"), Profile::Kisa, Pass, "deny 8 (expected <= 10)"),
+            (&[("/etc/pam.d/common-auth", DEB_AUTH), ("/etc/pam.d/common-account", "account required pam_faillock.so\n")],
+             format!("{lock}setting = 'deny'\nop = 'le'\nvalue = 5"), Profile::Kisa, Fail, "pam_faillock is not in the auth stack"),
+            (&[("/etc/pam.d/common-auth", "auth required pam_unix.so\naccount required pam_faillock.so\n")],
+             format!("{lock}setting = 'deny'\nop = 'le'\nvalue = 5"), Profile::Kisa, Fail, "only on account lines"),
+            (&[("/etc/pam.d/common-auth", "auth required pam_faillock.so preauth unlock_time=never\n")],
+             format!("{lock}setting = 'unlock_time'\nop = 'in'\nvalue = [0]"), Profile::Kisa, Pass, "unlock_time 0"),
+            (&[("/etc/pam.d/common-auth", "auth required pam_tally2.so onerr=fail\n")], format!("{lock}setting = 'deny'\nop = 'ge'\nvalue = 1"), Profile::Kisa, Fail,
+             "pam_tally2 deny not set: built-in default 0 applies"),
+            (&[("/etc/pam.d/system-auth", FAILLOCK_AUTH), ("/etc/security/faillock.conf", "even_deny_root\n")],
+             format!("{lock}setting = 'even_deny_root'\nop = 'eq'\nvalue = true"), Profile::Kisa, Pass, "(/etc/security/faillock.conf:1)"),
+            // su
+            (&[("/etc/pam.d/su", "auth sufficient pam_rootok.so\nauth required pam_wheel.so use_uid\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Pass,
+             "pam_wheel is required: only members of group wheel (pam_wheel's default; the group of GID 0 when there is no wheel) may su (/etc/pam.d/su:2)"),
+            (&[("/etc/pam.d/su", "auth sufficient pam_rootok.so\nauth [default=die] pam_wheel.so group=admins\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Pass, "group admins"),
+            (&[("/etc/pam.d/su", "auth sufficient pam_rootok.so\n# auth required pam_wheel.so\n@include common-auth\n"), ("/etc/pam.d/common-auth", DEB_AUTH)],
+             "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Fail, "pam_wheel is not in the auth stack of /etc/pam.d/su"),
+            (&[("/etc/pam.d/su", "auth sufficient pam_wheel.so trust use_uid\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Fail, "`trust`"),
+            (&[("/etc/pam.d/su", "auth required pam_wheel.so deny group=staff\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Fail, "`deny`"),
+            (&[("/etc/pam.d/su", "auth optional pam_wheel.so\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Fail, "it is optional"),
+            (&[("/etc/pam.d/su", "auth sufficient pam_unix.so\nauth required pam_wheel.so\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, Fail,
+             "comes after `sufficient pam_unix.so` at /etc/pam.d/su:1"),
+            (&[("/etc/os-release", "ID=debian\n")], "probe = 'pam'\ntest = 'su_wheel'".into(), Profile::Kisa, NotApplicable, "su is not installed"),
+            // nullok
+            (&[("/etc/pam.d/common-auth", DEB_AUTH), ("/etc/pam.d/common-password", DEB_PW)], "probe = 'pam'\ntest = 'no_nullok'".into(), Profile::Kisa, Pass, "no nullok"),
+            (&[("/etc/pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\n"), ("/etc/pam.d/common-password", DEB_PW)],
+             "probe = 'pam'\ntest = 'no_nullok'".into(), Profile::Kisa, Fail, "auth pam_unix.so nullok: an account with an empty password is accepted (/etc/pam.d/common-auth:1)"),
+            (&[("/etc/pam.d/system-auth", "auth sufficient pam_unix.so nullok_secure\npassword sufficient pam_unix.so sha512 nullok\n")],
+             "probe = 'pam'\ntest = 'no_nullok'".into(), Profile::Kisa, Fail, "password pam_unix.so nullok"),
+            // hash algorithm: argument, last one wins, login.defs fallback, built-in default
+            (&[("/etc/pam.d/common-password", DEB_PW)], hash.into(), Profile::Cis, Pass, "pam_unix hashes new passwords with yescrypt"),
+            (&[("/etc/pam.d/common-password", "password required pam_unix.so yescrypt md5\n")], hash.into(), Profile::Kisa, Fail, "with md5"),
+            (&[("/etc/pam.d/system-auth", "password sufficient pam_unix.so sha256\n")], hash.into(), Profile::Kisa, Pass, "sha256"),
+            (&[("/etc/pam.d/system-auth", "password sufficient pam_unix.so sha256\n")], hash.into(), Profile::Cis, Fail, "sha256"),
+            (&[("/etc/pam.d/common-password", "password required pam_unix.so\n"), ("/etc/login.defs", "ENCRYPT_METHOD SHA512\n")], hash.into(), Profile::Cis, Pass,
+             "no algorithm on the pam_unix line (/etc/pam.d/common-password:1): ENCRYPT_METHOD SHA512 applies, so sha512 (expected one of [sha512, yescrypt]) (/etc/login.defs:1)"),
+            (&[("/etc/pam.d/common-password", "password required pam_unix.so\n"), ("/etc/login.defs", "ENCRYPT_METHOD BCRYPT\n")], hash.into(), Profile::Cis, Fail, "does not recognise ENCRYPT_METHOD BCRYPT"),
+            (&[("/etc/pam.d/common-password", "password required pam_unix.so\n")], hash.into(), Profile::Kisa, Fail, "built-in default des applies"),
+            (&[("/etc/pam.d/common-password", "password requisite pam_pwquality.so\n")], hash.into(), Profile::Kisa, Fail, "pam_unix is not in the password stack"),
+        ];
+        for (files, t, profile, want, needle) in &cases {
+            let (_t, r) = tree(files);
+            let o = run(&r, t, *profile);
+            let ev = shown(&o);
+            assert_eq!(o.status, *want, "{t} on {files:?}: {ev}");
+            assert!(
+                ev.contains(needle),
+                "{t} on {files:?}:\n{ev}\n(wanted {needle})"
+            );
+        }
+    }
 }
