@@ -123,11 +123,20 @@ fn join_reasons(v: &[Outcome], status: Status) -> Option<String> {
     (!uniq.is_empty()).then(|| uniq.join("; "))
 }
 
+/// Evidence of the children with `status`, each item once (several conditions on one
+/// missing module all say it is missing).
 fn gather(v: &[Outcome], status: Status) -> Vec<Evidence> {
-    v.iter()
+    let mut out: Vec<Evidence> = Vec::new();
+    for e in v
+        .iter()
         .filter(|o| o.status == status)
-        .flat_map(|o| o.evidence.iter().cloned())
-        .collect()
+        .flat_map(|o| o.evidence.iter())
+    {
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    out
 }
 
 /// `all` of child outcomes.
