@@ -57,6 +57,8 @@ pub enum Probe {
     Resource(ResourceProbe),
     Walk(WalkProbe),
     Manual(ManualProbe),
+    Sudoers(SudoersProbe),
+    Pam(PamProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -662,6 +664,365 @@ pub struct ManualProbe {
     pub reason: String,
 }
 
+/// `probe = "sudoers"`: the policy sudo reads, `/etc/sudoers` with its `@include` /
+/// `@includedir` files, parsed as `visudo -c` would (see `facts::sudoers`).
+///
+/// - `/etc/sudoers` absent: NOT_APPLICABLE (sudo is not installed).
+/// - Any file that `visudo -c` would reject (syntax, unknown Defaults, bad value, include
+///   loop, missing include): ERROR naming `file:line`.
+/// - An include directory that is missing or insecure is skipped as sudo skips it, and so
+///   are its files; the `file` probe reports its ownership and mode.
+///
+/// Fields:
+/// - `test` (required), one of:
+///   - `no_nopasswd`: no command is granted with the `NOPASSWD` tag (carried over along a
+///     command list as sudo does; negated commands are restrictions and ignored). FAIL names
+///     each grant's `file:line`, its users and its commands with Cmnd_Aliases expanded.
+///   - `no_authenticate_disabled`: no `Defaults !authenticate`, in any scope
+///     (`Defaults:user`, `Defaults>runas`, `Defaults@host`, `Defaults!cmnd` count too).
+///   - `flag_set`: the flag `name` is on in the last global `Defaults` that sets it, and no
+///     scoped `Defaults` turns it off. Not set: FAIL (sudo's built-in value differs
+///     between versions, so it is never assumed).
+///   - `value`: the value of parameter `name` compared with `op` / `value`. The last global
+///     `Defaults` decides; `!name` means 0 for a number and "not set" otherwise; a scoped
+///     `Defaults` whose value fails the comparison fails the check too. Not set: `default`
+///     (sudo's built-in value, evidence says so) when given, else FAIL.
+///   - `no_all_grants`: no rule grants the command `ALL` (directly or through a
+///     Cmnd_Alias, even with negated exceptions sudo cannot enforce) to a principal outside
+///     `admins`. User_Aliases are expanded.
+/// - `name`: a Defaults parameter sudo knows (`flag_set`: a flag such as `use_pty`;
+///   `value`: a non-flag such as `logfile`, `timestamp_timeout`). Required by those two
+///   tests, rejected by the others.
+/// - `op`, `value`: the comparison (`value` test only; `op = "set"` for "configured at all").
+/// - `default`: the built-in value of `name` when unset (`value` test only).
+/// - `admins`: principals in sudoers spelling allowed to hold `ALL` (`no_all_grants` only;
+///   default `["root", "%sudo", "%wheel", "%admin"]`).
+#[derive(Debug, Clone)]
+pub struct SudoersProbe {
+    pub test: SudoersTest,
+}
+
+#[derive(Debug, Clone)]
+pub enum SudoersTest {
+    NoNopasswd,
+    NoAuthenticateDisabled,
+    FlagSet {
+        name: String,
+    },
+    Value {
+        name: String,
+        compare: Compare,
+        default: Option<String>,
+    },
+    NoAllGrants {
+        admins: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SudoersTestKind {
+    NoNopasswd,
+    NoAuthenticateDisabled,
+    FlagSet,
+    Value,
+    NoAllGrants,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSudoersProbe {
+    test: SudoersTestKind,
+    name: Option<String>,
+    op: Option<Op>,
+    value: Option<toml::Value>,
+    default: Option<toml::Value>,
+    admins: Option<Vec<String>>,
+}
+
+/// Principals allowed `ALL` when `admins` is not given.
+pub const DEFAULT_SUDO_ADMINS: &[&str] = &["root", "%sudo", "%wheel", "%admin"];
+
+fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> {
+    use crate::facts::sudoers::{defaults_type, DefaultsType};
+    use SudoersTestKind as K;
+    let k = r.test;
+    let name_test = matches!(k, K::FlagSet | K::Value);
+    if !name_test && r.name.is_some() {
+        return Err("`name` belongs to the sudoers tests `flag_set` and `value` only".into());
+    }
+    if k != K::Value && (r.op.is_some() || r.value.is_some() || r.default.is_some()) {
+        return Err("`op`, `value` and `default` belong to the sudoers test `value` only".into());
+    }
+    if k != K::NoAllGrants && r.admins.is_some() {
+        return Err("`admins` belongs to the sudoers test `no_all_grants` only".into());
+    }
+    let name = || -> Result<(String, DefaultsType), String> {
+        let n = r
+            .name
+            .clone()
+            .ok_or_else(|| "this sudoers test needs `name` (a Defaults parameter)".to_string())?;
+        let t = defaults_type(&n)
+            .ok_or_else(|| format!("`{n}` is not a Defaults parameter sudo knows"))?;
+        Ok((n, t))
+    };
+    let test = match k {
+        K::NoNopasswd => SudoersTest::NoNopasswd,
+        K::NoAuthenticateDisabled => SudoersTest::NoAuthenticateDisabled,
+        K::FlagSet => {
+            let (n, t) = name()?;
+            if t != DefaultsType::Flag {
+                return Err(format!(
+                    "`{n}` is not a flag: use test = \"value\" with `op` and `value`"
+                ));
+            }
+            SudoersTest::FlagSet { name: n }
+        }
+        K::Value => {
+            let (n, t) = name()?;
+            if matches!(t, DefaultsType::Flag | DefaultsType::List) {
+                return Err(format!(
+                    "`{n}` is a {}: test = \"value\" needs a parameter with one value",
+                    if t == DefaultsType::Flag {
+                        "flag (use test = \"flag_set\")"
+                    } else {
+                        "list"
+                    }
+                ));
+            }
+            let op = r.op.ok_or("sudoers test value needs `op`")?;
+            SudoersTest::Value {
+                compare: compare(op, r.value.as_ref(), ctx)?,
+                default: r
+                    .default
+                    .map(|d| profiled(&d, ctx).and_then(|v| scalar_text(&v)))
+                    .transpose()?,
+                name: n,
+            }
+        }
+        K::NoAllGrants => {
+            let admins = r
+                .admins
+                .unwrap_or_else(|| DEFAULT_SUDO_ADMINS.iter().map(|s| s.to_string()).collect());
+            for a in &admins {
+                if a.is_empty() || a.contains(char::is_whitespace) {
+                    return Err(format!("admins: `{a}` is not a sudoers principal"));
+                }
+            }
+            SudoersTest::NoAllGrants { admins }
+        }
+    };
+    Ok(SudoersProbe { test })
+}
+
+/// `probe = "pam"`: the platform's shared PAM stacks with includes expanded (see
+/// `facts::pam`): the password stack is `/etc/pam.d/common-password` (Debian, Ubuntu) or
+/// `system-auth` and `password-auth` (RHEL, Fedora, Amazon Linux); the auth stack is
+/// `common-auth` or `system-auth` and `password-auth`. Where two services exist each is
+/// judged and all must pass. None of them exists: NOT_APPLICABLE. A stack PAM cannot parse
+/// (bad line, include loop, missing include): ERROR naming `file:line`.
+///
+/// Fields:
+/// - `test` (required), one of:
+///   - `pwquality`: `setting` of the `pam_pwquality` (or older `pam_cracklib`) password
+///     line, merged as the module does: built-in default < `pwquality.conf.d/*.conf` <
+///     `pwquality.conf` < arguments on the line. Settings: `minlen`, `minclass`, `dcredit`,
+///     `ucredit`, `lcredit`, `ocredit`, `difok`, `retry` (numbers; a negative credit means
+///     "at least that many"), `enforce_for_root` (`true` / `false`). Module absent: FAIL
+///     ("pam_pwquality is not in the password stack"); module present but not required
+///     (`optional`, `sufficient`): FAIL, since a weak password is then not refused.
+///   - `lockout`: `setting` of `pam_faillock` (or older `pam_tally2`) on the auth stack,
+///     merged as the module does: built-in default < `faillock.conf` (or the `conf=` file) <
+///     arguments. Settings: `deny` (0 = never lock), `unlock_time` (seconds, 0 = until an
+///     administrator unlocks), `fail_interval` (seconds), `even_deny_root` (`true` /
+///     `false`). Module absent, or only on `account` lines: FAIL.
+///   - `su_wheel`: `/etc/pam.d/su` has a `pam_wheel` auth line that is required (or
+///     requisite, or a bracket control defaulting to bad/die), without `trust` or `deny`,
+///     and not preceded by a `sufficient` module other than `pam_rootok` that would skip
+///     it. `/etc/pam.d/su` absent: NOT_APPLICABLE.
+///   - `no_nullok`: no auth or password line of the shared stacks carries `nullok` (or
+///     `nullok_secure`), which lets an account with an empty password log in.
+///   - `hash_algorithm`: the algorithm each `pam_unix` password line hashes new passwords
+///     with, compared with `op` / `value` (lower case: `yescrypt`, `gost_yescrypt`,
+///     `sha512`, `sha256`, `blowfish`, `md5`, `bigcrypt`, `des`). The last algorithm
+///     argument on the line wins; with none, pam_unix uses `ENCRYPT_METHOD` of
+///     `/etc/login.defs`; with neither, the built-in default `des`. `pam_unix` absent: FAIL.
+/// - `setting`: required by `pwquality` and `lockout`, from their list above.
+/// - `op`, `value`: required by `pwquality`, `lockout` and `hash_algorithm`; rejected by
+///   `su_wheel` and `no_nullok` (their expectation is fixed).
+#[derive(Debug, Clone)]
+pub struct PamProbe {
+    pub test: PamTest,
+}
+
+#[derive(Debug, Clone)]
+pub enum PamTest {
+    PwQuality {
+        setting: PwqSetting,
+        compare: Compare,
+    },
+    Lockout {
+        setting: LockSetting,
+        compare: Compare,
+    },
+    SuWheel,
+    NoNullok,
+    HashAlgorithm {
+        compare: Compare,
+    },
+}
+
+/// Settings of pam_pwquality / pam_cracklib the `pwquality` test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PwqSetting {
+    Minlen,
+    Minclass,
+    Dcredit,
+    Ucredit,
+    Lcredit,
+    Ocredit,
+    Difok,
+    Retry,
+    EnforceForRoot,
+}
+
+/// Settings of pam_faillock / pam_tally2 the `lockout` test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockSetting {
+    Deny,
+    UnlockTime,
+    FailInterval,
+    EvenDenyRoot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PamTestKind {
+    Pwquality,
+    Lockout,
+    SuWheel,
+    NoNullok,
+    HashAlgorithm,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPamProbe {
+    test: PamTestKind,
+    setting: Option<String>,
+    op: Option<Op>,
+    value: Option<toml::Value>,
+}
+
+/// Algorithm names of `hash_algorithm` (pam_unix's option names, plus `des` for none).
+pub const PAM_HASH_ALGORITHMS: &[&str] = &[
+    "yescrypt",
+    "gost_yescrypt",
+    "sha512",
+    "sha256",
+    "blowfish",
+    "md5",
+    "bigcrypt",
+    "des",
+];
+
+/// A boolean setting takes `eq` / `ne` with `true` or `false`; a numeric one a numeric
+/// comparison.
+fn setting_compare_fits(c: &Compare, boolean: bool) -> Result<(), String> {
+    let ok = if boolean {
+        matches!(c.op, Op::Eq | Op::Ne)
+            && matches!(&c.value, Expected::Text(t) if t == "true" || t == "false")
+    } else {
+        match (&c.op, &c.value) {
+            (Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge, Expected::Number(_)) => true,
+            (Op::In | Op::NotIn, Expected::List(l)) => l.iter().all(|v| v.parse::<f64>().is_ok()),
+            _ => false,
+        }
+    };
+    if ok {
+        Ok(())
+    } else if boolean {
+        Err("this setting is a boolean: use op = \"eq\" with value = true or false".into())
+    } else {
+        Err(
+            "this setting is a number: use eq, ne, lt, le, gt, ge, in or not_in with numbers"
+                .into(),
+        )
+    }
+}
+
+fn setting_of<T: DeserializeOwned>(s: &str, test: &str, known: &str) -> Result<T, String> {
+    toml::Value::String(s.to_string())
+        .try_into()
+        .map_err(|_| format!("pam test {test}: unknown setting `{s}` (expected one of {known})"))
+}
+
+fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
+    use PamTestKind as K;
+    let k = r.test;
+    let has_setting = matches!(k, K::Pwquality | K::Lockout);
+    if !has_setting && r.setting.is_some() {
+        return Err("`setting` belongs to the pam tests `pwquality` and `lockout` only".into());
+    }
+    let fixed = matches!(k, K::SuWheel | K::NoNullok);
+    if fixed && (r.op.is_some() || r.value.is_some()) {
+        return Err("pam tests su_wheel and no_nullok take no `op` / `value`".into());
+    }
+    let cmp = || -> Result<Compare, String> {
+        let op = r.op.ok_or("this pam test needs `op` and `value`")?;
+        compare(op, r.value.as_ref(), ctx)
+    };
+    let setting = || r.setting.clone().ok_or("this pam test needs `setting`");
+    let test = match k {
+        K::Pwquality => {
+            let setting: PwqSetting = setting_of(
+                &setting()?,
+                "pwquality",
+                "minlen, minclass, dcredit, ucredit, lcredit, ocredit, difok, retry, enforce_for_root",
+            )?;
+            let compare = cmp()?;
+            setting_compare_fits(&compare, setting == PwqSetting::EnforceForRoot)?;
+            PamTest::PwQuality { setting, compare }
+        }
+        K::Lockout => {
+            let setting: LockSetting = setting_of(
+                &setting()?,
+                "lockout",
+                "deny, unlock_time, fail_interval, even_deny_root",
+            )?;
+            let compare = cmp()?;
+            setting_compare_fits(&compare, setting == LockSetting::EvenDenyRoot)?;
+            PamTest::Lockout { setting, compare }
+        }
+        K::SuWheel => PamTest::SuWheel,
+        K::NoNullok => PamTest::NoNullok,
+        K::HashAlgorithm => {
+            let compare = cmp()?;
+            let named: Vec<&str> = match (&compare.op, &compare.value) {
+                (Op::Eq | Op::Ne, Expected::Text(t)) => vec![t.as_str()],
+                (Op::In | Op::NotIn, Expected::List(l)) => l.iter().map(String::as_str).collect(),
+                (Op::Matches | Op::NotMatches, _) => vec![],
+                _ => return Err(
+                    "hash_algorithm compares names: use eq, ne, in, not_in, matches or not_matches"
+                        .into(),
+                ),
+            };
+            for n in named {
+                if !PAM_HASH_ALGORITHMS.contains(&n.to_ascii_lowercase().as_str()) {
+                    return Err(format!(
+                        "`{n}` is not a pam_unix hashing algorithm (expected one of {})",
+                        PAM_HASH_ALGORITHMS.join(", ")
+                    ));
+                }
+            }
+            PamTest::HashAlgorithm { compare }
+        }
+    };
+    Ok(PamProbe { test })
+}
+
 fn de<T: DeserializeOwned>(t: &toml::Table) -> Result<T, String> {
     toml::Value::Table(t.clone())
         .try_into()
@@ -823,9 +1184,11 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
             Probe::Walk(w)
         }
         "manual" => Probe::Manual(de(t).map_err(e)?),
+        "sudoers" => Probe::Sudoers(parse_sudoers(de(t).map_err(e)?, ctx).map_err(e)?),
+        "pam" => Probe::Pam(parse_pam(de(t).map_err(e)?, ctx).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam)"
             )))
         }
     })
@@ -984,5 +1347,54 @@ mod tests {
         assert!(e[0].contains("bigger"), "{e:?}");
         let e = cond("probe = 'file'\npath = '/a'\nplatforms = ['windows']").unwrap_err();
         assert!(e[0].contains("windows"), "{e:?}");
+    }
+    #[test]
+    fn sudoers_and_pam_probes_validate_at_load() {
+        let ok = [
+            "probe = 'sudoers'\ntest = 'no_nopasswd'",
+            "probe = 'sudoers'\ntest = 'no_authenticate_disabled'",
+            "probe = 'sudoers'\ntest = 'flag_set'\nname = 'use_pty'",
+            "probe = 'sudoers'\ntest = 'value'\nname = 'logfile'\nop = 'set'",
+            "probe = 'sudoers'\ntest = 'value'\nname = 'timestamp_timeout'\nop = 'le'\nvalue = 15\ndefault = 15",
+            "probe = 'sudoers'\ntest = 'no_all_grants'",
+            "probe = 'sudoers'\ntest = 'no_all_grants'\nadmins = ['root', '%admins']",
+            "probe = 'pam'\ntest = 'pwquality'\nsetting = 'minlen'\nop = 'ge'\nvalue = { kisa = 8, cis = 14 }",
+            "probe = 'pam'\ntest = 'pwquality'\nsetting = 'enforce_for_root'\nop = 'eq'\nvalue = true",
+            "probe = 'pam'\ntest = 'lockout'\nsetting = 'unlock_time'\nop = 'in'\nvalue = [0, 900]",
+            "probe = 'pam'\ntest = 'su_wheel'",
+            "probe = 'pam'\ntest = 'no_nullok'",
+            "probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'YESCRYPT']",
+        ];
+        for t in ok {
+            assert!(cond(t).is_ok(), "{t}: {:?}", cond(t).err());
+        }
+        let bad = [
+            ("probe = 'sudoers'\ntest = 'nopasswd'", "unknown variant"),
+            ("probe = 'sudoers'\ntest = 'no_nopasswd'\nname = 'x'", "`name` belongs"),
+            ("probe = 'sudoers'\ntest = 'flag_set'", "needs `name`"),
+            ("probe = 'sudoers'\ntest = 'flag_set'\nname = 'use_ptty'", "not a Defaults parameter"),
+            ("probe = 'sudoers'\ntest = 'flag_set'\nname = 'logfile'", "not a flag"),
+            ("probe = 'sudoers'\ntest = 'value'\nname = 'use_pty'\nop = 'set'", "flag"),
+            ("probe = 'sudoers'\ntest = 'value'\nname = 'env_keep'\nop = 'set'", "list"),
+            ("probe = 'sudoers'\ntest = 'value'\nname = 'logfile'", "needs `op`"),
+            ("probe = 'sudoers'\ntest = 'flag_set'\nname = 'use_pty'\nop = 'set'", "`value` only"),
+            ("probe = 'sudoers'\ntest = 'no_nopasswd'\nadmins = ['root']", "no_all_grants"),
+            ("probe = 'sudoers'\ntest = 'no_all_grants'\nadmins = ['a b']", "principal"),
+            ("probe = 'sudoers'\ntest = 'no_nopasswd'\nextra = 1", "unknown field"),
+            ("probe = 'pam'\ntest = 'pwquality'\nop = 'ge'\nvalue = 8", "needs `setting`"),
+            ("probe = 'pam'\ntest = 'pwquality'\nsetting = 'deny'\nop = 'ge'\nvalue = 8", "unknown setting `deny`"),
+            ("probe = 'pam'\ntest = 'lockout'\nsetting = 'minlen'\nop = 'ge'\nvalue = 8", "unknown setting `minlen`"),
+            ("probe = 'pam'\ntest = 'pwquality'\nsetting = 'minlen'", "needs `op`"),
+            ("probe = 'pam'\ntest = 'pwquality'\nsetting = 'minlen'\nop = 'matches'\nvalue = '1'", "number"),
+            ("probe = 'pam'\ntest = 'pwquality'\nsetting = 'enforce_for_root'\nop = 'ge'\nvalue = 1", "boolean"),
+            ("probe = 'pam'\ntest = 'su_wheel'\nop = 'set'", "no `op`"),
+            ("probe = 'pam'\ntest = 'no_nullok'\nsetting = 'minlen'", "`setting` belongs"),
+            ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'sha3']", "`sha3`"),
+            ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'ge'\nvalue = 5", "compares names"),
+        ];
+        for (t, want) in bad {
+            let e = cond(t).expect_err(t);
+            assert!(e[0].contains(want), "{t}: {e:?}");
+        }
     }
 }

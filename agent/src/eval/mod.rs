@@ -12,6 +12,7 @@
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
 mod probes;
+mod sudo_pam;
 
 use crate::catalog::probe::{Cond, Node};
 use crate::facts::{FactError, Facts};
@@ -122,11 +123,20 @@ fn join_reasons(v: &[Outcome], status: Status) -> Option<String> {
     (!uniq.is_empty()).then(|| uniq.join("; "))
 }
 
+/// Evidence of the children with `status`, each item once (several conditions on one
+/// missing module all say it is missing).
 fn gather(v: &[Outcome], status: Status) -> Vec<Evidence> {
-    v.iter()
+    let mut out: Vec<Evidence> = Vec::new();
+    for e in v
+        .iter()
         .filter(|o| o.status == status)
-        .flat_map(|o| o.evidence.iter().cloned())
-        .collect()
+        .flat_map(|o| o.evidence.iter())
+    {
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    out
 }
 
 /// `all` of child outcomes.

@@ -23,6 +23,8 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Resource(p) => resource(p, f),
         Probe::Walk(p) => walk(p, f),
         Probe::Manual(p) => Outcome::na(format!("manual review item: {}", p.reason)),
+        Probe::Sudoers(p) => super::sudo_pam::sudoers(p, f),
+        Probe::Pam(p) => super::sudo_pam::pam(p, f),
     }
 }
 

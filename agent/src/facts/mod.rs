@@ -53,6 +53,9 @@ impl From<FsError> for FactError {
 
 pub type FactResult<T> = Result<T, FactError>;
 
+/// The top sudoers file.
+pub const SUDOERS: &str = "/etc/sudoers";
+
 /// Lazily collected, cached facts about one scan root.
 pub struct Facts<'r> {
     pub root: &'r Root,
@@ -66,6 +69,11 @@ pub struct Facts<'r> {
     units: OnceCell<Rc<services::UnitIndex>>,
     packages: OnceCell<FactResult<Rc<packages::Packages>>>,
     walk: OnceCell<FactResult<Rc<walk::WalkReport>>>,
+    sudoers: OnceCell<FactResult<Option<Rc<sudoers::Sudoers>>>>,
+    pam_auth: OnceCell<FactResult<Rc<Vec<pam::PamStack>>>>,
+    pam_password: OnceCell<FactResult<Rc<Vec<pam::PamStack>>>>,
+    pam_su: OnceCell<FactResult<Option<Rc<pam::PamStack>>>>,
+    login_defs: OnceCell<FactResult<Rc<logindefs::LoginDefs>>>,
     texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
 }
 
@@ -83,6 +91,11 @@ impl<'r> Facts<'r> {
             units: OnceCell::new(),
             packages: OnceCell::new(),
             walk: OnceCell::new(),
+            sudoers: OnceCell::new(),
+            pam_auth: OnceCell::new(),
+            pam_password: OnceCell::new(),
+            pam_su: OnceCell::new(),
+            login_defs: OnceCell::new(),
             texts: RefCell::new(HashMap::new()),
         }
     }
@@ -163,6 +176,76 @@ impl<'r> Facts<'r> {
     pub fn walk(&self) -> FactResult<Rc<walk::WalkReport>> {
         self.walk
             .get_or_init(|| walk::run(self).map(Rc::new))
+            .clone()
+    }
+
+    /// The sudo policy (`/etc/sudoers` and what it includes). `Ok(None)`: `/etc/sudoers` does
+    /// not exist (sudo is not installed). A file `visudo -c` would reject is `Failed` with
+    /// its `file:line`.
+    pub fn sudoers(&self) -> FactResult<Option<Rc<sudoers::Sudoers>>> {
+        self.sudoers
+            .get_or_init(|| {
+                if !self.root.exists(SUDOERS) {
+                    return Ok(None);
+                }
+                sudoers::load(self.root, SUDOERS)
+                    .map(|s| Some(Rc::new(s)))
+                    .map_err(|e| FactError::Failed(format!("sudoers rejected: {e}")))
+            })
+            .clone()
+    }
+
+    /// The shared auth stacks, one per service that exists among [`pam::AUTH_SERVICES`]
+    /// (`common-auth` on Debian; `system-auth` and `password-auth` on RHEL), includes
+    /// expanded. Empty when none exists.
+    pub fn pam_auth(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
+        self.pam_auth
+            .get_or_init(|| self.pam_services(pam::AUTH_SERVICES))
+            .clone()
+    }
+
+    /// The shared password stacks ([`pam::PASSWORD_SERVICES`]), like [`Facts::pam_auth`].
+    pub fn pam_password(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
+        self.pam_password
+            .get_or_init(|| self.pam_services(pam::PASSWORD_SERVICES))
+            .clone()
+    }
+
+    /// `/etc/pam.d/su` with includes expanded; `Ok(None)` when it does not exist.
+    pub fn pam_su(&self) -> FactResult<Option<Rc<pam::PamStack>>> {
+        self.pam_su
+            .get_or_init(|| {
+                if !self.root.exists(&format!("{}/su", pam::PAM_DIR)) {
+                    return Ok(None);
+                }
+                pam::load_stack(self.root, "su")
+                    .map(|s| Some(Rc::new(s)))
+                    .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))
+            })
+            .clone()
+    }
+
+    fn pam_services(&self, candidates: &[&str]) -> FactResult<Rc<Vec<pam::PamStack>>> {
+        let mut out = Vec::new();
+        for c in candidates {
+            if !self.root.exists(&format!("{}/{c}", pam::PAM_DIR)) {
+                continue;
+            }
+            let s = pam::load_stack(self.root, c)
+                .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))?;
+            out.push(s);
+        }
+        Ok(Rc::new(out))
+    }
+
+    /// `/etc/login.defs` (empty when absent: shadow-utils' built-in defaults apply).
+    pub fn login_defs(&self) -> FactResult<Rc<logindefs::LoginDefs>> {
+        self.login_defs
+            .get_or_init(|| {
+                logindefs::load(self.root)
+                    .map(Rc::new)
+                    .map_err(FactError::from)
+            })
             .clone()
     }
 

@@ -22,6 +22,37 @@ pub fn known_defaults() -> Vec<&'static str> {
     defaults::names().collect()
 }
 
+/// What kind of value a Defaults parameter holds (for validating catalog checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultsType {
+    /// A boolean flag (`use_pty`, `!authenticate`).
+    Flag,
+    /// A number (`timestamp_timeout`, `passwd_tries`, `umask`); `!name` sets it to 0.
+    Number,
+    /// A string, path or enumerated word (`logfile`, `lecture`); `!name` unsets it.
+    Text,
+    /// A list (`env_keep`) changed with `=`, `+=`, `-=`.
+    List,
+}
+
+/// The type of a known Defaults parameter; `None` for a name sudo does not know.
+pub fn defaults_type(name: &str) -> Option<DefaultsType> {
+    use defaults::Kind;
+    Some(match defaults::lookup(name)?.0 {
+        Kind::Flag => DefaultsType::Flag,
+        Kind::Int | Kind::UInt | Kind::Float | Kind::Mode => DefaultsType::Number,
+        Kind::List => DefaultsType::List,
+        Kind::Str
+        | Kind::Path
+        | Kind::ChPath
+        | Kind::Tuple(_)
+        | Kind::LogFac
+        | Kind::LogPri
+        | Kind::TimeSpec
+        | Kind::Rlimit => DefaultsType::Text,
+    })
+}
+
 /// sudo's hard limit on nested include files.
 pub const MAX_INCLUDE_DEPTH: usize = 128;
 
