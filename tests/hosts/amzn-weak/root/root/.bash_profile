@@ -1,0 +1,3 @@
+# .bash_profile
+PATH=$PATH:$HOME/bin:
+export PATH

@@ -1,0 +1,4 @@
+# ~/.profile
+if [ -d "$HOME/bin" ] ; then
+    PATH="$HOME/bin:$PATH"
+fi

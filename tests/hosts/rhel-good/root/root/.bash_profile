@@ -1,0 +1,4 @@
+# .bash_profile
+if [ -f ~/.bashrc ]; then
+	. ~/.bashrc
+fi

@@ -1,0 +1,2 @@
+# .bashrc
+alias rm='rm -i'

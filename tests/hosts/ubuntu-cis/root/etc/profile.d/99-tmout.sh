@@ -1,0 +1,1 @@
+readonly TMOUT=900 ; export TMOUT
