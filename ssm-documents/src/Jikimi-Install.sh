@@ -116,9 +116,10 @@ fi
 CONFIG_CHANGED=no
 if [ -n "$CONFIG_PARAMETER" ]; then
   command -v aws >/dev/null 2>&1 || fail "the AWS CLI (aws) is needed to read $CONFIG_PARAMETER"
-  aws ssm get-parameter --name "$CONFIG_PARAMETER" --with-decryption \
-    --query Parameter.Value --output text >"$TMP/jikimi.toml" ||
+  VALUE=$(aws ssm get-parameter --name "$CONFIG_PARAMETER" --with-decryption \
+    --query Parameter.Value --output text) ||
     fail "could not read $CONFIG_PARAMETER from Parameter Store"
+  printf '%s\n' "$VALUE" >"$TMP/jikimi.toml"
   /usr/bin/jikimi config validate --config "$TMP/jikimi.toml" ||
     fail "the configuration in $CONFIG_PARAMETER is not valid; /etc/jikimi/jikimi.toml was not changed"
   if cmp -s "$TMP/jikimi.toml" /etc/jikimi/jikimi.toml; then
@@ -141,21 +142,28 @@ case "$UNITS" in
 esac
 if [ -z "$ENABLE" ]; then
   say "units=none: no unit enabled"
-elif [ ! -d /run/systemd/system ]; then
-  say "systemd is not running on this host; not enabling $ENABLE"
+elif ! command -v systemctl >/dev/null 2>&1; then
+  say "systemctl not found on this host; not enabling $ENABLE"
 else
   for unit in $ENABLE; do
-    if systemctl is-enabled --quiet "$unit" && systemctl is-active --quiet "$unit"; then
-      if [ "$unit" = jikimi.service ] && { [ "$PACKAGE_CHANGED" = yes ] || [ "$CONFIG_CHANGED" = yes ]; }; then
-        systemctl restart "$unit" || fail "could not restart $unit"
-        say "restarted $unit"
-      else
-        say "$unit already enabled and running"
-      fi
+    # Enabling works without a running systemd (image builds, containers): it only links.
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      say "$unit already enabled"
     else
-      systemctl enable --now "$unit" || fail "could not enable and start $unit"
-      say "enabled and started $unit"
+      systemctl enable --quiet "$unit" || fail "could not enable $unit"
+      say "enabled $unit"
+    fi
+    [ -d /run/systemd/system ] || continue
+    if ! systemctl is-active --quiet "$unit"; then
+      systemctl start "$unit" || fail "could not start $unit"
+      say "started $unit"
+    elif [ "$unit" = jikimi.service ] && { [ "$PACKAGE_CHANGED" = yes ] || [ "$CONFIG_CHANGED" = yes ]; }; then
+      systemctl restart "$unit" || fail "could not restart $unit"
+      say "restarted $unit"
+    else
+      say "$unit already running"
     fi
   done
+  [ -d /run/systemd/system ] || say "systemd is not running on this host; $ENABLE enabled, not started"
 fi
 say "done: jikimi $VERSION (package changed: $PACKAGE_CHANGED, configuration changed: $CONFIG_CHANGED)"
