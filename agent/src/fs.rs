@@ -38,9 +38,13 @@ pub enum FsErrorKind {
     NotFound,
     PermissionDenied,
     /// Larger than the read bound.
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     /// Contains a NUL byte: not a text file.
-    Binary { offset: usize },
+    Binary {
+        offset: usize,
+    },
     /// Not a regular file (directory, FIFO, device, socket).
     NotRegular(FileKind),
     /// Too many symlinks (a loop).
@@ -223,7 +227,9 @@ fn cstr(s: &[u8]) -> CString {
 }
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn openat_raw(dir: RawFd, name: &[u8], flags: i32) -> Result<OwnedFd, i32> {
@@ -369,7 +375,9 @@ impl Root {
     }
 
     fn dup_root(&self) -> Result<OwnedFd, i32> {
-        self.fd.try_clone().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+        self.fd
+            .try_clone()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
     }
 
     /// Resolves `path` under the root. Intermediate symlinks are always followed (inside the
@@ -752,10 +760,18 @@ mod tests {
         let (t, r) = tree();
         // /etc/link -> /etc/passwd must read the root's passwd, not the host's.
         symlink("/etc/passwd", t.path().join("etc/link")).unwrap();
-        assert!(r.read_text("/etc/link").unwrap().content.starts_with("root:x:0:0::/root"));
+        assert!(r
+            .read_text("/etc/link")
+            .unwrap()
+            .content
+            .starts_with("root:x:0:0::/root"));
         // ../../../../etc/passwd stops at the root too.
         symlink("../../../../../etc/passwd", t.path().join("etc/ssh/rel")).unwrap();
-        assert!(r.read_text("/etc/ssh/rel").unwrap().content.starts_with("root:x:0:0::/root"));
+        assert!(r
+            .read_text("/etc/ssh/rel")
+            .unwrap()
+            .content
+            .starts_with("root:x:0:0::/root"));
     }
 
     #[test]
@@ -774,7 +790,10 @@ mod tests {
         let (t, r) = tree();
         symlink("b", t.path().join("etc/a")).unwrap();
         symlink("a", t.path().join("etc/b")).unwrap();
-        assert_eq!(r.read_text("/etc/a").unwrap_err().kind, FsErrorKind::SymlinkLoop);
+        assert_eq!(
+            r.read_text("/etc/a").unwrap_err().kind,
+            FsErrorKind::SymlinkLoop
+        );
     }
 
     #[test]
@@ -806,7 +825,11 @@ mod tests {
     #[test]
     fn non_utf8_is_decoded_lossily() {
         let (t, r) = tree();
-        std::fs::write(t.path().join("etc/latin"), b"# caf\xe9\nPermitRootLogin no\n").unwrap();
+        std::fs::write(
+            t.path().join("etc/latin"),
+            b"# caf\xe9\nPermitRootLogin no\n",
+        )
+        .unwrap();
         let text = r.read_text("/etc/latin").unwrap();
         assert!(text.content.contains("PermitRootLogin no"));
     }
@@ -816,7 +839,7 @@ mod tests {
         let (t, r) = tree();
         let p = t.path().join("etc/locked");
         std::fs::write(&p, "x").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
         let res = r.read_text("/etc/locked");
         // root bypasses modes (CAP_DAC_OVERRIDE); anyone else is refused.
         if unsafe { libc::geteuid() } == 0 {
@@ -846,7 +869,10 @@ mod tests {
             r.glob("/etc/ssh/*.conf").unwrap(),
             vec!["/etc/ssh/a.conf", "/etc/ssh/b.conf"]
         );
-        assert_eq!(r.glob("/etc/*/sshd_config").unwrap(), vec!["/etc/ssh/sshd_config"]);
+        assert_eq!(
+            r.glob("/etc/*/sshd_config").unwrap(),
+            vec!["/etc/ssh/sshd_config"]
+        );
         assert!(r.glob("/nope/*").unwrap().is_empty());
         assert_eq!(r.glob("/etc/passwd").unwrap(), vec!["/etc/passwd"]);
     }

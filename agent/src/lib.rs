@@ -1,8 +1,15 @@
 //! Jikimi: an on-host Linux security agent.
 //!
 //! The flow is visible in the modules: [`facts`] are collected from the host (through the
-//! scan [`fs::Root`]), the [`catalog`] of declarative checks is [`eval`]uated against them into
-//! [`findings`], and [`sinks`] render or ship those findings.
+//! scan [`fs::Root`]), the [`catalog`] of declarative checks is [`eval`]uated against them by
+//! [`run`] into [`findings`], and [`sinks`] render or ship those findings.
 
+pub mod catalog;
+pub mod config;
+pub mod eval;
 pub mod facts;
+pub mod findings;
 pub mod fs;
+pub mod run;
+pub mod sinks;
+pub mod time;

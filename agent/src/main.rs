@@ -1,1 +1,407 @@
-fn main(){}
+//! The `jikimi` command line: parses arguments, runs, maps errors to exit codes. The only
+//! place that prints.
+//!
+//! Exit codes: 0 every evaluated check passed, 2 at least one check failed, 1 the run itself
+//! failed (bad arguments, unreadable catalog or configuration, output not writable).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI's output layer"
+)]
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jikimi::catalog::{self, Catalog, Profile};
+use jikimi::config::Config;
+use jikimi::findings::Severity;
+use jikimi::fs::Root;
+use jikimi::run::{self, Selection};
+use jikimi::sinks;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "jikimi",
+    version,
+    about = "Jikimi (지킴이): on-host Linux security agent — host facts, a declarative check catalog, findings to sinks",
+    long_about = None,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Evaluate the check catalog against this host (or an image with --root).
+    Check(CheckArgs),
+    /// Print host facts: OS, CPU, memory, filesystems, processes, listening sockets, accounts.
+    Facts(FactsArgs),
+    /// Inspect, lint and test the check catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Validate the agent configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Args, Clone)]
+struct CatalogOpts {
+    /// Use the checks in DIR instead of the embedded catalog.
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    /// Extra checks directory (default from the configuration: /etc/jikimi/checks.d).
+    #[arg(long, value_name = "DIR")]
+    checks_dir: Option<PathBuf>,
+    /// Do not load extra checks from the checks directory.
+    #[arg(long)]
+    no_extra_checks: bool,
+    /// Threshold profile: kisa or cis (default from the configuration, else kisa).
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Run one scan and exit (the continuous daemon is the default without it).
+    #[arg(long)]
+    once: bool,
+    /// Scan a mounted image or chroot instead of the live host.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Run only these check ids (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    only: Vec<String>,
+    /// Skip these check ids (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    skip: Vec<String>,
+    /// Evaluate only checks of at least this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    min_severity: Option<String>,
+    /// Leave out the filesystem-wide walks (world-writable, SUID/SGID, unowned files).
+    #[arg(long)]
+    no_walks: bool,
+    /// Agent configuration file.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Colour in the table: auto (only on a terminal, unless NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    #[command(flatten)]
+    cat: CatalogOpts,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct FactsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Read facts from a mounted image or chroot.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// List the checks with severity and references.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        cat: CatalogOpts,
+    },
+    /// Validate the catalog (ids, fields, references, probes); every error is listed.
+    Lint {
+        #[command(flatten)]
+        cat: CatalogOpts,
+    },
+    /// Run every fixture host (tests/hosts/*/host.toml) and compare each check's status with
+    /// the expected one; also require a passing and a failing fixture for every check.
+    Test {
+        /// Directory of fixture hosts.
+        #[arg(long, value_name = "DIR", default_value = "tests/hosts")]
+        fixtures: PathBuf,
+        /// Print passing assertions too.
+        #[arg(long)]
+        verbose: bool,
+        #[command(flatten)]
+        cat: CatalogOpts,
+    },
+    /// Print the catalog digest (sha256 of the catalog files).
+    Digest {
+        #[command(flatten)]
+        cat: CatalogOpts,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Parse and validate the configuration file; exit 1 with the reason when invalid.
+    Validate {
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn load_catalog(opts: &CatalogOpts, cfg: &Config) -> Result<Catalog> {
+    let profile: Profile = match &opts.profile {
+        Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
+        None => cfg.profile().map_err(|e| anyhow!(e))?,
+    };
+    let mut sources = match &opts.catalog {
+        Some(dir) => catalog::dir_sources(dir, false).map_err(|e| anyhow!("{e}"))?,
+        None => catalog::embedded_sources(),
+    };
+    if !opts.no_extra_checks {
+        let dir = opts.checks_dir.clone().unwrap_or_else(|| cfg.checks_dir());
+        let explicit = opts.checks_dir.is_some();
+        sources.extend(catalog::dir_sources(&dir, !explicit).map_err(|e| anyhow!("{e}"))?);
+    }
+    catalog::load(&sources, profile).map_err(|e| anyhow!("{e}"))
+}
+
+fn open_root(root: Option<&Path>) -> Result<Root> {
+    let dir = root.unwrap_or(Path::new("/"));
+    Root::new(dir).with_context(|| format!("cannot open scan root {}", dir.display()))
+}
+
+/// Writes a file atomically: a temporary file in the same directory, fsync, rename.
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn cmd_check(a: CheckArgs) -> Result<i32> {
+    if !a.once {
+        bail!("continuous (daemon) mode is not available in this version: run `jikimi check --once` from a timer or SSM");
+    }
+    let cfg = Config::load(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let catalog = load_catalog(&a.cat, &cfg)?;
+    let root = open_root(a.root.as_deref())?;
+    let min_severity = match &a.min_severity {
+        Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
+        None => cfg.min_severity().map_err(|e| anyhow!(e))?,
+    };
+    let mut skip = a.skip.clone();
+    skip.extend(cfg.agent.skip.iter().cloned());
+    let sel = Selection {
+        only: a.only.clone(),
+        skip,
+        min_severity,
+        no_walks: a.no_walks,
+    };
+    let report = run::scan(&catalog, &root, &sel, cfg.walk_limits()).map_err(|e| anyhow!(e))?;
+    let text = match a.format {
+        Format::Json => sinks::json::render(&report),
+        Format::Table => {
+            let color = match a.color {
+                ColorWhen::Always => true,
+                ColorWhen::Never => false,
+                ColorWhen::Auto => {
+                    a.output.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            sinks::table::render(&report, color)
+        }
+    };
+    match &a.output {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => print_out(&text)?,
+    }
+    Ok(report.exit_code())
+}
+
+fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // `jikimi ... | head` closes the pipe early: not a failure of the run.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write to standard output"),
+    }
+}
+
+fn cmd_facts(a: FactsArgs) -> Result<i32> {
+    let root = open_root(a.root.as_deref())?;
+    let facts = jikimi::facts::Facts::new(&root);
+    let all = jikimi::facts::summary::collect(&facts);
+    if a.json {
+        print_out(&(serde_json::to_string_pretty(&all)? + "\n"))?;
+    } else {
+        print_out(&jikimi::facts::summary::render(&all))?;
+    }
+    Ok(0)
+}
+
+fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
+    let cfg = Config::default();
+    match c {
+        CatalogCmd::List { json, cat } => {
+            let catalog = load_catalog(&cat, &cfg)?;
+            if json {
+                let v: Vec<_> = catalog
+                    .checks
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "id": c.id, "title": c.title, "area": c.area,
+                            "severity": c.severity, "references": c.references,
+                            "platforms": c.platforms, "walk": c.walk, "origin": c.origin,
+                        })
+                    })
+                    .collect();
+                print_out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
+            } else {
+                let mut s = String::new();
+                for c in &catalog.checks {
+                    s += &format!(
+                        "{:<12} {:<8} {:<10} {} [{}]\n",
+                        c.id,
+                        c.severity.as_str(),
+                        c.area,
+                        c.title,
+                        c.references.flat().join(", ")
+                    );
+                }
+                s += &format!(
+                    "{} checks, digest {}\n",
+                    catalog.checks.len(),
+                    catalog.digest
+                );
+                print_out(&s)?;
+            }
+        }
+        CatalogCmd::Lint { cat } => {
+            let mut n = 0;
+            for p in [Profile::Kisa, Profile::Cis] {
+                let opts = CatalogOpts {
+                    profile: Some(p.as_str().into()),
+                    ..cat.clone()
+                };
+                n = load_catalog(&opts, &cfg)?.checks.len();
+            }
+            print_out(&format!("catalog OK: {n} checks (profiles kisa and cis)\n"))?;
+        }
+        CatalogCmd::Test {
+            fixtures,
+            verbose,
+            cat,
+        } => {
+            let fx = catalog::fixtures::load_all(&fixtures).map_err(|e| anyhow!(e))?;
+            if fx.is_empty() {
+                bail!(
+                    "no fixture hosts (*/host.toml) under {}",
+                    fixtures.display()
+                );
+            }
+            let work = std::env::temp_dir().join(format!("jikimi-fixtures-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&work);
+            let build = |p: Profile| {
+                let opts = CatalogOpts {
+                    profile: Some(p.as_str().into()),
+                    no_extra_checks: true,
+                    ..cat.clone()
+                };
+                load_catalog(&opts, &cfg).map_err(|e| format!("{e:#}"))
+            };
+            let lines = catalog::fixtures::run_all(&fx, &build, &work);
+            let _ = std::fs::remove_dir_all(&work);
+            let lines = lines.map_err(|e| anyhow!(e))?;
+            let mut out = String::new();
+            let (mut pass, mut fail) = (0, 0);
+            for l in &lines {
+                if l.ok {
+                    pass += 1;
+                    if verbose {
+                        out += &format!("ok   {}\n", l.text);
+                    }
+                } else {
+                    fail += 1;
+                    out += &format!("FAIL {}\n", l.text);
+                }
+            }
+            out += &format!(
+                "catalog test: {} fixture hosts\n{pass} passed, {fail} failed\n",
+                fx.len()
+            );
+            print_out(&out)?;
+            return Ok(if fail == 0 { 0 } else { 1 });
+        }
+        CatalogCmd::Digest { cat } => {
+            print_out(&(load_catalog(&cat, &cfg)?.digest + "\n"))?;
+        }
+    }
+    Ok(0)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Cmd::Check(a) => cmd_check(a),
+        Cmd::Facts(a) => cmd_facts(a),
+        Cmd::Catalog(c) => cmd_catalog(c),
+        Cmd::Config(ConfigCmd::Validate { config }) => Config::load(config.as_deref())
+            .map(|_| {
+                println!(
+                    "configuration OK: {}",
+                    config
+                        .as_deref()
+                        .unwrap_or(Path::new(jikimi::config::DEFAULT_PATH))
+                        .display()
+                );
+                0
+            })
+            .map_err(|e| anyhow!(e)),
+    };
+    match res {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("jikimi: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

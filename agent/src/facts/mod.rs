@@ -1,7 +1,196 @@
 //! Host facts: one collector per area. Collectors read through the scan [`Root`]; the parsers
 //! they call are pure (text in, typed facts out) so they can be tested and fuzzed alone.
+//!
+//! [`Facts`] collects lazily and caches: a run with `--only SSH-001` reads sshd_config and
+//! nothing else, and twenty checks on `/etc/login.defs` read it once.
 
-use crate::fs::Root;
+pub mod accounts;
+pub mod host;
+pub mod kv;
+pub mod mounts;
+pub mod packages;
+pub mod procs;
+pub mod services;
+pub mod sockets;
+pub mod summary;
+pub mod sysctl;
+pub mod walk;
 
-#[allow(dead_code, reason = "placeholder import until collectors land")]
-fn _root(_r: &Root) {}
+use crate::fs::{FsError, Root, Text};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// Why a fact is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactError {
+    /// Not available here (a live-kernel fact under `--root`, an unsupported package
+    /// database): checks needing it are NOT_APPLICABLE.
+    Unavailable(String),
+    /// Could not be collected (unreadable, malformed): checks needing it are ERROR.
+    Failed(String),
+}
+
+impl fmt::Display for FactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FactError::Unavailable(m) | FactError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<FsError> for FactError {
+    fn from(e: FsError) -> Self {
+        FactError::Failed(e.to_string())
+    }
+}
+
+pub type FactResult<T> = Result<T, FactError>;
+
+/// Lazily collected, cached facts about one scan root.
+pub struct Facts<'r> {
+    pub root: &'r Root,
+    pub walk_limits: walk::Limits,
+    os: OnceCell<host::OsInfo>,
+    accounts: OnceCell<FactResult<Rc<accounts::Accounts>>>,
+    mounts: OnceCell<FactResult<Rc<Vec<mounts::Mount>>>>,
+    procs: OnceCell<FactResult<Rc<Vec<procs::Process>>>>,
+    sockets: OnceCell<FactResult<Rc<Vec<sockets::Socket>>>>,
+    sysctl: OnceCell<FactResult<Rc<sysctl::SysctlConfig>>>,
+    units: OnceCell<Rc<services::UnitIndex>>,
+    packages: OnceCell<FactResult<Rc<packages::Packages>>>,
+    walk: OnceCell<FactResult<Rc<walk::WalkReport>>>,
+    texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
+}
+
+impl<'r> Facts<'r> {
+    pub fn new(root: &'r Root) -> Self {
+        Facts {
+            root,
+            walk_limits: walk::Limits::default(),
+            os: OnceCell::new(),
+            accounts: OnceCell::new(),
+            mounts: OnceCell::new(),
+            procs: OnceCell::new(),
+            sockets: OnceCell::new(),
+            sysctl: OnceCell::new(),
+            units: OnceCell::new(),
+            packages: OnceCell::new(),
+            walk: OnceCell::new(),
+            texts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// A text file, read once per run.
+    pub fn text(&self, path: &str) -> Result<Rc<Text>, FsError> {
+        if let Some(r) = self.texts.borrow().get(path) {
+            return r.clone();
+        }
+        let r = self.root.read_text(path).map(Rc::new);
+        self.texts.borrow_mut().insert(path.to_string(), r.clone());
+        r
+    }
+
+    /// Expands globs in a list of paths (sorted per pattern, duplicates removed).
+    pub fn expand(&self, patterns: &[String]) -> Result<Vec<String>, FsError> {
+        let mut out = Vec::new();
+        for p in patterns {
+            if p.split('/').any(crate::fs::has_wildcard) {
+                for m in self.root.glob(p)? {
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
+            } else if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn os(&self) -> &host::OsInfo {
+        self.os.get_or_init(|| host::os_info(self.root))
+    }
+
+    pub fn accounts(&self) -> FactResult<Rc<accounts::Accounts>> {
+        self.accounts
+            .get_or_init(|| accounts::collect(self).map(Rc::new))
+            .clone()
+    }
+
+    pub fn mounts(&self) -> FactResult<Rc<Vec<mounts::Mount>>> {
+        self.mounts
+            .get_or_init(|| mounts::collect(self.root).map(Rc::new))
+            .clone()
+    }
+
+    pub fn processes(&self) -> FactResult<Rc<Vec<procs::Process>>> {
+        self.procs
+            .get_or_init(|| procs::collect(self).map(Rc::new))
+            .clone()
+    }
+
+    pub fn sockets(&self) -> FactResult<Rc<Vec<sockets::Socket>>> {
+        self.sockets
+            .get_or_init(|| sockets::collect(self).map(Rc::new))
+            .clone()
+    }
+
+    pub fn sysctl_config(&self) -> FactResult<Rc<sysctl::SysctlConfig>> {
+        self.sysctl
+            .get_or_init(|| sysctl::collect_config(self.root).map(Rc::new))
+            .clone()
+    }
+
+    pub fn units(&self) -> Rc<services::UnitIndex> {
+        self.units
+            .get_or_init(|| Rc::new(services::index(self.root)))
+            .clone()
+    }
+
+    pub fn packages(&self) -> FactResult<Rc<packages::Packages>> {
+        self.packages
+            .get_or_init(|| packages::collect(self.root).map(Rc::new))
+            .clone()
+    }
+
+    pub fn walk(&self) -> FactResult<Rc<walk::WalkReport>> {
+        self.walk
+            .get_or_init(|| walk::run(self).map(Rc::new))
+            .clone()
+    }
+
+    /// Name of a uid in the scanned system's passwd, if any.
+    pub fn user_name(&self, uid: u32) -> Option<String> {
+        let a = self.accounts().ok()?;
+        a.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.name.clone())
+    }
+
+    /// Name of a gid in the scanned system's group file, if any.
+    pub fn group_name(&self, gid: u32) -> Option<String> {
+        let a = self.accounts().ok()?;
+        a.groups
+            .iter()
+            .find(|g| g.gid == gid)
+            .map(|g| g.name.clone())
+    }
+
+    /// Error for a live-only fact when scanning an image.
+    pub fn require_live(&self, what: &str, path: &str) -> FactResult<()> {
+        if self.root.exists(path) {
+            Ok(())
+        } else if self.root.is_live() {
+            Err(FactError::Failed(format!(
+                "{path} is not readable: is /proc mounted?"
+            )))
+        } else {
+            Err(FactError::Unavailable(format!(
+                "{what} needs a live kernel ({path} is absent under the scan root)"
+            )))
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Fixture hosts: directory trees scanned with `--root`, each with the statuses its checks
+//! must produce. `jikimi catalog test` runs them all and also requires that every check has
+//! at least one passing and one failing fixture (a `manual` check: one NOT_APPLICABLE).
+//!
+//! Layout of one fixture host `DIR/NAME/`:
+//! - `root/`: the tree (git keeps neither owners nor most modes, nor empty directories);
+//! - `host.toml`: `description`, optional `profile`, `dirs = [...]` to create, `modes = [
+//!   "PATH MODE OWNER GROUP", ...]` applied after copying (names resolve through the
+//!   fixture's own passwd/group), and `[expect]` mapping check ids to PASS / FAIL /
+//!   NOT_APPLICABLE / ERROR.
+
+use super::{Catalog, Profile};
+use crate::findings::Status;
+use crate::fs::Root;
+use crate::run::{scan, Selection};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostSpec {
+    #[serde(default)]
+    description: String,
+    profile: Option<String>,
+    #[serde(default)]
+    dirs: Vec<String>,
+    #[serde(default)]
+    modes: Vec<String>,
+    #[serde(default)]
+    expect: BTreeMap<String, Status>,
+}
+
+/// One fixture host, loaded.
+pub struct Fixture {
+    pub name: String,
+    pub description: String,
+    pub profile: Option<Profile>,
+    pub dir: PathBuf,
+    dirs: Vec<String>,
+    modes: Vec<String>,
+    pub expect: BTreeMap<String, Status>,
+}
+
+/// Loads every `*/host.toml` under `dir`, sorted by name.
+pub fn load_all(dir: &Path) -> Result<Vec<Fixture>, String> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut dirs: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let spec_path = d.join("host.toml");
+        if !spec_path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&spec_path)
+            .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        let spec: HostSpec = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            format!(
+                "{}:{}: {}",
+                spec_path.display(),
+                line.unwrap_or(0),
+                e.message().trim()
+            )
+        })?;
+        let profile = spec
+            .profile
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        out.push(Fixture {
+            name: d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            description: spec.description,
+            profile,
+            dir: d,
+            dirs: spec.dirs,
+            modes: spec.modes,
+            expect: spec.expect,
+        });
+    }
+    Ok(out)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let ft = e.file_type()?;
+        let dest = to.join(e.file_name());
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path())?, &dest)?;
+        } else if ft.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn id_of(db: &str, name: &str) -> Option<u32> {
+    if let Ok(n) = name.parse() {
+        return Some(n);
+    }
+    db.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 3 && f[0] == name)
+            .then(|| f[2].parse().ok())
+            .flatten()
+    })
+}
+
+impl Fixture {
+    /// Copies the tree into `into` and applies `dirs` and `modes`.
+    pub fn materialise(&self, into: &Path) -> Result<PathBuf, String> {
+        let root = into.join(&self.name);
+        let src = self.dir.join("root");
+        copy_tree(&src, &root)
+            .map_err(|e| format!("{}: copying {}: {e}", self.name, src.display()))?;
+        for d in &self.dirs {
+            std::fs::create_dir_all(root.join(d.trim_start_matches('/')))
+                .map_err(|e| format!("{}: creating {d}: {e}", self.name))?;
+        }
+        let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap_or_default();
+        let group = std::fs::read_to_string(root.join("etc/group")).unwrap_or_default();
+        for m in &self.modes {
+            let f: Vec<&str> = m.split_whitespace().collect();
+            let bad = |why: &str| format!("{}: host.toml modes entry `{m}`: {why}", self.name);
+            if f.len() != 4 {
+                return Err(bad("expected `PATH MODE OWNER GROUP`"));
+            }
+            let path = root.join(f[0].trim_start_matches('/'));
+            let mode = u32::from_str_radix(f[1], 8).map_err(|_| bad("mode is not octal"))?;
+            let uid = id_of(&passwd, f[2])
+                .ok_or_else(|| bad("owner not in the fixture's /etc/passwd"))?;
+            let gid =
+                id_of(&group, f[3]).ok_or_else(|| bad("group not in the fixture's /etc/group"))?;
+            std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
+                .map_err(|e| bad(&format!("chown: {e} (fixture tests need root)")))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| bad(&format!("chmod: {e}")))?;
+        }
+        Ok(root)
+    }
+}
+
+/// One assertion's outcome.
+pub struct Line {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// Runs all fixtures against catalogs built per profile by `catalog_for`, returns the lines
+/// of the report (failures and coverage gaps have `ok == false`).
+pub fn run_all(
+    fixtures: &[Fixture],
+    catalog_for: &dyn Fn(Profile) -> Result<Catalog, String>,
+    work: &Path,
+) -> Result<Vec<Line>, String> {
+    let mut lines = Vec::new();
+    let mut seen: BTreeMap<String, Vec<Status>> = BTreeMap::new();
+    let default_catalog = catalog_for(Profile::default())?;
+    for fx in fixtures {
+        let catalog = match fx.profile {
+            Some(p) if p != default_catalog.profile => catalog_for(p)?,
+            _ => default_catalog.clone(),
+        };
+        let dir = fx.materialise(work)?;
+        let root = Root::new(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for id in fx.expect.keys() {
+            if !catalog.checks.iter().any(|c| &c.id == id) {
+                lines.push(Line {
+                    ok: false,
+                    text: format!("{}: expects unknown check {id}", fx.name),
+                });
+            }
+        }
+        let sel = Selection {
+            only: fx
+                .expect
+                .keys()
+                .filter(|id| catalog.checks.iter().any(|c| &c.id == *id))
+                .cloned()
+                .collect(),
+            ..Default::default()
+        };
+        if sel.only.is_empty() {
+            continue;
+        }
+        let report = scan(&catalog, &root, &sel, Default::default())?;
+        for r in &report.results {
+            let want = fx.expect[&r.id];
+            seen.entry(r.id.clone()).or_default().push(r.status);
+            let ok = r.status == want;
+            let detail = if ok {
+                String::new()
+            } else {
+                format!(
+                    " (got {}: {})",
+                    r.status,
+                    r.reason.clone().unwrap_or_else(|| r
+                        .evidence
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "))
+                )
+            };
+            lines.push(Line {
+                ok,
+                text: format!("{}: {} expected {want}{detail}", fx.name, r.id),
+            });
+        }
+    }
+    for c in &default_catalog.checks {
+        let got = seen.get(&c.id).cloned().unwrap_or_default();
+        let manual = matches!(&c.expect.node, super::probe::Node::Probe(p) if matches!(**p, super::probe::Probe::Manual(_)));
+        let missing: Vec<&str> = if manual {
+            if got.contains(&Status::NotApplicable) {
+                vec![]
+            } else {
+                vec!["NOT_APPLICABLE"]
+            }
+        } else {
+            [(Status::Pass, "PASS"), (Status::Fail, "FAIL")]
+                .iter()
+                .filter(|(s, _)| !got.contains(s))
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        if !missing.is_empty() {
+            lines.push(Line {
+                ok: false,
+                text: format!("coverage: {} has no {} fixture", c.id, missing.join(" or ")),
+            });
+        }
+    }
+    Ok(lines)
+}

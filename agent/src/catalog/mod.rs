@@ -1,0 +1,483 @@
+//! The check catalog: TOML files → raw values → validated [`Check`]s.
+//!
+//! Loading never stops at the first problem: every error of every file is collected with the
+//! file, the line and the check id, so a user fixing a catalog sees everything at once.
+//! Unknown fields, unknown probe kinds, unknown operators, bad regexes and duplicate ids are
+//! all load errors, never a check that silently fails at run time.
+
+pub mod fixtures;
+pub mod probe;
+
+use crate::findings::{References, Severity};
+use probe::{Cond, Ctx};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// Threshold profiles: the same check can carry different limits per standard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// KISA 주요정보통신기반시설 Unix guide thresholds.
+    #[default]
+    Kisa,
+    /// CIS Benchmarks thresholds.
+    Cis,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Kisa => "kisa",
+            Profile::Cis => "cis",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kisa" => Ok(Profile::Kisa),
+            "cis" => Ok(Profile::Cis),
+            _ => Err(format!("unknown profile `{s}` (expected kisa or cis)")),
+        }
+    }
+}
+
+/// Platforms a check (or one condition) applies to. Matching uses os-release ID and ID_LIKE.
+pub const PLATFORMS: &[&str] = &["debian", "ubuntu", "rhel", "amzn", "fedora", "suse"];
+
+/// A validated check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub area: String,
+    pub severity: Severity,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: String,
+    pub references: References,
+    /// Empty: every Linux.
+    pub platforms: Vec<String>,
+    /// Walks the whole filesystem: skipped by `--no-walks`, excluded from the fast benchmark.
+    pub walk: bool,
+    pub expect: Cond,
+    /// `file:line` where the check is defined.
+    pub origin: String,
+}
+
+/// One catalog source file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Name shown in errors (`checks/sshd.toml`).
+    pub name: String,
+    pub text: String,
+}
+
+/// One problem found while loading the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub check: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(c) = &self.check {
+            write!(f, ": check {c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// All problems of a catalog load.
+#[derive(Debug, Clone)]
+pub struct CatalogErrors(pub Vec<CatalogError>);
+
+impl fmt::Display for CatalogErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the check catalog has {} error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CatalogErrors {}
+
+/// A loaded catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub checks: Vec<Check>,
+    /// sha256 over the source files (name and content, in load order), hex.
+    pub digest: String,
+    pub profile: Profile,
+    pub sources: Vec<String>,
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_catalog.rs"));
+}
+
+/// The catalog compiled into the binary (`checks/*.toml`).
+pub fn embedded_sources() -> Vec<SourceFile> {
+    embedded::FILES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            name: format!("checks/{name}"),
+            text: text.to_string(),
+        })
+        .collect()
+}
+
+/// Reads `*.toml` files of a directory (sorted). A missing directory yields nothing when
+/// `optional`, an error otherwise.
+pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, CatalogError> {
+    let err = |m: String| CatalogError {
+        file: dir.display().to_string(),
+        line: None,
+        check: None,
+        message: m,
+    };
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(err(format!("cannot read catalog directory: {e}"))),
+    };
+    let mut paths: Vec<_> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(&p).map_err(|e| err(format!("{}: {e}", p.display())))?;
+        if meta.len() > crate::fs::MAX_READ_BYTES {
+            return Err(err(format!(
+                "{}: catalog file larger than 4 MiB",
+                p.display()
+            )));
+        }
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| err(format!("{}: cannot read as UTF-8 text: {e}", p.display())))?;
+        out.push(SourceFile {
+            name: p.display().to_string(),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    /// Area shown in the table (e.g. `sshd`).
+    area: String,
+    #[serde(default)]
+    check: Vec<toml::Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: String,
+    title: String,
+    severity: Severity,
+    description: String,
+    #[serde(default)]
+    rationale: String,
+    remediation: String,
+    #[serde(default)]
+    references: References,
+    #[serde(default)]
+    platforms: Vec<String>,
+    #[serde(default)]
+    walk: bool,
+    expect: toml::Table,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn check_id_ok(id: &str) -> bool {
+    // Stable ids: upper-case letters, digits and dashes, e.g. `SSH-001` or `ACCT-012`.
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && id.as_bytes()[0].is_ascii_uppercase()
+}
+
+fn validate_references(r: &References) -> Vec<String> {
+    let mut errs = Vec::new();
+    let num = |s: &str, max: u32| -> bool {
+        s.strip_prefix("U-")
+            .filter(|n| n.len() == 2)
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| (1..=max).contains(&n))
+    };
+    for k in &r.kisa {
+        if !num(k, 72) {
+            errs.push(format!(
+                "references.kisa: `{k}` is not a KISA 2021 item (U-01..U-72)"
+            ));
+        }
+    }
+    for k in &r.kisa2026 {
+        if !num(k, 67) {
+            errs.push(format!(
+                "references.kisa2026: `{k}` is not a KISA 2026 item (U-01..U-67)"
+            ));
+        }
+    }
+    const BENCH: &[&str] = &[
+        "rhel9",
+        "rhel8",
+        "al2023",
+        "al2",
+        "ubuntu2404",
+        "ubuntu2204",
+        "debian12",
+    ];
+    for (b, s) in &r.cis {
+        if !BENCH.contains(&b.as_str()) {
+            errs.push(format!(
+                "references.cis: unknown benchmark `{b}` (expected one of {})",
+                BENCH.join(", ")
+            ));
+        }
+        let ok = !s.is_empty()
+            && s.split(['.', '-'])
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+        if !ok {
+            errs.push(format!(
+                "references.cis.{b}: `{s}` is not a section number like 5.1.20"
+            ));
+        }
+    }
+    for (p, c) in &r.cce {
+        if !BENCH.contains(&p.as_str()) {
+            errs.push(format!("references.cce: unknown platform `{p}`"));
+        }
+        let ok = c
+            .strip_prefix("CCE-")
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(a, b)| {
+                (4..=5).contains(&a.len())
+                    && a.bytes().all(|x| x.is_ascii_digit())
+                    && b.len() == 1
+                    && b.bytes().all(|x| x.is_ascii_digit())
+            });
+        if !ok {
+            errs.push(format!(
+                "references.cce.{p}: `{c}` is not a CCE id like CCE-90800-4"
+            ));
+        }
+    }
+    errs
+}
+
+/// Loads and validates catalog sources for a profile. Returns every error at once.
+pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, CatalogErrors> {
+    let mut errors = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut hasher = Sha256::new();
+    for src in sources {
+        hasher.update(src.name.rsplit('/').next().unwrap_or(&src.name).as_bytes());
+        hasher.update([0]);
+        hasher.update(src.text.as_bytes());
+        hasher.update([0]);
+        let file_err = |line: Option<usize>, check: Option<&str>, message: String| CatalogError {
+            file: src.name.clone(),
+            line,
+            check: check.map(str::to_string),
+            message,
+        };
+        let raw: RawFile = match toml::from_str(&src.text) {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.span().map(|s| line_of(&src.text, s.start));
+                errors.push(file_err(line, None, e.message().trim().to_string()));
+                continue;
+            }
+        };
+        for spanned in raw.check {
+            let line = line_of(&src.text, spanned.span().start);
+            let table = spanned.into_inner();
+            let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
+            let rc: RawCheck = match toml::Value::Table(table).try_into() {
+                Ok(rc) => rc,
+                Err(e) => {
+                    errors.push(file_err(
+                        Some(line),
+                        id_hint.as_deref(),
+                        e.message().trim().to_string(),
+                    ));
+                    continue;
+                }
+            };
+            let id = rc.id.clone();
+            let mut push = |m: String| errors.push(file_err(Some(line), Some(&id), m));
+            if !check_id_ok(&rc.id) {
+                push(format!(
+                    "id `{}` must be upper-case letters, digits and dashes (e.g. SSH-001)",
+                    rc.id
+                ));
+            }
+            let origin = format!("{}:{line}", src.name);
+            if let Some(prev) = seen.insert(rc.id.clone(), origin.clone()) {
+                push(format!("duplicate id (also defined at {prev})"));
+            }
+            if rc.title.trim().is_empty() || rc.title.chars().count() > 200 {
+                push("title must be 1..200 characters".into());
+            }
+            if rc.remediation.trim().is_empty() {
+                push("remediation must not be empty".into());
+            }
+            for m in validate_references(&rc.references) {
+                push(m);
+            }
+            for p in &rc.platforms {
+                if !PLATFORMS.contains(&p.as_str()) {
+                    push(format!(
+                        "unknown platform `{p}` (expected one of {})",
+                        PLATFORMS.join(", ")
+                    ));
+                }
+            }
+            let ctx = Ctx { profile };
+            match probe::parse_cond(&toml::Value::Table(rc.expect), &ctx, "expect") {
+                Ok(expect) => {
+                    let walk = rc.walk || expect.uses_walk();
+                    checks.push(Check {
+                        id: rc.id,
+                        title: rc.title,
+                        area: raw.area.clone(),
+                        severity: rc.severity,
+                        description: rc.description,
+                        rationale: rc.rationale,
+                        remediation: rc.remediation,
+                        references: rc.references,
+                        platforms: rc.platforms,
+                        walk,
+                        expect,
+                        origin,
+                    })
+                }
+                Err(es) => {
+                    for m in es {
+                        push(m);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CatalogErrors(errors));
+    }
+    let digest = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    Ok(Catalog {
+        checks,
+        digest,
+        profile,
+        sources: sources.iter().map(|s| s.name.clone()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> Vec<SourceFile> {
+        vec![SourceFile {
+            name: "checks/t.toml".into(),
+            text: text.into(),
+        }]
+    }
+
+    const GOOD: &str = r#"
+area = "files"
+
+[[check]]
+id = "FILE-001"
+title = "passwd mode"
+severity = "high"
+description = "d"
+remediation = "chmod 644 /etc/passwd"
+references = { kisa = ["U-07"], kisa2026 = ["U-16"], cis = { rhel9 = "7.1.1" }, cce = { rhel9 = "CCE-83931-6" } }
+expect = { probe = "file", path = "/etc/passwd", owner = "root", mode_max = "0644" }
+"#;
+
+    #[test]
+    fn loads_a_good_catalog() {
+        let c = load(&src(GOOD), Profile::Kisa).unwrap();
+        assert_eq!(c.checks.len(), 1);
+        assert_eq!(c.checks[0].area, "files");
+        assert_eq!(c.checks[0].origin, "checks/t.toml:4");
+        assert_eq!(c.digest.len(), 64);
+    }
+
+    #[test]
+    fn reports_every_error_with_file_line_and_id() {
+        let bad = format!(
+            "{GOOD}\n[[check]]\nid = \"FILE-001\"\ntitle = \"dup\"\nseverity = \"high\"\ndescription = \"\"\nremediation = \"x\"\nexpect = {{ probe = \"file\", path = \"/x\", ownr = \"root\" }}\n\n[[check]]\nid = \"FILE-002\"\ntitle = \"t\"\nseverity = \"urgent\"\ndescription = \"\"\nremediation = \"x\"\nexpect = {{ probe = \"nope\" }}\n"
+        );
+        let e = load(&src(&bad), Profile::Kisa).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("checks/t.toml:13: check FILE-001: duplicate id"),
+            "{text}"
+        );
+        assert!(text.contains("unknown field `ownr`"), "{text}");
+        assert!(text.contains("checks/t.toml:21: check FILE-002"), "{text}");
+        assert!(text.contains("urgent"), "{text}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let e = load(&src("area = \"x\"\n[[check]\n"), Profile::Kisa).unwrap_err();
+        assert_eq!(e.0[0].line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn bad_references_are_errors() {
+        let r = References {
+            kisa: vec!["U-99".into()],
+            kisa2026: vec!["U-68".into()],
+            cis: [("rhel9".to_string(), "5.x".to_string())].into(),
+            cce: [("rhel9".to_string(), "CCE-1".to_string())].into(),
+        };
+        assert_eq!(validate_references(&r).len(), 4);
+    }
+
+    #[test]
+    fn embedded_catalog_loads_for_both_profiles() {
+        for p in [Profile::Kisa, Profile::Cis] {
+            let c = load(&embedded_sources(), p).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!c.checks.is_empty());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The agent configuration file (`/etc/jikimi/jikimi.toml`). Every key is optional; unknown
+//! keys are errors so a typo never silently changes behaviour.
+
+use crate::catalog::Profile;
+use crate::findings::Severity;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where the packaged configuration lives.
+pub const DEFAULT_PATH: &str = "/etc/jikimi/jikimi.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub agent: AgentConfig,
+    #[serde(default)]
+    pub walk: WalkConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Threshold profile (`kisa` or `cis`); default kisa.
+    pub profile: Option<String>,
+    /// State directory (default `/var/lib/jikimi`).
+    pub state_dir: Option<PathBuf>,
+    /// Extra user checks (default `/etc/jikimi/checks.d`).
+    pub checks_dir: Option<PathBuf>,
+    /// Lowest severity to evaluate.
+    pub min_severity: Option<String>,
+    /// Check ids never run.
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkConfig {
+    /// Entries visited at most by the filesystem walk (default 5,000,000).
+    pub max_entries: Option<u64>,
+    /// Seconds the walk may take at most (default 300).
+    pub max_secs: Option<u64>,
+}
+
+impl Config {
+    /// Parses and validates configuration text; errors name the line.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
+        let c: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            match line {
+                Some(l) => format!("{origin}:{l}: {}", e.message().trim()),
+                None => format!("{origin}: {}", e.message().trim()),
+            }
+        })?;
+        c.profile()
+            .map_err(|e| format!("{origin}: agent.profile: {e}"))?;
+        c.min_severity()
+            .map_err(|e| format!("{origin}: agent.min_severity: {e}"))?;
+        Ok(c)
+    }
+
+    /// Loads a file. A missing default file means defaults; a missing explicit file is an error.
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        let (p, explicit) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_PATH), false),
+        };
+        match std::fs::read_to_string(&p) {
+            Ok(t) => Config::parse(&t, &p.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Ok(Config::default())
+            }
+            Err(e) => Err(format!("{}: cannot read configuration: {e}", p.display())),
+        }
+    }
+
+    pub fn profile(&self) -> Result<Profile, String> {
+        self.agent
+            .profile
+            .as_deref()
+            .map_or(Ok(Profile::default()), str::parse)
+    }
+
+    pub fn min_severity(&self) -> Result<Option<Severity>, String> {
+        self.agent
+            .min_severity
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.agent
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/lib/jikimi"))
+    }
+
+    pub fn checks_dir(&self) -> PathBuf {
+        self.agent
+            .checks_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc/jikimi/checks.d"))
+    }
+
+    pub fn walk_limits(&self) -> crate::facts::walk::Limits {
+        let mut l = crate::facts::walk::Limits::default();
+        if let Some(n) = self.walk.max_entries {
+            l.max_entries = n;
+        }
+        if let Some(s) = self.walk.max_secs {
+            l.max_time = std::time::Duration::from_secs(s);
+        }
+        l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects() {
+        let c = Config::parse(
+            "[agent]\nprofile = \"cis\"\nskip = [\"X-1\"]\n[walk]\nmax_secs = 5\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.profile().unwrap(), Profile::Cis);
+        assert_eq!(c.walk_limits().max_time.as_secs(), 5);
+        let e = Config::parse("[agent]\nprofil = \"cis\"\n", "t.toml").unwrap_err();
+        assert!(e.starts_with("t.toml:2:"), "{e}");
+        let e = Config::parse("[agent]\nprofile = \"nist\"\n", "t.toml").unwrap_err();
+        assert!(e.contains("nist"), "{e}");
+        assert!(Config::parse("", "t").is_ok());
+    }
+}

@@ -1,0 +1,348 @@
+//! Accounts: /etc/passwd, /etc/shadow, /etc/group, parsed. A shadow entry is reduced to its
+//! *kind* (locked, empty, hash algorithm) at parse time: the hash itself is never kept, so it
+//! can never reach a log, a finding or a sink.
+
+use super::{FactError, FactResult, Facts};
+use serde::Serialize;
+
+/// One /etc/passwd entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub name: String,
+    /// The password field of passwd: `x` when shadowed. A hash here is reported by kind only.
+    pub passwd_field: PasswordState,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: String,
+    pub home: String,
+    pub shell: String,
+    /// 1-based line in /etc/passwd.
+    pub line: u32,
+}
+
+/// What a password field holds, never the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordState {
+    /// `x` in passwd (the password is in shadow).
+    Shadowed,
+    /// Empty: anyone can log in without a password.
+    Empty,
+    /// `!`, `*`, `!!` or a `!`-prefixed hash: no password login.
+    Locked,
+    Hash(HashAlgo),
+}
+
+/// Password hash algorithm, from the crypt(5) prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashAlgo {
+    Des,
+    Md5,
+    Bcrypt,
+    Sha256,
+    Sha512,
+    Yescrypt,
+    GostYescrypt,
+    Scrypt,
+    Unknown,
+}
+
+impl HashAlgo {
+    /// SHA-2 family or a memory-hard / adaptive scheme (KISA 2026 U-13, CIS).
+    pub fn is_strong(self) -> bool {
+        matches!(
+            self,
+            HashAlgo::Sha256
+                | HashAlgo::Sha512
+                | HashAlgo::Yescrypt
+                | HashAlgo::GostYescrypt
+                | HashAlgo::Bcrypt
+                | HashAlgo::Scrypt
+        )
+    }
+}
+
+pub fn classify_password(field: &str) -> PasswordState {
+    if field.is_empty() {
+        return PasswordState::Empty;
+    }
+    if field == "x" {
+        return PasswordState::Shadowed;
+    }
+    if field.starts_with('!') || field.starts_with('*') {
+        return PasswordState::Locked;
+    }
+    let algo = if let Some(rest) = field.strip_prefix('$') {
+        match rest.split('$').next().unwrap_or("") {
+            "1" => HashAlgo::Md5,
+            "2a" | "2b" | "2y" | "2x" => HashAlgo::Bcrypt,
+            "5" => HashAlgo::Sha256,
+            "6" => HashAlgo::Sha512,
+            "y" => HashAlgo::Yescrypt,
+            "gy" => HashAlgo::GostYescrypt,
+            "7" => HashAlgo::Scrypt,
+            _ => HashAlgo::Unknown,
+        }
+    } else if field.len() == 13 {
+        HashAlgo::Des
+    } else {
+        // Anything else cannot be a valid crypt hash: no password can match it.
+        return PasswordState::Locked;
+    };
+    PasswordState::Hash(algo)
+}
+
+/// One /etc/shadow entry (no hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shadow {
+    pub name: String,
+    pub password: PasswordState,
+    pub last_change: Option<i64>,
+    pub min_days: Option<i64>,
+    pub max_days: Option<i64>,
+    pub warn_days: Option<i64>,
+    pub inactive_days: Option<i64>,
+    pub expire: Option<i64>,
+    pub line: u32,
+}
+
+/// One /etc/group entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+    pub line: u32,
+}
+
+/// Parsed account databases.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Accounts {
+    pub users: Vec<User>,
+    /// None when /etc/shadow is absent.
+    pub shadow: Option<Vec<Shadow>>,
+    pub groups: Vec<Group>,
+    /// Legacy NIS `+`/`-` lines (path, line).
+    pub nis_lines: Vec<(String, u32)>,
+    /// UID_MIN from login.defs (1000 when unset).
+    pub uid_min: u32,
+}
+
+/// A line that could not be parsed: file, line, reason.
+fn bad(file: &str, line: usize, why: &str) -> String {
+    format!("{file}:{line}: {why}")
+}
+
+fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| ((i + 1) as u32, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+}
+
+/// Parses /etc/passwd. Malformed lines are errors naming the line.
+pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), String> {
+    let mut users = Vec::new();
+    let mut nis = Vec::new();
+    for (n, l) in lines(text) {
+        if l.starts_with('+') || l.starts_with('-') {
+            nis.push(n);
+            continue;
+        }
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() != 7 {
+            return Err(bad(
+                file,
+                n as usize,
+                &format!("expected 7 fields, found {}", f.len()),
+            ));
+        }
+        let num = |s: &str, what: &str| {
+            s.parse::<u32>()
+                .map_err(|_| bad(file, n as usize, &format!("{what} `{s}` is not a number")))
+        };
+        users.push(User {
+            name: f[0].to_string(),
+            passwd_field: classify_password(f[1]),
+            uid: num(f[2], "UID")?,
+            gid: num(f[3], "GID")?,
+            gecos: f[4].to_string(),
+            home: f[5].to_string(),
+            shell: f[6].to_string(),
+            line: n,
+        });
+    }
+    Ok((users, nis))
+}
+
+pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), String> {
+    let mut out = Vec::new();
+    let mut nis = Vec::new();
+    for (n, l) in lines(text) {
+        if l.starts_with('+') || l.starts_with('-') {
+            nis.push(n);
+            continue;
+        }
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 8 || f.len() > 9 {
+            return Err(bad(
+                file,
+                n as usize,
+                &format!("expected 9 fields, found {}", f.len()),
+            ));
+        }
+        let opt = |s: &str| s.trim().parse::<i64>().ok();
+        out.push(Shadow {
+            name: f[0].to_string(),
+            password: classify_password(f[1]),
+            last_change: opt(f[2]),
+            min_days: opt(f[3]),
+            max_days: opt(f[4]),
+            warn_days: opt(f[5]),
+            inactive_days: opt(f[6]),
+            expire: opt(f[7]),
+            line: n,
+        });
+    }
+    Ok((out, nis))
+}
+
+pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), String> {
+    let mut out = Vec::new();
+    let mut nis = Vec::new();
+    for (n, l) in lines(text) {
+        if l.starts_with('+') || l.starts_with('-') {
+            nis.push(n);
+            continue;
+        }
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() != 4 {
+            return Err(bad(
+                file,
+                n as usize,
+                &format!("expected 4 fields, found {}", f.len()),
+            ));
+        }
+        out.push(Group {
+            name: f[0].to_string(),
+            gid: f[2]
+                .parse()
+                .map_err(|_| bad(file, n as usize, &format!("GID `{}` is not a number", f[2])))?,
+            members: f[3]
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
+            line: n,
+        });
+    }
+    Ok((out, nis))
+}
+
+pub fn collect(f: &Facts) -> FactResult<Accounts> {
+    let passwd = f.text("/etc/passwd")?;
+    let (users, nis_p) = parse_passwd(&passwd.content, "/etc/passwd").map_err(FactError::Failed)?;
+    let group = f.text("/etc/group")?;
+    let (groups, nis_g) = parse_group(&group.content, "/etc/group").map_err(FactError::Failed)?;
+    let (shadow, nis_s) = match f.text("/etc/shadow") {
+        Ok(t) => {
+            let (s, n) = parse_shadow(&t.content, "/etc/shadow").map_err(FactError::Failed)?;
+            (Some(s), n)
+        }
+        Err(e) if e.is_not_found() => (None, vec![]),
+        Err(e) => return Err(e.into()),
+    };
+    let mut nis_lines = Vec::new();
+    nis_lines.extend(nis_p.into_iter().map(|n| ("/etc/passwd".to_string(), n)));
+    nis_lines.extend(nis_s.into_iter().map(|n| ("/etc/shadow".to_string(), n)));
+    nis_lines.extend(nis_g.into_iter().map(|n| ("/etc/group".to_string(), n)));
+    let uid_min = f
+        .text("/etc/login.defs")
+        .ok()
+        .and_then(|t| {
+            super::kv::parse(&t.content, super::kv::Syntax::whitespace())
+                .into_iter()
+                .rev()
+                .find(|e| e.key == "UID_MIN")
+                .and_then(|e| e.value.parse().ok())
+        })
+        .unwrap_or(1000);
+    Ok(Accounts {
+        users,
+        shadow,
+        groups,
+        nis_lines,
+        uid_min,
+    })
+}
+
+/// Shells that do not allow an interactive login.
+pub fn is_nologin_shell(shell: &str) -> bool {
+    shell.is_empty()
+        || shell.ends_with("/nologin")
+        || shell.ends_with("/false")
+        || shell == "/bin/sync"
+        || shell == "/sbin/shutdown"
+        || shell == "/sbin/halt"
+        || shell == "/usr/bin/true"
+        || shell == "/bin/true"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_kinds_never_keep_the_hash() {
+        assert_eq!(classify_password(""), PasswordState::Empty);
+        assert_eq!(classify_password("x"), PasswordState::Shadowed);
+        assert_eq!(classify_password("!"), PasswordState::Locked);
+        assert_eq!(classify_password("!$6$abc$def"), PasswordState::Locked);
+        assert_eq!(classify_password("*"), PasswordState::Locked);
+        assert_eq!(
+            classify_password("$6$salt$hash"),
+            PasswordState::Hash(HashAlgo::Sha512)
+        );
+        assert_eq!(
+            classify_password("$y$j9T$salt$hash"),
+            PasswordState::Hash(HashAlgo::Yescrypt)
+        );
+        assert_eq!(
+            classify_password("$1$a$b"),
+            PasswordState::Hash(HashAlgo::Md5)
+        );
+        assert_eq!(
+            classify_password("abcdefghijklm"),
+            PasswordState::Hash(HashAlgo::Des)
+        );
+        assert!(!HashAlgo::Md5.is_strong() && HashAlgo::Yescrypt.is_strong());
+        let s = format!(
+            "{:?}",
+            parse_shadow("u:$6$salt$secret:1:0:99999:7:::\n", "s").unwrap()
+        );
+        assert!(!s.contains("secret"), "{s}");
+    }
+
+    #[test]
+    fn passwd_group_shadow_parse() {
+        let (u, nis) = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\r\n# c\n+::::::\nbob:x:1000:1000::/home/bob:/bin/sh",
+            "/etc/passwd",
+        )
+        .unwrap();
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[1].line, 4);
+        assert_eq!(nis, vec![3]);
+        let e = parse_passwd("root:x:0:0\n", "/etc/passwd").unwrap_err();
+        assert_eq!(e, "/etc/passwd:1: expected 7 fields, found 4");
+        let e = parse_passwd("a:x:zero:0:::\n", "/etc/passwd").unwrap_err();
+        assert!(e.contains("UID `zero`"), "{e}");
+        let (g, _) = parse_group("sudo:x:27:alice, bob\n", "/etc/group").unwrap();
+        assert_eq!(g[0].members, vec!["alice", "bob"]);
+        let (s, _) = parse_shadow("root:*:19000:0:99999:7:::\n", "/etc/shadow").unwrap();
+        assert_eq!(s[0].max_days, Some(99999));
+        assert_eq!(s[0].inactive_days, None);
+    }
+}

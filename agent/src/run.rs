@@ -1,0 +1,178 @@
+//! One scan: select checks, evaluate them against lazily collected facts, produce a
+//! [`Report`]. The report is what every sink consumes.
+
+use crate::catalog::{Catalog, Check};
+use crate::eval::{evaluate, Outcome};
+use crate::facts::Facts;
+use crate::findings::{CheckResult, Severity, Status, Summary};
+use crate::fs::Root;
+use serde::Serialize;
+use std::time::{Instant, SystemTime};
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these ids (empty: all).
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub min_severity: Option<Severity>,
+    /// Leave out filesystem-wide walks.
+    pub no_walks: bool,
+}
+
+/// The agent that produced a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// The host a report is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInfo {
+    pub hostname: String,
+    pub machine_id: String,
+    pub os_id: String,
+    pub os_version: String,
+    pub os_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// The scan root (`/` on a live host).
+    pub root: String,
+    pub live: bool,
+}
+
+/// The catalog a report was produced with.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogInfo {
+    /// sha256 of the catalog files.
+    pub digest: String,
+    pub profile: crate::catalog::Profile,
+    /// Checks in the catalog (before selection).
+    pub checks: usize,
+}
+
+/// The JSON document of `jikimi check --once --format json` (schema_version 1).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub agent: AgentInfo,
+    pub host: HostInfo,
+    pub catalog: CatalogInfo,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: f64,
+    pub summary: Summary,
+    pub results: Vec<CheckResult>,
+}
+
+impl Report {
+    /// Process exit code: 2 when any check failed, 0 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.failed > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Picks the checks to run; unknown ids in `only`/`skip` are an error (a typo must not turn
+/// into a silently empty, green run).
+pub fn select<'c>(catalog: &'c Catalog, sel: &Selection) -> Result<Vec<&'c Check>, String> {
+    for id in sel.only.iter().chain(&sel.skip) {
+        if !catalog.checks.iter().any(|c| &c.id == id) {
+            return Err(format!(
+                "unknown check id `{id}` (see `jikimi catalog list`)"
+            ));
+        }
+    }
+    Ok(catalog
+        .checks
+        .iter()
+        .filter(|c| sel.only.is_empty() || sel.only.contains(&c.id))
+        .filter(|c| !sel.skip.contains(&c.id))
+        .filter(|c| sel.min_severity.is_none_or(|m| c.severity >= m))
+        .filter(|c| !(sel.no_walks && c.walk))
+        .collect())
+}
+
+pub fn evaluate_check(check: &Check, facts: &Facts) -> CheckResult {
+    let t = Instant::now();
+    let out =
+        if !check.platforms.is_empty() && !check.platforms.iter().any(|p| facts.os().matches(p)) {
+            Outcome::na(format!(
+                "applies to {} only (this host: {})",
+                check.platforms.join(", "),
+                if facts.os().id.is_empty() {
+                    "unknown"
+                } else {
+                    &facts.os().id
+                }
+            ))
+        } else {
+            evaluate(&check.expect, facts)
+        };
+    let reason = match out.status {
+        Status::Pass => None,
+        _ => out.reason,
+    };
+    CheckResult {
+        id: check.id.clone(),
+        title: check.title.clone(),
+        area: check.area.clone(),
+        severity: check.severity,
+        status: out.status,
+        reason,
+        evidence: out.evidence,
+        references: check.references.clone(),
+        remediation: check.remediation.clone(),
+        description: check.description.clone(),
+        duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// Runs the selected checks of a catalog on a root.
+pub fn scan(
+    catalog: &Catalog,
+    root: &Root,
+    sel: &Selection,
+    walk_limits: crate::facts::walk::Limits,
+) -> Result<Report, String> {
+    let checks = select(catalog, sel)?;
+    let started = SystemTime::now();
+    let t = Instant::now();
+    let mut facts = Facts::new(root);
+    facts.walk_limits = walk_limits;
+    let results: Vec<CheckResult> = checks.iter().map(|c| evaluate_check(c, &facts)).collect();
+    let os = facts.os().clone();
+    let summary = Summary::of(&results);
+    Ok(Report {
+        schema_version: 1,
+        agent: AgentInfo {
+            name: "jikimi",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        host: HostInfo {
+            hostname: os.hostname,
+            machine_id: os.machine_id,
+            os_id: os.id,
+            os_version: os.version_id,
+            os_name: os.pretty_name,
+            kernel: os.kernel,
+            root: root.dir().display().to_string(),
+            live: root.is_live(),
+        },
+        catalog: CatalogInfo {
+            digest: catalog.digest.clone(),
+            profile: catalog.profile,
+            checks: catalog.checks.len(),
+        },
+        started_at: crate::time::rfc3339(started),
+        finished_at: crate::time::rfc3339(SystemTime::now()),
+        duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+        summary,
+        results,
+    })
+}

@@ -1,0 +1,430 @@
+//! End-to-end tests of the `jikimi` binary: the CLI contract (exit codes, JSON document,
+//! selection, catalog errors) and hostile inputs under `--root`.
+
+use serde_json::Value;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jikimi"))
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let o = bin().args(args).output().expect("run jikimi");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn write(root: &Path, rel: &str, data: &[u8]) -> PathBuf {
+    let p = root.join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+/// A catalog dir with one file of checks.
+fn catalog(checks: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("t.toml"),
+        format!("area = \"test\"\n{checks}"),
+    )
+    .unwrap();
+    d
+}
+
+fn check(id: &str, expect: &str) -> String {
+    format!(
+        "[[check]]\nid = \"{id}\"\ntitle = \"{id}\"\nseverity = \"high\"\ndescription = \"d\"\nremediation = \"r\"\nexpect = {expect}\n\n"
+    )
+}
+
+fn scan_json(root: &Path, cat: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        "check",
+        "--once",
+        "--format",
+        "json",
+        "--no-extra-checks",
+        "--root",
+        root.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert!(
+        r.code == 0 || r.code == 2,
+        "exit {} stderr {}",
+        r.code,
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    (
+        r.code,
+        serde_json::from_str(&r.stdout).expect("JSON output"),
+    )
+}
+
+fn status<'a>(doc: &'a Value, id: &str) -> (&'a str, String) {
+    let r = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no result for {id}"));
+    (
+        r["status"].as_str().unwrap(),
+        format!("{} {}", r["reason"].as_str().unwrap_or(""), r["evidence"]),
+    )
+}
+
+#[test]
+fn hostile_inputs_give_error_or_the_right_verdict_and_never_panic() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(r, "/etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    write(r, "/etc/group", b"root:x:0:\n");
+    write(
+        r,
+        "/etc/binary.conf",
+        b"PermitRootLogin no\n\0\x01\x02garbage",
+    );
+    write(
+        r,
+        "/etc/latin1.conf",
+        b"# caf\xe9 cr\xe8me\nPASS_MAX_DAYS 90\n",
+    );
+    write(
+        r,
+        "/etc/crlf.conf",
+        b"PASS_MAX_DAYS 60\r\nPASS_MIN_DAYS 1\r\n",
+    );
+    write(r, "/etc/nonl.conf", b"PASS_MAX_DAYS 30");
+    let sparse = std::fs::File::create(r.join("etc/huge.conf")).unwrap();
+    sparse.set_len(1 << 30).unwrap(); // 1 GiB, sparse
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.conf", b"PASS_MAX_DAYS 1\n");
+    symlink(
+        outside.path().join("secret.conf"),
+        r.join("etc/escape.conf"),
+    )
+    .unwrap();
+    symlink(
+        "../../../../../../../../etc/passwd",
+        r.join("etc/dotdot.conf"),
+    )
+    .unwrap();
+    symlink("loop-b", r.join("etc/loop-a")).unwrap();
+    symlink("loop-a", r.join("etc/loop-b")).unwrap();
+    let locked = write(r, "/etc/locked.conf", b"PASS_MAX_DAYS 90\n");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let fifo = r.join("etc/fifo.conf");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+
+    let kv = |id: &str, path: &str| {
+        check(
+            id,
+            &format!("{{ probe = \"keyvalue\", path = \"{path}\", key = \"PASS_MAX_DAYS\", op = \"le\", value = 90 }}"),
+        )
+    };
+    let cat = catalog(
+        &[
+            kv("BIN-1", "/etc/binary.conf"),
+            kv("LATIN-1", "/etc/latin1.conf"),
+            kv("CRLF-1", "/etc/crlf.conf"),
+            kv("NONL-1", "/etc/nonl.conf"),
+            kv("HUGE-1", "/etc/huge.conf"),
+            kv("ESC-1", "/etc/escape.conf"),
+            kv("LOOP-1", "/etc/loop-a"),
+            kv("MISS-1", "/etc/missing.conf"),
+            kv("FIFO-1", "/etc/fifo.conf"),
+            kv("LOCK-1", "/etc/locked.conf"),
+            check("DOTDOT-1", "{ probe = \"lines\", path = \"/etc/dotdot.conf\", pattern = \"^root:\", expect = \"present\" }"),
+            check("DIR-1", "{ probe = \"lines\", path = \"/etc\", pattern = \"x\", expect = \"absent\" }"),
+            check("ACCT-1", "{ probe = \"accounts\", rule = \"uid0_only_root\" }"),
+        ]
+        .concat(),
+    );
+    let (code, doc) = scan_json(r, cat.path(), &[]);
+    let s = |id| status(&doc, id);
+    assert_eq!(s("BIN-1").0, "ERROR", "{:?}", s("BIN-1"));
+    assert!(s("BIN-1").1.contains("binary"), "{:?}", s("BIN-1"));
+    assert_eq!(s("LATIN-1").0, "PASS", "{:?}", s("LATIN-1"));
+    assert_eq!(s("CRLF-1").0, "PASS", "{:?}", s("CRLF-1"));
+    assert_eq!(s("NONL-1").0, "PASS", "{:?}", s("NONL-1"));
+    assert_eq!(s("HUGE-1").0, "ERROR");
+    assert!(s("HUGE-1").1.contains("read limit"), "{:?}", s("HUGE-1"));
+    // the symlink's absolute target is resolved inside the root, where it does not exist
+    assert_eq!(s("ESC-1").0, "FAIL", "{:?}", s("ESC-1"));
+    assert!(
+        !s("ESC-1").1.contains("PASS_MAX_DAYS 1"),
+        "read outside the root: {:?}",
+        s("ESC-1")
+    );
+    assert_eq!(s("LOOP-1").0, "ERROR");
+    assert!(
+        s("LOOP-1").1.contains("symbolic links"),
+        "{:?}",
+        s("LOOP-1")
+    );
+    assert_eq!(
+        s("MISS-1").0,
+        "FAIL",
+        "missing file with if_missing=fail: {:?}",
+        s("MISS-1")
+    );
+    assert_eq!(
+        s("FIFO-1").0,
+        "ERROR",
+        "a FIFO must not block the scan: {:?}",
+        s("FIFO-1")
+    );
+    // `..` stops at the root: the root's own passwd is read
+    assert_eq!(s("DOTDOT-1").0, "PASS", "{:?}", s("DOTDOT-1"));
+    assert_eq!(s("DIR-1").0, "ERROR", "{:?}", s("DIR-1"));
+    assert_eq!(s("ACCT-1").0, "PASS");
+    // root reads the 000 file; anyone else gets a clear ERROR
+    let lock = s("LOCK-1");
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(lock.0, "PASS", "{lock:?}");
+    } else {
+        assert_eq!(lock.0, "ERROR", "{lock:?}");
+        assert!(lock.1.contains("permission denied"));
+    }
+    assert_eq!(code, 2, "ESC-1 and MISS-1 fail");
+    assert_eq!(doc["summary"]["total"], 13);
+}
+
+#[test]
+fn exit_codes_and_selection() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(r, "/etc/a", b"x");
+    let cat = catalog(
+        &[
+            check("OK-1", "{ probe = \"file\", path = \"/etc/a\" }"),
+            check(
+                "BAD-1",
+                "{ probe = \"file\", path = \"/etc/a\", exists = false }",
+            ),
+            check("NA-1", "{ probe = \"file\", path = \"/etc/nope\" }"),
+        ]
+        .concat(),
+    );
+    let (code, doc) = scan_json(r, cat.path(), &["--only", "OK-1,NA-1"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["summary"]["passed"], 1);
+    assert_eq!(doc["summary"]["not_applicable"], 1);
+    assert_eq!(status(&doc, "NA-1").0, "NOT_APPLICABLE");
+    let (code, _) = scan_json(r, cat.path(), &[]);
+    assert_eq!(code, 2);
+    let (code, doc) = scan_json(r, cat.path(), &["--skip", "BAD-1"]);
+    assert_eq!((code, doc["summary"]["total"].as_u64()), (0, Some(2)));
+    // unknown id: the run itself failed
+    let bad = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--root",
+        r.to_str().unwrap(),
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--only",
+        "TYPO-1",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("unknown check id `TYPO-1`"),
+        "{}",
+        bad.stderr
+    );
+    // JSON document shape
+    for k in [
+        "schema_version",
+        "agent",
+        "host",
+        "catalog",
+        "started_at",
+        "finished_at",
+        "summary",
+        "results",
+    ] {
+        assert!(doc.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(doc["catalog"]["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(doc["host"]["live"], false);
+    // --output writes the file atomically, stdout stays empty
+    let out = t.path().join("report.json");
+    let w = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--root",
+        r.to_str().unwrap(),
+        "--catalog",
+        cat.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(w.code, 2);
+    assert!(w.stdout.is_empty());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["summary"]["failed"], 1);
+}
+
+#[test]
+fn catalog_errors_name_file_line_and_check() {
+    let cat = catalog(
+        &[
+            check("DUP-1", "{ probe = \"file\", path = \"/etc/a\" }"),
+            check(
+                "DUP-1",
+                "{ probe = \"file\", path = \"/etc/a\", ownr = \"root\" }",
+            ),
+        ]
+        .concat(),
+    );
+    let r = run(&[
+        "catalog",
+        "lint",
+        "--no-extra-checks",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    let file = cat.path().join("t.toml");
+    let f = file.display();
+    assert!(
+        r.stderr.contains(&format!(
+            "{f}:10: check DUP-1: expect: unknown field `ownr`"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{f}:10: check DUP-1: duplicate id (also defined at {f}:2)"
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--catalog",
+        cat.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "a broken catalog fails the run");
+}
+
+#[test]
+fn extra_checks_directory_is_loaded() {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "/etc/a", b"x");
+    let extra = catalog(&check(
+        "USER-1",
+        "{ probe = \"file\", path = \"/etc/a\", mode_max = \"0600\" }",
+    ));
+    let r = run(&[
+        "check",
+        "--once",
+        "--format",
+        "json",
+        "--root",
+        t.path().to_str().unwrap(),
+        "--checks-dir",
+        extra.path().to_str().unwrap(),
+        "--only",
+        "USER-1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(status(&doc, "USER-1").0, "FAIL");
+}
+
+#[test]
+fn embedded_catalog_runs_on_an_empty_image_without_errors_from_missing_live_facts() {
+    let t = tempfile::tempdir().unwrap();
+    let r = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--no-walks",
+        "--format",
+        "json",
+        "--root",
+        t.path().to_str().unwrap(),
+    ]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    for res in doc["results"].as_array().unwrap() {
+        // No /proc under the root: a live-only fact must never PASS
+        let reason = res["reason"].as_str().unwrap_or("");
+        if reason.contains("needs a live kernel") {
+            assert_eq!(res["status"], "NOT_APPLICABLE", "{res}");
+        }
+    }
+}
+
+#[test]
+fn facts_json_on_a_fixture_root() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(
+        r,
+        "/etc/os-release",
+        b"ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian\"\n",
+    );
+    write(r, "/etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    write(r, "/etc/group", b"root:x:0:\n");
+    write(
+        r,
+        "/etc/shadow",
+        b"root:$6$salt$SECRETHASH:19000:0:99999:7:::\n",
+    );
+    let o = run(&["facts", "--json", "--root", r.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("SECRETHASH"), "a hash leaked into facts");
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["os"]["id"], "debian");
+    assert_eq!(v["accounts"]["users"][0]["name"], "root");
+    assert!(v["cpu"]["unavailable"]
+        .as_str()
+        .unwrap()
+        .contains("live kernel"));
+}
+
+#[test]
+fn live_host_scan_runs() {
+    let r = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--no-walks",
+        "--format",
+        "json",
+    ]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["host"]["live"], true);
+    let f = run(&["facts", "--json"]);
+    assert_eq!(f.code, 0);
+    let v: Value = serde_json::from_str(&f.stdout).unwrap();
+    assert!(v["cpu"]["count"].as_u64().unwrap() >= 1);
+    assert!(v["processes"].as_array().unwrap().len() > 1);
+}

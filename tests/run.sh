@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The one command that runs every test of Jikimi on a fresh Debian 12 machine.
+# It installs what the tests need (Debian packages after one `apt-get update`, crates via
+# cargo), then runs: format and lint gates, unit and end-to-end tests, the catalog lint and
+# fixture hosts, and the oracle tests (sshd -T, visudo). A missing tool is installed or the
+# run fails loudly: nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+results=()
+record() { results+=("$1"); }
+
+# ---------------------------------------------------------------- dependencies
+APT_PACKAGES=(openssh-server sudo passwd)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for tool in sshd visudo pwck ssh-keygen cargo; do
+  command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin" command -v "$tool" >/dev/null \
+    || { echo "FATAL: $tool not found after installation" >&2; exit 1; }
+done
+export PATH="$PATH:/usr/sbin:/sbin"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "FATAL: the fixture hosts set file owners (chown) and the oracles need root: run as root" >&2
+  exit 1
+fi
+
+# ---------------------------------------------------------------- gates
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+# ---------------------------------------------------------------- tests
+step "cargo test (unit, end-to-end, oracle tests)"
+cargo test --quiet 2>&1 | tee /tmp/jikimi-cargo-test.log
+passed=$(grep -Eo '[0-9]+ passed' /tmp/jikimi-cargo-test.log | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' /tmp/jikimi-cargo-test.log | awk '{s+=$1} END {print s+0}')
+record "cargo test: $passed passed, $failed failed"
+
+BIN=target/debug/jikimi
+step "jikimi catalog lint"
+$BIN catalog lint --no-extra-checks
+step "jikimi catalog test (fixture hosts)"
+$BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 3
+record "catalog test: $($BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 1)"
+
+step "summary"
+printf '%s\n' "${results[@]}"
+total_passed=0; total_failed=0
+for r in "${results[@]}"; do
+  p=$(grep -Eo '[0-9]+ passed' <<<"$r" | awk '{print $1}'); f=$(grep -Eo '[0-9]+ failed' <<<"$r" | awk '{print $1}')
+  total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
+done
+echo "all: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
