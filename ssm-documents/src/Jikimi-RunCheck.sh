@@ -28,10 +28,11 @@ case "$SINKS" in
     "$JIKIMI" "$@" --format json --output "$REPORT" || rc=$?
     if [ -s "$REPORT" ]; then
       cp -f "$REPORT" "$REPORTS/latest.json"
-      say "JSON report: $REPORT (also $REPORTS/latest.json)"
+      say "JSON report: $REPORT (also $REPORTS/latest.json); summary:"
+      # The report is pretty-printed JSON: show its "summary" object.
+      sed -n '/^  "summary": {/,/^  }/p' "$REPORT"
       # Keep the 30 newest reports.
-      ls -1t "$REPORTS"/jikimi-*.json 2>/dev/null | tail -n +31 | while IFS= read -r old; do rm -f "$old"; done
-      "$JIKIMI" "$@" --format table || true
+      find "$REPORTS" -maxdepth 1 -name 'jikimi-*.json' | sort -r | tail -n +31 | while IFS= read -r old; do rm -f "$old"; done
     fi
     ;;
 esac

@@ -217,7 +217,8 @@ def test_run_check_file(host):
     out = host.run_doc("Jikimi-RunCheck", {"sinks": "file"})
     assert out.returncode == 0, out.stderr
     latest = STATE / "reports" / "latest.json"
-    json.loads(latest.read_text())
+    report = json.loads(latest.read_text())
+    assert '"summary": {' in out.stdout and f'"total": {report["summary"]["total"]}' in out.stdout
     assert (STATE / "reports").stat().st_mode & 0o777 == 0o700
 
 
