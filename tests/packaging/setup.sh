@@ -2,7 +2,7 @@
 # Install what tests/packaging/run.sh needs on a fresh Debian/Ubuntu machine (as root or
 # with sudo). Idempotent: installs only what is missing.
 #   Debian: systemd (systemd-analyze), binutils, rpm, zip, unzip, curl, openssl, dash, shellcheck
-#   PyPI:   pytest, moto[server] (moto_server), boto3, awscli (the `aws` the SSM scripts call)
+#   PyPI:   pytest, pyyaml, moto[server] (moto_server), boto3, awscli (the `aws` the SSM scripts call)
 #   and packaging/install-build-deps.sh (ziglang, Rust target) for packaging/build.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +31,7 @@ fi
 need_py=()
 python3 -c 'import pytest' 2>/dev/null || need_py+=(pytest)
 python3 -c 'import boto3' 2>/dev/null || need_py+=(boto3)
+python3 -c 'import yaml' 2>/dev/null || need_py+=(pyyaml)
 { have moto_server && python3 -c 'import moto.server, flask' 2>/dev/null; } || need_py+=("moto[server]")
 have aws || need_py+=(awscli)
 if [ ${#need_py[@]} -gt 0 ]; then
