@@ -115,7 +115,8 @@ def test_sandbox_keeps_what_the_agent_must_read(unit):
 
 def test_daemon_validates_config_first():
     d = directives("jikimi.service")
-    assert d["ExecStartPre"] == ["/usr/bin/jikimi config validate --config /etc/jikimi/jikimi.toml"]
+    # Both read /etc/jikimi/jikimi.toml, the default path (a missing file means defaults).
+    assert d["ExecStartPre"] == ["/usr/bin/jikimi config validate"]
     assert d["ExecStart"][0].startswith("/usr/bin/jikimi check ") and "--once" not in d["ExecStart"][0]
 
 
