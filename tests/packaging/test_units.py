@@ -117,7 +117,7 @@ def test_daemon_validates_config_first():
     d = directives("jikimi.service")
     # Both read /etc/jikimi/jikimi.toml, the default path (a missing file means defaults).
     assert d["ExecStartPre"] == ["/usr/bin/jikimi config validate"]
-    assert d["ExecStart"][0].startswith("/usr/bin/jikimi check ") and "--once" not in d["ExecStart"][0]
+    assert d["ExecStart"] == ["/usr/bin/jikimi check"]
 
 
 def test_oneshot_treats_findings_as_success():
