@@ -69,7 +69,7 @@ impl fmt::Display for Severity {
 }
 
 /// The four outcomes of a check. Only `Pass` and `Fail` are verdicts about the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Pass,

@@ -46,6 +46,8 @@ enum Cmd {
     /// Validate the agent configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Run the bounded filesystem walk alone and print what it found and how fast.
+    Walk(FactsArgs),
 }
 
 #[derive(Args, Clone)]
@@ -277,6 +279,59 @@ fn cmd_facts(a: FactsArgs) -> Result<i32> {
     Ok(0)
 }
 
+fn cmd_walk(a: FactsArgs) -> Result<i32> {
+    let root = open_root(a.root.as_deref())?;
+    let mut facts = jikimi::facts::Facts::new(&root);
+    facts.walk_limits = Config::default().walk_limits();
+    let w = facts.walk().map_err(|e| anyhow!("{e}"))?;
+    let secs = w.elapsed.as_secs_f64().max(1e-9);
+    let cats = [
+        ("world_writable", &w.world_writable),
+        (
+            "world_writable_dirs_no_sticky",
+            &w.world_writable_dirs_no_sticky,
+        ),
+        ("suid_sgid", &w.suid_sgid),
+        ("unowned", &w.unowned),
+        ("dev_regular_files", &w.dev_regular_files),
+    ];
+    if a.json {
+        let mut found = serde_json::Map::new();
+        for (k, f) in cats {
+            found.insert(
+                k.into(),
+                serde_json::json!({
+                    "count": f.count,
+                    "paths": f.items.iter().map(|i| &i.0).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        let v = serde_json::json!({
+            "roots": w.roots, "entries": w.entries, "elapsed_ms": secs * 1000.0,
+            "entries_per_sec": (w.entries as f64 / secs).round(), "unreadable_dirs": w.unreadable,
+            "truncated": w.truncated, "found": found,
+        });
+        print_out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
+    } else {
+        let mut s = format!(
+            "walked {} entries under {} in {:.0} ms ({:.0} entries/s){}\n",
+            w.entries,
+            w.roots.join(", "),
+            secs * 1000.0,
+            w.entries as f64 / secs,
+            w.truncated
+                .as_deref()
+                .map(|t| format!(" — {t}"))
+                .unwrap_or_default()
+        );
+        for (k, f) in cats {
+            s += &format!("{k:<30} {}\n", f.count);
+        }
+        print_out(&s)?;
+    }
+    Ok(0)
+}
+
 fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
     let cfg = Config::default();
     match c {
@@ -378,12 +433,38 @@ fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
     Ok(0)
 }
 
+/// With `JIKIMI_STATS=1`, prints wall time and the peak resident set (`VmHWM` of this
+/// process's own memory map, which unlike rusage does not count the parent's image before
+/// exec) to standard error. Used by the benchmark.
+fn print_stats(start: std::time::Instant) {
+    if std::env::var_os("JIKIMI_STATS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|v| v.split_whitespace().next())
+            .unwrap_or("0")
+            .to_string()
+    };
+    eprintln!(
+        "jikimi-stats: wall_ms={:.3} vm_hwm_kib={} vm_rss_kib={}",
+        start.elapsed().as_secs_f64() * 1000.0,
+        field("VmHWM:"),
+        field("VmRSS:")
+    );
+}
+
 fn main() {
+    let start = std::time::Instant::now();
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Check(a) => cmd_check(a),
         Cmd::Facts(a) => cmd_facts(a),
         Cmd::Catalog(c) => cmd_catalog(c),
+        Cmd::Walk(a) => cmd_walk(a),
         Cmd::Config(ConfigCmd::Validate { config }) => Config::load(config.as_deref())
             .map(|_| {
                 println!(
@@ -397,6 +478,7 @@ fn main() {
             })
             .map_err(|e| anyhow!(e)),
     };
+    print_stats(start);
     match res {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -140,12 +140,18 @@ pub fn scan(
     sel: &Selection,
     walk_limits: crate::facts::walk::Limits,
 ) -> Result<Report, String> {
+    let mut facts = Facts::new(root);
+    facts.walk_limits = walk_limits;
+    scan_facts(catalog, &facts, sel)
+}
+
+/// Runs the selected checks against facts the caller keeps (to reuse them, e.g. for metrics).
+pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<Report, String> {
+    let root = facts.root;
     let checks = select(catalog, sel)?;
     let started = SystemTime::now();
     let t = Instant::now();
-    let mut facts = Facts::new(root);
-    facts.walk_limits = walk_limits;
-    let results: Vec<CheckResult> = checks.iter().map(|c| evaluate_check(c, &facts)).collect();
+    let results: Vec<CheckResult> = checks.iter().map(|c| evaluate_check(c, facts)).collect();
     let os = facts.os().clone();
     let summary = Summary::of(&results);
     Ok(Report {

@@ -7,11 +7,15 @@
 pub mod accounts;
 pub mod host;
 pub mod kv;
+pub mod logindefs;
 pub mod mounts;
+pub mod origin;
+pub mod pam;
 pub mod packages;
 pub mod procs;
 pub mod services;
 pub mod sockets;
+pub mod sudoers;
 pub mod summary;
 pub mod sysctl;
 pub mod walk;

@@ -2,4 +2,5 @@
 //! payload, plus (for remote sinks) a separate transport.
 
 pub mod json;
+pub mod prometheus;
 pub mod table;

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Jikimi benchmark (not a timed test): wall time and peak RSS of whole-catalog scans.
+
+Runs the release binary (building it unless --no-build) N times on:
+  1. a fixture host (tests/hosts/debian-weak/root) with --root, without filesystem walks;
+  2. the live host, without filesystem walks;
+  3. the live host's filesystem walk alone (`jikimi walk`), reporting entries per second;
+  4. the daemon is measured by the daemon issue's benchmark once it exists.
+Prints min / median wall time and the peak RSS (max over runs) of each.
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def measure(cmd):
+    """Wall seconds (process start to exit, seen from here) and peak RSS in KiB.
+
+    The peak RSS is the process's own VmHWM, which it prints with JIKIMI_STATS=1: rusage's
+    ru_maxrss would also count the forking parent's image before exec."""
+    env = dict(os.environ, JIKIMI_STATS="1")
+    t = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    wall = time.perf_counter() - t
+    err = p.stderr.decode(errors="replace")
+    stats = dict(kv.split("=") for line in err.splitlines() if line.startswith("jikimi-stats:") for kv in line.split()[1:])
+    return {"wall": wall, "rss": int(stats.get("vm_hwm_kib", 0)), "code": p.returncode,
+            "out": p.stdout.decode(errors="replace"), "err": err[-2000:]}
+
+
+def bench(name, cmd, runs):
+    res = [measure(cmd) for _ in range(runs)]
+    for r in res:
+        if r["code"] not in (0, 2):
+            sys.exit(f"{name}: exit {r['code']}: {r['err']}")
+    walls = sorted(r["wall"] * 1000 for r in res)
+    rss = max(r["rss"] for r in res) / 1024
+    print(f"{name:<44} wall min {walls[0]:7.1f} ms  median {statistics.median(walls):7.1f} ms  peak RSS {rss:5.1f} MiB  ({runs} runs)")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/jikimi"))
+    a = ap.parse_args()
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    b = a.bin
+    size = os.path.getsize(b) / (1 << 20)
+    checks = subprocess.run([b, "catalog", "list", "--json", "--no-extra-checks"], stdout=subprocess.PIPE, check=True)
+    cat = json.loads(checks.stdout)
+    print(f"binary {b}: {size:.1f} MiB; catalog: {len(cat)} checks ({sum(1 for c in cat if c['walk'])} filesystem walks)")
+    fixture = os.path.join(ROOT, "tests/hosts/debian-weak/root")
+    bench("catalog, fixture host (--root, no walks)", [b, "check", "--once", "--no-extra-checks", "--no-walks", "--format", "json", "--root", fixture], a.runs)
+    bench("catalog, live host (no walks)", [b, "check", "--once", "--no-extra-checks", "--no-walks", "--format", "json"], a.runs)
+    res = bench("filesystem walk, live host (nice 19, idle I/O)", [b, "walk", "--json"], max(3, a.runs // 5))
+    w = [json.loads(r["out"]) for r in res]
+    best = max(w, key=lambda x: x["entries_per_sec"])
+    print(f"{'':<44} {best['entries']} entries, best {best['entries_per_sec']:.0f} entries/s")
+
+
+if __name__ == "__main__":
+    main()
