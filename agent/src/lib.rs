@@ -13,4 +13,5 @@ pub mod findings;
 pub mod fs;
 pub mod run;
 pub mod sinks;
+pub mod state;
 pub mod time;

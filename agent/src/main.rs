@@ -100,12 +100,31 @@ struct CheckArgs {
     color: ColorWhen,
     #[command(flatten)]
     cat: CatalogOpts,
+    /// Send the findings: securityhub, ssm-compliance (comma-separated; the configuration's
+    /// [securityhub] / [ssm_compliance] `enabled` switches do the same).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SINK")]
+    submit: Vec<Submit>,
+    /// State directory of the sinks (default from the configuration: /var/lib/jikimi).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
 enum Format {
     Table,
     Json,
+    /// AWS Security Finding Format: the findings array Security Hub receives.
+    Asff,
+    /// OCSF Compliance Finding events (class 2003).
+    Ocsf,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum Submit {
+    /// AWS Security Hub (BatchImportFindings, delta sync).
+    Securityhub,
+    /// AWS Systems Manager Compliance (PutComplianceItems).
+    SsmCompliance,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -219,7 +238,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     if !a.once {
         bail!("continuous (daemon) mode is not available in this version: run `jikimi check --once` from a timer or SSM");
     }
-    let cfg = Config::load(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
     let root = open_root(a.root.as_deref())?;
     let min_severity = match &a.min_severity {
@@ -234,8 +253,31 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         min_severity,
         no_walks: a.no_walks,
     };
-    let report = run::scan(&catalog, &root, &sel, cfg.walk_limits()).map_err(|e| anyhow!(e))?;
+    let mut report = run::scan(&catalog, &root, &sel, cfg.walk_limits()).map_err(|e| anyhow!(e))?;
+    // Remote sinks run before rendering, so the outputs include what they did.
+    let remote = sinks::remote::Remote {
+        securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
+        ssm_compliance: a.submit.contains(&Submit::SsmCompliance) || cfg.ssm_compliance.enabled,
+        format_needs: match a.format {
+            Format::Asff => sinks::remote::IdentityNeed::Required,
+            Format::Ocsf => sinks::remote::IdentityNeed::Optional,
+            _ => sinks::remote::IdentityNeed::None,
+        },
+        state_dir: a.state_dir.clone().unwrap_or_else(|| cfg.state_dir()),
+        catalog_ids: catalog.checks.iter().map(|c| c.id.clone()).collect(),
+    };
+    let identity = sinks::remote::run(&mut report, &cfg, &remote).map_err(|e| anyhow!(e))?;
+    for (name, s) in &report.sinks {
+        for e in &s.errors {
+            eprintln!("jikimi: warning: {name}: {e}");
+        }
+    }
     let text = match a.format {
+        Format::Asff => match &identity {
+            Some(id) => sinks::asff::render(&sinks::asff::findings(&report, id)),
+            None => bail!("--format asff needs the AWS identity"),
+        },
+        Format::Ocsf => sinks::ocsf::render(&sinks::ocsf::events(&report, identity.as_ref())),
         Format::Json => sinks::json::render(&report),
         Format::Table => {
             let color = match a.color {
@@ -465,7 +507,7 @@ fn main() {
         Cmd::Facts(a) => cmd_facts(a),
         Cmd::Catalog(c) => cmd_catalog(c),
         Cmd::Walk(a) => cmd_walk(a),
-        Cmd::Config(ConfigCmd::Validate { config }) => Config::load(config.as_deref())
+        Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(
                     "configuration OK: {}",
