@@ -96,19 +96,66 @@ pub struct Client {
     agent: ureq::Agent,
 }
 
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Does a `NO_PROXY` list (`*`, `host`, `.domain`, `*.domain`, comma-separated) cover `host`?
+pub fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    list.split(',').map(str::trim).any(|e| {
+        let e = e.trim_start_matches('*').trim_start_matches('.');
+        let e = e.trim_start_matches('[').trim_end_matches(']');
+        e == "*"
+            || (!e.is_empty()
+                && (host.eq_ignore_ascii_case(e) || {
+                    let suffix = format!(".{}", e.to_ascii_lowercase());
+                    host.to_ascii_lowercase().ends_with(&suffix)
+                }))
+    }) || list.trim() == "*"
+}
+
+/// The proxy for an endpoint, read from the environment the way curl does: `https_proxy`
+/// for https URLs, `http_proxy` for http ones (either case), `all_proxy` as a fallback,
+/// none for hosts in `no_proxy`.
+pub fn proxy_for(ep: &Endpoint) -> Option<String> {
+    if let Some(list) = env("NO_PROXY").or_else(|| env("no_proxy")) {
+        if no_proxy_matches(&list, &ep.host) {
+            return None;
+        }
+    }
+    let scheme = if ep.https {
+        "HTTPS_PROXY"
+    } else {
+        "HTTP_PROXY"
+    };
+    env(&scheme.to_ascii_lowercase())
+        .or_else(|| env(scheme))
+        .or_else(|| env("all_proxy"))
+        .or_else(|| env("ALL_PROXY"))
+}
+
 impl Client {
-    /// For AWS APIs: proxies from `HTTPS_PROXY`/`NO_PROXY`, 5 s to connect, 60 s a call.
-    pub fn api() -> Client {
-        Client::build(Duration::from_secs(5), Duration::from_secs(60), true)
+    /// For an AWS API endpoint: its proxy ([`proxy_for`]), 5 s to connect, 60 s a call.
+    pub fn api(ep: &Endpoint) -> Result<Client, String> {
+        let proxy = match proxy_for(ep) {
+            Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| format!("proxy `{p}`: {e}"))?),
+            None => None,
+        };
+        Ok(Client::build(
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            proxy,
+        ))
     }
 
     /// For link-local metadata endpoints (IMDS, ECS): never through a proxy, and short
     /// timeouts so a host without them never hangs.
     pub fn metadata(connect: Duration, total: Duration) -> Client {
-        Client::build(connect, total, false)
+        Client::build(connect, total, None)
     }
 
-    fn build(connect: Duration, total: Duration, proxy_from_env: bool) -> Client {
+    fn build(connect: Duration, total: Duration, proxy: Option<ureq::Proxy>) -> Client {
         let cfg = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(connect))
@@ -116,11 +163,7 @@ impl Client {
             .max_redirects(0)
             .max_idle_connections(4)
             .user_agent(concat!("jikimi/", env!("CARGO_PKG_VERSION")))
-            .proxy(if proxy_from_env {
-                ureq::Proxy::try_from_env()
-            } else {
-                None
-            })
+            .proxy(proxy)
             .build();
         Client {
             agent: ureq::Agent::new_with_config(cfg),
@@ -238,7 +281,9 @@ pub fn api_error(res: &Response) -> ApiError {
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| format!("HTTP{}", res.status));
     let message = field(&["message", "Message", "errorMessage"]).unwrap_or_else(|| {
-        String::from_utf8_lossy(&res.body[..res.body.len().min(200)]).into_owned()
+        let text = String::from_utf8_lossy(&res.body[..res.body.len().min(2000)]).into_owned();
+        let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        one.chars().take(200).collect()
     });
     let retryable = matches!(res.status, 429 | 500 | 502 | 503 | 504)
         || RETRYABLE_CODES.contains(&code.as_str());
@@ -362,6 +407,22 @@ mod tests {
         assert!(e.message.contains("down"));
         let e = api_error(&res(429, None, r#"{"Code":"TooManyRequestsException"}"#));
         assert!(e.retryable);
+    }
+
+    #[test]
+    fn no_proxy_lists() {
+        for (list, host, want) in [
+            ("*", "securityhub.us-east-1.amazonaws.com", true),
+            ("localhost,127.0.0.1", "127.0.0.1", true),
+            (".amazonaws.com", "ssm.us-east-1.amazonaws.com", true),
+            ("*.amazonaws.com", "ssm.us-east-1.amazonaws.com", true),
+            ("amazonaws.com", "ssm.us-east-1.amazonaws.com", true),
+            ("amazonaws.com", "notamazonaws.com", false),
+            ("example.com", "127.0.0.1", false),
+            ("::1", "[::1]", true),
+        ] {
+            assert_eq!(no_proxy_matches(list, host), want, "{list} {host}");
+        }
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub struct Session {
     cfg: AwsConfig,
     pub imds: Imds,
     creds: RefCell<Option<Credentials>>,
-    client: Client,
+    /// One HTTP client per endpoint URL (each may have its own proxy).
+    clients: RefCell<Vec<(String, Client)>>,
     retry: Retry,
 }
 
@@ -77,7 +78,7 @@ impl Session {
             imds: Imds::new(imds_ep.as_deref())?,
             cfg: cfg.clone(),
             creds: RefCell::new(None),
-            client: Client::api(),
+            clients: RefCell::new(Vec::new()),
             retry: Retry::new(cfg.max_attempts()),
         })
     }
@@ -127,6 +128,17 @@ impl Session {
         Endpoint::parse(&url).map_err(|e| format!("{} endpoint: {e}", svc.name))
     }
 
+    fn client_for(&self, ep: &Endpoint) -> Result<Client, String> {
+        let key = ep.url("");
+        let mut clients = self.clients.borrow_mut();
+        if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+            return Ok(c.clone());
+        }
+        let c = Client::api(ep)?;
+        clients.push((key, c.clone()));
+        Ok(c)
+    }
+
     /// A signed JSON POST with retries on throttling, 5xx and network errors (full-jitter
     /// exponential backoff, `aws.max_attempts` attempts). `target` is the `X-Amz-Target` of
     /// JSON-1.1 services.
@@ -150,6 +162,7 @@ impl Session {
             .map_err(|e| fail("Configuration", e))?;
         let url = ep.url(path);
         let host = ep.host_header();
+        let client = self.client_for(&ep).map_err(|e| fail("Configuration", e))?;
         let signed_path = format!("{}{path}", ep.base);
         let mut attempt = 0;
         loop {
@@ -178,7 +191,7 @@ impl Session {
             for (k, v) in &auth {
                 headers.push((k, v));
             }
-            let err = match self.client.send("POST", &url, &headers, Some(body)) {
+            let err = match client.send("POST", &url, &headers, Some(body)) {
                 Ok(r) if (200..300).contains(&r.status) => {
                     let body = if r.body.is_empty() {
                         serde_json::Value::Object(Default::default())

@@ -1,7 +1,8 @@
 //! The Security Hub sink: BatchImportFindings with delta sync.
 //!
 //! A state file (`securityhub-state.json` in the state directory) remembers, per finding
-//! Id: a hash of its content (the ASFF finding without timestamps), CreatedAt (first seen,
+//! Id: a hash of its content (the ASFF finding without timestamps, agent version and
+//! catalog digest), CreatedAt (first seen,
 //! never changes), the UpdatedAt of the last version sent or to send, when it was delivered,
 //! and whether it is still pending. Each run:
 //!
@@ -99,12 +100,22 @@ impl State {
     }
 }
 
-/// Content hash: the finding without its timestamps.
+/// ProductFields that describe the agent rather than the host: a new agent version or
+/// catalog alone does not make every finding of the fleet "changed" (they are refreshed
+/// with the next real change or refresh).
+const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion"];
+
+/// Content hash: the finding without its timestamps and [`UNHASHED_FIELDS`].
 fn content_hash(finding: &Value) -> String {
     let mut v = finding.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("CreatedAt");
         o.remove("UpdatedAt");
+        if let Some(pf) = o.get_mut("ProductFields").and_then(Value::as_object_mut) {
+            for k in UNHASHED_FIELDS {
+                pf.remove(*k);
+            }
+        }
     }
     crate::aws::sigv4::sha256_hex(v.to_string().as_bytes())
 }
@@ -628,6 +639,19 @@ mod tests {
         let ids: Vec<String> = st.findings.keys().cloned().collect();
         let b = batches(&ids, &st);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 4]);
+    }
+
+    #[test]
+    fn agent_version_or_catalog_digest_alone_is_no_change() {
+        let a = serde_json::json!({"Id": "x", "UpdatedAt": "1", "ProductFields":
+            {"jikimi/CatalogDigest": "aa", "jikimi/AgentVersion": "0.1.0", "jikimi/Status": "FAIL"}});
+        let mut b = a.clone();
+        b["UpdatedAt"] = "2".into();
+        b["ProductFields"]["jikimi/CatalogDigest"] = "bb".into();
+        b["ProductFields"]["jikimi/AgentVersion"] = "0.2.0".into();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        b["ProductFields"]["jikimi/Status"] = "PASS".into();
+        assert_ne!(content_hash(&a), content_hash(&b));
     }
 
     #[test]
