@@ -267,3 +267,26 @@ def test_credentials_from_shared_file(jk, aws, tmp_path):
     assert aws.ops("BatchImportFindings")[0]["headers"]["authorization"].startswith(
         "AWS4-HMAC-SHA256 Credential=AKIDFROMFILE/")
     assert "x-amz-security-token" not in aws.ops("BatchImportFindings")[0]["headers"]
+
+
+def test_https_endpoint_ca_bundle_and_proxy_choice(jk, moto, tmp_path):
+    """rustls against a local https endpoint: trusted through AWS_CA_BUNDLE only, and
+    reached directly only when NO_PROXY exempts it (the test environment's HTTPS_PROXY
+    points at a closed port)."""
+    from conftest import AKID, SECRET, TOKEN
+
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    ca, cert, key = fakes.make_ca(tmp_path)
+    tls = fakes.AwsProxy(moto, {AKID: (SECRET, TOKEN)}).start(tls=(str(cert), str(key)))
+    try:
+        env = {"AWS_ENDPOINT_URL": tls.url, "NO_PROXY": "localhost,127.0.0.1"}
+        _, doc = jk.check(root, cat, "--submit", "securityhub", env=env)
+        s = sh_summary(doc)
+        assert s["pending"] == 5 and "certificate" in s["errors"][0].lower(), s
+        _, doc = jk.check(root, cat, "--submit", "securityhub", env={**env, "NO_PROXY": None, "AWS_CA_BUNDLE": str(ca)})
+        assert sh_summary(doc)["pending"] == 5, "https goes through HTTPS_PROXY unless NO_PROXY says otherwise"
+        _, doc = jk.check(root, cat, "--submit", "securityhub", env={**env, "AWS_CA_BUNDLE": str(ca)})
+        assert (sh_summary(doc)["sent"], sh_summary(doc)["pending"]) == (5, 0)
+        assert tls.sig_errors == [] and tls.model_errors == []
+    finally:
+        tls.stop()

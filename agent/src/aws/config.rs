@@ -40,6 +40,9 @@ pub struct AwsConfig {
     pub imds_endpoint: Option<String>,
     /// Profile of the shared credentials file (default `AWS_PROFILE`, else `default`).
     pub profile: Option<String>,
+    /// PEM bundle of the CAs to trust for AWS endpoints instead of the compiled-in Mozilla
+    /// roots (a TLS-inspecting proxy's CA); `AWS_CA_BUNDLE` applies when unset.
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Attempts per request, 1..=10 (default 4).
     #[serde(default, deserialize_with = "max_attempts")]
     pub max_attempts: Option<u32>,

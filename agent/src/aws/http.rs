@@ -135,9 +135,44 @@ pub fn proxy_for(ep: &Endpoint) -> Option<String> {
         .or_else(|| env("ALL_PROXY"))
 }
 
+/// Trusted roots for TLS: Mozilla's roots compiled in (the default, as the AWS CLI ships its
+/// own bundle), or the certificates of a PEM bundle (`AWS_CA_BUNDLE` / `aws.ca_bundle`) for
+/// networks that inspect TLS with their own CA.
+#[derive(Clone, Default)]
+pub struct Roots(Option<ureq::tls::RootCerts>);
+
+impl std::fmt::Debug for Roots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Roots(bundle)"
+        } else {
+            "Roots(webpki)"
+        })
+    }
+}
+
+impl Roots {
+    pub fn from_pem_file(path: &std::path::Path) -> Result<Roots, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                Ok(_) => {}
+                Err(e) => return Err(format!("CA bundle {}: {e}", path.display())),
+            }
+        }
+        if certs.is_empty() {
+            return Err(format!("CA bundle {}: no certificate", path.display()));
+        }
+        Ok(Roots(Some(ureq::tls::RootCerts::new_with_certs(&certs))))
+    }
+}
+
 impl Client {
-    /// For an AWS API endpoint: its proxy ([`proxy_for`]), 5 s to connect, 60 s a call.
-    pub fn api(ep: &Endpoint) -> Result<Client, String> {
+    /// For an AWS API endpoint: its proxy ([`proxy_for`]), the given roots, 5 s to connect,
+    /// 60 s a call.
+    pub fn api(ep: &Endpoint, roots: &Roots) -> Result<Client, String> {
         let proxy = match proxy_for(ep) {
             Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| format!("proxy `{p}`: {e}"))?),
             None => None,
@@ -146,17 +181,28 @@ impl Client {
             Duration::from_secs(5),
             Duration::from_secs(60),
             proxy,
+            roots,
         ))
     }
 
     /// For link-local metadata endpoints (IMDS, ECS): never through a proxy, and short
     /// timeouts so a host without them never hangs.
     pub fn metadata(connect: Duration, total: Duration) -> Client {
-        Client::build(connect, total, None)
+        Client::build(connect, total, None, &Roots::default())
     }
 
-    fn build(connect: Duration, total: Duration, proxy: Option<ureq::Proxy>) -> Client {
+    fn build(
+        connect: Duration,
+        total: Duration,
+        proxy: Option<ureq::Proxy>,
+        roots: &Roots,
+    ) -> Client {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(r) = &roots.0 {
+            tls = tls.root_certs(r.clone());
+        }
         let cfg = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .timeout_connect(Some(connect))
             .timeout_global(Some(total))
@@ -407,6 +453,17 @@ mod tests {
         assert!(e.message.contains("down"));
         let e = api_error(&res(429, None, r#"{"Code":"TooManyRequestsException"}"#));
         assert!(e.retryable);
+    }
+
+    #[test]
+    fn ca_bundles_must_hold_certificates() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("ca.pem");
+        assert!(Roots::from_pem_file(&p).unwrap_err().contains("ca.pem"));
+        std::fs::write(&p, "not a certificate\n").unwrap();
+        assert!(Roots::from_pem_file(&p)
+            .unwrap_err()
+            .contains("no certificate"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use identity::Identity;
 pub use ssm::load_config;
 
 use config::AwsConfig;
-use http::{api_error, ApiError, Client, Endpoint, Retry};
+use http::{api_error, ApiError, Client, Endpoint, Retry, Roots};
 use imds::Imds;
 use sigv4::Credentials;
 use std::cell::RefCell;
@@ -64,6 +64,7 @@ pub struct Session {
     creds: RefCell<Option<Credentials>>,
     /// One HTTP client per endpoint URL (each may have its own proxy).
     clients: RefCell<Vec<(String, Client)>>,
+    roots: Roots,
     retry: Retry,
 }
 
@@ -74,7 +75,16 @@ fn env(k: &str) -> Option<String> {
 impl Session {
     pub fn new(cfg: &AwsConfig) -> Result<Session, String> {
         let imds_ep = Imds::endpoint_from(cfg.imds, cfg.imds_endpoint.as_deref());
+        let ca = cfg
+            .ca_bundle
+            .clone()
+            .or_else(|| env("AWS_CA_BUNDLE").map(std::path::PathBuf::from));
+        let roots = match ca {
+            Some(p) => Roots::from_pem_file(&p)?,
+            None => Roots::default(),
+        };
         Ok(Session {
+            roots,
             imds: Imds::new(imds_ep.as_deref())?,
             cfg: cfg.clone(),
             creds: RefCell::new(None),
@@ -134,7 +144,7 @@ impl Session {
         if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
         }
-        let c = Client::api(ep)?;
+        let c = Client::api(ep, &self.roots)?;
         clients.push((key, c.clone()));
         Ok(c)
     }
