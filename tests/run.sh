@@ -53,6 +53,10 @@ step "jikimi catalog test (fixture hosts)"
 $BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 3
 record "catalog test: $($BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 1)"
 
+step "AWS integration tests (moto_server, botocore service models; tests/aws/run.sh)"
+JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
+record "aws: $(tail -n 1 /tmp/jikimi-aws-test.log | grep -Eo '[0-9]+ (passed|failed)' | paste -sd, - | sed 's/,/, /')"
+
 step "summary"
 printf '%s\n' "${results[@]}"
 total_passed=0; total_failed=0
