@@ -45,13 +45,27 @@ impl Remote {
     }
 }
 
-/// Runs the enabled sinks; returns the identity when it was resolved.
+/// Runs the enabled sinks with a session of its own; returns the identity when it was
+/// resolved.
 pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<Identity>, String> {
+    if remote.need() == IdentityNeed::None {
+        return Ok(None);
+    }
+    run_with(&Session::new(&cfg.aws)?, report, cfg, remote)
+}
+
+/// [`run`] with a caller's session (a long-running process keeps one: IMDS answers and
+/// credentials are reused until they expire).
+pub fn run_with(
+    session: &Session,
+    report: &mut Report,
+    cfg: &Config,
+    remote: &Remote,
+) -> Result<Option<Identity>, String> {
     let need = remote.need();
     if need == IdentityNeed::None {
         return Ok(None);
     }
-    let session = Session::new(&cfg.aws)?;
     let identity = match (session.identity(&report.host), need) {
         (Ok(id), _) => id,
         (Err(_), IdentityNeed::Optional) => return Ok(None),
@@ -67,11 +81,11 @@ pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<
             refresh: cfg.securityhub.refresh_interval(),
             catalog_ids: &remote.catalog_ids,
         };
-        let s = securityhub::submit(report, &identity, &session, &opts);
+        let s = securityhub::submit(report, &identity, session, &opts);
         report.sinks.insert("securityhub".into(), s);
     }
     if remote.ssm_compliance {
-        let s = ssm_compliance::submit(report, &identity, &session);
+        let s = ssm_compliance::submit(report, &identity, session);
         report.sinks.insert("ssm_compliance".into(), s);
     }
     Ok(Some(identity))
