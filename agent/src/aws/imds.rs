@@ -1,17 +1,20 @@
 //! The EC2 instance metadata service, version 2 only: a session token from
 //! `PUT /latest/api/token`, then GETs carrying it. Timeouts are short (300 ms to connect,
-//! 1 s per request) and the first failure marks IMDS unavailable for the rest of the process,
-//! so a host off EC2 loses at most about a second.
+//! 1 s per request) and a failure marks IMDS unavailable for ten minutes (a one-shot run:
+//! for the rest of the process), so a host off EC2 loses at most about a second.
 
 use super::http::{Client, Endpoint};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
-/// Token lifetime requested (the agent uses it for seconds; the maximum is 6 hours).
+/// Token lifetime requested (the maximum is 6 hours); a token is renewed a minute early.
 const TOKEN_TTL_SECS: &str = "300";
+const TOKEN_REUSE: Duration = Duration::from_secs(240);
+/// After a failure, IMDS is not asked again for this long.
+const RETRY_AFTER: Duration = Duration::from_secs(600);
 /// EC2 allows at most 50 tags per instance.
 const MAX_TAGS: usize = 50;
 
@@ -40,8 +43,8 @@ pub struct IdentityDocument {
 #[derive(Debug)]
 enum State {
     Unknown,
-    Token(String),
-    Unavailable(String),
+    Token(String, Instant),
+    Unavailable(String, Option<Instant>),
 }
 
 /// An IMDSv2 session. Not `Sync`: one per run.
@@ -60,7 +63,7 @@ impl Imds {
         Ok(Imds {
             state: RefCell::new(match endpoint {
                 Some(_) => State::Unknown,
-                None => State::Unavailable("IMDS is disabled".into()),
+                None => State::Unavailable("IMDS is disabled".into(), None),
             }),
             endpoint,
             client: Client::metadata(Duration::from_millis(300), Duration::from_secs(1)),
@@ -88,7 +91,7 @@ impl Imds {
     /// Why IMDS cannot be used, once a request failed (or it is disabled).
     pub fn unavailable(&self) -> Option<String> {
         match &*self.state.borrow() {
-            State::Unavailable(why) => Some(why.clone()),
+            State::Unavailable(why, _) => Some(why.clone()),
             _ => None,
         }
     }
@@ -96,9 +99,12 @@ impl Imds {
     fn token(&self) -> Result<String, String> {
         let mut st = self.state.borrow_mut();
         match &*st {
-            State::Token(t) => return Ok(t.clone()),
-            State::Unavailable(why) => return Err(why.clone()),
-            State::Unknown => {}
+            State::Token(t, at) if at.elapsed() < TOKEN_REUSE => return Ok(t.clone()),
+            State::Unavailable(why, None) => return Err(why.clone()),
+            State::Unavailable(why, Some(at)) if at.elapsed() < RETRY_AFTER => {
+                return Err(why.clone())
+            }
+            _ => {}
         }
         let ep = self.endpoint.as_ref().ok_or("IMDS is disabled")?;
         let res = self.client.send(
@@ -118,8 +124,8 @@ impl Imds {
             Err(e) => Err(format!("IMDS not reachable at {}: {e}", ep.host_header())),
         };
         *st = match &out {
-            Ok(t) => State::Token(t.clone()),
-            Err(e) => State::Unavailable(e.clone()),
+            Ok(t) => State::Token(t.clone(), Instant::now()),
+            Err(e) => State::Unavailable(e.clone(), Some(Instant::now())),
         };
         out
     }
@@ -138,12 +144,17 @@ impl Imds {
             )
             .map_err(|e| {
                 let msg = format!("IMDS {path}: {e}");
-                *self.state.borrow_mut() = State::Unavailable(msg.clone());
+                *self.state.borrow_mut() = State::Unavailable(msg.clone(), Some(Instant::now()));
                 msg
             })?;
         match r.status {
             200 => Ok(Some(String::from_utf8_lossy(&r.body).into_owned())),
             404 => Ok(None),
+            // The token expired or was revoked: the next call fetches a new one.
+            401 => {
+                *self.state.borrow_mut() = State::Unknown;
+                Err(format!("IMDS {path}: token rejected (HTTP 401)"))
+            }
             s => Err(format!("IMDS {path}: HTTP {s}")),
         }
     }
