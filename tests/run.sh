@@ -53,6 +53,24 @@ step "jikimi catalog test (fixture hosts)"
 $BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 3
 record "catalog test: $($BIN catalog test --no-extra-checks --fixtures tests/hosts | tail -n 1)"
 
+# The suites below report their own counts; a suite that dies without a count is one failure.
+set +e
+step "AWS integration tests (moto_server, botocore service models; tests/aws/run.sh)"
+JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
+line=$(tail -n 1 /tmp/jikimi-aws-test.log | grep -Eo '[0-9]+ (passed|failed)' | paste -sd, - | sed 's/,/, /')
+case "$line" in *passed*) record "aws: $line" ;; *) record "aws: 0 passed, 1 failed (no pytest summary)" ;; esac
+grep -Eq '[0-9]+ passed' <<<"$line" && ! grep -Eq '[1-9][0-9]* failed' <<<"$line" || true
+
+step "packaging (build, glibc symbols, units, SSM documents, moto, real install; tests/packaging/run.sh)"
+bash tests/packaging/setup.sh
+bash tests/packaging/run.sh -q 2>&1 | tee /tmp/jikimi-packaging.log
+line=$(grep -E '^packaging: [0-9]+ passed' /tmp/jikimi-packaging.log | tail -n 1)
+if grep -Eq 'skipped' <<<"$line" && ! grep -Eq ' 0 skipped' <<<"$line"; then
+  record "packaging: 0 passed, 1 failed (tests were skipped: $line)"
+fi
+record "${line:-packaging: 0 passed, 1 failed (no summary)}"
+set -e
+
 step "summary"
 printf '%s\n' "${results[@]}"
 total_passed=0; total_failed=0

@@ -16,6 +16,13 @@ pub struct Config {
     pub agent: AgentConfig,
     #[serde(default)]
     pub walk: WalkConfig,
+    /// AWS identity and endpoints (`crate::aws::config`).
+    #[serde(default)]
+    pub aws: crate::aws::config::AwsConfig,
+    #[serde(default)]
+    pub securityhub: crate::aws::config::SecurityHubConfig,
+    #[serde(default)]
+    pub ssm_compliance: crate::aws::config::SsmComplianceConfig,
     #[serde(default)]
     pub daemon: DaemonConfig,
 }

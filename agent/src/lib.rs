@@ -4,6 +4,7 @@
 //! scan [`fs::Root`]), the [`catalog`] of declarative checks is [`eval`]uated against them by
 //! [`run`] into [`findings`], and [`sinks`] render or ship those findings.
 
+pub mod aws;
 pub mod catalog;
 pub mod config;
 pub mod daemon;
@@ -13,4 +14,5 @@ pub mod findings;
 pub mod fs;
 pub mod run;
 pub mod sinks;
+pub mod state;
 pub mod time;

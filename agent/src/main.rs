@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Evaluate the check catalog against this host (or an image with --root).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print host facts: OS, CPU, memory, filesystems, processes, listening sockets, accounts.
     Facts(FactsArgs),
     /// Inspect, lint and test the check catalog.
@@ -109,12 +109,31 @@ struct CheckArgs {
     color: ColorWhen,
     #[command(flatten)]
     cat: CatalogOpts,
+    /// Send the findings: securityhub, ssm-compliance (comma-separated; the configuration's
+    /// [securityhub] / [ssm_compliance] `enabled` switches do the same).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SINK")]
+    submit: Vec<Submit>,
+    /// State directory of the sinks (default from the configuration: /var/lib/jikimi).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
 enum Format {
     Table,
     Json,
+    /// AWS Security Finding Format: the findings array Security Hub receives.
+    Asff,
+    /// OCSF Compliance Finding events (class 2003).
+    Ocsf,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum Submit {
+    /// AWS Security Hub (BatchImportFindings, delta sync).
+    Securityhub,
+    /// AWS Systems Manager Compliance (PutComplianceItems).
+    SsmCompliance,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -226,7 +245,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Configuration, catalog and selection for a check run (also rebuilt by the daemon on SIGHUP).
 fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let cfg = Config::load(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
@@ -266,7 +285,25 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     let root = open_root(a.root.as_deref())?;
     let mut facts = jikimi::facts::Facts::new(&root);
     facts.walk_limits = cfg.walk_limits();
-    let report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
+    let mut report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
+    // Remote sinks run before rendering, so the outputs include what they did.
+    let remote = sinks::remote::Remote {
+        securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
+        ssm_compliance: a.submit.contains(&Submit::SsmCompliance) || cfg.ssm_compliance.enabled,
+        format_needs: match a.format {
+            Format::Asff => sinks::remote::IdentityNeed::Required,
+            Format::Ocsf => sinks::remote::IdentityNeed::Optional,
+            _ => sinks::remote::IdentityNeed::None,
+        },
+        state_dir: a.state_dir.clone().unwrap_or_else(|| cfg.state_dir()),
+        catalog_ids: catalog.checks.iter().map(|c| c.id.clone()).collect(),
+    };
+    let identity = sinks::remote::run(&mut report, cfg, &remote).map_err(|e| anyhow!(e))?;
+    for (name, s) in &report.sinks {
+        for e in &s.errors {
+            eprintln!("jikimi: warning: {name}: {e}");
+        }
+    }
     if let Some(p) = a.textfile.as_ref().or(cfg.daemon.textfile.as_ref()) {
         let opts = sinks::prometheus::Options {
             per_check: cfg.daemon.per_check_metrics.unwrap_or(false),
@@ -280,6 +317,11 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     let text = match a.format {
+        Format::Asff => match &identity {
+            Some(id) => sinks::asff::render(&sinks::asff::findings(&report, id)),
+            None => bail!("--format asff needs the AWS identity"),
+        },
+        Format::Ocsf => sinks::ocsf::render(&sinks::ocsf::events(&report, identity.as_ref())),
         Format::Json => sinks::json::render(&report),
         Format::Table => {
             let color = match a.color {
@@ -505,11 +547,11 @@ fn main() {
     let start = std::time::Instant::now();
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Check(a) => cmd_check(a),
+        Cmd::Check(a) => cmd_check(*a),
         Cmd::Facts(a) => cmd_facts(a),
         Cmd::Catalog(c) => cmd_catalog(c),
         Cmd::Walk(a) => cmd_walk(a),
-        Cmd::Config(ConfigCmd::Validate { config }) => Config::load(config.as_deref())
+        Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(
                     "configuration OK: {}",

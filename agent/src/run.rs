@@ -65,6 +65,10 @@ pub struct Report {
     pub duration_ms: f64,
     pub summary: Summary,
     pub results: Vec<CheckResult>,
+    /// What remote sinks (`--submit`) did, by sink name; absent when none ran. Added in
+    /// schema_version 1 as an optional member.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sinks: std::collections::BTreeMap<String, crate::sinks::SinkSummary>,
 }
 
 impl Report {
@@ -180,5 +184,6 @@ pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<R
         duration_ms: t.elapsed().as_secs_f64() * 1000.0,
         summary,
         results,
+        sinks: Default::default(),
     })
 }

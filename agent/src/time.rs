@@ -17,42 +17,92 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Days since 1970-01-01 of a civil date (inverse of `civil`).
+/// (year, month, day) to days since 1970-01-01; the inverse of [`civil`].
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
     let doy = (153 * mp + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
 
-/// Parses the UTC form this module writes (`YYYY-MM-DDTHH:MM:SS[.fff]Z`) to Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<f64> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-');
-    let (y, mo, da): (i64, u32, u32) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    let mut t = time.split(':');
-    let (h, mi): (i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
-    let sec: f64 = t.next()?.parse().ok()?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || sec >= 61.0 {
-        return None;
-    }
-    Some((days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60) as f64 + sec)
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
-/// Now, as Unix seconds.
-pub fn now_unix() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
+/// The instant `ms` milliseconds after the Unix epoch.
+pub fn from_unix_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + std::time::Duration::from_millis(ms)
+}
+
+/// The SigV4 request time `20261122T163519Z` and its date `20261122`.
+pub fn amz_date(t: SystemTime) -> (String, String) {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (y, mo, da) = civil(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    let date = format!("{y:04}{mo:02}{da:02}");
+    (
+        format!("{date}T{:02}{:02}{:02}Z", s / 3600, (s / 60) % 60, s % 60),
+        date,
+    )
+}
+
+/// Parses the RFC 3339 timestamps AWS returns (`2026-11-22T16:35:19Z`, with optional
+/// fraction and `+HH:MM` offset). `None` when malformed.
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut millis = 0u64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        let digits = &frac[..n];
+        millis = format!("{:0<3}", &digits[..n.min(3)]).parse().ok()?;
+        rest = &frac[n..];
+    }
+    let offset_secs: i64 = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            let v = oh * 3600 + om * 60;
+            if rest.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_secs;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_millis(secs * 1000 + millis))
 }
 
 /// `2026-11-22T16:35:19.123Z`.
@@ -68,6 +118,14 @@ pub fn rfc3339(t: SystemTime) -> String {
         s % 60,
         d.subsec_millis()
     )
+}
+
+/// Now, as Unix seconds.
+pub fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 #[cfg(test)]
@@ -86,12 +144,40 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
         );
-        for secs in [0.0, 951_782_400.0, 1_795_365_319.123] {
-            let t = UNIX_EPOCH + Duration::from_secs_f64(secs);
-            let back = parse_rfc3339(&rfc3339(t)).unwrap();
-            assert!((back - secs).abs() < 0.002, "{secs} -> {back}");
+    }
+
+    #[test]
+    fn amz_dates() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_365_319_123);
+        assert_eq!(
+            amz_date(t),
+            ("20261122T163519Z".to_string(), "20261122".to_string())
+        );
+    }
+
+    #[test]
+    fn parses_what_it_prints_and_aws_forms() {
+        for ms in [0u64, 951_782_400_000, 1_795_365_319_123, 4_102_444_799_999] {
+            let t = from_unix_ms(ms);
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t), "{ms}");
         }
-        assert!(parse_rfc3339("2026-13-01T00:00:00Z").is_none());
-        assert!(parse_rfc3339("yesterday").is_none());
+        assert_eq!(
+            parse_rfc3339("2026-11-22T16:35:19Z"),
+            Some(from_unix_ms(1_795_365_319_000))
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T18:35:19.5+02:00"),
+            Some(from_unix_ms(1_795_365_319_500))
+        );
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T16:35:19",
+            "x026-11-22T16:35:19Z",
+            "2026-11-22T16:35:19.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

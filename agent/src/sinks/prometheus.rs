@@ -61,7 +61,10 @@ impl Out {
 }
 
 fn unix_seconds(rfc3339: &str) -> f64 {
-    crate::time::parse_rfc3339(rfc3339).unwrap_or(0.0)
+    crate::time::parse_rfc3339(rfc3339)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Renders all metrics for the latest report (if any scan succeeded yet).

@@ -113,5 +113,11 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out, "failed by severity: {}", by.join(", "));
     }
     let _ = writeln!(out, "score: {:.1}/100", s.score);
+    for (name, sink) in &report.sinks {
+        let _ = writeln!(out, "{}", sink.line(name));
+        for e in &sink.errors {
+            let _ = writeln!(out, "  {name}: {e}");
+        }
+    }
     out
 }

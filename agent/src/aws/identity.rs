@@ -1,0 +1,247 @@
+//! Who and where the host is for AWS: account, region, partition and the resource the
+//! findings are about. On EC2 this comes from the IMDSv2 instance identity document; the
+//! `[aws]` configuration overrides any part of it and is the only source off EC2.
+
+use super::config::{valid_region, valid_resource_id, AwsConfig};
+use super::imds::{IdentityDocument, Imds};
+use crate::run::HostInfo;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What kind of resource the host is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResourceKind {
+    /// An EC2 instance (`i-...`).
+    Ec2Instance,
+    /// An SSM hybrid managed instance (`mi-...`).
+    ManagedInstance,
+    /// Anything else, named by the configuration or the machine id.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...
+    pub partition: String,
+    pub account_id: String,
+    pub region: String,
+    pub kind: ResourceKind,
+    /// `i-...`, `mi-...`, or the configured / machine-id name.
+    pub resource_id: String,
+    /// The identity document, when the resource is the instance IMDS describes.
+    pub ec2: Option<IdentityDocument>,
+    /// Instance tags (only with instance metadata tags enabled).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// DNS suffix of a partition's regional endpoints.
+pub fn dns_suffix(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "amazonaws.com.cn",
+        "aws-iso" => "c2s.ic.gov",
+        "aws-iso-b" => "sc2s.sgov.gov",
+        _ => "amazonaws.com",
+    }
+}
+
+impl Identity {
+    /// The resource's id as Security Hub shows it: the instance or managed-instance ARN, or
+    /// the plain name for other resources.
+    pub fn resource_arn(&self) -> String {
+        let (p, r, a, id) = (
+            &self.partition,
+            &self.region,
+            &self.account_id,
+            &self.resource_id,
+        );
+        match self.kind {
+            ResourceKind::Ec2Instance => format!("arn:{p}:ec2:{r}:{a}:instance/{id}"),
+            ResourceKind::ManagedInstance => format!("arn:{p}:ssm:{r}:{a}:managed-instance/{id}"),
+            ResourceKind::Other => id.clone(),
+        }
+    }
+
+    /// From explicit parts (configuration and/or an identity document).
+    pub fn from_parts(
+        cfg: &AwsConfig,
+        doc: Option<IdentityDocument>,
+        tags: BTreeMap<String, String>,
+        env_region: Option<String>,
+        machine_id: &str,
+    ) -> Result<Identity, String> {
+        let off_ec2 = |what: &str, key: &str| {
+            format!(
+                "the AWS {what} is unknown: not on EC2 (or IMDSv2 unreachable) and `aws.{key}` \
+                 is not set in the configuration"
+            )
+        };
+        let account_id = match (&cfg.account_id, &doc) {
+            (Some(a), _) => a.clone(),
+            (None, Some(d)) => d.account_id.clone(),
+            (None, None) => return Err(off_ec2("account", "account_id")),
+        };
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("AWS account id `{account_id}` is not 12 digits"));
+        }
+        let region = cfg
+            .region
+            .clone()
+            .or_else(|| doc.as_ref().map(|d| d.region.clone()))
+            .or(env_region)
+            .ok_or_else(|| off_ec2("region", "region"))?;
+        if !valid_region(&region) {
+            return Err(format!("AWS region `{region}` is not valid"));
+        }
+        let from_imds = doc.as_ref().map(|d| d.instance_id.clone());
+        let resource_id = cfg
+            .resource_id
+            .clone()
+            .or_else(|| from_imds.clone())
+            .or_else(|| (!machine_id.is_empty()).then(|| machine_id.to_string()))
+            .ok_or_else(|| {
+                "no resource id for this host: not on EC2, `aws.resource_id` is not set and \
+                 there is no /etc/machine-id"
+                    .to_string()
+            })?;
+        if !valid_resource_id(&resource_id) {
+            return Err(format!("resource id `{resource_id}` is not valid"));
+        }
+        let kind = if resource_id.starts_with("i-") {
+            ResourceKind::Ec2Instance
+        } else if resource_id.starts_with("mi-") {
+            ResourceKind::ManagedInstance
+        } else {
+            ResourceKind::Other
+        };
+        // Instance details and tags describe the IMDS instance only.
+        let same = from_imds.as_deref() == Some(resource_id.as_str());
+        Ok(Identity {
+            partition: partition(&region).to_string(),
+            account_id,
+            region,
+            kind,
+            resource_id,
+            ec2: if same { doc } else { None },
+            tags: if same { tags } else { BTreeMap::new() },
+        })
+    }
+
+    /// Configuration first; IMDSv2 for whatever it leaves open (skipped entirely when the
+    /// configuration names account, region and resource).
+    pub fn resolve(cfg: &AwsConfig, imds: &Imds, host: &HostInfo) -> Result<Identity, String> {
+        let complete =
+            cfg.account_id.is_some() && cfg.region.is_some() && cfg.resource_id.is_some();
+        let (doc, tags) = if complete {
+            (None, BTreeMap::new())
+        } else {
+            match imds.identity_document() {
+                Ok(d) => {
+                    // Tags are optional: a failure here leaves them out.
+                    let tags = imds.tags().unwrap_or_default();
+                    (Some(d), tags)
+                }
+                Err(_) => (None, BTreeMap::new()),
+            }
+        };
+        let env_region = std::env::var("AWS_REGION")
+            .ok()
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty());
+        Identity::from_parts(cfg, doc, tags, env_region, &host.machine_id).map_err(|e| {
+            match imds.unavailable() {
+                Some(why) if doc_needed(cfg) => format!("{e} ({why})"),
+                _ => e,
+            }
+        })
+    }
+}
+
+fn doc_needed(cfg: &AwsConfig) -> bool {
+    cfg.account_id.is_none() || cfg.region.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> IdentityDocument {
+        IdentityDocument {
+            account_id: "111122223333".into(),
+            region: "ap-northeast-2".into(),
+            instance_id: "i-0abc".into(),
+            instance_type: Some("t3.micro".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ec2_from_imds_and_overrides() {
+        let tags = BTreeMap::from([("Name".to_string(), "web".to_string())]);
+        let id = Identity::from_parts(&AwsConfig::default(), Some(doc()), tags.clone(), None, "")
+            .unwrap();
+        assert_eq!(id.kind, ResourceKind::Ec2Instance);
+        assert_eq!(
+            id.resource_arn(),
+            "arn:aws:ec2:ap-northeast-2:111122223333:instance/i-0abc"
+        );
+        assert_eq!(id.tags, tags);
+        // A configured hybrid id replaces the instance, and the instance's details go.
+        let cfg = AwsConfig {
+            resource_id: Some("mi-0123".into()),
+            region: Some("cn-north-1".into()),
+            ..Default::default()
+        };
+        let id = Identity::from_parts(&cfg, Some(doc()), tags, None, "").unwrap();
+        assert_eq!(id.kind, ResourceKind::ManagedInstance);
+        assert!(id.ec2.is_none() && id.tags.is_empty());
+        assert_eq!(
+            id.resource_arn(),
+            "arn:aws-cn:ssm:cn-north-1:111122223333:managed-instance/mi-0123"
+        );
+    }
+
+    #[test]
+    fn off_ec2_needs_configuration() {
+        let e = Identity::from_parts(&AwsConfig::default(), None, BTreeMap::new(), None, "m")
+            .unwrap_err();
+        assert!(e.contains("aws.account_id"), "{e}");
+        let cfg = AwsConfig {
+            account_id: Some("123456789012".into()),
+            ..Default::default()
+        };
+        let e = Identity::from_parts(&cfg, None, BTreeMap::new(), None, "m").unwrap_err();
+        assert!(e.contains("aws.region"), "{e}");
+        let id = Identity::from_parts(&cfg, None, BTreeMap::new(), Some("us-east-1".into()), "abc")
+            .unwrap();
+        assert_eq!(
+            (id.kind, id.resource_arn().as_str()),
+            (ResourceKind::Other, "abc")
+        );
+        assert!(
+            Identity::from_parts(&cfg, None, BTreeMap::new(), Some("us-east-1".into()), "")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(dns_suffix(partition("cn-northwest-1")), "amazonaws.com.cn");
+        assert_eq!(partition("eu-central-1"), "aws");
+    }
+}

@@ -1,0 +1,65 @@
+//! Systems Manager calls: the agent configuration from Parameter Store (`--config ssm:/path`)
+//! and PutComplianceItems (payload built by [`crate::sinks::ssm_compliance`]).
+
+use super::{Reply, Session, SSM};
+use crate::config::Config;
+use std::path::Path;
+
+/// The prefix of a `--config` value that names a Parameter Store parameter.
+pub const PREFIX: &str = "ssm:";
+
+/// Loads the configuration: from Parameter Store for `ssm:NAME` (String or SecureString,
+/// decrypted), else from the file (see [`Config::load`]).
+///
+/// The region comes from `AWS_REGION` / `AWS_DEFAULT_REGION`, else from IMDSv2; the endpoint
+/// from `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL`; credentials from the usual chain. (The
+/// `[aws]` section cannot apply: it is inside the configuration being fetched.)
+pub fn load_config(path: Option<&Path>) -> Result<Config, String> {
+    let Some(name) = path
+        .and_then(|p| p.to_str())
+        .and_then(|s| s.strip_prefix(PREFIX))
+    else {
+        return Config::load(path);
+    };
+    let origin = format!("{PREFIX}{name}");
+    if name.is_empty() || name.len() > 2048 {
+        return Err(format!("{origin}: not a parameter name"));
+    }
+    let session = Session::new(&Default::default())?;
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+        .map(Ok)
+        .unwrap_or_else(|| {
+            session
+                .imds
+                .identity_document()
+                .map(|d| d.region)
+                .map_err(|e| format!("{origin}: no region (set AWS_REGION): {e}"))
+        })?;
+    let text = get_parameter(&session, &region, name).map_err(|e| format!("{origin}: {e}"))?;
+    Config::parse(&text, &origin)
+}
+
+/// GetParameter WithDecryption: the parameter's value.
+pub fn get_parameter(session: &Session, region: &str, name: &str) -> Result<String, String> {
+    let body = serde_json::json!({ "Name": name, "WithDecryption": true }).to_string();
+    let Reply { body, .. } = session
+        .call(
+            SSM,
+            region,
+            "/",
+            Some("AmazonSSM.GetParameter"),
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("GetParameter: {e}"))?;
+    let p = &body["Parameter"];
+    match (p["Type"].as_str(), p["Value"].as_str()) {
+        (Some("StringList"), _) => {
+            Err("is a StringList; store the configuration as String or SecureString".into())
+        }
+        (_, Some(v)) => Ok(v.to_string()),
+        _ => Err("GetParameter returned no value".into()),
+    }
+}

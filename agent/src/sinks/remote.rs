@@ -1,0 +1,92 @@
+//! The remote (AWS) part of one scan: resolve the host's identity once, run each enabled
+//! sink, and record what they did in [`Report::sinks`]. Used by `check --once` and, later,
+//! the daemon.
+//!
+//! A configuration problem (no account or region known, no credentials) is an error of
+//! the run. A delivery problem (network, throttling, rejected findings) is not: the sink's
+//! summary says what is pending, and the next run delivers it.
+
+use super::{securityhub, ssm_compliance};
+use crate::aws::{Identity, Session};
+use crate::config::Config;
+use crate::run::Report;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// How much an output needs the AWS identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IdentityNeed {
+    None,
+    /// Used when known (OCSF).
+    Optional,
+    /// An error when unknown (ASFF, any sink).
+    Required,
+}
+
+/// What to run after a scan.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub securityhub: bool,
+    pub ssm_compliance: bool,
+    /// What the chosen output format needs.
+    pub format_needs: IdentityNeed,
+    pub state_dir: PathBuf,
+    /// Every check id of the loaded catalog (for archiving).
+    pub catalog_ids: BTreeSet<String>,
+}
+
+impl Remote {
+    fn need(&self) -> IdentityNeed {
+        if self.securityhub || self.ssm_compliance {
+            IdentityNeed::Required
+        } else {
+            self.format_needs
+        }
+    }
+}
+
+/// Runs the enabled sinks with a session of its own; returns the identity when it was
+/// resolved.
+pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<Identity>, String> {
+    if remote.need() == IdentityNeed::None {
+        return Ok(None);
+    }
+    run_with(&Session::new(&cfg.aws)?, report, cfg, remote)
+}
+
+/// [`run`] with a caller's session (a long-running process keeps one: IMDS answers and
+/// credentials are reused until they expire).
+pub fn run_with(
+    session: &Session,
+    report: &mut Report,
+    cfg: &Config,
+    remote: &Remote,
+) -> Result<Option<Identity>, String> {
+    let need = remote.need();
+    if need == IdentityNeed::None {
+        return Ok(None);
+    }
+    let identity = match (session.identity(&report.host), need) {
+        (Ok(id), _) => id,
+        (Err(_), IdentityNeed::Optional) => return Ok(None),
+        (Err(e), _) => return Err(e),
+    };
+    if remote.securityhub || remote.ssm_compliance {
+        // Fail before sending anything when no credentials can be found at all.
+        session.credentials()?;
+    }
+    if remote.securityhub {
+        let opts = securityhub::Options {
+            state_dir: &remote.state_dir,
+            refresh: cfg.securityhub.refresh_interval(),
+            catalog_ids: &remote.catalog_ids,
+        };
+        let s = securityhub::submit(report, &identity, session, &opts);
+        report.sinks.insert("securityhub".into(), s);
+    }
+    if remote.ssm_compliance {
+        let s = ssm_compliance::submit(report, &identity, session);
+        report.sinks.insert("ssm_compliance".into(), s);
+    }
+    Ok(Some(identity))
+}

@@ -1,0 +1,684 @@
+//! The Security Hub sink: BatchImportFindings with delta sync.
+//!
+//! A state file (`securityhub-state.json` in the state directory) remembers, per finding
+//! Id: a hash of its content (the ASFF finding without timestamps, agent version and
+//! catalog digest), CreatedAt (first seen,
+//! never changes), the UpdatedAt of the last version sent or to send, when it was delivered,
+//! and whether it is still pending. Each run:
+//!
+//! 1. a finding is sent when its content changed, when its last delivery is older than the
+//!    refresh interval (Security Hub deletes findings not updated for 90 days), or when an
+//!    earlier send did not succeed (pending); nothing else is sent, so an unchanged host
+//!    makes no call at all;
+//! 2. a new version gets `UpdatedAt = max(now, previous UpdatedAt + 1 ms)`: never backwards,
+//!    even if the clock is. A pending version is re-sent unchanged, with the same UpdatedAt,
+//!    so a request that reached Security Hub before a timeout is not applied twice;
+//! 3. a finding whose check left the catalog is sent once more with RecordState ARCHIVED
+//!    (checks merely not selected in this run, by `--only` or `--skip`, are left alone);
+//! 4. batches hold at most 100 findings and 6 MB; `FailedFindings` stay pending and are
+//!    reported; throttling and 5xx are retried with jittered backoff, and after a batch
+//!    still fails the run stops sending (everything left stays pending for the next run).
+//!
+//! The state is written before sending (so a crash cannot lose an UpdatedAt) and after each
+//! batch, atomically, under an exclusive lock held for the whole sync.
+
+use super::asff::{self, Finding};
+use super::SinkSummary;
+use crate::aws::http::ApiError;
+use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
+use crate::run::Report;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+pub const STATE_FILE: &str = "securityhub-state.json";
+pub const LOCK_FILE: &str = "securityhub.lock";
+const STATE_VERSION: u32 = 1;
+pub const BATCH_MAX_FINDINGS: usize = 100;
+/// 6 MB a request, less room for the envelope.
+pub const BATCH_MAX_BYTES: usize = 6 * 1024 * 1024 - 16 * 1024;
+/// Archived findings are forgotten this long after the archive was delivered (Security Hub
+/// deletes archived findings after 30 days).
+const TOMBSTONE_KEEP_MS: u64 = 90 * 86_400_000;
+/// How long to wait for another run holding the lock.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+
+/// Sink options.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    pub state_dir: &'a Path,
+    /// Re-send an unchanged finding after this long.
+    pub refresh: Duration,
+    /// Every check id of the loaded catalog: a finding whose check is not here is archived.
+    pub catalog_ids: &'a BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct State {
+    version: u32,
+    account_id: String,
+    region: String,
+    resource_id: String,
+    findings: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Entry {
+    check_id: String,
+    /// sha256 of the finding without CreatedAt/UpdatedAt.
+    hash: String,
+    /// First seen; CreatedAt of every version.
+    created_at: String,
+    /// UpdatedAt of the last version sent or to send.
+    updated_at: String,
+    updated_ms: u64,
+    /// When that version was delivered; None while it is pending.
+    sent_ms: Option<u64>,
+    pending: bool,
+    archived: bool,
+    /// That version, whole (archiving a finding re-sends all of it).
+    finding: Value,
+}
+
+impl State {
+    fn new(identity: &Identity) -> State {
+        State {
+            version: STATE_VERSION,
+            account_id: identity.account_id.clone(),
+            region: identity.region.clone(),
+            resource_id: identity.resource_id.clone(),
+            findings: BTreeMap::new(),
+        }
+    }
+
+    fn belongs_to(&self, identity: &Identity) -> bool {
+        self.account_id == identity.account_id
+            && self.region == identity.region
+            && self.resource_id == identity.resource_id
+    }
+}
+
+/// ProductFields that describe the agent rather than the host: a new agent version or
+/// catalog alone does not make every finding of the fleet "changed" (they are refreshed
+/// with the next real change or refresh).
+const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion"];
+
+/// Content hash: the finding without its timestamps and [`UNHASHED_FIELDS`].
+fn content_hash(finding: &Value) -> String {
+    let mut v = finding.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("CreatedAt");
+        o.remove("UpdatedAt");
+        if let Some(pf) = o.get_mut("ProductFields").and_then(Value::as_object_mut) {
+            for k in UNHASHED_FIELDS {
+                pf.remove(*k);
+            }
+        }
+    }
+    crate::aws::sigv4::sha256_hex(v.to_string().as_bytes())
+}
+
+fn stamp(finding: &mut Value, created_at: &str, updated_at: &str) {
+    finding["CreatedAt"] = Value::String(created_at.to_string());
+    finding["UpdatedAt"] = Value::String(updated_at.to_string());
+}
+
+/// What one run decided.
+#[derive(Debug, Default, PartialEq)]
+struct Plan {
+    /// Ids to send, in order.
+    send: Vec<String>,
+    unchanged: usize,
+}
+
+/// Decides what to send and updates the state accordingly (pure: no I/O, time is given).
+fn plan(
+    state: &mut State,
+    current: Vec<Finding>,
+    catalog_ids: &BTreeSet<String>,
+    now_ms: u64,
+    refresh_ms: u64,
+) -> Plan {
+    let mut p = Plan::default();
+    let next_time = |prev: u64| now_ms.max(prev + 1);
+    let mut seen = BTreeSet::new();
+    for f in current {
+        let check_id = f
+            .product_fields
+            .get("jikimi/CheckId")
+            .cloned()
+            .unwrap_or_default();
+        let mut value = serde_json::to_value(&f).unwrap_or_default();
+        let hash = content_hash(&value);
+        seen.insert(f.id.clone());
+        match state.findings.get_mut(&f.id) {
+            None => {
+                let t = crate::time::rfc3339(crate::time::from_unix_ms(now_ms));
+                stamp(&mut value, &t, &t);
+                state.findings.insert(
+                    f.id.clone(),
+                    Entry {
+                        check_id,
+                        hash,
+                        created_at: t.clone(),
+                        updated_at: t,
+                        updated_ms: now_ms,
+                        sent_ms: None,
+                        pending: true,
+                        archived: false,
+                        finding: value,
+                    },
+                );
+            }
+            Some(e) if e.hash == hash => {
+                let due = e
+                    .sent_ms
+                    .is_some_and(|s| now_ms.saturating_sub(s) >= refresh_ms);
+                if !e.pending && due {
+                    e.updated_ms = next_time(e.updated_ms);
+                    e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
+                    stamp(&mut e.finding, &e.created_at, &e.updated_at);
+                    e.pending = true;
+                    e.sent_ms = None;
+                } else if !e.pending {
+                    p.unchanged += 1;
+                }
+            }
+            Some(e) => {
+                e.updated_ms = next_time(e.updated_ms);
+                e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
+                stamp(&mut value, &e.created_at, &e.updated_at);
+                e.check_id = check_id;
+                e.hash = hash;
+                e.finding = value;
+                e.pending = true;
+                e.archived = false;
+                e.sent_ms = None;
+            }
+        }
+    }
+    let mut forget = Vec::new();
+    for (id, e) in state.findings.iter_mut() {
+        if seen.contains(id) || catalog_ids.contains(&e.check_id) {
+            continue;
+        }
+        if !e.archived {
+            e.updated_ms = next_time(e.updated_ms);
+            e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
+            e.finding["RecordState"] = Value::String("ARCHIVED".into());
+            stamp(&mut e.finding, &e.created_at, &e.updated_at);
+            e.hash = content_hash(&e.finding);
+            e.archived = true;
+            e.pending = true;
+            e.sent_ms = None;
+        } else if e
+            .sent_ms
+            .is_some_and(|s| now_ms.saturating_sub(s) > TOMBSTONE_KEEP_MS)
+        {
+            forget.push(id.clone());
+        }
+    }
+    for id in forget {
+        state.findings.remove(&id);
+    }
+    p.send = state
+        .findings
+        .iter()
+        .filter(|(_, e)| e.pending)
+        .map(|(id, _)| id.clone())
+        .collect();
+    p
+}
+
+/// Splits ids into batches of at most 100 findings and [`BATCH_MAX_BYTES`].
+fn batches(ids: &[String], state: &State) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut bytes = 0;
+    for id in ids {
+        let n = state.findings[id].finding.to_string().len() + 1;
+        let full = out
+            .last()
+            .is_none_or(|b| b.len() >= BATCH_MAX_FINDINGS || bytes + n > BATCH_MAX_BYTES);
+        if full {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        out.last_mut().expect("pushed").push(id.clone());
+        bytes += n;
+    }
+    out
+}
+
+fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result<State, String> {
+    let Some(bytes) = crate::state::read(path)? else {
+        return Ok(State::new(identity));
+    };
+    match serde_json::from_slice::<State>(&bytes) {
+        Ok(s) if s.version == STATE_VERSION && s.belongs_to(identity) => Ok(s),
+        // State of another resource (an image cloned into a new instance): those findings
+        // belong to the other host, which may still run. Start afresh.
+        Ok(s) if s.version == STATE_VERSION => Ok(State::new(identity)),
+        Ok(s) => Err(format!(
+            "{}: state version {} is not supported",
+            path.display(),
+            s.version
+        )),
+        Err(e) => {
+            let aside = path.with_extension(format!(
+                "corrupt-{}",
+                crate::time::unix_ms(std::time::SystemTime::now())
+            ));
+            let _ = std::fs::rename(path, &aside);
+            sum.error(format!(
+                "{}: unreadable state ({e}); moved to {} and starting afresh",
+                path.display(),
+                aside.display()
+            ));
+            Ok(State::new(identity))
+        }
+    }
+}
+
+fn save(path: &Path, state: &State) -> Result<(), String> {
+    let data = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+    crate::state::write_atomic(path, &data)
+}
+
+/// The sync with an injectable importer (`body` → BatchImportFindings response), so the
+/// decision logic is tested without a network.
+fn sync(
+    findings: Vec<Finding>,
+    identity: &Identity,
+    opts: &Options,
+    now_ms: u64,
+    import: &mut dyn FnMut(&[u8]) -> Result<Reply, ApiError>,
+) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, LOCK_WAIT) {
+        Ok(l) => l,
+        Err(e) => {
+            sum.error(e);
+            sum.pending = findings.len();
+            return sum;
+        }
+    };
+    let path = opts.state_dir.join(STATE_FILE);
+    let mut state = match load_state(&path, identity, &mut sum) {
+        Ok(s) => s,
+        Err(e) => {
+            sum.error(e);
+            sum.pending = findings.len();
+            return sum;
+        }
+    };
+    let p = plan(
+        &mut state,
+        findings,
+        opts.catalog_ids,
+        now_ms,
+        opts.refresh.as_millis() as u64,
+    );
+    sum.unchanged = p.unchanged;
+    if let Err(e) = save(&path, &state) {
+        // Without a durable record of the UpdatedAt we would send, sending could later
+        // repeat an older one: do not send.
+        sum.error(e);
+        sum.pending = p.send.len();
+        return sum;
+    }
+    for batch in batches(&p.send, &state) {
+        let body = {
+            let items: Vec<&Value> = batch.iter().map(|id| &state.findings[id].finding).collect();
+            serde_json::json!({ "Findings": items }).to_string()
+        };
+        match import(body.as_bytes()) {
+            Ok(reply) => {
+                sum.calls += reply.attempts as usize;
+                let mut failed = BTreeSet::new();
+                for f in reply.body["FailedFindings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let id = f["Id"].as_str().unwrap_or_default().to_string();
+                    sum.error(format!(
+                        "{id}: {} {}",
+                        f["ErrorCode"].as_str().unwrap_or("?"),
+                        f["ErrorMessage"].as_str().unwrap_or("")
+                    ));
+                    failed.insert(id);
+                }
+                let sent_at = now_ms;
+                for id in &batch {
+                    if failed.contains(id) {
+                        sum.failed += 1;
+                        continue;
+                    }
+                    let e = state.findings.get_mut(id).expect("planned id");
+                    e.pending = false;
+                    e.sent_ms = Some(sent_at);
+                    sum.sent += 1;
+                }
+                if let Err(e) = save(&path, &state) {
+                    sum.error(e);
+                }
+            }
+            Err(e) => {
+                sum.calls += e.attempts as usize;
+                sum.error(format!("BatchImportFindings: {e}"));
+                break;
+            }
+        }
+    }
+    sum.pending = state.findings.values().filter(|e| e.pending).count();
+    sum.archived = state
+        .findings
+        .iter()
+        .filter(|(id, e)| e.archived && (e.pending || p.send.contains(id)))
+        .count();
+    sum
+}
+
+/// Sends the report's findings to Security Hub in the identity's region.
+pub fn submit(
+    report: &Report,
+    identity: &Identity,
+    session: &Session,
+    opts: &Options,
+) -> SinkSummary {
+    let findings = asff::findings(report, identity);
+    let now_ms = crate::time::unix_ms(std::time::SystemTime::now());
+    sync(findings, identity, opts, now_ms, &mut |body| {
+        session.call(
+            SECURITY_HUB,
+            &identity.region,
+            "/findings/import",
+            None,
+            body,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Status;
+    use crate::sinks::asff::tests::{identity_ec2, report, result};
+    use std::cell::RefCell;
+
+    /// A fake Security Hub: records requests; `mode` decides the answer.
+    struct Fake {
+        requests: RefCell<Vec<Value>>,
+        mode: RefCell<&'static str>,
+    }
+
+    impl Fake {
+        fn new() -> Fake {
+            Fake {
+                requests: RefCell::new(vec![]),
+                mode: RefCell::new("ok"),
+            }
+        }
+        fn import(&self, body: &[u8]) -> Result<Reply, ApiError> {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            self.requests.borrow_mut().push(v.clone());
+            match *self.mode.borrow() {
+                "down" => Err(ApiError {
+                    status: Some(503),
+                    code: "HTTP503".into(),
+                    message: "down".into(),
+                    retryable: true,
+                    attempts: 4,
+                }),
+                "reject-first" => {
+                    let id = v["Findings"][0]["Id"].clone();
+                    let n = v["Findings"].as_array().unwrap().len();
+                    Ok(Reply {
+                        body: serde_json::json!({"FailedCount": 1, "SuccessCount": n - 1,
+                            "FailedFindings": [{"Id": id, "ErrorCode": "InvalidInput", "ErrorMessage": "bad"}]}),
+                        attempts: 1,
+                    })
+                }
+                _ => Ok(Reply {
+                    body: serde_json::json!({"FailedCount": 0, "SuccessCount": 1, "FailedFindings": []}),
+                    attempts: 1,
+                }),
+            }
+        }
+        fn sent(&self) -> Vec<Value> {
+            self.requests
+                .borrow()
+                .iter()
+                .flat_map(|r| r["Findings"].as_array().unwrap().clone())
+                .collect()
+        }
+    }
+
+    fn run(
+        dir: &Path,
+        results: Vec<crate::findings::CheckResult>,
+        catalog: &[&str],
+        now_ms: u64,
+        fake: &Fake,
+    ) -> SinkSummary {
+        let ids: BTreeSet<String> = catalog.iter().map(|s| s.to_string()).collect();
+        let rep = report(results);
+        let opts = Options {
+            state_dir: dir,
+            refresh: Duration::from_secs(86_400),
+            catalog_ids: &ids,
+        };
+        let id = identity_ec2();
+        sync(asff::findings(&rep, &id), &id, &opts, now_ms, &mut |b| {
+            fake.import(b)
+        })
+    }
+
+    const T0: u64 = 1_795_365_319_000;
+
+    #[test]
+    fn delta_sync_lifecycle() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let cat = ["A-1", "A-2"];
+        // First run: both sent, CreatedAt == UpdatedAt.
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail), result("A-2", Status::Pass)],
+            &cat,
+            T0,
+            &fake,
+        );
+        assert_eq!((s.sent, s.calls, s.pending, s.unchanged), (2, 1, 0, 0));
+        let first = fake.sent();
+        assert_eq!(first[0]["CreatedAt"], first[0]["UpdatedAt"]);
+        // Unchanged: no call.
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail), result("A-2", Status::Pass)],
+            &cat,
+            T0 + 1000,
+            &fake,
+        );
+        assert_eq!((s.sent, s.calls, s.unchanged), (0, 0, 2));
+        assert_eq!(fake.requests.borrow().len(), 1);
+        // Fixed: PASSED, later UpdatedAt, same CreatedAt; the clock went backwards meanwhile.
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Pass), result("A-2", Status::Pass)],
+            &cat,
+            T0 - 5000,
+            &fake,
+        );
+        assert_eq!((s.sent, s.unchanged), (1, 1));
+        let fixed = fake.sent().pop().unwrap();
+        assert_eq!(fixed["Compliance"]["Status"], "PASSED");
+        assert_eq!(fixed["CreatedAt"], first[0]["CreatedAt"]);
+        assert!(fixed["UpdatedAt"].as_str() > first[0]["UpdatedAt"].as_str());
+        // Refresh after the interval.
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Pass), result("A-2", Status::Pass)],
+            &cat,
+            T0 + 86_400_000 + 5000,
+            &fake,
+        );
+        assert_eq!(s.sent, 2);
+        // A-2 leaves the catalog: archived once; not selected (still in catalog) is left alone.
+        let s = run(d.path(), vec![], &["A-1"], T0 + 86_400_000 + 6000, &fake);
+        assert_eq!((s.sent, s.archived), (1, 1));
+        let archived = fake.sent().pop().unwrap();
+        assert_eq!(archived["RecordState"], "ARCHIVED");
+        assert_eq!(archived["Id"], first[1]["Id"]);
+        let s = run(d.path(), vec![], &["A-1"], T0 + 86_400_000 + 7000, &fake);
+        assert_eq!((s.sent, s.calls, s.archived), (0, 0, 0));
+    }
+
+    #[test]
+    fn outage_keeps_everything_pending_and_delivers_once() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let cat = ["A-1"];
+        *fake.mode.borrow_mut() = "down";
+        let s = run(d.path(), vec![result("A-1", Status::Fail)], &cat, T0, &fake);
+        assert_eq!((s.sent, s.calls, s.pending), (0, 4, 1));
+        assert!(s.errors[0].contains("503"));
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &cat,
+            T0 + 10,
+            &fake,
+        );
+        assert_eq!(s.pending, 1);
+        *fake.mode.borrow_mut() = "ok";
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &cat,
+            T0 + 20,
+            &fake,
+        );
+        assert_eq!((s.sent, s.pending), (1, 0));
+        // Every attempt carried the same version (same UpdatedAt): applied once.
+        let all = fake.sent();
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|f| f["UpdatedAt"] == all[0]["UpdatedAt"]));
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &cat,
+            T0 + 30,
+            &fake,
+        );
+        assert_eq!((s.sent, s.calls), (0, 0));
+    }
+
+    #[test]
+    fn failed_findings_are_retried() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let cat = ["A-1", "A-2"];
+        *fake.mode.borrow_mut() = "reject-first";
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail), result("A-2", Status::Fail)],
+            &cat,
+            T0,
+            &fake,
+        );
+        assert_eq!((s.sent, s.failed, s.pending), (1, 1, 1));
+        assert!(s.errors[0].contains("InvalidInput"));
+        *fake.mode.borrow_mut() = "ok";
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail), result("A-2", Status::Fail)],
+            &cat,
+            T0 + 10,
+            &fake,
+        );
+        assert_eq!((s.sent, s.failed, s.pending, s.unchanged), (1, 0, 0, 1));
+    }
+
+    #[test]
+    fn batches_by_count_and_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let ids: Vec<String> = (0..250).map(|i| format!("B-{i:03}")).collect();
+        let cat: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let results = ids.iter().map(|i| result(i, Status::Fail)).collect();
+        let s = run(d.path(), results, &cat, T0, &fake);
+        assert_eq!((s.sent, s.calls), (250, 3));
+        let sizes: Vec<usize> = fake
+            .requests
+            .borrow()
+            .iter()
+            .map(|r| r["Findings"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, vec![100, 100, 50]);
+        // Byte bound: big findings split earlier.
+        let mut st = State::new(&identity_ec2());
+        for i in 0..10 {
+            st.findings.insert(
+                format!("{i}"),
+                Entry {
+                    check_id: "X".into(),
+                    hash: String::new(),
+                    created_at: String::new(),
+                    updated_at: String::new(),
+                    updated_ms: 0,
+                    sent_ms: None,
+                    pending: true,
+                    archived: false,
+                    finding: Value::String("x".repeat(1_000_000)),
+                },
+            );
+        }
+        let ids: Vec<String> = st.findings.keys().cloned().collect();
+        let b = batches(&ids, &st);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 4]);
+    }
+
+    #[test]
+    fn agent_version_or_catalog_digest_alone_is_no_change() {
+        let a = serde_json::json!({"Id": "x", "UpdatedAt": "1", "ProductFields":
+            {"jikimi/CatalogDigest": "aa", "jikimi/AgentVersion": "0.1.0", "jikimi/Status": "FAIL"}});
+        let mut b = a.clone();
+        b["UpdatedAt"] = "2".into();
+        b["ProductFields"]["jikimi/CatalogDigest"] = "bb".into();
+        b["ProductFields"]["jikimi/AgentVersion"] = "0.2.0".into();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        b["ProductFields"]["jikimi/Status"] = "PASS".into();
+        assert_ne!(content_hash(&a), content_hash(&b));
+    }
+
+    #[test]
+    fn foreign_or_corrupt_state_starts_afresh() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        std::fs::write(d.path().join(STATE_FILE), b"{not json").unwrap();
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &["A-1"],
+            T0,
+            &fake,
+        );
+        assert_eq!(s.sent, 1);
+        assert!(s.errors[0].contains("unreadable state"), "{:?}", s.errors);
+        let mut st: State =
+            serde_json::from_slice(&std::fs::read(d.path().join(STATE_FILE)).unwrap()).unwrap();
+        st.resource_id = "i-other".into();
+        std::fs::write(d.path().join(STATE_FILE), serde_json::to_vec(&st).unwrap()).unwrap();
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &["A-1"],
+            T0 + 10,
+            &fake,
+        );
+        assert_eq!(s.sent, 1, "another resource's state is not ours");
+    }
+}

@@ -1,0 +1,172 @@
+//! The SSM Compliance sink: PutComplianceItems with one item per check under
+//! `Custom:Jikimi`, UploadType COMPLETE (each run replaces the host's previous items), so
+//! results show in Systems Manager Compliance and AWS Config next to patch compliance.
+//!
+//! Status: PASS → COMPLIANT; FAIL → NON_COMPLIANT; ERROR → NON_COMPLIANT (a check that could
+//! not be verified is not shown as compliant); NOT_APPLICABLE → COMPLIANT (nothing to
+//! violate here: the service is not installed, the platform differs). `Details` keeps the
+//! agent's own status and reason, so the two cases stay distinguishable. Severity maps
+//! one to one (info → INFORMATIONAL). `ItemContentHash` lets SSM ignore an unchanged upload.
+
+use super::SinkSummary;
+use crate::aws::identity::{Identity, ResourceKind};
+use crate::aws::{Session, SSM};
+use crate::findings::{CheckResult, Severity, Status};
+use crate::run::Report;
+use serde_json::{json, Map, Value};
+
+pub const COMPLIANCE_TYPE: &str = "Custom:Jikimi";
+const ITEMS_MAX: usize = 10_000;
+const TITLE_MAX: usize = 500;
+const DETAIL_VALUE_MAX: usize = 4096;
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "INFORMATIONAL",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    }
+}
+
+fn status(s: Status) -> &'static str {
+    match s {
+        Status::Pass | Status::NotApplicable => "COMPLIANT",
+        Status::Fail | Status::Error => "NON_COMPLIANT",
+    }
+}
+
+fn item(r: &CheckResult) -> Value {
+    let mut details = Map::new();
+    let mut put = |k: &str, v: &str| {
+        let v = super::asff::clip(v, DETAIL_VALUE_MAX);
+        if !v.is_empty() {
+            details.insert(k.to_string(), Value::String(v));
+        }
+    };
+    put("Status", r.status.as_str());
+    put("Area", &r.area);
+    if let Some(reason) = &r.reason {
+        put("Reason", reason);
+    }
+    if let Some(e) = r.evidence.first() {
+        put("Evidence", &e.to_string());
+    }
+    put("References", &r.references.flat().join(", "));
+    json!({
+        "Id": r.id,
+        "Title": super::asff::clip(&r.title, TITLE_MAX),
+        "Severity": severity(r.severity),
+        "Status": status(r.status),
+        "Details": details,
+    })
+}
+
+/// The PutComplianceItems request. Needs a managed instance id (`i-...` or `mi-...`).
+pub fn payload(
+    report: &Report,
+    identity: &Identity,
+    execution_time_ms: u64,
+) -> Result<Value, String> {
+    if identity.kind == ResourceKind::Other {
+        return Err(format!(
+            "SSM Compliance needs a managed instance id (i-... or mi-...), not `{}`: set aws.resource_id",
+            identity.resource_id
+        ));
+    }
+    let items: Vec<Value> = report.results.iter().take(ITEMS_MAX).map(item).collect();
+    let hash = crate::aws::sigv4::sha256_hex(Value::Array(items.clone()).to_string().as_bytes());
+    Ok(json!({
+        "ResourceId": identity.resource_id,
+        "ResourceType": "ManagedInstance",
+        "ComplianceType": COMPLIANCE_TYPE,
+        "ExecutionSummary": {
+            // awsJson timestamps are epoch seconds.
+            "ExecutionTime": execution_time_ms as f64 / 1000.0,
+            "ExecutionId": format!("jikimi-{execution_time_ms}"),
+            "ExecutionType": "Jikimi",
+        },
+        "Items": items,
+        "ItemContentHash": hash,
+        "UploadType": "COMPLETE",
+    }))
+}
+
+/// Puts the report's items; one call (retried on throttling and 5xx).
+pub fn submit(report: &Report, identity: &Identity, session: &Session) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let at = crate::time::parse_rfc3339(&report.finished_at)
+        .map(crate::time::unix_ms)
+        .unwrap_or(0);
+    let body = match payload(report, identity, at) {
+        Ok(b) => b.to_string(),
+        Err(e) => {
+            sum.error(e);
+            sum.pending = report.results.len();
+            return sum;
+        }
+    };
+    match session.call(
+        SSM,
+        &identity.region,
+        "/",
+        Some("AmazonSSM.PutComplianceItems"),
+        body.as_bytes(),
+    ) {
+        Ok(r) => {
+            sum.calls = r.attempts as usize;
+            sum.sent = report.results.len().min(ITEMS_MAX);
+        }
+        Err(e) => {
+            sum.calls = e.attempts as usize;
+            sum.failed = report.results.len();
+            sum.pending = report.results.len();
+            sum.error(format!("PutComplianceItems: {e}"));
+        }
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::asff::tests::{identity_ec2, report, result};
+
+    #[test]
+    fn items_and_request() {
+        let rep = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Pass),
+            result("A-3", Status::NotApplicable),
+            result("A-4", Status::Error),
+        ]);
+        let p = payload(&rep, &identity_ec2(), 1_795_365_319_140).unwrap();
+        assert_eq!(p["ResourceId"], "i-0123456789abcdef0");
+        assert_eq!(p["ResourceType"], "ManagedInstance");
+        assert_eq!(p["ComplianceType"], "Custom:Jikimi");
+        assert_eq!(p["UploadType"], "COMPLETE");
+        assert_eq!(p["ExecutionSummary"]["ExecutionTime"], 1_795_365_319.14);
+        let st: Vec<&str> = p["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["Status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            st,
+            ["NON_COMPLIANT", "COMPLIANT", "COMPLIANT", "NON_COMPLIANT"]
+        );
+        assert_eq!(p["Items"][0]["Severity"], "HIGH");
+        assert_eq!(p["Items"][2]["Details"]["Status"], "NOT_APPLICABLE");
+        assert_eq!(p["ItemContentHash"].as_str().unwrap().len(), 64);
+        let other = Identity {
+            kind: ResourceKind::Other,
+            resource_id: "web-1".into(),
+            ..identity_ec2()
+        };
+        assert!(payload(&rep, &other, 0)
+            .unwrap_err()
+            .contains("managed instance"));
+    }
+}
