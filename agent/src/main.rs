@@ -159,6 +159,9 @@ enum CatalogCmd {
     List {
         #[arg(long)]
         json: bool,
+        /// Print the Markdown table kept in checks/README.md.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
         #[command(flatten)]
         cat: CatalogOpts,
     },
@@ -421,9 +424,15 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
 fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
     let cfg = Config::default();
     match c {
-        CatalogCmd::List { json, cat } => {
+        CatalogCmd::List {
+            json,
+            markdown,
+            cat,
+        } => {
             let catalog = load_catalog(&cat, &cfg)?;
-            if json {
+            if markdown {
+                print_out(&catalog::markdown(&catalog))?;
+            } else if json {
                 let v: Vec<_> = catalog
                     .checks
                     .iter()

@@ -177,26 +177,45 @@ fn statvfs(path: &str) -> Option<Usage> {
     })
 }
 
+/// The host's mount table. PID 1's view comes first: under the hardened systemd unit
+/// (ProtectSystem, PrivateTmp) the agent's own `/proc/self/mounts` shows its private
+/// namespace with read-only bind mounts, not the host's options. Falls back to our own view
+/// when PID 1's is not readable, and in an image without /proc to `/etc/fstab`.
 pub fn collect(root: &Root) -> FactResult<Vec<Mount>> {
-    match root.read_text("/proc/self/mounts") {
-        Ok(t) => {
-            let mut v = parse_mounts(&t.content, "/proc/self/mounts");
-            if root.is_live() {
-                for m in v.iter_mut().filter(|m| !m.is_pseudo() && !m.is_network()) {
-                    m.usage = statvfs(&m.mount_point);
+    let mut last_err = None;
+    for (path, label) in [
+        ("/proc/1/mounts", "/proc/1/mounts"),
+        ("/proc/self/mounts", "/proc/self/mounts"),
+        ("/proc/mounts", "/proc/mounts"),
+    ] {
+        match root.read_text(path) {
+            Ok(t) => {
+                let mut v = parse_mounts(&t.content, label);
+                if v.is_empty() {
+                    continue;
                 }
+                if root.is_live() {
+                    for m in v.iter_mut().filter(|m| !m.is_pseudo() && !m.is_network()) {
+                        m.usage = statvfs(&m.mount_point);
+                    }
+                }
+                return Ok(v);
             }
-            Ok(v)
+            Err(e) if e.is_not_found() => {}
+            Err(e) => last_err = Some(e),
         }
-        Err(e) if e.is_not_found() && !root.is_live() => match root.read_text("/etc/fstab") {
-            Ok(t) => Ok(parse_mounts(&t.content, "/etc/fstab")),
-            Err(e2) if e2.is_not_found() => Err(FactError::Unavailable(
-                "no mount table: /proc/self/mounts and /etc/fstab are absent under the scan root"
-                    .into(),
-            )),
-            Err(e2) => Err(e2.into()),
-        },
-        Err(e) => Err(e.into()),
+    }
+    if root.is_live() {
+        return Err(last_err.map(FactError::from).unwrap_or_else(|| {
+            FactError::Failed("no mount table under /proc: is /proc mounted?".into())
+        }));
+    }
+    match root.read_text("/etc/fstab") {
+        Ok(t) => Ok(parse_mounts(&t.content, "/etc/fstab")),
+        Err(e2) if e2.is_not_found() => Err(FactError::Unavailable(
+            "no mount table: /proc/1/mounts, /proc/self/mounts and /etc/fstab are absent under the scan root".into(),
+        )),
+        Err(e2) => Err(e2.into()),
     }
 }
 
