@@ -180,8 +180,9 @@ fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Rep
         per_check: setup.config.daemon.per_check_metrics.unwrap_or(false),
     };
     match scan_facts(&setup.catalog, &facts, &setup.selection) {
-        Ok(report) => {
+        Ok(mut report) => {
             counters.scans_ok += 1;
+            submit(setup, &mut report);
             let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
             (Some(report), text)
         }
@@ -191,6 +192,34 @@ fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Rep
             log(&format!("scan failed: {e}"));
             (None, prometheus::render(None, Some(&facts), counters, opts))
         }
+    }
+}
+
+/// Sends the report to the remote sinks switched on in the configuration (`[securityhub]`,
+/// `[ssm_compliance]`). Delivery problems are logged; undelivered findings stay pending in the
+/// state directory for the next scan.
+fn submit(setup: &Setup, report: &mut Report) {
+    let cfg = &setup.config;
+    if !cfg.securityhub.enabled && !cfg.ssm_compliance.enabled {
+        return;
+    }
+    let remote = crate::sinks::remote::Remote {
+        securityhub: cfg.securityhub.enabled,
+        ssm_compliance: cfg.ssm_compliance.enabled,
+        format_needs: crate::sinks::remote::IdentityNeed::None,
+        state_dir: cfg.state_dir(),
+        catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
+    };
+    match crate::sinks::remote::run(report, cfg, &remote) {
+        Ok(_) => {
+            for (name, s) in &report.sinks {
+                log(&s.line(name));
+                for e in &s.errors {
+                    log(&format!("{name}: {e}"));
+                }
+            }
+        }
+        Err(e) => log(&format!("remote sinks skipped: {e}")),
     }
 }
 

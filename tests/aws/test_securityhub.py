@@ -290,3 +290,35 @@ def test_https_endpoint_ca_bundle_and_proxy_choice(jk, moto, tmp_path):
         assert tls.sig_errors == [] and tls.model_errors == []
     finally:
         tls.stop()
+
+
+def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path):
+    """The daemon (no --once) ships every scan through the same delta sync: the first scan
+    sends all findings, the next unchanged scan sends none."""
+    import subprocess, time
+    from conftest import jikimi_bin
+
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    cfg = jk.config(f'[securityhub]\nenabled = true\n[agent]\nstate_dir = "{jk.state}"\n')
+    env = {k: v for k, v in jk.env.items() if v is not None}
+    p = subprocess.Popen(
+        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "1",
+         "--no-extra-checks", "--root", str(root), "--catalog", str(cat), "--config", str(cfg)],
+        env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and sum("securityhub:" in l for l in lines) < 2:
+            line = p.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    sh = [l for l in lines if "securityhub:" in l]
+    assert len(sh) >= 2, "".join(lines)
+    assert "5 sent" in sh[0], sh[0]
+    assert "0 sent" in sh[1] and "5 unchanged" in sh[1], sh[1]
+    assert len(all_findings(moto)) == 5
+    assert p.returncode == 0

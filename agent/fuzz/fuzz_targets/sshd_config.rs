@@ -1,0 +1,24 @@
+//! sshd_config: parse, expand Includes (in memory, including self-includes and loops),
+//! evaluate for the default connection and for one Match connection, render.
+#![no_main]
+use jikimi::facts::sshd::{load_from, Connection, SystemDb};
+use libfuzzer_sys::fuzz_target;
+use std::collections::BTreeMap;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data).into_owned();
+    // the first half may be included by the second
+    let (a, b) = text.split_at(text.len() / 2 & !3);
+    let (a, b) = (a.to_string(), b.to_string());
+    let mut files = BTreeMap::new();
+    files.insert("/etc/ssh/sshd_config".to_string(), text.clone());
+    files.insert("/etc/ssh/sshd_config.d/a.conf".to_string(), a);
+    files.insert("/etc/ssh/sshd_config.d/b.conf".to_string(), b);
+    if let Ok(cfg) = load_from(&files, "/etc/ssh/sshd_config", SystemDb::default()) {
+        let _ = cfg.try_effective(&Connection::default()).map(|e| e.render());
+        if let Ok(conn) = Connection::parse("user=root,host=h.example,addr=10.1.2.3,laddr=10.0.0.1,lport=22") {
+            let _ = cfg.try_effective(&conn).map(|e| e.render());
+        }
+        let _ = cfg.weakenings("permitrootlogin", |v| v == "yes");
+    }
+});
