@@ -78,6 +78,11 @@ fn default_evidence(p: &SshdProbe, cfg: &SshdConfig, s: Option<&Setting>, ok: bo
             &o.file,
             Some(o.line as u32),
         ),
+        None if value.is_none() => Evidence::msg(format!(
+            "{} is not set in {} or its includes (expected {want})",
+            p.keyword,
+            cfg.path()
+        )),
         None => Evidence::msg(format!(
             "{what}: built-in default, not set in {} or its includes (expected {want})",
             cfg.path()
@@ -221,7 +226,7 @@ mod tests {
             ("Banner /etc/issue.net\n", &[], "keyword = 'Banner'\nop = 'set'", Pass, "banner /etc/issue.net (expected set)"),
             ("Banner none\n", &[], "keyword = 'Banner'\nop = 'set'", Fail, "banner none (expected set)"),
             ("Banner /etc/issue.net\nMatch User bob\n Banner none\n", &[], "keyword = 'Banner'\nop = 'set'", Fail, "sets banner none"),
-            ("", &[], "keyword = 'AllowGroups'\nop = 'set'", Fail, "allowgroups is not set: built-in default"),
+            ("", &[], "keyword = 'AllowGroups'\nop = 'set'", Fail, "allowgroups is not set in /etc/ssh/sshd_config or its includes (expected set)"),
             ("AllowGroups ssh-users admins\n", &[], "keyword = 'AllowGroups'\nop = 'set'", Pass, "allowgroups ssh-users admins (expected set) (/etc/ssh/sshd_config:1)"),
             ("", &[], "keyword = 'AllowUsers'\nop = 'unset'", Pass, "allowusers is not set"),
             // forbidden algorithms
