@@ -700,3 +700,90 @@ fn sshd_effective_matches_sshd_t() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("absent: no such file"), "{}", r.stderr);
 }
+
+/// The sshd fixture hosts: the evidence names the line that decided (a Match block's line,
+/// a drop-in read before the main file) and an invalid configuration's line.
+#[test]
+fn sshd_checks_name_the_deciding_line() {
+    let host = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/hosts")
+            .join(name)
+            .join("root")
+    };
+    let scan = |name: &str, only: &str| {
+        let root = host(name);
+        let r = run(&[
+            "check",
+            "--once",
+            "--format",
+            "json",
+            "--no-extra-checks",
+            "--root",
+            root.to_str().unwrap(),
+            "--only",
+            only,
+        ]);
+        assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()
+    };
+    let first = |doc: &Value, id: &str| {
+        let r = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone();
+        (r["status"].as_str().unwrap().to_string(), r)
+    };
+
+    let doc = scan("sshd-match-weak", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "FAIL", "{r}");
+    let ev = &r["evidence"][0];
+    assert_eq!(ev["file"], "/etc/ssh/sshd_config", "{r}");
+    assert_eq!(ev["line"], 38, "{r}");
+    let msg = ev["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Match Address 10.0.0.0/8 (/etc/ssh/sshd_config:37)")
+            && msg.contains("permitrootlogin yes"),
+        "{msg}"
+    );
+
+    let doc = scan("sshd-include", "SSH-001,SSH-010");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "FAIL", "{r}");
+    assert_eq!(
+        r["evidence"][0]["file"], "/etc/ssh/sshd_config.d/10-cloud-init.conf",
+        "{r}"
+    );
+    assert_eq!(r["evidence"][0]["line"], 2, "{r}");
+    let (st, r) = first(&doc, "SSH-010");
+    assert_eq!(st, "PASS", "{r}");
+    assert_eq!(
+        r["evidence"][0]["file"], "/etc/ssh/sshd_config.d/20-no-x11.conf",
+        "{r}"
+    );
+
+    let doc = scan("sshd-invalid", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "ERROR", "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains(
+            "/etc/ssh/sshd_config:7: Directive 'Port' is not allowed within a Match block"
+        ),
+        "{r}"
+    );
+
+    let doc = scan("sshd-absent", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "NOT_APPLICABLE", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("openssh-server is not installed"),
+        "{r}"
+    );
+}
