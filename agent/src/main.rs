@@ -48,6 +48,27 @@ enum Cmd {
     Config(ConfigCmd),
     /// Run the bounded filesystem walk alone and print what it found and how fast.
     Walk(FactsArgs),
+    /// Inspect the SSH daemon's configuration as sshd itself reads it.
+    #[command(subcommand)]
+    Sshd(SshdCmd),
+}
+
+#[derive(Subcommand)]
+enum SshdCmd {
+    /// Print the effective configuration as `sshd -T [-C spec]` of OpenSSH 9.2 does
+    /// (lowercase `keyword value` lines), without running sshd.
+    Effective {
+        /// Read the configuration from a mounted image or chroot.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The main configuration file (inside the root).
+        #[arg(long, value_name = "PATH", default_value = jikimi::facts::sshd::DEFAULT_CONFIG)]
+        config: String,
+        /// Connection to evaluate Match blocks for: user=U,host=H,addr=A,laddr=L,lport=P
+        /// (as sshd -C).
+        #[arg(long = "match", value_name = "SPEC")]
+        conn: Option<String>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -528,6 +549,24 @@ fn cmd_catalog(c: CatalogCmd) -> Result<i32> {
     Ok(0)
 }
 
+fn cmd_sshd(c: SshdCmd) -> Result<i32> {
+    match c {
+        SshdCmd::Effective { root, config, conn } => {
+            if !config.starts_with('/') {
+                bail!("--config {config}: must be an absolute path inside the root");
+            }
+            let root = open_root(root.as_deref())?;
+            let text = jikimi::facts::sshd::effective_text(&root, &config, conn.as_deref())
+                .map_err(|e| match e {
+                    jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
+                    e => anyhow!("{}", e.located()),
+                })?;
+            print_out(&text)?;
+        }
+    }
+    Ok(0)
+}
+
 /// With `JIKIMI_STATS=1`, prints wall time and the peak resident set (`VmHWM` of this
 /// process's own memory map, which unlike rusage does not count the parent's image before
 /// exec) to standard error. Used by the benchmark.
@@ -560,6 +599,7 @@ fn main() {
         Cmd::Facts(a) => cmd_facts(a),
         Cmd::Catalog(c) => cmd_catalog(c),
         Cmd::Walk(a) => cmd_walk(a),
+        Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(

@@ -592,3 +592,198 @@ fn textfile_metrics_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `jikimi sshd effective` prints what `sshd -T -f FILE [-C SPEC]` prints, line for line, for
+/// a configuration with an Include, Match blocks, algorithm edits, time units and aliases;
+/// and a line sshd rejects makes both fail, jikimi naming `file:line`.
+#[test]
+fn sshd_effective_matches_sshd_t() {
+    let sshd = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("sshd not found: install Debian's `openssh-server` package (tests/run.sh does)");
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().to_str().unwrap().to_string();
+    let key = t.path().join("hostkey");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen not found: install openssh-client");
+    assert!(st.success(), "ssh-keygen failed");
+    // sshd -T insists on its privilege separation directory.
+    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd (run the tests as root)");
+    write(
+        t.path(),
+        "conf.d/10-first.conf",
+        b"# a drop-in read first: its values win\nPermitRootLogin yes\nClientAliveInterval 5m\n",
+    );
+    let main = write(
+        t.path(),
+        "sshd_config",
+        format!(
+            "HostKey {dir}/hostkey\nInclude {dir}/conf.d/*.conf\nPermitRootLogin no\n\
+             Port 2222\nChallengeResponseAuthentication no\nLoginGraceTime 1m30s\n\
+             Ciphers -*-cbc,3des*\nMACs ^hmac-sha2-512-etm@openssh.com\n\
+             KexAlgorithms +diffie-hellman-group14-sha1\nAllowGroups ssh-users wheel\n\
+             Banner /etc/issue.net\nMaxStartups 10:30:60\nLogLevel verbose\n\
+             Match Address 10.0.0.0/8\n  PermitRootLogin prohibit-password\n  MaxAuthTries 2\n\
+             Match User alice,bob\n  X11Forwarding yes\n  Banner none\n"
+        )
+        .as_bytes(),
+    );
+    let main_s = main.to_str().unwrap();
+    for spec in [
+        None,
+        Some("user=alice,host=client.example,addr=10.1.2.3,laddr=192.0.2.1,lport=2222"),
+        Some("user=carol,host=h,addr=192.0.2.9,laddr=192.0.2.1,lport=22"),
+    ] {
+        let mut theirs = Command::new(sshd);
+        theirs.args(["-T", "-f", main_s]);
+        let mut ours = vec!["sshd", "effective", "--config", main_s];
+        if let Some(s) = spec {
+            theirs.args(["-C", s]);
+            ours.extend(["--match", s]);
+        }
+        let o = theirs.output().unwrap();
+        assert!(
+            o.status.success(),
+            "sshd -T failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let want = String::from_utf8_lossy(&o.stdout).into_owned();
+        let r = run(&ours);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(want.lines().count() > 80, "{want}");
+        if r.stdout != want {
+            let w: Vec<&str> = want.lines().collect();
+            let g: Vec<&str> = r.stdout.lines().collect();
+            let diff: Vec<String> = w
+                .iter()
+                .filter(|l| !g.contains(l))
+                .map(|l| format!("- {l}"))
+                .chain(
+                    g.iter()
+                        .filter(|l| !w.contains(l))
+                        .map(|l| format!("+ {l}")),
+                )
+                .collect();
+            panic!(
+                "jikimi sshd effective differs from sshd -T for {spec:?} (- sshd, + jikimi):\n{}",
+                diff.join("\n")
+            );
+        }
+    }
+    // a line sshd rejects: both refuse, jikimi with file:line, exit 1
+    let bad = write(
+        t.path(),
+        "bad_config",
+        format!("HostKey {dir}/hostkey\nPermitRootLogin no\nMaxAuthTries many\n").as_bytes(),
+    );
+    let o = Command::new(sshd)
+        .args(["-T", "-f", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "sshd -T accepted MaxAuthTries many");
+    let r = run(&["sshd", "effective", "--config", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:3: MaxAuthTries integer value invalid",
+            bad.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["sshd", "effective", "--config", &format!("{dir}/absent")]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("absent: no such file"), "{}", r.stderr);
+}
+
+/// The sshd fixture hosts: the evidence names the line that decided (a Match block's line,
+/// a drop-in read before the main file) and an invalid configuration's line.
+#[test]
+fn sshd_checks_name_the_deciding_line() {
+    let host = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/hosts")
+            .join(name)
+            .join("root")
+    };
+    let scan = |name: &str, only: &str| {
+        let root = host(name);
+        let r = run(&[
+            "check",
+            "--once",
+            "--format",
+            "json",
+            "--no-extra-checks",
+            "--root",
+            root.to_str().unwrap(),
+            "--only",
+            only,
+        ]);
+        assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()
+    };
+    let first = |doc: &Value, id: &str| {
+        let r = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone();
+        (r["status"].as_str().unwrap().to_string(), r)
+    };
+
+    let doc = scan("sshd-match-weak", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "FAIL", "{r}");
+    let ev = &r["evidence"][0];
+    assert_eq!(ev["file"], "/etc/ssh/sshd_config", "{r}");
+    assert_eq!(ev["line"], 38, "{r}");
+    let msg = ev["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Match Address 10.0.0.0/8 (/etc/ssh/sshd_config:37)")
+            && msg.contains("permitrootlogin yes"),
+        "{msg}"
+    );
+
+    let doc = scan("sshd-include", "SSH-001,SSH-010");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "FAIL", "{r}");
+    assert_eq!(
+        r["evidence"][0]["file"], "/etc/ssh/sshd_config.d/10-cloud-init.conf",
+        "{r}"
+    );
+    assert_eq!(r["evidence"][0]["line"], 2, "{r}");
+    let (st, r) = first(&doc, "SSH-010");
+    assert_eq!(st, "PASS", "{r}");
+    assert_eq!(
+        r["evidence"][0]["file"], "/etc/ssh/sshd_config.d/20-no-x11.conf",
+        "{r}"
+    );
+
+    let doc = scan("sshd-invalid", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "ERROR", "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains(
+            "/etc/ssh/sshd_config:7: Directive 'Port' is not allowed within a Match block"
+        ),
+        "{r}"
+    );
+
+    let doc = scan("sshd-absent", "SSH-001");
+    let (st, r) = first(&doc, "SSH-001");
+    assert_eq!(st, "NOT_APPLICABLE", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("openssh-server is not installed"),
+        "{r}"
+    );
+}

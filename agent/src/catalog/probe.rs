@@ -59,6 +59,7 @@ pub enum Probe {
     Manual(ManualProbe),
     Sudoers(SudoersProbe),
     Pam(PamProbe),
+    Sshd(SshdProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -1023,6 +1024,133 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
     Ok(PamProbe { test })
 }
 
+/// `probe = "sshd"`: one keyword of the effective sshd configuration, computed as OpenSSH
+/// 9.2p1's `sshd -T` computes it (see `facts::sshd`): the main file with its `Include`s
+/// expanded (the first value of a keyword wins), built-in defaults for what is not set, and
+/// the `Match` blocks.
+///
+/// - The configuration file absent: NOT_APPLICABLE (openssh-server is not installed).
+/// - A configuration sshd would refuse to start with (unknown keyword, bad value, include
+///   loop, a keyword not allowed in a Match block...): ERROR naming `file:line`.
+/// - The value judged is the one the default connection gets (`sshd -T` without `-C`:
+///   global settings and `Match All` blocks). Every other `Match` block that sets the
+///   keyword to a value the same test rejects fails the check too, with that line and the
+///   block's criteria as evidence: a setting that is safe for most connections but weak for
+///   some addresses or users is still a weakness.
+///
+/// Fields:
+/// - `keyword` (required): an sshd keyword or alias, any case (`PermitRootLogin`,
+///   `ChallengeResponseAuthentication`); checked against sshd 9.2's keyword table at load.
+/// - `config`: the main configuration file (default `/etc/ssh/sshd_config`).
+/// - `op`, `value`: a comparison with the value as `sshd -T` prints it (all printed values
+///   joined by one space for keywords printed once per value, such as AllowUsers). Text
+///   values of `eq`, `ne`, `in`, `not_in` are validated and rewritten at load the way sshd
+///   prints them, so `prohibit-password` becomes `without-password` and `1m` becomes `60`;
+///   a value sshd would reject is a load error. `op = "set"` means sshd prints the keyword
+///   with a value other than `none` (Banner, AllowUsers...); `unset` the opposite.
+/// - `forbid`: for algorithm-list keywords (Ciphers, MACs, KexAlgorithms,
+///   HostKeyAlgorithms, PubkeyAcceptedAlgorithms, HostbasedAcceptedAlgorithms,
+///   CASignatureAlgorithms, GSSAPIKexAlgorithms) a list of regexes: no enabled algorithm
+///   may match any of them (unanchored, case-sensitive, as sshd spells names). Exclusive
+///   with `op` / `value`.
+#[derive(Debug, Clone)]
+pub struct SshdProbe {
+    pub config: String,
+    /// The canonical, lowercase keyword `sshd -T` prints.
+    pub keyword: &'static str,
+    pub test: SshdTest,
+}
+
+#[derive(Debug, Clone)]
+pub enum SshdTest {
+    Compare(Compare),
+    /// No algorithm of the list may match any of these.
+    Forbid(Vec<Regex>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSshdProbe {
+    keyword: String,
+    config: Option<String>,
+    op: Option<Op>,
+    value: Option<toml::Value>,
+    forbid: Option<Vec<String>>,
+}
+
+/// Rewrites the text values of a comparison as `sshd -T` prints them (rejecting values sshd
+/// would reject). `keyword` is spelled as in the catalog, for messages.
+fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), String> {
+    use crate::facts::sshd::printed_value;
+    let one = |v: &str| printed_value(keyword, v).map(|p| p.join(" "));
+    match (&c.op, &mut c.value) {
+        (Op::Eq | Op::Ne, Expected::Text(t)) => {
+            *t = one(t)?;
+            c.shown = t.clone();
+        }
+        (Op::In | Op::NotIn, Expected::List(l)) => {
+            for v in l.iter_mut() {
+                *v = one(v)?;
+            }
+            c.shown = format!("[{}]", l.join(", "));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
+    use crate::facts::sshd::{canonical, ALGORITHM_KEYWORDS, DEFAULT_CONFIG, NOT_PRINTED};
+    let keyword = canonical(&r.keyword.to_ascii_lowercase())
+        .ok_or_else(|| format!("`{}` is not a keyword sshd 9.2 uses", r.keyword))?;
+    if NOT_PRINTED.contains(&keyword) {
+        return Err(format!(
+            "`{}` is not part of what sshd -T prints, so it cannot be checked",
+            r.keyword
+        ));
+    }
+    let config = r.config.unwrap_or_else(|| DEFAULT_CONFIG.to_string());
+    if !config.starts_with('/') {
+        return Err(format!("config `{config}` must be an absolute path"));
+    }
+    if r.forbid.is_some() && (r.op.is_some() || r.value.is_some()) {
+        return Err("`forbid` and `op` / `value` exclude each other".into());
+    }
+    let test = match (r.forbid, r.op) {
+        (Some(list), _) => {
+            if !ALGORITHM_KEYWORDS.contains(&keyword) {
+                return Err(format!(
+                    "`forbid` needs an algorithm-list keyword ({}), not `{}`",
+                    ALGORITHM_KEYWORDS.join(", "),
+                    r.keyword
+                ));
+            }
+            if list.is_empty() {
+                return Err("`forbid` must list at least one pattern".into());
+            }
+            let mut v = Vec::new();
+            for p in list {
+                if p.is_empty() {
+                    return Err("`forbid` patterns must not be empty".into());
+                }
+                v.push(Regex::new(&p).map_err(|e| format!("bad forbid pattern `{p}`: {e}"))?);
+            }
+            SshdTest::Forbid(v)
+        }
+        (None, Some(op)) => {
+            let mut c = compare(op, r.value.as_ref(), ctx)?;
+            sshd_printed(&r.keyword, &mut c)?;
+            SshdTest::Compare(c)
+        }
+        (None, None) => return Err("an sshd probe needs `op` (with `value`) or `forbid`".into()),
+    };
+    Ok(SshdProbe {
+        config,
+        keyword,
+        test,
+    })
+}
+
 fn de<T: DeserializeOwned>(t: &toml::Table) -> Result<T, String> {
     toml::Value::Table(t.clone())
         .try_into()
@@ -1186,9 +1314,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "manual" => Probe::Manual(de(t).map_err(e)?),
         "sudoers" => Probe::Sudoers(parse_sudoers(de(t).map_err(e)?, ctx).map_err(e)?),
         "pam" => Probe::Pam(parse_pam(de(t).map_err(e)?, ctx).map_err(e)?),
+        "sshd" => Probe::Sshd(parse_sshd(de(t).map_err(e)?, ctx).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd)"
             )))
         }
     })

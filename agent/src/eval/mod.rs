@@ -12,6 +12,7 @@
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
 mod probes;
+mod sshd;
 mod sudo_pam;
 
 use crate::catalog::probe::{Cond, Node};

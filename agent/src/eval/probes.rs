@@ -25,6 +25,7 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Manual(p) => Outcome::na(format!("manual review item: {}", p.reason)),
         Probe::Sudoers(p) => super::sudo_pam::sudoers(p, f),
         Probe::Pam(p) => super::sudo_pam::pam(p, f),
+        Probe::Sshd(p) => super::sshd::sshd(p, f),
     }
 }
 

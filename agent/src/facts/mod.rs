@@ -74,6 +74,7 @@ pub struct Facts<'r> {
     pam_password: OnceCell<FactResult<Rc<Vec<pam::PamStack>>>>,
     pam_su: OnceCell<FactResult<Option<Rc<pam::PamStack>>>>,
     login_defs: OnceCell<FactResult<Rc<logindefs::LoginDefs>>>,
+    sshd: RefCell<HashMap<String, FactResult<Option<Rc<sshd::SshdConfig>>>>>,
     texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
 }
 
@@ -96,6 +97,7 @@ impl<'r> Facts<'r> {
             pam_password: OnceCell::new(),
             pam_su: OnceCell::new(),
             login_defs: OnceCell::new(),
+            sshd: RefCell::new(HashMap::new()),
             texts: RefCell::new(HashMap::new()),
         }
     }
@@ -247,6 +249,32 @@ impl<'r> Facts<'r> {
                     .map_err(FactError::from)
             })
             .clone()
+    }
+
+    /// The sshd configuration at `path` (usually [`sshd::DEFAULT_CONFIG`]) with its includes,
+    /// loaded once per path and run. `Ok(None)`: the file does not exist (openssh-server is
+    /// not installed). A configuration sshd would refuse to start with is `Failed` naming
+    /// `file:line`.
+    pub fn sshd(&self, path: &str) -> FactResult<Option<Rc<sshd::SshdConfig>>> {
+        if let Some(r) = self.sshd.borrow().get(path) {
+            return r.clone();
+        }
+        let r = match sshd::load(self.root, path) {
+            Ok(c) => Ok(Some(Rc::new(c))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e @ sshd::SshdError::Read(_)) => Err(FactError::Failed(format!(
+                "cannot read the sshd configuration: {e}"
+            ))),
+            Err(sshd::SshdError::Fatal(m)) => Err(FactError::Failed(format!(
+                "sshd would refuse this configuration: {path}: {m}"
+            ))),
+            Err(e) => Err(FactError::Failed(format!(
+                "sshd would refuse this configuration: {}",
+                e.located()
+            ))),
+        };
+        self.sshd.borrow_mut().insert(path.to_string(), r.clone());
+        r
     }
 
     /// Name of a uid in the scanned system's passwd, if any.

@@ -1864,24 +1864,36 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
 /// The value one directive would give its keyword on its own, as `sshd -T` prints it (for
 /// comparing a Match block's value with the effective one).
 pub(crate) fn normalize(d: &Directive, sys: &SystemDb) -> Option<Vec<String>> {
+    normalize_checked(d, sys).ok().flatten()
+}
+
+/// [`normalize`] with sshd's reason when it rejects the directive; `Ok(None)` for a keyword
+/// `sshd -T` does not print.
+pub(crate) fn normalize_checked(
+    d: &Directive,
+    sys: &SystemDb,
+) -> Result<Option<Vec<String>>, SshdError> {
     let pass = Pass {
         sys,
         ci: None,
         lenient_lport: true,
     };
     let mut o = Opts::default();
-    let (op, _) = keywords::lookup(&d.key)?;
+    let Some((op, _)) = keywords::lookup(&d.key) else {
+        return Err(err(d, format!("unsupported option \"{}\"", d.keyword)));
+    };
     let mut a = Args { v: &d.args, i: 0 };
     let mut flags = 0;
     let mut active = true;
-    pass.handle(&mut o, d, op, &mut a, &mut flags, &mut active)
-        .ok()?;
-    process_listen(&mut o, false).ok()?;
-    fill_defaults(&mut o).ok()?;
-    process_listen(&mut o, true).ok()?;
-    let name = keywords::canonical(&d.key)?;
-    super::render::settings(&o)
+    pass.handle(&mut o, d, op, &mut a, &mut flags, &mut active)?;
+    process_listen(&mut o, false)?;
+    fill_defaults(&mut o)?;
+    process_listen(&mut o, true)?;
+    let Some(name) = keywords::canonical(&d.key) else {
+        return Ok(None);
+    };
+    Ok(super::render::settings(&o)
         .into_iter()
         .find(|s| s.keyword == name)
-        .map(|s| s.values)
+        .map(|s| s.values))
 }

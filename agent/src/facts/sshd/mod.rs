@@ -113,6 +113,51 @@ impl SshdError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, SshdError::NotFound { .. })
     }
+    /// The error with its place in `file:line: reason` form (the form evidence and the CLI
+    /// use; `Display` keeps sshd's own `file line N:` wording).
+    pub fn located(&self) -> String {
+        match self {
+            SshdError::Config { file, line, msg } => format!("{file}:{line}: {msg}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Keywords whose value is a comma-separated list of algorithm names (as `sshd -T` prints
+/// it, after `+`, `-` and `^` have been applied to the built-in list).
+pub const ALGORITHM_KEYWORDS: &[&str] = &[
+    "ciphers",
+    "macs",
+    "kexalgorithms",
+    "hostkeyalgorithms",
+    "pubkeyacceptedalgorithms",
+    "hostbasedacceptedalgorithms",
+    "casignaturealgorithms",
+    "gssapikexalgorithms",
+];
+
+/// Canonical keywords that `sshd -T` never prints (so no check can read them).
+pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
+
+/// `keyword value` as `sshd -T` would print the value (`PermitRootLogin prohibit-password`
+/// → `without-password`, `LoginGraceTime 1m` → `60`, `LogLevel info` → `INFO`), one string
+/// per printed line. Err with sshd's reason when sshd would reject the line.
+pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, String> {
+    let key = keyword.to_ascii_lowercase();
+    if canonical(&key).is_none() {
+        return Err(format!("`{keyword}` is not an sshd keyword"));
+    }
+    let text = format!("{keyword} {value}");
+    let ds = parse(&text, "value").map_err(|e| e.located())?;
+    let [d] = ds.as_slice() else {
+        return Err(format!("`{text}` is not one configuration line"));
+    };
+    match eval::normalize_checked(d, &SystemDb::default()) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(format!("sshd -T does not print `{keyword}`")),
+        Err(SshdError::Config { msg, .. }) => Err(format!("sshd would reject `{text}`: {msg}")),
+        Err(e) => Err(format!("sshd would reject `{text}`: {e}")),
+    }
 }
 
 /// What sshd knows about a connection when it evaluates `Match` (the fields of

@@ -656,3 +656,72 @@ fn random_configurations_never_panic() {
     }
     assert!(okc > 300, "only {okc} random configurations loaded");
 }
+
+#[test]
+fn every_printable_keyword_is_printed_and_the_rest_is_listed() {
+    // printed only once set (sshd -T prints nothing for an empty list)
+    const WHEN_SET: &[&str] = &[
+        "allowusers",
+        "denyusers",
+        "allowgroups",
+        "denygroups",
+        "acceptenv",
+        "setenv",
+        "hostcertificate",
+        "subsystem",
+        "logverbose",
+        "channeltimeout",
+    ];
+    let e = cfg("").effective(&Connection::default());
+    let mut missing = Vec::new();
+    for (name, _, _) in keywords::KEYWORDS {
+        let Some(k) = canonical(name) else { continue };
+        let printed = e.get(k).is_some();
+        if NOT_PRINTED.contains(&k) {
+            assert!(!printed, "{k} is printed but listed in NOT_PRINTED");
+        } else if !printed && !WHEN_SET.contains(&k) {
+            missing.push(k);
+        }
+    }
+    assert!(missing.is_empty(), "not printed by default: {missing:?}");
+}
+
+#[test]
+fn printed_value_is_what_sshd_t_prints() {
+    for (k, v, want) in [
+        ("PermitRootLogin", "prohibit-password", "without-password"),
+        ("permitrootlogin", "without-password", "without-password"),
+        ("PermitRootLogin", "No", "no"),
+        ("LoginGraceTime", "1m30s", "90"),
+        ("LogLevel", "quiet", "SILENT"),
+        ("IgnoreRhosts", "shosts-only", "shosts-only"),
+        ("Compression", "delayed", "yes"),
+        ("AllowUsers", "alice bob", "alice bob"),
+        ("ChallengeResponseAuthentication", "no", "no"),
+        ("Banner", "none", "none"),
+        ("MaxStartups", "5", "5:30:5"),
+    ] {
+        assert_eq!(printed_value(k, v).unwrap().join(" "), want, "{k} {v}");
+    }
+    for (k, v, want) in [
+        (
+            "PermitRootLogin",
+            "maybe",
+            "sshd would reject `PermitRootLogin maybe`: ",
+        ),
+        ("MaxAuthTries", "x", "sshd would reject `MaxAuthTries x`: "),
+        (
+            "NoSuchKeyword",
+            "yes",
+            "`NoSuchKeyword` is not an sshd keyword",
+        ),
+        (
+            "DebianBanner",
+            "no",
+            "sshd -T does not print `DebianBanner`",
+        ),
+    ] {
+        let e = printed_value(k, v).unwrap_err();
+        assert!(e.starts_with(want), "{k} {v}: {e}");
+    }
+}
