@@ -3,6 +3,7 @@ an HTTPS file server, all on 127.0.0.1."""
 
 import json
 import os
+import tempfile
 import pathlib
 import shutil
 import socket
@@ -68,7 +69,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float =
 
 
 # Credentials and endpoint for boto3 and the aws CLI: everything goes to moto on loopback,
-# and nothing may ask the instance metadata service.
+# and nothing may ask the instance metadata service. The config files are an empty regular
+# file (botocore refuses to parse /dev/null, which is not a regular file).
+_EMPTY_AWS_FILE = os.path.join(tempfile.mkdtemp(prefix="jikimi-aws-"), "empty")
+open(_EMPTY_AWS_FILE, "w").close()
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -76,8 +80,8 @@ AWS_TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_CONFIG_FILE": _EMPTY_AWS_FILE,
+    "AWS_SHARED_CREDENTIALS_FILE": _EMPTY_AWS_FILE,
 }
 
 
