@@ -175,6 +175,10 @@ pub struct Meta {
 }
 
 impl Meta {
+    #[allow(
+        clippy::useless_conversion,
+        reason = "st_nlink is u64 on x86_64 but u32 on aarch64"
+    )]
     fn from_stat(st: &libc::stat) -> Meta {
         Meta {
             kind: FileKind::from_mode(st.st_mode),
@@ -184,7 +188,7 @@ impl Meta {
             size: st.st_size as u64,
             dev: st.st_dev,
             ino: st.st_ino,
-            nlink: st.st_nlink,
+            nlink: u64::from(st.st_nlink),
             mtime: st.st_mtime,
         }
     }
