@@ -12,7 +12,10 @@ results=()
 record() { results+=("$1"); }
 
 # ---------------------------------------------------------------- dependencies
-APT_PACKAGES=(openssh-server sudo passwd prometheus)
+# Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
+# setup scripts then find them present).
+APT_PACKAGES=(openssh-server sudo passwd prometheus systemd binutils rpm zip unzip curl ca-certificates
+  openssl dash shellcheck xz-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
