@@ -10,8 +10,6 @@
 
 pub mod policy;
 
-use std::fmt;
-
 pub use crate::facts::origin::Origin;
 use crate::fs::Root;
 
@@ -26,25 +24,8 @@ pub const AUTH_SERVICES: &[&str] = &["common-auth", "system-auth", "password-aut
 /// Services holding the shared "password" lines.
 pub const PASSWORD_SERVICES: &[&str] = &["common-password", "system-auth", "password-auth"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PamError {
-    pub file: String,
-    /// 1-based; 0 when not about a line.
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for PamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        }
-    }
-}
-
-impl std::error::Error for PamError {}
+/// A PAM error naming the file and line.
+pub type PamError = crate::facts::origin::LineError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PamType {

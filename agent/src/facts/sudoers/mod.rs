@@ -56,25 +56,8 @@ pub fn defaults_type(name: &str) -> Option<DefaultsType> {
 /// sudo's hard limit on nested include files.
 pub const MAX_INCLUDE_DEPTH: usize = 128;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SudoersError {
-    pub file: String,
-    /// 1-based; 0 when the error is not about a line (the top file cannot be read).
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for SudoersError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        }
-    }
-}
-
-impl std::error::Error for SudoersError {}
+/// A sudoers error naming the file and line.
+pub type SudoersError = crate::facts::origin::LineError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AliasKind {
