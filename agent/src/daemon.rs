@@ -36,6 +36,8 @@ pub struct Options {
     pub listen: Option<String>,
     pub textfile: Option<PathBuf>,
     pub interval_secs: Option<u64>,
+    /// State directory (scan history); default from the configuration.
+    pub state_dir: Option<PathBuf>,
 }
 
 enum Event {
@@ -173,7 +175,12 @@ fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// One scan with fresh facts; returns the report and the rendered metrics.
-fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Report>, String) {
+fn scan_once(
+    setup: &Setup,
+    root: &Root,
+    counters: &mut Counters,
+    state_dir: Option<&Path>,
+) -> (Option<Report>, String) {
     let mut facts = Facts::new(root);
     facts.walk_limits = setup.config.walk_limits();
     let opts = prometheus::Options {
@@ -183,6 +190,11 @@ fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Rep
         Ok(report) => {
             counters.scans_ok += 1;
             let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
+            if let Err(e) =
+                crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)
+            {
+                log(&format!("warning: {e}"));
+            }
             (Some(report), text)
         }
         Err(e) => {
@@ -259,7 +271,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
     ));
     let mut counters = Counters::default();
     loop {
-        let (report, text) = scan_once(&setup, &root, &mut counters);
+        let (report, text) = scan_once(&setup, &root, &mut counters, opts.state_dir.as_deref());
         if report.is_some() {
             if let Ok(mut l) = shared.last_ok.lock() {
                 *l = Some(Instant::now());
