@@ -270,7 +270,9 @@ fn gib(b: u64) -> String {
 
 fn uptime(secs: f64) -> String {
     let h = (secs / 3600.0) as u64;
-    if h >= 48 {
+    if h == 0 {
+        format!("{} min", (secs / 60.0) as u64)
+    } else if h >= 48 {
         format!("{} days", h / 24)
     } else {
         format!("{h} h")
