@@ -118,20 +118,27 @@ EOF
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
   --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn 2>"$WORK/prometheus.log" &
 PIDS+=($!)
-q() { curl -fsS --max-time 5 --get "$PROM/api/v1/query" --data-urlencode "query=$1" 2>/dev/null; }
-value() { python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'; }
+# the first value of an instant query's result (0 when empty or unreachable)
+qv() {
+  python3 - "$PROM" "$1" <<'PY' 2>/dev/null || echo 0
+import json, sys, urllib.parse, urllib.request
+url = sys.argv[1] + "/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[2]})
+r = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+print(r[0]["value"][1] if r else 0)
+PY
+}
 # data: every target scraped at least 6 times, and two scans of each daemon in storage
 ready=0
 for _ in $(seq 1 60); do
-  n=$(q 'count(count_over_time(jikimi_build_info[1m]) >= 6)' | value 2>/dev/null)
-  s=$(q 'count(jikimi_scans_total{job="jikimi",result="ok"} >= 2)' | value 2>/dev/null)
+  n=$(qv 'count(count_over_time(jikimi_build_info[1m]) >= 6)')
+  s=$(qv 'count(jikimi_scans_total{job="jikimi",result="ok"} >= 2)')
   if [ "${n:-0}" = 3 ] && [ "${s:-0}" = 2 ]; then ready=1; break; fi
   sleep 1
 done
 [ $ready = 1 ] && ok "prometheus has data from 3 targets after $(($(date +%s) - T0)) s" \
   || { bad "prometheus has no data from all targets"; tail -n 20 "$WORK/prometheus.log"; }
 sleep 2   # a few rule evaluations over the data
-targets=$(curl -fsS "$PROM/api/v1/targets" | python3 -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; print(sum(x["health"]=="up" for x in t), len(t))')
+targets=$(python3 -c 'import json,sys,urllib.request; t=json.load(urllib.request.urlopen(sys.argv[1]+"/api/v1/targets"))["data"]["activeTargets"]; print(sum(x["health"]=="up" for x in t), len(t))' "$PROM")
 [ "$targets" = "3 3" ] && ok "all scrape targets up" || bad "scrape targets up/total: $targets"
 python3 "$HERE/promql_check.py" "$PROM" packaging/grafana/jikimi.json packaging/prometheus/alerts.yml >"$WORK/promql.log" 2>&1
 grep -E '^(ok|FAIL) ' "$WORK/promql.log"
