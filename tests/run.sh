@@ -14,8 +14,8 @@ record() { results+=("$1"); }
 # ---------------------------------------------------------------- dependencies
 # Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
 # setup scripts then find them present).
-APT_PACKAGES=(openssh-server sudo passwd prometheus systemd binutils rpm zip unzip curl ca-certificates
-  openssl dash shellcheck xz-utils)
+APT_PACKAGES=(openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
+  ca-certificates openssl dash shellcheck xz-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-for tool in sshd visudo pwck ssh-keygen promtool cargo; do
+for tool in sshd visudo pwck ssh-keygen prometheus promtool chromium python3 cargo; do
   command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin" command -v "$tool" >/dev/null \
     || { echo "FATAL: $tool not found after installation" >&2; exit 1; }
 done
@@ -63,6 +63,11 @@ JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
 line=$(tail -n 1 /tmp/jikimi-aws-test.log | grep -Eo '[0-9]+ (passed|failed)' | paste -sd, - | sed 's/,/, /')
 case "$line" in *passed*) record "aws: $line" ;; *) record "aws: 0 passed, 1 failed (no pytest summary)" ;; esac
 grep -Eq '[0-9]+ passed' <<<"$line" && ! grep -Eq '[1-9][0-9]* failed' <<<"$line" || true
+
+step "observability (promtool, Prometheus scraping agents, dashboard/rule PromQL, report via Chromium; tests/observability/run.sh)"
+JIKIMI_BIN="$BIN" bash tests/observability/run.sh 2>&1 | tee /tmp/jikimi-observability.log
+line=$(grep -E '^observability: [0-9]+ passed' /tmp/jikimi-observability.log | tail -n 1)
+record "${line:-observability: 0 passed, 1 failed (no summary)}"
 
 step "packaging (build, glibc symbols, units, SSM documents, moto, real install; tests/packaging/run.sh)"
 bash tests/packaging/setup.sh

@@ -25,6 +25,9 @@ pub struct Config {
     pub ssm_compliance: crate::aws::config::SsmComplianceConfig,
     #[serde(default)]
     pub daemon: DaemonConfig,
+    /// Scan history bounds (`crate::history`).
+    #[serde(default)]
+    pub history: crate::history::HistoryConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -36,6 +36,8 @@ pub struct Options {
     pub listen: Option<String>,
     pub textfile: Option<PathBuf>,
     pub interval_secs: Option<u64>,
+    /// State directory (scan history); default from the configuration.
+    pub state_dir: Option<PathBuf>,
 }
 
 enum Event {
@@ -173,7 +175,12 @@ fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// One scan with fresh facts; returns the report and the rendered metrics.
-fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Report>, String) {
+fn scan_once(
+    setup: &Setup,
+    root: &Root,
+    counters: &mut Counters,
+    state_dir: Option<&Path>,
+) -> (Option<Report>, String) {
     let mut facts = Facts::new(root);
     facts.walk_limits = setup.config.walk_limits();
     let opts = prometheus::Options {
@@ -182,8 +189,13 @@ fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Rep
     match scan_facts(&setup.catalog, &facts, &setup.selection) {
         Ok(mut report) => {
             counters.scans_ok += 1;
-            submit(setup, &mut report);
+            submit(setup, &mut report, state_dir);
             let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
+            if let Err(e) =
+                crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)
+            {
+                log(&format!("warning: {e}"));
+            }
             (Some(report), text)
         }
         Err(e) => {
@@ -198,7 +210,7 @@ fn scan_once(setup: &Setup, root: &Root, counters: &mut Counters) -> (Option<Rep
 /// Sends the report to the remote sinks switched on in the configuration (`[securityhub]`,
 /// `[ssm_compliance]`). Delivery problems are logged; undelivered findings stay pending in the
 /// state directory for the next scan.
-fn submit(setup: &Setup, report: &mut Report) {
+fn submit(setup: &Setup, report: &mut Report, state_dir: Option<&Path>) {
     let cfg = &setup.config;
     if !cfg.securityhub.enabled && !cfg.ssm_compliance.enabled {
         return;
@@ -207,7 +219,9 @@ fn submit(setup: &Setup, report: &mut Report) {
         securityhub: cfg.securityhub.enabled,
         ssm_compliance: cfg.ssm_compliance.enabled,
         format_needs: crate::sinks::remote::IdentityNeed::None,
-        state_dir: cfg.state_dir(),
+        state_dir: state_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cfg.state_dir()),
         catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
     match crate::sinks::remote::run(report, cfg, &remote) {
@@ -288,7 +302,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
     ));
     let mut counters = Counters::default();
     loop {
-        let (report, text) = scan_once(&setup, &root, &mut counters);
+        let (report, text) = scan_once(&setup, &root, &mut counters, opts.state_dir.as_deref());
         if report.is_some() {
             if let Ok(mut l) = shared.last_ok.lock() {
                 *l = Some(Instant::now());

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod facts;
 pub mod findings;
 pub mod fs;
+pub mod history;
 pub mod run;
 pub mod sinks;
 pub mod state;

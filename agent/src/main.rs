@@ -51,6 +51,8 @@ enum Cmd {
     /// Inspect the SSH daemon's configuration as sshd itself reads it.
     #[command(subcommand)]
     Sshd(SshdCmd),
+    /// Summarise the scan history: newly failed, fixed, still failing, errors, host, trend.
+    Report(ReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -69,6 +71,54 @@ enum SshdCmd {
         #[arg(long = "match", value_name = "SPEC")]
         conn: Option<String>,
     },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Period to cover, ending now: a number with s, m, h, d or w.
+    #[arg(long, value_name = "PERIOD", default_value = "24h")]
+    since: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    format: ReportFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// State directory holding history/ (default from the configuration: /var/lib/jikimi).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Agent configuration file.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// One self-contained HTML file (inline styles, no scripts or external resources).
+    Html,
+    Json,
+}
+
+fn cmd_report(a: ReportArgs) -> Result<i32> {
+    use jikimi::sinks::report;
+    let since = report::parse_since(&a.since).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
+    let (records, bad) = jikimi::history::load(&dir.join("history")).map_err(|e| anyhow!(e))?;
+    let doc = report::build(&records, bad, since, &a.since, std::time::SystemTime::now())
+        .map_err(|e| anyhow!("{}: {e}", dir.join("history").display()))?;
+    let text = match a.format {
+        ReportFormat::Md => report::markdown(&doc),
+        ReportFormat::Html => report::html(&doc),
+        ReportFormat::Json => report::json(&doc),
+    };
+    match &a.output {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => print_out(&text)?,
+    }
+    Ok(0)
 }
 
 #[derive(Args, Clone)]
@@ -134,7 +184,8 @@ struct CheckArgs {
     /// [securityhub] / [ssm_compliance] `enabled` switches do the same).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "SINK")]
     submit: Vec<Submit>,
-    /// State directory of the sinks (default from the configuration: /var/lib/jikimi).
+    /// State directory: sink state and scan history (default from the configuration:
+    /// /var/lib/jikimi).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 }
@@ -299,6 +350,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
             listen: a.listen.clone(),
             textfile: a.textfile.clone(),
             interval_secs: a.interval,
+            state_dir: a.state_dir.clone(),
         };
         jikimi::daemon::run(opts, &|| setup(&a).map_err(|e| format!("{e:#}")))
             .map_err(|e| anyhow!(e))?;
@@ -327,6 +379,10 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         for e in &s.errors {
             eprintln!("jikimi: warning: {name}: {e}");
         }
+    }
+    if let Err(e) = jikimi::history::record_scan(&report, Some(&facts), cfg, a.state_dir.as_deref())
+    {
+        eprintln!("jikimi: warning: {e}");
     }
     if let Some(p) = a.textfile.as_ref().or(cfg.daemon.textfile.as_ref()) {
         let opts = sinks::prometheus::Options {
@@ -600,6 +656,7 @@ fn main() {
         Cmd::Catalog(c) => cmd_catalog(c),
         Cmd::Walk(a) => cmd_walk(a),
         Cmd::Sshd(c) => cmd_sshd(c),
+        Cmd::Report(a) => cmd_report(a),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(

@@ -5,10 +5,12 @@ Runs the release binary (building it unless --no-build) N times on:
   1. a fixture host (tests/hosts/debian-weak/root) with --root, without filesystem walks;
   2. the live host, without filesystem walks;
   3. the live host's filesystem walk alone (`jikimi walk`), reporting entries per second;
-  4. the daemon is measured by the daemon issue's benchmark once it exists.
+  4. the daemon idle on the live host: started with --interval 3600 (default catalog, walks
+     included), measured after its first scan for ~10 s: resident set (VmRSS) and CPU time
+     (utime + stime from /proc/PID/stat) as a share of one CPU.
 Prints min / median wall time and the peak RSS (max over runs) of each.
 """
-import argparse, json, os, statistics, subprocess, sys, time
+import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -39,15 +41,63 @@ def bench(name, cmd, runs):
     return res
 
 
+def proc_sample(pid):
+    """(VmRSS KiB, utime + stime in clock ticks) of a process."""
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    with open(f"/proc/{pid}/stat") as f:
+        # fields after the command name (which may hold spaces) start at field 3
+        rest = f.read().rsplit(")", 1)[1].split()
+    return rss, int(rest[11]) + int(rest[12])
+
+
+def daemon_idle(b, secs):
+    """Starts the daemon, waits for its first scan, samples RSS and CPU while it idles."""
+    state = tempfile.mkdtemp(prefix="jikimi-bench-")
+    cmd = [b, "check", "--interval", "3600", "--listen", "127.0.0.1:0", "--no-extra-checks", "--state-dir", state]
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        t = time.perf_counter()
+        for line in p.stderr:
+            if "scan done" in line:
+                break
+        else:
+            sys.exit(f"daemon exited before its first scan: {p.wait()}")
+        first = time.perf_counter() - t
+        time.sleep(1)  # let the scan's buffers go
+        hz = os.sysconf("SC_CLK_TCK")
+        rss0, cpu0 = proc_sample(p.pid)
+        t0, rss = time.perf_counter(), [rss0]
+        while time.perf_counter() - t0 < secs:
+            time.sleep(1)
+            rss.append(proc_sample(p.pid)[0])
+        _, cpu1 = proc_sample(p.pid)
+        pct = 100 * (cpu1 - cpu0) / hz / (time.perf_counter() - t0)
+        print(f"{'daemon idle, live host (--interval 3600)':<44} first scan {first * 1000:7.0f} ms  "
+              f"idle RSS {statistics.median(rss) / 1024:5.1f} MiB (max {max(rss) / 1024:.1f})  "
+              f"idle CPU {pct:.2f} % over {secs} s")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        subprocess.run(["rm", "-rf", state])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/jikimi"))
+    ap.add_argument("--idle-secs", type=int, default=10, help="daemon idle sampling time")
+    ap.add_argument("--daemon-only", action="store_true", help="only the daemon idle measurement")
     a = ap.parse_args()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     b = a.bin
+    if a.daemon_only:
+        return daemon_idle(b, a.idle_secs)
     size = os.path.getsize(b) / (1 << 20)
     checks = subprocess.run([b, "catalog", "list", "--json", "--no-extra-checks"], stdout=subprocess.PIPE, check=True)
     cat = json.loads(checks.stdout)
@@ -59,6 +109,7 @@ def main():
     w = [json.loads(r["out"]) for r in res]
     best = max(w, key=lambda x: x["entries_per_sec"])
     print(f"{'':<44} {best['entries']} entries, best {best['entries_per_sec']:.0f} entries/s")
+    daemon_idle(b, a.idle_secs)
 
 
 if __name__ == "__main__":

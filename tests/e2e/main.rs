@@ -6,6 +6,8 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod history;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))
 }
@@ -411,8 +413,12 @@ fn facts_json_on_a_fixture_root() {
 
 #[test]
 fn live_host_scan_runs() {
+    // a private state directory: tests never write the host's scan history
+    let state = tempfile::tempdir().unwrap();
     let r = run(&[
         "check",
+        "--state-dir",
+        state.path().to_str().unwrap(),
         "--once",
         "--no-extra-checks",
         "--no-walks",
@@ -566,6 +572,8 @@ fn textfile_metrics_pass_promtool() {
     let prom = t.path().join("m.prom");
     let r = run(&[
         "check",
+        "--state-dir",
+        t.path().to_str().unwrap(),
         "--once",
         "--no-extra-checks",
         "--no-walks",

@@ -6,6 +6,7 @@ pub mod json;
 pub mod ocsf;
 pub mod prometheus;
 pub mod remote;
+pub mod report;
 pub mod securityhub;
 pub mod ssm_compliance;
 pub mod table;

@@ -170,6 +170,7 @@ pub fn render(
                 n as f64,
             );
         }
+        sink_metrics(&mut o, r);
         if opts.per_check {
             o.family(
                 "jikimi_check_status",
@@ -194,6 +195,48 @@ pub fn render(
         host_metrics(&mut o, f);
     }
     o.0
+}
+
+/// What each remote sink did in the scan (`Report::sinks`): one series per sink name (a
+/// closed set: `securityhub`, `ssm_compliance`), only for sinks that ran.
+fn sink_metrics(o: &mut Out, r: &Report) {
+    if r.sinks.is_empty() {
+        return;
+    }
+    type Getter = fn(&crate::sinks::SinkSummary) -> usize;
+    let fams: [(&str, &str, Getter); 5] = [
+        (
+            "jikimi_sink_findings_sent",
+            "Findings delivered by the sink after the last scan.",
+            |s| s.sent,
+        ),
+        (
+            "jikimi_sink_calls",
+            "API requests the sink made after the last scan, retries included.",
+            |s| s.calls,
+        ),
+        (
+            "jikimi_sink_findings_failed",
+            "Findings the service rejected after the last scan (retried by the next).",
+            |s| s.failed,
+        ),
+        (
+            "jikimi_sink_findings_pending",
+            "Findings still to deliver after the last scan (rejected or not attempted).",
+            |s| s.pending,
+        ),
+        (
+            "jikimi_sink_errors",
+            "Problems the sink reported after the last scan (0: clean delivery).",
+            |s| s.errors.len(),
+        ),
+    ];
+    for (name, help, get) in fams {
+        o.family(name, "gauge", help);
+        for (sink, s) in &r.sinks {
+            o.sample(name, &[("sink", sink)], get(s) as f64);
+        }
+    }
 }
 
 fn host_metrics(o: &mut Out, f: &Facts) {
@@ -352,5 +395,65 @@ mod tests {
         assert!(text.contains("jikimi_scans_total{result=\"ok\"} 2\n"));
         assert!(!text.contains("jikimi_checks"), "no scan yet: no results");
         assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn sink_health_per_sink() {
+        use crate::run::{AgentInfo, CatalogInfo, HostInfo};
+        let mut r = Report {
+            schema_version: 1,
+            agent: AgentInfo {
+                name: "jikimi",
+                version: "0",
+            },
+            host: HostInfo {
+                hostname: "h".into(),
+                machine_id: "m".into(),
+                os_id: "debian".into(),
+                os_version: "12".into(),
+                os_name: "Debian".into(),
+                kernel: None,
+                root: "/".into(),
+                live: true,
+            },
+            catalog: CatalogInfo {
+                digest: "d".into(),
+                profile: Default::default(),
+                checks: 0,
+            },
+            started_at: "2026-11-22T16:35:19.000Z".into(),
+            finished_at: "2026-11-22T16:35:19.000Z".into(),
+            duration_ms: 1.0,
+            summary: Default::default(),
+            results: vec![],
+            sinks: Default::default(),
+        };
+        let text = render(Some(&r), None, &Counters::default(), Options::default());
+        assert!(
+            !text.contains("jikimi_sink_"),
+            "no sink ran: no sink series"
+        );
+        let mut s = crate::sinks::SinkSummary {
+            sent: 7,
+            calls: 2,
+            failed: 1,
+            pending: 3,
+            ..Default::default()
+        };
+        s.error("throttled");
+        r.sinks.insert("securityhub".into(), s);
+        r.sinks.insert("ssm_compliance".into(), Default::default());
+        let text = render(Some(&r), None, &Counters::default(), Options::default());
+        for want in [
+            "# TYPE jikimi_sink_findings_sent gauge\n",
+            "jikimi_sink_findings_sent{sink=\"securityhub\"} 7\n",
+            "jikimi_sink_calls{sink=\"securityhub\"} 2\n",
+            "jikimi_sink_findings_failed{sink=\"securityhub\"} 1\n",
+            "jikimi_sink_findings_pending{sink=\"securityhub\"} 3\n",
+            "jikimi_sink_errors{sink=\"securityhub\"} 1\n",
+            "jikimi_sink_findings_pending{sink=\"ssm_compliance\"} 0\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
     }
 }
