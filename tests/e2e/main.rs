@@ -6,6 +6,8 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod classify;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))
 }
