@@ -29,11 +29,23 @@ moto = aws_conftest.moto
 Jikimi = aws_conftest.Jikimi
 boto = aws_conftest.boto
 write_catalog = aws_conftest.write_catalog
-make_root = aws_conftest.make_root
 BASIC = aws_conftest.BASIC
 ACCOUNT, REGION, RESOURCE = aws_conftest.ACCOUNT, aws_conftest.REGION, aws_conftest.RESOURCE
 AKID, SECRET, TOKEN = aws_conftest.AKID, aws_conftest.SECRET, aws_conftest.TOKEN
 HOSTS = REPO / "tests/assets/hosts"
+
+
+def make_root(tmp, secure=False):
+    """A small Debian tree (the `none` fixture host) with /etc/app.conf for the BASIC checks:
+    T-001 fails until `secure`; T-004 reads a binary file (ERROR)."""
+    import shutil
+
+    root = Path(tmp) / "root"
+    if not root.exists():
+        shutil.copytree(HOSTS / "none" / "root", root, symlinks=True)
+    (root / "etc/app.conf").write_text(f"secure={'yes' if secure else 'no'}\ndebug=1\n")
+    (root / "etc/blob.bin").write_bytes(b"x\x00y\n")
+    return root
 
 
 class Recorder(fakes.AwsProxy):

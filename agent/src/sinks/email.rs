@@ -368,8 +368,8 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
         .ok_or_else(|| format!("{}: no address", m.host))?;
     let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .map_err(|e| format!("cannot connect to {}:{}: {e}", m.host, m.port))?;
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(60)));
-    let _ = tcp.set_write_timeout(Some(Duration::from_secs(60)));
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(30)));
     let mut s = Smtp {
         conn: Conn::Plain(tcp),
         buf: Vec::new(),
