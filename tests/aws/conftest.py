@@ -191,7 +191,7 @@ def write_catalog(dir_, checks):
 def make_root(tmp, secure=False):
     root = Path(tmp) / "root"
     if not root.exists():
-        shutil.copytree(REPO / "tests/hosts/debian-weak/root", root)
+        shutil.copytree(REPO / "tests/hosts/debian-weak/root", root, symlinks=True)
     (root / "etc/app.conf").write_text(f"secure={'yes' if secure else 'no'}\ndebug=1\n")
     (root / "etc/blob.bin").write_bytes(b"x\x00y\n")
     return root
