@@ -64,6 +64,11 @@ line=$(tail -n 1 /tmp/jikimi-aws-test.log | grep -Eo '[0-9]+ (passed|failed)' | 
 case "$line" in *passed*) record "aws: $line" ;; *) record "aws: 0 passed, 1 failed (no pytest summary)" ;; esac
 grep -Eq '[0-9]+ passed' <<<"$line" && ! grep -Eq '[1-9][0-9]* failed' <<<"$line" || true
 
+step "assets: classification, tags, alerts, mail, CloudFormation (tests/assets/run.sh)"
+JIKIMI_BIN="$BIN" bash tests/assets/run.sh 2>&1 | tee /tmp/jikimi-assets.log
+line=$(grep -E '^assets: [0-9]+ passed' /tmp/jikimi-assets.log | tail -n 1)
+record "${line:-assets: 0 passed, 1 failed (no summary)}"
+
 step "observability (promtool, Prometheus scraping agents, dashboard/rule PromQL, report via Chromium; tests/observability/run.sh)"
 JIKIMI_BIN="$BIN" bash tests/observability/run.sh 2>&1 | tee /tmp/jikimi-observability.log
 line=$(grep -E '^observability: [0-9]+ passed' /tmp/jikimi-observability.log | tail -n 1)

@@ -28,6 +28,19 @@ pub struct Config {
     /// Scan history bounds (`crate::history`).
     #[serde(default)]
     pub history: crate::history::HistoryConfig,
+    /// Asset classification and its tags (`crate::classify`).
+    #[serde(default)]
+    pub asset: crate::classify::AssetConfig,
+    #[serde(default)]
+    pub ec2_tags: crate::sinks::ec2_tags::Ec2TagsConfig,
+    #[serde(default)]
+    pub ssm_inventory: crate::sinks::ssm_inventory::SsmInventoryConfig,
+    /// Slack and webhook alerts on new failures and fixes (`crate::sinks::alerts`).
+    #[serde(default)]
+    pub alerts: crate::sinks::alerts::AlertsConfig,
+    /// The report by mail over SMTP (`crate::sinks::email`).
+    #[serde(default)]
+    pub email: crate::sinks::email::EmailConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -189,13 +189,14 @@ fn scan_once(
     match scan_facts(&setup.catalog, &facts, &setup.selection) {
         Ok(mut report) => {
             counters.scans_ok += 1;
-            submit(setup, &mut report, state_dir);
-            let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
+            // history first: the daily mail reports from it, this scan included
             if let Err(e) =
                 crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)
             {
                 log(&format!("warning: {e}"));
             }
+            submit(setup, &facts, &mut report, state_dir);
+            let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
             (Some(report), text)
         }
         Err(e) => {
@@ -207,33 +208,67 @@ fn scan_once(
     }
 }
 
-/// Sends the report to the remote sinks switched on in the configuration (`[securityhub]`,
-/// `[ssm_compliance]`). Delivery problems are logged; undelivered findings stay pending in the
-/// state directory for the next scan.
-fn submit(setup: &Setup, report: &mut Report, state_dir: Option<&Path>) {
+/// After a scan, what `check --once` does too: classify the host, send the report to the
+/// remote sinks switched on in the configuration (`[securityhub]`, `[ssm_compliance]`,
+/// `[ssm_inventory]`, `[ec2_tags]`), and alert on new failures and fixes (`[alerts]`). The
+/// report mail (`[email]`) goes out once a day, not after every scan. Delivery problems are
+/// logged; what was not delivered stays pending in the state directory for the next scan.
+fn submit(setup: &Setup, facts: &Facts, report: &mut Report, state_dir: Option<&Path>) {
     let cfg = &setup.config;
-    if !cfg.securityhub.enabled && !cfg.ssm_compliance.enabled {
-        return;
+    match crate::classify::rules_for(&cfg.asset, None) {
+        Ok(rules) => {
+            report.asset = Some(crate::classify::classify(
+                &rules,
+                facts,
+                &cfg.asset,
+                cfg.ec2_tags.prefix(),
+            ))
+        }
+        Err(e) => log(&format!("classification skipped: {e}")),
     }
+    let state_dir = state_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cfg.state_dir());
     let remote = crate::sinks::remote::Remote {
         securityhub: cfg.securityhub.enabled,
         ssm_compliance: cfg.ssm_compliance.enabled,
+        ssm_inventory: cfg.ssm_inventory.enabled,
+        ec2_tags: cfg.ec2_tags.enabled,
         format_needs: crate::sinks::remote::IdentityNeed::None,
-        state_dir: state_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cfg.state_dir()),
+        state_dir: state_dir.clone(),
         catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
-    match crate::sinks::remote::run(report, cfg, &remote) {
-        Ok(_) => {
-            for (name, s) in &report.sinks {
-                log(&s.line(name));
-                for e in &s.errors {
-                    log(&format!("{name}: {e}"));
-                }
-            }
+    if let Err(e) = crate::sinks::remote::run(report, cfg, &remote) {
+        log(&format!("remote sinks skipped: {e}"));
+    }
+    let mail = cfg.email.enabled && mail_due(&state_dir);
+    crate::sinks::alerts::run_local(report, cfg, &state_dir, mail);
+    if mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
+        let _ = write_textfile(
+            &state_dir.join(MAIL_STAMP),
+            &crate::time::rfc3339(std::time::SystemTime::now()),
+        );
+    }
+    for (name, s) in &report.sinks {
+        log(&s.line(name));
+        for e in &s.errors {
+            log(&format!("{name}: {e}"));
         }
-        Err(e) => log(&format!("remote sinks skipped: {e}")),
+    }
+}
+
+/// When the daemon last mailed the report (a timestamp file in the state directory).
+const MAIL_STAMP: &str = "email-last-sent";
+
+/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
+/// hourly scans do not push the mail later every day).
+fn mail_due(state_dir: &Path) -> bool {
+    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
+        .ok()
+        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
+    match last.and_then(|t| t.elapsed().ok()) {
+        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
+        None => true,
     }
 }
 

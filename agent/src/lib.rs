@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod catalog;
+pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod eval;

@@ -53,6 +53,8 @@ enum Cmd {
     Sshd(SshdCmd),
     /// Summarise the scan history: newly failed, fixed, still failing, errors, host, trend.
     Report(ReportArgs),
+    /// Classify this host as an asset (web, WAS, DB...): the tags and why.
+    Classify(ClassifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -121,6 +123,22 @@ fn cmd_report(a: ReportArgs) -> Result<i32> {
     Ok(0)
 }
 
+#[derive(Args)]
+struct ClassifyArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Classify a mounted image or chroot (instance tags are then not read).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Agent configuration file (the [asset] section).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Extra rules directory (default from the configuration: /etc/jikimi/classify.d).
+    #[arg(long, value_name = "DIR")]
+    rules_dir: Option<PathBuf>,
+}
+
 #[derive(Args, Clone)]
 struct CatalogOpts {
     /// Use the checks in DIR instead of the embedded catalog.
@@ -180,8 +198,9 @@ struct CheckArgs {
     color: ColorWhen,
     #[command(flatten)]
     cat: CatalogOpts,
-    /// Send the findings: securityhub, ssm-compliance (comma-separated; the configuration's
-    /// [securityhub] / [ssm_compliance] `enabled` switches do the same).
+    /// Send the findings: securityhub, ssm-compliance, ssm-inventory, ec2-tags, email
+    /// (comma-separated; the configuration's `enabled` switches of [securityhub],
+    /// [ssm_compliance], [ssm_inventory], [ec2_tags] and [email] do the same).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "SINK")]
     submit: Vec<Submit>,
     /// State directory: sink state and scan history (default from the configuration:
@@ -206,6 +225,12 @@ enum Submit {
     Securityhub,
     /// AWS Systems Manager Compliance (PutComplianceItems).
     SsmCompliance,
+    /// The asset tags as SSM Inventory type Custom:JikimiAsset (PutInventory).
+    SsmInventory,
+    /// The asset tags on the EC2 instance itself, under the [ec2_tags] prefix.
+    Ec2Tags,
+    /// The report by mail ([email] configuration).
+    Email,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -361,11 +386,20 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     let root = open_root(a.root.as_deref())?;
     let mut facts = jikimi::facts::Facts::new(&root);
     facts.walk_limits = cfg.walk_limits();
+    let rules = jikimi::classify::rules_for(&cfg.asset, None).map_err(|e| anyhow!(e))?;
     let mut report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
+    report.asset = Some(jikimi::classify::classify(
+        &rules,
+        &facts,
+        &cfg.asset,
+        cfg.ec2_tags.prefix(),
+    ));
     // Remote sinks run before rendering, so the outputs include what they did.
     let remote = sinks::remote::Remote {
         securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
         ssm_compliance: a.submit.contains(&Submit::SsmCompliance) || cfg.ssm_compliance.enabled,
+        ssm_inventory: a.submit.contains(&Submit::SsmInventory) || cfg.ssm_inventory.enabled,
+        ec2_tags: a.submit.contains(&Submit::Ec2Tags) || cfg.ec2_tags.enabled,
         format_needs: match a.format {
             Format::Asff => sinks::remote::IdentityNeed::Required,
             Format::Ocsf => sinks::remote::IdentityNeed::Optional,
@@ -375,14 +409,17 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         catalog_ids: catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
     let identity = sinks::remote::run(&mut report, cfg, &remote).map_err(|e| anyhow!(e))?;
+    // history first: the mailed daily report includes this scan
+    if let Err(e) = jikimi::history::record_scan(&report, Some(&facts), cfg, a.state_dir.as_deref())
+    {
+        eprintln!("jikimi: warning: {e}");
+    }
+    let email = a.submit.contains(&Submit::Email) || cfg.email.enabled;
+    sinks::alerts::run_local(&mut report, cfg, &remote.state_dir, email);
     for (name, s) in &report.sinks {
         for e in &s.errors {
             eprintln!("jikimi: warning: {name}: {e}");
         }
-    }
-    if let Err(e) = jikimi::history::record_scan(&report, Some(&facts), cfg, a.state_dir.as_deref())
-    {
-        eprintln!("jikimi: warning: {e}");
     }
     if let Some(p) = a.textfile.as_ref().or(cfg.daemon.textfile.as_ref()) {
         let opts = sinks::prometheus::Options {
@@ -494,6 +531,33 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
             s += &format!("{k:<30} {}\n", f.count);
         }
         print_out(&s)?;
+    }
+    Ok(0)
+}
+
+fn cmd_classify(a: ClassifyArgs) -> Result<i32> {
+    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let rules =
+        jikimi::classify::rules_for(&cfg.asset, a.rules_dir.as_deref()).map_err(|e| anyhow!(e))?;
+    let root = open_root(a.root.as_deref())?;
+    let facts = jikimi::facts::Facts::new(&root);
+    let prefix = cfg.ec2_tags.prefix();
+    let mut asset = jikimi::classify::classify(&rules, &facts, &cfg.asset, prefix);
+    // Instance tags describe this host, not an image.
+    if a.root.is_none() && cfg.asset.instance_tags != Some(false) {
+        let ep =
+            jikimi::aws::imds::Imds::endpoint_from(cfg.aws.imds, cfg.aws.imds_endpoint.as_deref());
+        if let Some(tags) = jikimi::aws::imds::Imds::new(ep.as_deref())
+            .ok()
+            .and_then(|i| i.tags().ok())
+        {
+            asset.apply_instance_tags(&tags, prefix);
+        }
+    }
+    if a.json {
+        print_out(&(serde_json::to_string_pretty(&asset)? + "\n"))?;
+    } else {
+        print_out(&asset.render())?;
     }
     Ok(0)
 }
@@ -657,6 +721,7 @@ fn main() {
         Cmd::Walk(a) => cmd_walk(a),
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
+        Cmd::Classify(a) => cmd_classify(a),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(

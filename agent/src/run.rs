@@ -69,6 +69,10 @@ pub struct Report {
     /// schema_version 1 as an optional member.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sinks: std::collections::BTreeMap<String, crate::sinks::SinkSummary>,
+    /// The host's asset classification (`crate::classify`), when it was run. Added in
+    /// schema_version 1 as an optional member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<crate::classify::Asset>,
 }
 
 impl Report {
@@ -185,5 +189,6 @@ pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<R
         summary,
         results,
         sinks: Default::default(),
+        asset: None,
     })
 }

@@ -120,6 +120,26 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// `Sun, 22 Nov 2026 16:35:19 +0000` (RFC 5322 `Date:` of a mail).
+pub fn rfc5322(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let (y, mo, da) = civil(days);
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{}, {da:02} {} {y:04} {:02}:{:02}:{:02} +0000",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(mo - 1) as usize],
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
 /// Now, as Unix seconds.
 pub fn now_unix() -> f64 {
     SystemTime::now()

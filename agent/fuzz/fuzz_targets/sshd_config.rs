@@ -8,7 +8,11 @@ use std::collections::BTreeMap;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
     // the first half may be included by the second
-    let (a, b) = text.split_at(text.len() / 2 & !3);
+    let mut mid = text.len() / 2;
+    while !text.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    let (a, b) = text.split_at(mid);
     let (a, b) = (a.to_string(), b.to_string());
     let mut files = BTreeMap::new();
     files.insert("/etc/ssh/sshd_config".to_string(), text.clone());

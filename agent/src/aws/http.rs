@@ -185,6 +185,21 @@ impl Client {
         ))
     }
 
+    /// For a webhook (Slack, generic): its proxy like an API endpoint, 5 s to connect, 15 s
+    /// a request.
+    pub fn webhook(ep: &Endpoint, roots: &Roots) -> Result<Client, String> {
+        let proxy = match proxy_for(ep) {
+            Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| format!("proxy: {e}"))?),
+            None => None,
+        };
+        Ok(Client::build(
+            Duration::from_secs(5),
+            Duration::from_secs(15),
+            proxy,
+            roots,
+        ))
+    }
+
     /// For link-local metadata endpoints (IMDS, ECS): never through a proxy, and short
     /// timeouts so a host without them never hangs.
     pub fn metadata(connect: Duration, total: Duration) -> Client {
@@ -316,21 +331,32 @@ pub fn api_error(res: &Response) -> ApiError {
             .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
             .map(String::from)
     };
+    // Query-protocol services (EC2) answer errors in XML: <Error><Code>..</Code><Message>..
+    let xml = |tag: &str| {
+        let text = String::from_utf8_lossy(&res.body);
+        let open = format!("<{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(xml_unescape(&text[start..end]))
+    };
     let code = res
         .error_type
         .clone()
         .or_else(|| field(&["__type", "code", "Code"]))
+        .or_else(|| xml("Code"))
         .map(|c| {
             let c = c.split(':').next().unwrap_or_default();
             c.rsplit('#').next().unwrap_or_default().to_string()
         })
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| format!("HTTP{}", res.status));
-    let message = field(&["message", "Message", "errorMessage"]).unwrap_or_else(|| {
-        let text = String::from_utf8_lossy(&res.body[..res.body.len().min(2000)]).into_owned();
-        let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        one.chars().take(200).collect()
-    });
+    let message = field(&["message", "Message", "errorMessage"])
+        .or_else(|| xml("Message"))
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&res.body[..res.body.len().min(2000)]).into_owned();
+            let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            one.chars().take(200).collect()
+        });
     let retryable = matches!(res.status, 429 | 500 | 502 | 503 | 504)
         || RETRYABLE_CODES.contains(&code.as_str());
     ApiError {
@@ -340,6 +366,48 @@ pub fn api_error(res: &Response) -> ApiError {
         retryable,
         attempts: 1,
     }
+}
+
+/// Decodes the five XML entities and numeric character references.
+pub fn xml_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &tail[1..];
+            continue;
+        };
+        let ent = &tail[1..end];
+        let ch = match ent {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => ent
+                .strip_prefix("#x")
+                .or_else(|| ent.strip_prefix("#X"))
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| ent.strip_prefix('#').map(str::parse::<u32>))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Retry policy: full-jitter exponential backoff, bounded attempts and delay.
@@ -453,6 +521,16 @@ mod tests {
         assert!(e.message.contains("down"));
         let e = api_error(&res(429, None, r#"{"Code":"TooManyRequestsException"}"#));
         assert!(e.retryable);
+        let e = api_error(&res(
+            400,
+            None,
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit &amp; more</Message></Error></Errors></Response>",
+        ));
+        assert_eq!(
+            (e.code.as_str(), e.retryable, e.message.as_str()),
+            ("RequestLimitExceeded", true, "Request limit & more")
+        );
+        assert_eq!(xml_unescape("a&lt;b&#x41;&#66;&bogus"), "a<bAB&bogus");
     }
 
     #[test]

@@ -48,6 +48,42 @@ pub const SSM: Service = Service {
     content_type: "application/x-amz-json-1.1",
 };
 
+/// EC2 speaks the Query protocol: a form-encoded POST, XML answers ([`Session::call_query`]).
+pub const EC2: Service = Service {
+    name: "ec2",
+    env_id: "EC2",
+    content_type: "application/x-www-form-urlencoded; charset=utf-8",
+};
+
+/// Percent-encodes a form value or name: everything but RFC 3986 unreserved characters.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A Query-protocol body: `Action=...&Version=...&k=v...`, each part form-encoded.
+pub fn query_body(action: &str, version: &str, params: &[(String, String)]) -> String {
+    let mut out = format!(
+        "Action={}&Version={}",
+        form_encode(action),
+        form_encode(version)
+    );
+    for (k, v) in params {
+        out.push('&');
+        out.push_str(&form_encode(k));
+        out.push('=');
+        out.push_str(&form_encode(v));
+    }
+    out
+}
+
 /// A successful call.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -160,6 +196,42 @@ impl Session {
         target: Option<&str>,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
+        let (r, attempts) = self.send_signed(svc, region, path, target, body)?;
+        let body = if r.body.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(&r.body).map_err(|e| ApiError {
+                status: Some(r.status),
+                code: "InvalidResponse".into(),
+                message: format!("response is not JSON: {e}"),
+                retryable: false,
+                attempts,
+            })?
+        };
+        Ok(Reply { body, attempts })
+    }
+
+    /// A signed Query-protocol POST (EC2): `body` from [`query_body`]; returns the XML
+    /// answer and the attempts it took. Retries like [`Session::call`].
+    pub fn call_query(
+        &self,
+        svc: Service,
+        region: &str,
+        body: &str,
+    ) -> Result<(String, u32), ApiError> {
+        let (r, attempts) = self.send_signed(svc, region, "/", None, body.as_bytes())?;
+        Ok((String::from_utf8_lossy(&r.body).into_owned(), attempts))
+    }
+
+    /// Signs and sends a POST, retrying; the 2xx response and the attempts it took.
+    fn send_signed(
+        &self,
+        svc: Service,
+        region: &str,
+        path: &str,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> Result<(http::Response, u32), ApiError> {
         let fail = |code: &str, message: String| ApiError {
             status: None,
             code: code.into(),
@@ -202,23 +274,7 @@ impl Session {
                 headers.push((k, v));
             }
             let err = match client.send("POST", &url, &headers, Some(body)) {
-                Ok(r) if (200..300).contains(&r.status) => {
-                    let body = if r.body.is_empty() {
-                        serde_json::Value::Object(Default::default())
-                    } else {
-                        serde_json::from_slice(&r.body).map_err(|e| ApiError {
-                            status: Some(r.status),
-                            code: "InvalidResponse".into(),
-                            message: format!("response is not JSON: {e}"),
-                            retryable: false,
-                            attempts: attempt,
-                        })?
-                    };
-                    return Ok(Reply {
-                        body,
-                        attempts: attempt,
-                    });
-                }
+                Ok(r) if (200..300).contains(&r.status) => return Ok((r, attempt)),
                 Ok(r) => api_error(&r),
                 Err(e) => ApiError {
                     status: None,

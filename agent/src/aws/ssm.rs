@@ -42,6 +42,28 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, String> {
     Config::parse(&text, &origin)
 }
 
+/// A (SecureString) parameter's value for a secret the configuration names (a webhook URL,
+/// an SMTP password): region `aws.region`, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else
+/// IMDSv2; endpoint and credentials as for every call.
+pub fn read_parameter(cfg: &super::config::AwsConfig, name: &str) -> Result<String, String> {
+    let session = Session::new(cfg)?;
+    let region = cfg
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+        .map(Ok)
+        .unwrap_or_else(|| {
+            session
+                .imds
+                .identity_document()
+                .map(|d| d.region)
+                .map_err(|e| format!("no region (set aws.region): {e}"))
+        })?;
+    get_parameter(&session, &region, name)
+}
+
 /// GetParameter WithDecryption: the parameter's value.
 pub fn get_parameter(session: &Session, region: &str, name: &str) -> Result<String, String> {
     let body = serde_json::json!({ "Name": name, "WithDecryption": true }).to_string();

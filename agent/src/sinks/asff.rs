@@ -239,8 +239,12 @@ fn types(r: &CheckResult) -> Vec<String> {
 }
 
 fn resource(identity: &Identity, report: &Report) -> Resource {
-    let tags: BTreeMap<String, String> = identity
-        .tags
+    // The instance's tags, then the asset classification's (prefixed) tags over them.
+    let mut all = identity.tags.clone();
+    if let Some(a) = &report.asset {
+        all.extend(a.resource_tags());
+    }
+    let tags: BTreeMap<String, String> = all
         .iter()
         .filter_map(|(k, v)| Some((clip_opt(k, 128)?, clip_opt(v, 256)?)))
         .take(TAGS_MAX)
@@ -544,6 +548,7 @@ pub(crate) mod tests {
             summary: Summary::of(&results),
             results,
             sinks: Default::default(),
+            asset: None,
         }
     }
 

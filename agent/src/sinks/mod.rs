@@ -1,7 +1,10 @@
 //! Sinks: where findings go. Each sink is a pure mapping from a [`crate::run::Report`] to a
 //! payload, plus (for remote sinks) a separate transport.
 
+pub mod alerts;
 pub mod asff;
+pub mod ec2_tags;
+pub mod email;
 pub mod json;
 pub mod ocsf;
 pub mod prometheus;
@@ -9,6 +12,7 @@ pub mod remote;
 pub mod report;
 pub mod securityhub;
 pub mod ssm_compliance;
+pub mod ssm_inventory;
 pub mod table;
 
 use serde::Serialize;

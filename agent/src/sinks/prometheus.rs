@@ -171,6 +171,9 @@ pub fn render(
             );
         }
         sink_metrics(&mut o, r);
+        if let Some(a) = &r.asset {
+            asset_metrics(&mut o, a);
+        }
         if opts.per_check {
             o.family(
                 "jikimi_check_status",
@@ -236,6 +239,61 @@ fn sink_metrics(o: &mut Out, r: &Report) {
         for (sink, s) in &r.sinks {
             o.sample(name, &[("sink", sink)], get(s) as f64);
         }
+    }
+}
+
+/// Longest asset label value (tag values can reach 256 characters).
+const ASSET_LABEL_MAX: usize = 128;
+
+/// `jikimi_asset_info` (one series: the host's asset tags as a fixed label set) and
+/// `jikimi_asset_product` (one series per matched rule; bounded by the rule count).
+fn asset_metrics(o: &mut Out, a: &crate::classify::Asset) {
+    use crate::classify as c;
+    let tag = |k: &str| -> String {
+        a.tags
+            .get(k)
+            .map(|v| v.chars().take(ASSET_LABEL_MAX).collect())
+            .unwrap_or_default()
+    };
+    o.family(
+        "jikimi_asset_info",
+        "gauge",
+        "Asset classification of the host (always 1): type, product, environment, owner, personal data.",
+    );
+    let (t, p, e, w, pd) = (
+        tag(c::ASSET_TYPE),
+        tag(c::PRODUCT),
+        tag(c::ENV),
+        tag(c::OWNER),
+        tag(c::PERSONAL_DATA),
+    );
+    o.sample(
+        "jikimi_asset_info",
+        &[
+            ("asset_type", &t),
+            ("product", &p),
+            ("env", &e),
+            ("owner", &w),
+            ("personal_data", &pd),
+        ],
+        1.0,
+    );
+    o.family(
+        "jikimi_asset_product",
+        "gauge",
+        "One series per classification rule that matched (always 1).",
+    );
+    for m in &a.matches {
+        let get = |k: &str| m.tags.get(k).map(String::as_str).unwrap_or("");
+        o.sample(
+            "jikimi_asset_product",
+            &[
+                ("rule", &m.rule),
+                ("asset_type", get(c::ASSET_TYPE)),
+                ("product", get(c::PRODUCT)),
+            ],
+            1.0,
+        );
     }
 }
 
@@ -427,6 +485,7 @@ mod tests {
             summary: Default::default(),
             results: vec![],
             sinks: Default::default(),
+            asset: None,
         };
         let text = render(Some(&r), None, &Counters::default(), Options::default());
         assert!(

@@ -28,6 +28,9 @@ pub enum IdentityNeed {
 pub struct Remote {
     pub securityhub: bool,
     pub ssm_compliance: bool,
+    /// SSM Inventory `Custom:JikimiAsset` and the instance's own tags (need `report.asset`).
+    pub ssm_inventory: bool,
+    pub ec2_tags: bool,
     /// What the chosen output format needs.
     pub format_needs: IdentityNeed,
     pub state_dir: PathBuf,
@@ -36,8 +39,12 @@ pub struct Remote {
 }
 
 impl Remote {
+    fn sends(&self) -> bool {
+        self.securityhub || self.ssm_compliance || self.ssm_inventory || self.ec2_tags
+    }
+
     fn need(&self) -> IdentityNeed {
-        if self.securityhub || self.ssm_compliance {
+        if self.sends() {
             IdentityNeed::Required
         } else {
             self.format_needs
@@ -71,7 +78,13 @@ pub fn run_with(
         (Err(_), IdentityNeed::Optional) => return Ok(None),
         (Err(e), _) => return Err(e),
     };
-    if remote.securityhub || remote.ssm_compliance {
+    if let Some(a) = report.asset.as_mut() {
+        if cfg.asset.instance_tags != Some(false) {
+            let prefix = a.key_prefix.clone();
+            a.apply_instance_tags(&identity.tags, &prefix);
+        }
+    }
+    if remote.sends() {
         // Fail before sending anything when no credentials can be found at all.
         session.credentials()?;
     }
@@ -87,6 +100,32 @@ pub fn run_with(
     if remote.ssm_compliance {
         let s = ssm_compliance::submit(report, &identity, session);
         report.sinks.insert("ssm_compliance".into(), s);
+    }
+    for (on, name) in [
+        (remote.ssm_inventory, "ssm_inventory"),
+        (remote.ec2_tags, "ec2_tags"),
+    ] {
+        if !on {
+            continue;
+        }
+        let s = match &report.asset {
+            None => {
+                let mut s = super::SinkSummary::default();
+                s.error("no asset classification in this run");
+                s
+            }
+            Some(a) if name == "ssm_inventory" => {
+                super::ssm_inventory::submit(a, &identity, session, &report.finished_at)
+            }
+            Some(a) => super::ec2_tags::sync(
+                a,
+                &identity,
+                session,
+                &remote.state_dir,
+                cfg.ec2_tags.prefix(),
+            ),
+        };
+        report.sinks.insert(name.into(), s);
     }
     Ok(Some(identity))
 }

@@ -1,0 +1,632 @@
+//! Alerts to a Slack incoming webhook and to a generic JSON webhook: one message when checks
+//! newly fail at or above `alerts.min_severity` (default high), one when they are fixed,
+//! nothing while the state is unchanged.
+//!
+//! `STATE_DIR/alerts-state.json` remembers which checks are failing and, per sink, the
+//! messages not delivered yet. Each run:
+//! 1. compares the results with the remembered failures: FAIL and not remembered → *failed*;
+//!    remembered and now PASS or NOT_APPLICABLE → *fixed*; ERROR changes nothing (it proves
+//!    neither); checks not run this time are left alone;
+//! 2. queues one message with this run's events for every configured sink and saves the
+//!    state (so a crash cannot lose an event);
+//! 3. delivers each sink's queue in order, with up to `max_attempts` tries and jittered
+//!    backoff on network errors, 429 and 5xx; what still fails stays queued for the next run
+//!    (at most `max_pending` messages a sink; the oldest go first). A message the receiver
+//!    rejects as malformed (400, 413, 422) is dropped with an error.
+//!
+//! Webhook URLs are secrets (a Slack URL is its own credential): they are never logged,
+//! never written to the state, and every error passes through [`redact`].
+
+use super::SinkSummary;
+use crate::aws::http::{Client, Endpoint, Roots};
+use crate::findings::{Severity, Status};
+use crate::run::Report;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+pub const STATE_FILE: &str = "alerts-state.json";
+pub const LOCK_FILE: &str = "alerts.lock";
+const STATE_VERSION: u32 = 1;
+/// Events listed in one message; the rest are counted.
+const EVENTS_SHOWN: usize = 20;
+
+/// A secret string (webhook URL, password): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Secret(String::deserialize(d)?))
+    }
+}
+
+/// An http(s) URL; the error never repeats the value.
+fn webhook_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    let s = String::deserialize(d)?;
+    if split_url(&s).is_some() {
+        Ok(Some(Secret(s)))
+    } else {
+        Err(serde::de::Error::custom(
+            "not an http:// or https:// URL (the value is not shown: it is a secret)",
+        ))
+    }
+}
+
+/// `(scheme://authority, path-and-query)` of a plain http(s) URL.
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() || authority.contains('@') || !url.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return None;
+    }
+    let split = url.len() - rest.len() + end;
+    Some((&url[..split], &url[split..]))
+}
+
+/// `[alerts.slack]` / `[alerts.webhook]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// The webhook URL (a secret: prefer `url_parameter`).
+    #[serde(default, deserialize_with = "webhook_url")]
+    pub url: Option<Secret>,
+    /// A Parameter Store SecureString holding the URL (read when there is something to send).
+    pub url_parameter: Option<String>,
+}
+
+impl HookConfig {
+    fn configured(&self) -> bool {
+        self.url.is_some() || self.url_parameter.is_some()
+    }
+}
+
+/// The `[alerts]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Lowest severity that alerts (default `high`).
+    pub min_severity: Option<Severity>,
+    /// Tries per message in one run (1..=10, default 3).
+    pub max_attempts: Option<u32>,
+    /// Undelivered messages kept per sink for later runs (default 100).
+    pub max_pending: Option<usize>,
+    pub slack: Option<HookConfig>,
+    pub webhook: Option<HookConfig>,
+}
+
+impl AlertsConfig {
+    /// The configured sinks by name (`slack`, `webhook`).
+    pub fn sinks(&self) -> Vec<(&'static str, &HookConfig)> {
+        let mut out = Vec::new();
+        if let Some(h) = self.slack.as_ref().filter(|h| h.configured()) {
+            out.push(("slack", h));
+        }
+        if let Some(h) = self.webhook.as_ref().filter(|h| h.configured()) {
+            out.push(("webhook", h));
+        }
+        out
+    }
+}
+
+/// One change of one check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// `failed` or `fixed`.
+    pub event: String,
+    pub check_id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// The status now (`FAIL`, `PASS`, `NOT_APPLICABLE`).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What one message says: a run's events on a host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Notice {
+    pub at: String,
+    pub hostname: String,
+    pub machine_id: String,
+    /// The host's asset tags (Env, Owner, AssetType...).
+    #[serde(default)]
+    pub asset: BTreeMap<String, String>,
+    pub events: Vec<Event>,
+    /// Failing checks at or above the threshold after this run.
+    pub failing: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct State {
+    version: u32,
+    /// Failing check id → its severity.
+    failing: BTreeMap<String, Severity>,
+    /// Sink name → undelivered messages, oldest first.
+    pending: BTreeMap<String, Vec<Notice>>,
+}
+
+/// The events of a run against the remembered failures (updated in place).
+fn diff(report: &Report, min: Severity, failing: &mut BTreeMap<String, Severity>) -> Vec<Event> {
+    let mut out = Vec::new();
+    for r in &report.results {
+        let was = failing.contains_key(&r.id);
+        let event = match r.status {
+            Status::Fail if r.severity >= min && !was => {
+                failing.insert(r.id.clone(), r.severity);
+                "failed"
+            }
+            Status::Fail if r.severity < min && was => {
+                // below the threshold now (configuration changed): forget quietly
+                failing.remove(&r.id);
+                continue;
+            }
+            Status::Pass | Status::NotApplicable if was => {
+                failing.remove(&r.id);
+                "fixed"
+            }
+            _ => continue,
+        };
+        out.push(Event {
+            event: event.into(),
+            check_id: r.id.clone(),
+            title: r.title.clone(),
+            severity: r.severity,
+            status: r.status.as_str().into(),
+            reason: r
+                .reason
+                .clone()
+                .or_else(|| r.evidence.first().map(|e| e.to_string()))
+                .map(|s| super::asff::clip(&s, 300)),
+        });
+    }
+    out
+}
+
+/// Removes every form of `url` (whole, without its scheme, its path and query) from `msg`.
+pub fn redact(msg: &str, url: &str) -> String {
+    let mut m = msg.to_string();
+    if url.is_empty() {
+        return m;
+    }
+    m = m.replace(url, "<webhook URL>");
+    if let Some((_, rest)) = url.split_once("://") {
+        m = m.replace(rest, "<webhook URL>");
+    }
+    if let Some((_, path)) = split_url(url) {
+        if path.len() > 1 {
+            m = m.replace(path, "/<redacted>");
+            let trimmed = path.trim_start_matches('/');
+            if trimmed.len() > 4 {
+                m = m.replace(trimmed, "<redacted>");
+            }
+        }
+    }
+    m
+}
+
+fn title_of(n: &Notice) -> String {
+    let failed = n.events.iter().filter(|e| e.event == "failed").count();
+    let fixed = n.events.len() - failed;
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!(
+            "{failed} new failure{}",
+            if failed == 1 { "" } else { "s" }
+        ));
+    }
+    if fixed > 0 {
+        parts.push(format!("{fixed} fixed"));
+    }
+    let env = n
+        .asset
+        .get(crate::classify::ENV)
+        .map(|e| format!(" [{e}]"))
+        .unwrap_or_default();
+    format!("Jikimi{env} {}: {}", n.hostname, parts.join(", "))
+}
+
+/// Slack escaping of `&`, `<`, `>`.
+fn slack_esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The Slack incoming-webhook payload.
+pub fn slack_payload(n: &Notice) -> Value {
+    let mut text = format!("*{}*", slack_esc(&title_of(n)));
+    for e in n.events.iter().take(EVENTS_SHOWN) {
+        let mark = if e.event == "failed" {
+            ":red_circle: FAILED"
+        } else {
+            ":large_green_circle: FIXED"
+        };
+        text += &format!(
+            "\n{mark} [{}] `{}` {}",
+            e.severity.as_str().to_uppercase(),
+            e.check_id,
+            slack_esc(&e.title)
+        );
+        if let (Some(r), "failed") = (&e.reason, e.event.as_str()) {
+            text += &format!(" — {}", slack_esc(r));
+        }
+    }
+    if n.events.len() > EVENTS_SHOWN {
+        text += &format!("\n… and {} more", n.events.len() - EVENTS_SHOWN);
+    }
+    let tags: Vec<String> = n.asset.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    text += &format!(
+        "\n_{} failing at or above the threshold; {}{}_",
+        n.failing,
+        n.at,
+        if tags.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", slack_esc(&tags.join(" ")))
+        }
+    );
+    json!({ "text": text })
+}
+
+/// The generic webhook payload.
+pub fn webhook_payload(n: &Notice) -> Value {
+    json!({
+        "source": "jikimi",
+        "agent_version": env!("CARGO_PKG_VERSION"),
+        "title": title_of(n),
+        "at": n.at,
+        "host": { "hostname": n.hostname, "machine_id": n.machine_id },
+        "asset": n.asset,
+        "failing": n.failing,
+        "events": n.events,
+    })
+}
+
+/// Where and how to deliver.
+pub struct Options<'a> {
+    pub state_dir: &'a Path,
+    pub roots: Roots,
+    /// Resolves `url_parameter` (Parameter Store); None when no AWS access is set up.
+    pub parameter: &'a dyn Fn(&str) -> Result<String, String>,
+}
+
+fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSummary) -> Delivery {
+    let retry = crate::aws::http::Retry {
+        max_attempts: max,
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(4),
+    };
+    let data = body.to_string();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        sum.calls += 1;
+        let res = client.send(
+            "POST",
+            url,
+            &[("content-type", "application/json")],
+            Some(data.as_bytes()),
+        );
+        let (retryable, why) = match res {
+            Ok(r) if (200..300).contains(&r.status) => return Delivery::Done,
+            Ok(r) => {
+                let text: String = String::from_utf8_lossy(&r.body)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(120)
+                    .collect();
+                if matches!(r.status, 400 | 413 | 422) {
+                    return Delivery::Rejected(redact(&format!("HTTP {}: {text}", r.status), url));
+                }
+                (
+                    matches!(r.status, 408 | 429) || r.status >= 500,
+                    format!("HTTP {}: {text}", r.status),
+                )
+            }
+            Err(e) => (true, e),
+        };
+        if !retryable || attempt >= retry.max_attempts {
+            let tries = if attempt > 1 {
+                format!(" (after {attempt} attempts)")
+            } else {
+                String::new()
+            };
+            return Delivery::Failed(redact(&format!("{why}{tries}"), url));
+        }
+        std::thread::sleep(retry.delay(attempt).max(Duration::from_millis(100)));
+    }
+}
+
+enum Delivery {
+    Done,
+    Failed(String),
+    Rejected(String),
+}
+
+/// Runs the alert sinks for one report; one summary per configured sink. Never fails the
+/// run: every problem is in the summaries.
+pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<String, SinkSummary> {
+    let mut out = BTreeMap::new();
+    let sinks = cfg.sinks();
+    if sinks.is_empty() {
+        return out;
+    }
+    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: String| {
+        for (name, _) in &sinks {
+            let mut s = SinkSummary::default();
+            s.error(e.clone());
+            out.insert(format!("alerts_{name}"), s);
+        }
+    };
+    let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, Duration::from_secs(120)) {
+        Ok(l) => l,
+        Err(e) => {
+            fail_all(&mut out, e);
+            return out;
+        }
+    };
+    let path = opts.state_dir.join(STATE_FILE);
+    let mut state = match crate::state::read(&path) {
+        Ok(Some(b)) => serde_json::from_slice::<State>(&b)
+            .ok()
+            .filter(|s| s.version == STATE_VERSION)
+            .unwrap_or_default(),
+        Ok(None) => State::default(),
+        Err(e) => {
+            fail_all(&mut out, e);
+            return out;
+        }
+    };
+    state.version = STATE_VERSION;
+    let min = cfg.min_severity.unwrap_or(Severity::High);
+    let events = diff(report, min, &mut state.failing);
+    let max_pending = cfg.max_pending.unwrap_or(100).max(1);
+    let mut dropped: BTreeMap<&str, usize> = BTreeMap::new();
+    if !events.is_empty() {
+        let notice = Notice {
+            at: report.finished_at.clone(),
+            hostname: report.host.hostname.clone(),
+            machine_id: report.host.machine_id.clone(),
+            asset: report
+                .asset
+                .as_ref()
+                .map(|a| a.tags.clone())
+                .unwrap_or_default(),
+            events,
+            failing: state.failing.len(),
+        };
+        for (name, _) in &sinks {
+            let q = state.pending.entry(name.to_string()).or_default();
+            q.push(notice.clone());
+            if q.len() > max_pending {
+                let n = q.len() - max_pending;
+                q.drain(..n);
+                dropped.insert(name, n);
+            }
+        }
+    }
+    // queues of sinks no longer configured are dropped
+    state
+        .pending
+        .retain(|k, _| sinks.iter().any(|(n, _)| n == k));
+    let save = |state: &State| -> Option<String> {
+        serde_json::to_vec_pretty(state)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::state::write_atomic(&path, &b))
+            .err()
+    };
+    let save_err = save(&state);
+    let max_attempts = cfg.max_attempts.unwrap_or(3).clamp(1, 10);
+    for (name, hook) in &sinks {
+        let mut sum = SinkSummary::default();
+        if let Some(e) = &save_err {
+            sum.error(e.clone());
+        }
+        if let Some(n) = dropped.get(name) {
+            sum.error(format!("{n} undelivered message(s) dropped (max_pending)"));
+        }
+        let queue = state.pending.get(*name).cloned().unwrap_or_default();
+        if queue.is_empty() {
+            out.insert(format!("alerts_{name}"), sum);
+            continue;
+        }
+        let url = match (&hook.url, &hook.url_parameter) {
+            (Some(u), _) => Ok(u.0.clone()),
+            (None, Some(p)) => (opts.parameter)(p).and_then(|u| {
+                let u = u.trim().to_string();
+                match split_url(&u) {
+                    Some(_) => Ok(u),
+                    None => Err(format!("parameter {p} does not hold an http(s) URL")),
+                }
+            }),
+            (None, None) => Err("no URL".into()),
+        };
+        let client = url.and_then(|u| {
+            let (base, _) = split_url(&u).ok_or("not an http(s) URL")?;
+            let ep = Endpoint::parse(base).map_err(|e| redact(&e, &u))?;
+            Ok((
+                Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &u))?,
+                u,
+            ))
+        });
+        let (client, url) = match client {
+            Ok(c) => c,
+            Err(e) => {
+                sum.pending = queue.len();
+                sum.error(e);
+                out.insert(format!("alerts_{name}"), sum);
+                continue;
+            }
+        };
+        let mut delivered = 0;
+        for n in &queue {
+            let body = if *name == "slack" {
+                slack_payload(n)
+            } else {
+                webhook_payload(n)
+            };
+            match deliver(&client, &url, &body, max_attempts, &mut sum) {
+                Delivery::Done => {
+                    delivered += 1;
+                    sum.sent += n.events.len();
+                }
+                Delivery::Rejected(e) => {
+                    delivered += 1;
+                    sum.failed += n.events.len();
+                    sum.error(format!("message rejected and dropped: {e}"));
+                }
+                Delivery::Failed(e) => {
+                    sum.failed += n.events.len();
+                    sum.error(format!("delivery failed, kept for the next run: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Some(q) = state.pending.get_mut(*name) {
+            q.drain(..delivered.min(q.len()));
+            sum.pending = q.iter().map(|n| n.events.len()).sum();
+        }
+        out.insert(format!("alerts_{name}"), sum);
+    }
+    state.pending.retain(|_, q| !q.is_empty());
+    if let Some(e) = save(&state) {
+        for s in out.values_mut() {
+            s.error(e.clone());
+        }
+    }
+    out
+}
+
+/// The local notification sinks of a `check --once` run: Slack and webhook alerts when
+/// configured, then the mail when `email` (so the mail can show the alerts' delivery).
+/// Their summaries go to `report.sinks`.
+pub fn run_local(report: &mut Report, cfg: &crate::config::Config, state_dir: &Path, email: bool) {
+    let roots = match cfg
+        .aws
+        .ca_bundle
+        .clone()
+        .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
+    {
+        Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
+        None => Roots::default(),
+    };
+    let parameter = |name: &str| crate::aws::ssm::read_parameter(&cfg.aws, name);
+    let opts = Options {
+        state_dir,
+        roots,
+        parameter: &parameter,
+    };
+    let sums = run(report, &cfg.alerts, &opts);
+    report.sinks.extend(sums);
+    if email {
+        let history = state_dir.join("history");
+        let s = super::email::submit(report, &cfg.email, &parameter, Some(&history));
+        report.sinks.insert("email".into(), s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::asff::tests::{report, result};
+
+    #[test]
+    fn events_only_on_change() {
+        let mut failing = BTreeMap::new();
+        let r1 = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Pass),
+        ]);
+        let e = diff(&r1, Severity::High, &mut failing);
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].event.as_str(), e[0].check_id.as_str()),
+            ("failed", "A-1")
+        );
+        assert!(
+            diff(&r1, Severity::High, &mut failing).is_empty(),
+            "unchanged"
+        );
+        let r_err = report(vec![result("A-1", Status::Error)]);
+        assert!(
+            diff(&r_err, Severity::High, &mut failing).is_empty(),
+            "ERROR proves nothing"
+        );
+        let r2 = report(vec![result("A-1", Status::Pass)]);
+        let e = diff(&r2, Severity::High, &mut failing);
+        assert_eq!(e[0].event, "fixed");
+        assert!(failing.is_empty());
+        // below the threshold: no alert
+        assert!(diff(&r1, Severity::Critical, &mut failing).is_empty());
+    }
+
+    #[test]
+    fn urls_are_redacted_everywhere() {
+        let url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+        for msg in [
+            format!("io: connection refused to {url}"),
+            "bad uri hooks.slack.com/services/T000/B000/XXXXSECRET".to_string(),
+            "POST /services/T000/B000/XXXXSECRET failed".to_string(),
+            "services/T000/B000/XXXXSECRET".to_string(),
+        ] {
+            let r = redact(&msg, url);
+            assert!(!r.contains("XXXXSECRET"), "{r}");
+        }
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/hook?token=abc"),
+            Some(("http://127.0.0.1:8080", "/hook?token=abc"))
+        );
+        assert!(split_url("ftp://x/y").is_none());
+        assert!(split_url("https://user:pw@host/x").is_none());
+        assert_eq!(format!("{:?}", Secret(url.into())), "<redacted>");
+        let e = crate::config::Config::parse(
+            &format!("[alerts.slack]\nurl = \"ftp://{}\"\n", &url[8..]),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.toml:2:") && !e.contains("XXXXSECRET"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn payloads() {
+        let n = Notice {
+            at: "2026-11-22T16:35:19.140Z".into(),
+            hostname: "web-1".into(),
+            machine_id: "m".into(),
+            asset: [("Env".to_string(), "PROD".to_string())].into(),
+            events: vec![Event {
+                event: "failed".into(),
+                check_id: "SSH-001".into(),
+                title: "Root <login>".into(),
+                severity: Severity::High,
+                status: "FAIL".into(),
+                reason: Some("PermitRootLogin yes".into()),
+            }],
+            failing: 1,
+        };
+        let s = slack_payload(&n)["text"].as_str().unwrap().to_string();
+        assert!(s.starts_with("*Jikimi [PROD] web-1: 1 new failure*"), "{s}");
+        assert!(s.contains("Root &lt;login&gt;"), "{s}");
+        let w = webhook_payload(&n);
+        assert_eq!(w["events"][0]["check_id"], "SSH-001");
+        assert_eq!(w["events"][0]["severity"], "high");
+    }
+}
