@@ -103,8 +103,9 @@ def main():
     cat = json.loads(checks.stdout)
     print(f"binary {b}: {size:.1f} MiB; catalog: {len(cat)} checks ({sum(1 for c in cat if c['walk'])} filesystem walks)")
     fixture = os.path.join(ROOT, "tests/hosts/debian-weak/root")
-    bench("catalog, fixture host (--root, no walks)", [b, "check", "--once", "--no-extra-checks", "--no-walks", "--format", "json", "--root", fixture], a.runs)
-    bench("catalog, live host (no walks)", [b, "check", "--once", "--no-extra-checks", "--no-walks", "--format", "json"], a.runs)
+    state = tempfile.mkdtemp(prefix="jikimi-bench-")  # scan history goes here, never to /var/lib/jikimi
+    bench("catalog, fixture host (--root, no walks)", [b, "check", "--once", "--state-dir", state, "--no-extra-checks", "--no-walks", "--format", "json", "--root", fixture], a.runs)
+    bench("catalog, live host (no walks)", [b, "check", "--once", "--state-dir", state, "--no-extra-checks", "--no-walks", "--format", "json"], a.runs)
     res = bench("filesystem walk, live host (nice 19, idle I/O)", [b, "walk", "--json"], max(3, a.runs // 5))
     w = [json.loads(r["out"]) for r in res]
     best = max(w, key=lambda x: x["entries_per_sec"])
