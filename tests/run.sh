@@ -36,6 +36,13 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# Tests run as root: make sure none of them damages the machine (an agent bug once renamed a
+# temporary file over /dev/null for `--output /dev/null`).
+check_dev_null() {
+  [ -c /dev/null ] || { echo "FATAL: /dev/null is not a character device ($1)" >&2; exit 1; }
+}
+check_dev_null "before the tests"
+
 # ---------------------------------------------------------------- gates
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -83,6 +90,8 @@ if grep -Eq 'skipped' <<<"$line" && ! grep -Eq ' 0 skipped' <<<"$line"; then
 fi
 record "${line:-packaging: 0 passed, 1 failed (no summary)}"
 set -e
+
+check_dev_null "after the tests"
 
 step "summary"
 printf '%s\n' "${results[@]}"

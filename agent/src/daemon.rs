@@ -85,24 +85,8 @@ pub fn next_delay(interval: Duration, jitter: Duration, r: u64) -> Duration {
 
 /// Writes metrics for node_exporter's textfile collector atomically.
 pub fn write_textfile(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let r = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
+    // 0644: node_exporter reads it without root
+    crate::state::write_file(path, text.as_bytes(), 0o644).map_err(std::io::Error::other)
 }
 
 fn respond(mut s: TcpStream, shared: &Shared) {

@@ -317,30 +317,10 @@ fn open_root(root: Option<&Path>) -> Result<Root> {
     Root::new(dir).with_context(|| format!("cannot open scan root {}", dir.display()))
 }
 
-/// Writes a file atomically: a temporary file in the same directory, fsync, rename.
+/// Writes an output file the user named (see `jikimi::state::write_file`: atomic for regular
+/// files, never renamed over a device such as /dev/null or a FIFO).
 fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("cannot write {}", path.display()))
+    jikimi::state::write_file(path, data, 0o644).map_err(|e| anyhow!(e))
 }
 
 /// Configuration, catalog and selection for a check run (also rebuilt by the daemon on SIGHUP).

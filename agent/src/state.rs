@@ -69,10 +69,56 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
-/// Replaces `path` atomically and durably.
+/// Replaces `path` atomically and durably (mode 0600: state files).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
+    write_file(path, data, 0o600)
+}
+
+/// Writes a file a user named (`--output`, `--textfile`): atomically (temporary file in the
+/// same directory, fsync, rename) when it is a regular file or does not exist yet, with
+/// `mode` for a new file.
+///
+/// Never renames over anything else: `--output /dev/null` run as root must not replace the
+/// device with a regular file, and a FIFO must stay a FIFO. Such targets are opened and
+/// written in place (`O_NONBLOCK`, so a FIFO without a reader is an error, not a hang). A
+/// symlink is followed, so the link itself survives and its target is replaced.
+pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(path) {
+            Ok(t) => t,
+            // a dangling link: create its target
+            Err(_) => match fs::read_link(path) {
+                Ok(t) if t.is_absolute() => t,
+                Ok(t) => path.parent().unwrap_or(Path::new(".")).join(t),
+                Err(e) => return Err(err(e)),
+            },
+        },
+        _ => path.to_path_buf(),
+    };
+    match fs::metadata(&target) {
+        Ok(m) if m.is_dir() => {
+            return Err(format!(
+                "cannot write {}: it is a directory",
+                path.display()
+            ))
+        }
+        Ok(m) if !m.is_file() => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(&target)
+                .map_err(err)?;
+            return f.write_all(data).map_err(err);
+        }
+        _ => {}
+    }
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -82,22 +128,51 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
             .create(true)
             .truncate(true)
             .write(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)?;
+        fs::rename(&tmp, &target)?;
         File::open(dir)?.sync_all()
     })();
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    res.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    res.map_err(err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `--output /dev/null` as root replaced the device with a regular file.
+    #[test]
+    fn never_renames_over_a_device_or_fifo_and_follows_symlinks() {
+        use std::os::unix::fs::FileTypeExt;
+        write_file(Path::new("/dev/null"), b"x", 0o644).unwrap();
+        assert!(fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // no reader: an error, never a hang, and the FIFO stays a FIFO
+        assert!(write_file(&fifo, b"x", 0o644).is_err());
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        let real = t.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        let link = t.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_file(&link, b"new", 0o644).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert!(write_file(t.path(), b"x", 0o644).is_err());
+    }
 
     #[test]
     fn atomic_write_and_exclusive_lock() {
