@@ -97,7 +97,8 @@ step "summary"
 printf '%s\n' "${results[@]}"
 total_passed=0; total_failed=0
 for r in "${results[@]}"; do
-  p=$(grep -Eo '[0-9]+ passed' <<<"$r" | awk '{print $1}'); f=$(grep -Eo '[0-9]+ failed' <<<"$r" | awk '{print $1}')
+  p=$(grep -Eo '[0-9]+ passed' <<<"$r" | awk '{print $1}' || true)
+  f=$(grep -Eo '[0-9]+ failed' <<<"$r" | awk '{print $1}' || true)
   total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
 done
 echo "all: $total_passed passed, $total_failed failed"
