@@ -67,9 +67,13 @@ record "catalog test: $($BIN catalog test --no-extra-checks --fixtures tests/hos
 set +e
 step "AWS integration tests (moto_server, botocore service models; tests/aws/run.sh)"
 JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
+aws_rc=${PIPESTATUS[0]}
 line=$(tail -n 1 /tmp/jikimi-aws-test.log | grep -Eo '[0-9]+ (passed|failed)' | paste -sd, - | sed 's/,/, /')
 case "$line" in *passed*) record "aws: $line" ;; *) record "aws: 0 passed, 1 failed (no pytest summary)" ;; esac
-grep -Eq '[0-9]+ passed' <<<"$line" && ! grep -Eq '[1-9][0-9]* failed' <<<"$line" || true
+# pytest exits non-zero on errors too (e.g. "3 errors" in collection): count that as a failure
+if [ "$aws_rc" -ne 0 ] && ! grep -Eq '[1-9][0-9]* failed' <<<"$line"; then
+  record "aws: 0 passed, 1 failed (pytest exit $aws_rc)"
+fi
 
 step "assets: classification, tags, alerts, mail, CloudFormation (tests/assets/run.sh)"
 JIKIMI_BIN="$BIN" bash tests/assets/run.sh 2>&1 | tee /tmp/jikimi-assets.log
