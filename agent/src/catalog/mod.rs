@@ -153,7 +153,7 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Catalo
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(err(format!("cannot read catalog directory: {e}"))),
+        Err(e) => return Err(err(format!("cannot read directory: {e}"))),
     };
     let mut paths: Vec<_> = rd
         .filter_map(|e| e.ok())

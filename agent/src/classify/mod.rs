@@ -117,12 +117,9 @@ fn tag_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
 }
 
 /// One rule file.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Shown in errors and origins (`checks/classify/db.toml`).
-    pub name: String,
-    pub text: String,
-}
+/// A rules file (name shown in errors and origins, e.g. `checks/classify/db.toml`): the same
+/// type as the check catalog's sources.
+pub use crate::catalog::SourceFile;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_classify.rs"));
@@ -139,37 +136,10 @@ pub fn embedded_sources() -> Vec<SourceFile> {
         .collect()
 }
 
-/// `*.toml` of a directory, sorted; a missing directory is empty when `optional`.
+/// `*.toml` of a directory, sorted (bounded in size); a missing directory is empty when
+/// `optional`. The same reader as the check catalog's.
 pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, String> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => {
-            return Err(format!(
-                "{}: cannot read rules directory: {e}",
-                dir.display()
-            ))
-        }
-    };
-    let mut paths: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for p in paths {
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
-        if text.len() as u64 > crate::fs::MAX_READ_BYTES {
-            return Err(format!("{}: rules file larger than 4 MiB", p.display()));
-        }
-        out.push(SourceFile {
-            name: p.display().to_string(),
-            text,
-        });
-    }
-    Ok(out)
+    crate::catalog::dir_sources(dir, optional).map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize)]
