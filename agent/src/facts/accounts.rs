@@ -141,9 +141,21 @@ fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
 }
 
-/// Parses /etc/passwd. Malformed lines are errors naming the line.
-pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), String> {
-    let mut users = Vec::new();
+/// The colon-separated records of an account file: (line number, fields), plus the line
+/// numbers of legacy NIS `+`/`-` entries. A record with a field count outside `min..=max` is
+/// an error naming the line (`expected` is what the message says was expected).
+#[allow(
+    clippy::type_complexity,
+    reason = "a private helper returning two parallel lists"
+)]
+fn records<'a>(
+    text: &'a str,
+    file: &str,
+    min: usize,
+    max: usize,
+    expected: usize,
+) -> Result<(Vec<(u32, Vec<&'a str>)>, Vec<u32>), String> {
+    let mut out = Vec::new();
     let mut nis = Vec::new();
     for (n, l) in lines(text) {
         if l.starts_with('+') || l.starts_with('-') {
@@ -151,22 +163,38 @@ pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), Str
             continue;
         }
         let f: Vec<&str> = l.split(':').collect();
-        if f.len() != 7 {
+        if f.len() < min || f.len() > max {
             return Err(bad(
                 file,
                 n as usize,
-                &format!("expected 7 fields, found {}", f.len()),
+                &format!("expected {expected} fields, found {}", f.len()),
             ));
         }
-        let num = |s: &str, what: &str| {
-            s.parse::<u32>()
-                .map_err(|_| bad(file, n as usize, &format!("{what} `{s}` is not a number")))
-        };
+        out.push((n, f));
+    }
+    Ok((out, nis))
+}
+
+fn number(file: &str, line: u32, what: &str, s: &str) -> Result<u32, String> {
+    s.parse::<u32>().map_err(|_| {
+        bad(
+            file,
+            line as usize,
+            &format!("{what} `{s}` is not a number"),
+        )
+    })
+}
+
+/// Parses /etc/passwd. Malformed lines are errors naming the line.
+pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), String> {
+    let (recs, nis) = records(text, file, 7, 7, 7)?;
+    let mut users = Vec::with_capacity(recs.len());
+    for (n, f) in recs {
         users.push(User {
             name: f[0].to_string(),
             passwd_field: classify_password(f[1]),
-            uid: num(f[2], "UID")?,
-            gid: num(f[3], "GID")?,
+            uid: number(file, n, "UID", f[2])?,
+            gid: number(file, n, "GID", f[3])?,
             gecos: f[4].to_string(),
             home: f[5].to_string(),
             shell: f[6].to_string(),
@@ -176,24 +204,13 @@ pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), Str
     Ok((users, nis))
 }
 
+/// Parses /etc/shadow (8 or 9 fields). The password field is reduced to its kind at once.
 pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), String> {
-    let mut out = Vec::new();
-    let mut nis = Vec::new();
-    for (n, l) in lines(text) {
-        if l.starts_with('+') || l.starts_with('-') {
-            nis.push(n);
-            continue;
-        }
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() < 8 || f.len() > 9 {
-            return Err(bad(
-                file,
-                n as usize,
-                &format!("expected 9 fields, found {}", f.len()),
-            ));
-        }
-        let opt = |s: &str| s.trim().parse::<i64>().ok();
-        out.push(Shadow {
+    let (recs, nis) = records(text, file, 8, 9, 9)?;
+    let opt = |s: &str| s.trim().parse::<i64>().ok();
+    let out = recs
+        .into_iter()
+        .map(|(n, f)| Shadow {
             name: f[0].to_string(),
             password: classify_password(f[1]),
             last_change: opt(f[2]),
@@ -203,32 +220,19 @@ pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), S
             inactive_days: opt(f[6]),
             expire: opt(f[7]),
             line: n,
-        });
-    }
+        })
+        .collect();
     Ok((out, nis))
 }
 
+/// Parses /etc/group.
 pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), String> {
-    let mut out = Vec::new();
-    let mut nis = Vec::new();
-    for (n, l) in lines(text) {
-        if l.starts_with('+') || l.starts_with('-') {
-            nis.push(n);
-            continue;
-        }
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() != 4 {
-            return Err(bad(
-                file,
-                n as usize,
-                &format!("expected 4 fields, found {}", f.len()),
-            ));
-        }
+    let (recs, nis) = records(text, file, 4, 4, 4)?;
+    let mut out = Vec::with_capacity(recs.len());
+    for (n, f) in recs {
         out.push(Group {
             name: f[0].to_string(),
-            gid: f[2]
-                .parse()
-                .map_err(|_| bad(file, n as usize, &format!("GID `{}` is not a number", f[2])))?,
+            gid: number(file, n, "GID", f[2])?,
             members: f[3]
                 .split(',')
                 .map(str::trim)
