@@ -363,54 +363,48 @@ fn ipv6_ends(s: &[u8], i: usize) -> Vec<usize> {
     out
 }
 
-fn m_ntwkaddr(s: &[u8], i: usize) -> (usize, bool) {
+/// Longest address (optionally `/mask` or `/prefix`) starting at `i`: `ends` gives where an
+/// address can end, a prefix has at most `digits` digits and a value up to `max`, and with
+/// `no_leading_zero` a multi-digit prefix may not start with 0 (sudo's IPv6 rule).
+fn longest_net(
+    s: &[u8],
+    i: usize,
+    ends: fn(&[u8], usize) -> Vec<usize>,
+    digits: usize,
+    max: u32,
+    no_leading_zero: bool,
+) -> usize {
     let mut best = 0;
-    for e in ipv4_ends(s, i) {
+    for e in ends(s, i) {
         best = best.max(e - i);
-        if s.get(e) == Some(&b'/') {
-            for m in ipv4_ends(s, e + 1) {
-                best = best.max(m - i);
-            }
-            let d = s[e + 1..]
-                .iter()
-                .take(2)
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            for len in 1..=d {
-                let v: u32 = std::str::from_utf8(&s[e + 1..e + 1 + len])
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(99);
-                if v <= 32 {
-                    best = best.max(e + 1 + len - i);
-                }
+        if s.get(e) != Some(&b'/') {
+            continue;
+        }
+        for m in ends(s, e + 1) {
+            best = best.max(m - i);
+        }
+        let d = s[e + 1..]
+            .iter()
+            .take(digits)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        for len in 1..=d {
+            let t = &s[e + 1..e + 1 + len];
+            let v: u32 = std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(u32::MAX);
+            if v <= max && !(no_leading_zero && len > 1 && t[0] == b'0') {
+                best = best.max(e + 1 + len - i);
             }
         }
     }
-    let mut best6 = 0;
-    for e in ipv6_ends(s, i) {
-        best6 = best6.max(e - i);
-        if s.get(e) == Some(&b'/') {
-            for m in ipv6_ends(s, e + 1) {
-                best6 = best6.max(m - i);
-            }
-            let d = s[e + 1..]
-                .iter()
-                .take(3)
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            for len in 1..=d {
-                let t = &s[e + 1..e + 1 + len];
-                let v: u32 = std::str::from_utf8(t)
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(999);
-                if v <= 128 && !(len > 1 && t[0] == b'0') {
-                    best6 = best6.max(e + 1 + len - i);
-                }
-            }
-        }
-    }
+    best
+}
+
+fn m_ntwkaddr(s: &[u8], i: usize) -> (usize, bool) {
+    let best = longest_net(s, i, ipv4_ends, 2, 32, false);
+    let best6 = longest_net(s, i, ipv6_ends, 3, 128, true);
     if best6 > best {
         (best6, true)
     } else {
