@@ -1,34 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the AWS tests need (moto[server], boto3, botocore, pytest) into a virtualenv,
-# idempotently: a second run with the same requirements.txt installs nothing. Prints the
-# virtualenv's path on the last line.
+# Installs what the AWS tests need (moto[server], boto3, botocore, pytest: requirements.txt)
+# into a virtualenv, idempotently (tests/lib/venv.sh). Prints the virtualenv's path last.
 #   JIKIMI_AWS_VENV  where the virtualenv lives (default ~/.cache/jikimi/aws-venv)
 #   PYTHON           interpreter to create it with (default python3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="${JIKIMI_AWS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/jikimi/aws-venv}"
-py="${PYTHON:-python3}"
-
-if [ ! -x "$venv/bin/python" ]; then
-  if ! "$py" -m venv "$venv" >/dev/null 2>&1; then
-    # Debian's python3 ships venv separately.
-    if command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-      rm -rf "$venv"
-      "$py" -m venv "$venv"
-    else
-      echo "FATAL: cannot create a virtualenv with $py (install python3-venv)" >&2
-      exit 1
-    fi
-  fi
-fi
-
-stamp="$venv/.jikimi-requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] \
-  || ! "$venv/bin/python" -c "import moto, boto3, botocore, pytest" 2>/dev/null; then
-  echo "installing $(grep -v '^#' "$here/requirements.txt" | xargs) into $venv" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  echo "$want" >"$stamp"
-fi
-echo "$venv"
+exec bash "$here/../lib/venv.sh" \
+  "${JIKIMI_AWS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/jikimi/aws-venv}" \
+  "$here/requirements.txt" "import moto, boto3, botocore, pytest"
