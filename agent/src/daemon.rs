@@ -27,6 +27,8 @@ pub struct Setup {
     pub config: Config,
     pub catalog: Catalog,
     pub selection: Selection,
+    /// Asset classification rules (built-in plus the configuration's rules directory).
+    pub rules: crate::classify::Rules,
 }
 
 /// Daemon options from the command line (they win over the configuration).
@@ -199,17 +201,12 @@ fn scan_once(
 /// logged; what was not delivered stays pending in the state directory for the next scan.
 fn submit(setup: &Setup, facts: &Facts, report: &mut Report, state_dir: Option<&Path>) {
     let cfg = &setup.config;
-    match crate::classify::rules_for(&cfg.asset, None) {
-        Ok(rules) => {
-            report.asset = Some(crate::classify::classify(
-                &rules,
-                facts,
-                &cfg.asset,
-                cfg.ec2_tags.prefix(),
-            ))
-        }
-        Err(e) => log(&format!("classification skipped: {e}")),
-    }
+    report.asset = Some(crate::classify::classify(
+        &setup.rules,
+        facts,
+        &cfg.asset,
+        cfg.ec2_tags.prefix(),
+    ));
     let state_dir = state_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| cfg.state_dir());

@@ -323,7 +323,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     jikimi::state::write_file(path, data, 0o644).map_err(|e| anyhow!(e))
 }
 
-/// Configuration, catalog and selection for a check run (also rebuilt by the daemon on SIGHUP).
+/// Configuration, catalog, selection and classification rules for a check run (also rebuilt
+/// by the daemon on SIGHUP, so a broken rules file fails the start or keeps the old setup).
 fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
@@ -341,10 +342,12 @@ fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     };
     // fail early on unknown ids rather than at the first scan
     run::select(&catalog, &selection).map_err(|e| anyhow!(e))?;
+    let rules = jikimi::classify::rules_for(&cfg.asset, None).map_err(|e| anyhow!(e))?;
     Ok(jikimi::daemon::Setup {
         config: cfg,
         catalog,
         selection,
+        rules,
     })
 }
 
@@ -366,10 +369,9 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
     let root = open_root(a.root.as_deref())?;
     let mut facts = jikimi::facts::Facts::new(&root);
     facts.walk_limits = cfg.walk_limits();
-    let rules = jikimi::classify::rules_for(&cfg.asset, None).map_err(|e| anyhow!(e))?;
     let mut report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
     report.asset = Some(jikimi::classify::classify(
-        &rules,
+        &s.rules,
         &facts,
         &cfg.asset,
         cfg.ec2_tags.prefix(),
