@@ -5,6 +5,7 @@
 //! [`run`] into [`findings`], and [`sinks`] render or ship those findings.
 
 pub mod aws;
+pub mod cancel;
 pub mod catalog;
 pub mod classify;
 pub mod config;
