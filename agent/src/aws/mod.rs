@@ -7,23 +7,28 @@
 //! generated models of every operation, which costs minutes of build time and megabytes of
 //! binary and resident memory for an agent that must idle under 12 MB.
 
+pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod http;
 pub mod identity;
 pub mod imds;
+pub mod partitions;
 pub mod sigv4;
 pub mod ssm;
+pub mod sts;
 
 pub use identity::Identity;
 pub use ssm::load_config;
 
 use config::AwsConfig;
-use http::{api_error, ApiError, Client, Endpoint, Retry, Roots};
+use credentials::Source;
+use http::{api_error, ApiError, Client, Endpoint, Retry, RetryQuota, Roots};
 use imds::Imds;
 use sigv4::Credentials;
 use std::cell::RefCell;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 /// An AWS service the agent calls.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +51,13 @@ pub const SSM: Service = Service {
     name: "ssm",
     env_id: "SSM",
     content_type: "application/x-amz-json-1.1",
+};
+
+/// STS speaks the Query protocol too (AssumeRole, AssumeRoleWithWebIdentity).
+pub const STS: Service = Service {
+    name: "sts",
+    env_id: "STS",
+    content_type: "application/x-www-form-urlencoded; charset=utf-8",
 };
 
 /// EC2 speaks the Query protocol: a form-encoded POST, XML answers ([`Session::call_query`]).
@@ -92,20 +104,115 @@ pub struct Reply {
     pub attempts: u32,
 }
 
+/// Credentials start being refreshed this long before they expire; until they expire, the
+/// cached ones keep being used when a refresh fails.
+pub const REFRESH_WINDOW: Duration = Duration::from_secs(300);
+/// Within the refresh window, a refresh is tried at most this often (the instance profile
+/// hands out the same credentials until shortly before they expire).
+const REFRESH_RETRY: Duration = Duration::from_secs(60);
+/// Credentials this close to expiry are no longer used.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+
+/// Error codes that a wrong clock causes; retried once with the server's time.
+const SKEW_CODES: &[&str] = &[
+    "RequestTimeTooSkewed",
+    "RequestExpired",
+    "RequestInTheFuture",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+];
+/// A difference between the host's and the server's clock below this is not skew.
+const MIN_SKEW: Duration = Duration::from_secs(60);
+
+/// Correction of the host's clock learned from AWS `Date` headers, in milliseconds, for
+/// every request of the process.
+static CLOCK_CORRECTION_MS: AtomicI64 = AtomicI64::new(0);
+
+/// TEST ONLY: `JIKIMI_TEST_CLOCK_SKEW_SECS` shifts the signing clock by that many seconds,
+/// to simulate a host whose clock is wrong (tests/aws/test_credentials.py). It only ever
+/// makes signatures older or newer; it never touches the system clock.
+fn test_clock_skew_ms() -> i64 {
+    std::env::var("JIKIMI_TEST_CLOCK_SKEW_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| s.clamp(-86_400 * 365, 86_400 * 365) * 1000)
+        .unwrap_or(0)
+}
+
+fn shift(t: SystemTime, ms: i64) -> SystemTime {
+    if ms >= 0 {
+        t + Duration::from_millis(ms as u64)
+    } else {
+        t - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+/// The host's clock as the signer sees it (test skew included), without the correction.
+fn host_clock() -> SystemTime {
+    shift(SystemTime::now(), test_clock_skew_ms())
+}
+
+/// The signing time: the host's clock corrected by what AWS `Date` headers taught.
+pub fn signing_time() -> SystemTime {
+    shift(host_clock(), CLOCK_CORRECTION_MS.load(Ordering::Relaxed))
+}
+
+/// The correction in effect, in milliseconds (for messages and tests).
+pub fn clock_correction_ms() -> i64 {
+    CLOCK_CORRECTION_MS.load(Ordering::Relaxed)
+}
+
+/// How a request is authenticated.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    /// The session's credentials (resolved and refreshed as needed).
+    Session,
+    /// Given credentials (STS AssumeRole with the source credentials).
+    With(&'a Credentials),
+    /// Unsigned (STS AssumeRoleWithWebIdentity).
+    Unsigned,
+}
+
+#[derive(Clone)]
+struct Cached {
+    creds: Credentials,
+    /// When a refresh was last tried within the refresh window.
+    tried: Option<Instant>,
+}
+
 /// AWS access for one run: configuration, the IMDS session, credentials (resolved on first
-/// use, refreshed when they expire within five minutes) and the HTTP client.
+/// use, refreshed ahead of their expiry) and the HTTP client.
 pub struct Session {
     cfg: AwsConfig,
     pub imds: Imds,
-    creds: RefCell<Option<Credentials>>,
+    creds: RefCell<Option<Cached>>,
     /// One HTTP client per endpoint URL (each may have its own proxy).
     clients: RefCell<Vec<(String, Client)>>,
     roots: Roots,
     retry: Retry,
+    variant: partitions::Variant,
 }
 
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A warning on stderr (the daemon's log): credentials kept past a failed refresh, a
+/// clock corrected.
+fn warn(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "jikimi: warning: {msg}");
+}
+
+/// `true` / `false` (any case) of an environment variable; an error for anything else.
+fn env_bool(k: &str) -> Result<Option<bool>, String> {
+    match env(k) {
+        None => Ok(None),
+        Some(v) if v.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(v) => Err(format!("{k}=`{v}` is neither true nor false")),
+    }
 }
 
 impl Session {
@@ -119,6 +226,38 @@ impl Session {
             Some(p) => Roots::from_pem_file(&p)?,
             None => Roots::default(),
         };
+        // Endpoint variants: the agent's configuration, else the environment, else the
+        // selected profile of the shared config file.
+        let profile_flag = |key: &str| -> Result<Option<bool>, String> {
+            let name = cfg
+                .profile
+                .clone()
+                .or_else(|| env("AWS_PROFILE"))
+                .unwrap_or_else(|| "default".into());
+            let files = credentials::SharedFiles::load()?;
+            match files.profile(&name).and_then(|p| p.get(key)) {
+                None => Ok(None),
+                Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+                Some(v) => Err(format!(
+                    "profile {name}: {key} = `{v}` is neither true nor false"
+                )),
+            }
+        };
+        let fips = match cfg.use_fips_endpoint {
+            Some(b) => b,
+            None => match env_bool("AWS_USE_FIPS_ENDPOINT")? {
+                Some(b) => b,
+                None => profile_flag("use_fips_endpoint")?.unwrap_or(false),
+            },
+        };
+        let dual_stack = match cfg.use_dualstack_endpoint {
+            Some(b) => b,
+            None => match env_bool("AWS_USE_DUALSTACK_ENDPOINT")? {
+                Some(b) => b,
+                None => profile_flag("use_dualstack_endpoint")?.unwrap_or(false),
+            },
+        };
         Ok(Session {
             roots,
             imds: Imds::new(imds_ep.as_deref())?,
@@ -126,6 +265,7 @@ impl Session {
             creds: RefCell::new(None),
             clients: RefCell::new(Vec::new()),
             retry: Retry::new(cfg.max_attempts()),
+            variant: partitions::Variant { fips, dual_stack },
         })
     }
 
@@ -138,39 +278,105 @@ impl Session {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 
+    /// Credentials for the next request: the cached ones while more than
+    /// [`REFRESH_WINDOW`] remains; within it a refresh (at most every minute), keeping the
+    /// cached ones while they are still valid when the refresh fails.
     pub fn credentials(&self) -> Result<Credentials, String> {
-        let mut c = self.creds.borrow_mut();
-        let fresh = c.as_ref().is_some_and(|c| {
-            c.expires.is_none_or(|e| {
-                e.duration_since(SystemTime::now())
-                    .is_ok_and(|left| left > Duration::from_secs(300))
-            })
-        });
-        if !fresh {
-            *c = Some(credentials::resolve(
-                self.cfg.profile.as_deref(),
-                &self.imds,
-            )?);
+        let now = SystemTime::now();
+        let cached = self.creds.borrow().clone();
+        if let Some(c) = &cached {
+            let left = c
+                .creds
+                .expires
+                .map(|e| e.duration_since(now).unwrap_or_default());
+            match left {
+                None => return Ok(c.creds.clone()),
+                Some(l) if l > REFRESH_WINDOW => return Ok(c.creds.clone()),
+                Some(l)
+                    if l > EXPIRY_MARGIN
+                        && c.tried.is_some_and(|t| t.elapsed() < REFRESH_RETRY) =>
+                {
+                    return Ok(c.creds.clone())
+                }
+                _ => {}
+            }
         }
-        Ok(c.clone().expect("set above"))
+        let fetched = credentials::plan(self.cfg.profile.as_deref()).and_then(|s| self.fetch(&s));
+        match (fetched, cached) {
+            (Ok(new), _) => {
+                let in_window = new
+                    .expires
+                    .is_some_and(|e| e.duration_since(now).unwrap_or_default() <= REFRESH_WINDOW);
+                *self.creds.borrow_mut() = Some(Cached {
+                    creds: new.clone(),
+                    tried: in_window.then(Instant::now),
+                });
+                Ok(new)
+            }
+            (Err(e), Some(old))
+                if old
+                    .creds
+                    .expires
+                    .is_some_and(|x| x.duration_since(now).unwrap_or_default() > EXPIRY_MARGIN) =>
+            {
+                *self.creds.borrow_mut() = Some(Cached {
+                    creds: old.creds.clone(),
+                    tried: Some(Instant::now()),
+                });
+                warn(&format!(
+                    "refreshing AWS credentials failed ({e}); using the current ones ({}) \
+                     until they expire",
+                    old.creds.source
+                ));
+                Ok(old.creds)
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// Fetches the credentials of a source (STS for roles).
+    fn fetch(&self, src: &Source) -> Result<Credentials, String> {
+        if let Some(r) = credentials::fetch_simple(src, &self.imds) {
+            return r;
+        }
+        match src {
+            Source::AssumeRole(a) => {
+                let base = self.fetch(&a.source)?;
+                sts::assume_role(self, a, &base)
+            }
+            Source::WebIdentity {
+                role_arn,
+                token_file,
+                session_name,
+                region,
+            } => {
+                let token = credentials::read_token_file(token_file)?;
+                sts::assume_role_with_web_identity(
+                    self,
+                    role_arn,
+                    session_name,
+                    &token,
+                    region.as_deref(),
+                )
+            }
+            _ => unreachable!("fetch_simple handles the other sources"),
+        }
     }
 
     /// Endpoint of a service: `aws.endpoint_url`, else `AWS_ENDPOINT_URL_<SERVICE>`, else
-    /// `AWS_ENDPOINT_URL`, else the regional AWS endpoint.
+    /// `AWS_ENDPOINT_URL`, else the regional endpoint of the region's partition (FIPS and
+    /// dual-stack variants as configured).
     pub fn endpoint(&self, svc: Service, region: &str) -> Result<Endpoint, String> {
-        let url = self
+        let url = match self
             .cfg
             .endpoint_url
             .clone()
             .or_else(|| env(&format!("AWS_ENDPOINT_URL_{}", svc.env_id)))
             .or_else(|| env("AWS_ENDPOINT_URL"))
-            .unwrap_or_else(|| {
-                format!(
-                    "https://{}.{region}.{}",
-                    svc.name,
-                    identity::dns_suffix(identity::partition(region))
-                )
-            });
+        {
+            Some(u) => u,
+            None => partitions::endpoint(svc.name, region, self.variant)?,
+        };
         Endpoint::parse(&url).map_err(|e| format!("{} endpoint: {e}", svc.name))
     }
 
@@ -186,8 +392,8 @@ impl Session {
     }
 
     /// A signed JSON POST with retries on throttling, 5xx and network errors (full-jitter
-    /// exponential backoff, `aws.max_attempts` attempts). `target` is the `X-Amz-Target` of
-    /// JSON-1.1 services.
+    /// exponential backoff, `aws.max_attempts` attempts, within the retry quota). `target`
+    /// is the `X-Amz-Target` of JSON-1.1 services.
     pub fn call(
         &self,
         svc: Service,
@@ -196,7 +402,7 @@ impl Session {
         target: Option<&str>,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let (r, attempts) = self.send_signed(svc, region, path, target, body)?;
+        let (r, attempts) = self.send(svc, region, path, target, body, Auth::Session)?;
         let body = if r.body.is_empty() {
             serde_json::Value::Object(Default::default())
         } else {
@@ -219,18 +425,39 @@ impl Session {
         region: &str,
         body: &str,
     ) -> Result<(String, u32), ApiError> {
-        let (r, attempts) = self.send_signed(svc, region, "/", None, body.as_bytes())?;
+        let (r, attempts) = self.send(svc, region, "/", None, body.as_bytes(), Auth::Session)?;
         Ok((String::from_utf8_lossy(&r.body).into_owned(), attempts))
     }
 
+    /// An STS Query-protocol POST signed with `creds`, or unsigned when `None`.
+    pub(crate) fn call_sts(
+        &self,
+        region: &str,
+        body: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, ApiError> {
+        let auth = match creds {
+            Some(c) => Auth::With(c),
+            None => Auth::Unsigned,
+        };
+        let (r, _) = self.send(STS, region, "/", None, body.as_bytes(), auth)?;
+        Ok(String::from_utf8_lossy(&r.body).into_owned())
+    }
+
     /// Signs and sends a POST, retrying; the 2xx response and the attempts it took.
-    fn send_signed(
+    ///
+    /// Retries: retryable errors, within `aws.max_attempts` and the process's retry quota,
+    /// after a full-jitter backoff that a cancellation request cuts short (no retry then).
+    /// Clock skew: an authentication error whose answer's `Date` is more than a minute off
+    /// the host's clock sets the process's clock correction and is retried once.
+    fn send(
         &self,
         svc: Service,
         region: &str,
         path: &str,
         target: Option<&str>,
         body: &[u8],
+        auth_mode: Auth,
     ) -> Result<(http::Response, u32), ApiError> {
         let fail = |code: &str, message: String| ApiError {
             status: None,
@@ -246,43 +473,96 @@ impl Session {
         let host = ep.host_header();
         let client = self.client_for(&ep).map_err(|e| fail("Configuration", e))?;
         let signed_path = format!("{}{path}", ep.base);
+        let quota = RetryQuota::global();
         let mut attempt = 0;
+        let mut retry_cost = 0;
+        let mut skew_retried = false;
         loop {
             attempt += 1;
-            let creds = self.credentials().map_err(|e| fail("NoCredentials", e))?;
+            if crate::cancel::requested() {
+                return Err(ApiError {
+                    attempts: attempt - 1,
+                    retryable: true,
+                    ..fail("Cancelled", http::CANCELLED.into())
+                });
+            }
+            let creds = match auth_mode {
+                Auth::Session => Some(self.credentials().map_err(|e| fail("NoCredentials", e))?),
+                Auth::With(c) => Some(c.clone()),
+                Auth::Unsigned => None,
+            };
             let mut extra: Vec<(&str, &str)> = vec![("content-type", svc.content_type)];
             if let Some(t) = target {
                 extra.push(("x-amz-target", t));
             }
-            let auth = sigv4::sign(
-                &sigv4::Request {
-                    method: "POST",
-                    host: &host,
-                    path: &signed_path,
-                    query: "",
-                    headers: &extra,
-                    body,
-                    service: svc.name,
-                    region,
-                    time: SystemTime::now(),
-                },
-                &creds,
-            );
+            let auth = match &creds {
+                Some(creds) => sigv4::sign(
+                    &sigv4::Request {
+                        method: "POST",
+                        host: &host,
+                        path: &signed_path,
+                        query: "",
+                        headers: &extra,
+                        body,
+                        service: svc.name,
+                        region,
+                        time: signing_time(),
+                    },
+                    creds,
+                ),
+                None => Vec::new(),
+            };
             let mut headers = extra.clone();
             headers.push(("host", &host));
             for (k, v) in &auth {
                 headers.push((k, v));
             }
-            let err = match client.send("POST", &url, &headers, Some(body)) {
-                Ok(r) if (200..300).contains(&r.status) => return Ok((r, attempt)),
-                Ok(r) => api_error(&r),
-                Err(e) => ApiError {
-                    status: None,
-                    code: "Transport".into(),
-                    message: e,
-                    retryable: true,
-                    attempts: 1,
-                },
+            let mut timeout = false;
+            let err = match client.send_cancellable("POST", &url, &headers, Some(body)) {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    quota.release(if retry_cost > 0 { retry_cost } else { 1 });
+                    return Ok((r, attempt));
+                }
+                Ok(r) => {
+                    let e = api_error(&r);
+                    if !skew_retried && SKEW_CODES.contains(&e.code.as_str()) {
+                        if let Some(server) = r.date {
+                            let local = host_clock();
+                            let diff_ms = crate::time::unix_ms(server) as i64
+                                - crate::time::unix_ms(local) as i64;
+                            let current = CLOCK_CORRECTION_MS.load(Ordering::Relaxed);
+                            if (diff_ms - current).unsigned_abs() > MIN_SKEW.as_millis() as u64 {
+                                CLOCK_CORRECTION_MS.store(diff_ms, Ordering::Relaxed);
+                                warn(&format!(
+                                    "the host clock is {:+} s off AWS's; signing with the \
+                                     corrected time",
+                                    -diff_ms / 1000
+                                ));
+                                skew_retried = true;
+                                attempt -= 1;
+                                continue;
+                            }
+                        }
+                    }
+                    e
+                }
+                Err(e) if e == http::CANCELLED => {
+                    return Err(ApiError {
+                        attempts: attempt,
+                        retryable: true,
+                        ..fail("Cancelled", e)
+                    })
+                }
+                Err(e) => {
+                    timeout = true;
+                    ApiError {
+                        status: None,
+                        code: "Transport".into(),
+                        message: e,
+                        retryable: true,
+                        attempts: 1,
+                    }
+                }
             };
             if !err.retryable || attempt >= self.retry.max_attempts {
                 return Err(ApiError {
@@ -290,7 +570,29 @@ impl Session {
                     ..err
                 });
             }
-            std::thread::sleep(self.retry.delay(attempt));
+            let cost = if timeout {
+                http::TIMEOUT_RETRY_COST
+            } else {
+                http::RETRY_COST
+            };
+            if !quota.acquire(cost) {
+                return Err(ApiError {
+                    attempts: attempt,
+                    message: format!(
+                        "{} (not retried: the retry quota is exhausted)",
+                        err.message
+                    ),
+                    ..err
+                });
+            }
+            retry_cost += cost;
+            if !crate::cancel::sleep(self.retry.delay(attempt)) {
+                return Err(ApiError {
+                    attempts: attempt,
+                    message: format!("{} (not retried: the agent is stopping)", err.message),
+                    ..err
+                });
+            }
         }
     }
 }
