@@ -136,7 +136,22 @@ impl State {
 /// ProductFields that describe the agent rather than the host: a new agent version or
 /// catalog alone does not make every finding of the fleet "changed" (they are refreshed
 /// with the next real change or refresh).
-const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion"];
+const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion", STATUS_CHANGE];
+
+/// ProductFields key saying whether this version's compliance status is new: `NEW` (first
+/// version of the finding), `CHANGED` (the status differs from the previous version sent)
+/// or `NONE` (a refresh, or a change of details only). The shipped EventBridge rule alerts
+/// on NEW and CHANGED only, so an unchanged re-import never re-alerts.
+pub const STATUS_CHANGE: &str = "jikimi/StatusChange";
+
+fn mark(finding: &mut Value, change: &str) {
+    if let Some(pf) = finding
+        .get_mut("ProductFields")
+        .and_then(Value::as_object_mut)
+    {
+        pf.insert(STATUS_CHANGE.into(), Value::String(change.into()));
+    }
+}
 
 /// Content hash: the finding without its timestamps and [`UNHASHED_FIELDS`].
 fn content_hash(finding: &Value) -> String {
@@ -217,6 +232,7 @@ fn plan(
             None => {
                 stamp(&mut value, &now_s, &now_s);
                 observed(&mut value, None, &now_s);
+                mark(&mut value, "NEW");
                 state.findings.insert(
                     f.id.clone(),
                     Entry {
@@ -244,6 +260,7 @@ fn plan(
                     e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
                     stamp(&mut e.finding, &e.created_at, &e.updated_at);
                     observed(&mut e.finding, e.first_observed.as_deref(), &now_s);
+                    mark(&mut e.finding, "NONE");
                     e.pending = true;
                     e.sent_ms = None;
                 } else if !e.pending {
@@ -254,11 +271,12 @@ fn plan(
                 e.updated_ms = next_time(e.updated_ms);
                 e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
                 stamp(&mut value, &e.created_at, &e.updated_at);
-                if compliance_status(&e.finding) != compliance_status(&value)
-                    || e.first_observed.is_none()
-                {
+                let changed =
+                    compliance_status(&e.finding) != compliance_status(&value) || e.archived != na;
+                if changed || e.first_observed.is_none() {
                     e.first_observed = Some(now_s.clone());
                 }
+                mark(&mut value, if changed { "CHANGED" } else { "NONE" });
                 observed(&mut value, e.first_observed.as_deref(), &now_s);
                 e.check_id = check_id;
                 e.hash = hash;
@@ -279,6 +297,7 @@ fn plan(
             e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
             e.finding["RecordState"] = Value::String("ARCHIVED".into());
             stamp(&mut e.finding, &e.created_at, &e.updated_at);
+            mark(&mut e.finding, "NONE");
             e.hash = content_hash(&e.finding);
             e.archived = true;
             e.pending = true;
@@ -896,6 +915,42 @@ mod tests {
         // Not selected on the command line only (not dropped): left alone.
         let s = run(d.path(), vec![], &cat, T0 + 2000, &fake);
         assert_eq!((s.sent, s.calls), (0, 0));
+    }
+
+    #[test]
+    fn status_change_marks_only_new_statuses() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let mark = |f: &Value| {
+            f["ProductFields"][STATUS_CHANGE]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let mut r = result("A-1", Status::Fail);
+        run(d.path(), vec![r.clone()], &["A-1"], T0, &fake);
+        // Same status, other evidence: a new version, but no new status.
+        r.reason = Some("mode 0777 is more permissive than 0644".into());
+        run(d.path(), vec![r.clone()], &["A-1"], T0 + 10, &fake);
+        // Refreshed unchanged.
+        run(
+            d.path(),
+            vec![r.clone()],
+            &["A-1"],
+            T0 + 86_400_000 + 10,
+            &fake,
+        );
+        // Fixed, then failing again.
+        run(
+            d.path(),
+            vec![result("A-1", Status::Pass)],
+            &["A-1"],
+            T0 + 86_400_000 + 20,
+            &fake,
+        );
+        run(d.path(), vec![r], &["A-1"], T0 + 86_400_000 + 30, &fake);
+        let marks: Vec<String> = fake.sent().iter().map(mark).collect();
+        assert_eq!(marks, ["NEW", "NONE", "NONE", "CHANGED", "CHANGED"]);
     }
 
     #[test]
