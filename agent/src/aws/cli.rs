@@ -45,6 +45,9 @@ pub fn parse_raw(raw: &str) -> Result<RawRequest, String> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut headers: Vec<(String, String)> = Vec::new();
     for l in lines {
+        if l.is_empty() {
+            continue;
+        }
         if l.starts_with([' ', '\t']) {
             let (_, v) = headers.last_mut().ok_or("continuation before any header")?;
             v.push('\n');
@@ -92,18 +95,21 @@ pub fn sign_json(input: &serde_json::Value) -> Result<serde_json::Value, String>
     let raw = parse_raw(&s("request")?)?;
     let mut host = None;
     let mut time = None;
+    let token = input["token"].as_str().map(String::from);
     let mut headers: Vec<(&str, &str)> = Vec::new();
     for (k, v) in &raw.headers {
         match k.to_ascii_lowercase().as_str() {
             "host" => host = Some(v.trim()),
             "x-amz-date" => time = amz_time(v),
+            // The signer adds the credentials' token itself.
+            "x-amz-security-token" if token.is_some() => {}
             _ => headers.push((k, v)),
         }
     }
     let creds = Credentials {
         access_key_id: s("access_key")?,
         secret_access_key: s("secret_key")?,
-        session_token: input["token"].as_str().map(String::from),
+        session_token: token,
         expires: None,
         source: "stdin".into(),
     };
