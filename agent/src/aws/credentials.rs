@@ -528,11 +528,16 @@ fn from_profile(
     Ok(None)
 }
 
-/// Decides where credentials come from. `profile` is `aws.profile`; `AWS_PROFILE` applies
-/// when it is unset. An explicitly selected profile must exist and yield credentials.
+/// Decides where credentials come from. `profile` is `aws.profile` (which takes precedence
+/// over environment keys); `AWS_PROFILE` applies when it is unset. An explicitly selected
+/// profile must exist and yield credentials.
 pub fn plan(profile: Option<&str>) -> Result<Source, String> {
-    if let Some(c) = from_env() {
-        return Ok(Source::Static(c));
+    // A profile named in the agent's configuration negates the environment keys (as an
+    // explicit profile does in the SDKs); `AWS_PROFILE` does not.
+    if profile.is_none() {
+        if let Some(c) = from_env() {
+            return Ok(Source::Static(c));
+        }
     }
     let explicit = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
     let name = explicit.clone().unwrap_or_else(|| "default".into());
