@@ -235,6 +235,9 @@ mod tests {
         assert_eq!(c.aws.region.as_deref(), Some("ap-northeast-2"));
         assert!(c.securityhub.enabled && c.ssm_compliance.enabled);
         assert_eq!(c.securityhub.refresh_interval().as_secs(), 3600);
+        assert_eq!(c.aws.first_submission_jitter().as_secs(), 120, "default");
+        let d = Config::parse("", "t").unwrap();
+        assert_eq!(d.securityhub.refresh_interval().as_secs(), 7 * 86_400);
         for (text, line, needle) in [
             ("[aws]\naccount_id = \"1234\"\n", 2, "12-digit"),
             ("[aws]\nregion = \"Seoul\"\n", 2, "not an AWS region"),
@@ -247,6 +250,16 @@ mod tests {
                 "90 days",
             ),
             ("[securityhub]\nenable = true\n", 2, "unknown field"),
+            (
+                "[aws]\nfirst_submission_jitter_secs = 7200\n",
+                2,
+                "above 3600",
+            ),
+            (
+                "[securityhub]\nreference_url = \"http://x/{check_id}\"\n",
+                2,
+                "https://",
+            ),
         ] {
             let e = Config::parse(text, "t.toml").unwrap_err();
             assert!(e.starts_with(&format!("t.toml:{line}:")), "{text}: {e}");
