@@ -248,3 +248,35 @@ def test_clock_skew_is_corrected_from_the_date_header(jk, aws, tmp_path):
     make_root(tmp_path, secure=True)
     _, doc = jk.check(root, cat, "--submit", "securityhub", env=env)
     assert doc["sinks"]["securityhub"]["sent"] == 1 and aws.skew_rejections == 2
+
+
+def test_daemon_assumes_the_role_once_per_credential_lifetime(jk, aws, tmp_path):
+    """Role credentials are cached for the process: scans of a daemon reuse them until
+    shortly before they expire instead of calling STS every scan."""
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    aws.keys["AKIDBASE"] = ("base-secret", None)
+    write_aws_files(jk.home, "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n",
+                    f"[profile fleet]\nrole_arn = {ROLE}\nsource_profile = base\n")
+    cfg = jk.config(f'[securityhub]\nenabled = true\nrefresh_interval_secs = 1\n[agent]\nstate_dir = "{jk.state}"\n',
+                    extra_aws="first_submission_jitter_secs = 0\n")
+    env = {k: v for k, v in {**jk.env, **NO_ENV_KEYS, "AWS_PROFILE": "fleet"}.items() if v is not None}
+    p = subprocess.Popen(
+        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "1",
+         "--no-extra-checks", "--root", str(root), "--catalog", str(cat), "--config", str(cfg)],
+        env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        import time
+        deadline = time.time() + 40
+        while time.time() < deadline and sum("securityhub:" in l for l in lines) < 3:
+            line = p.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    sh = [l for l in lines if "securityhub:" in l]
+    assert len(sh) >= 3 and "4 sent" in sh[0], "".join(lines)
+    assert len(aws.ops("AssumeRole")) == 1, [r["op"] for r in aws.requests]
+    assert {auth_key(r) for r in aws.ops("BatchImportFindings")} == {aws.issued[0]}

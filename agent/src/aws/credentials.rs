@@ -319,15 +319,20 @@ impl Source {
     }
 }
 
-/// The default session name, like the SDKs' `botocore-session-<time>`.
+/// The default session name, like the SDKs' `botocore-session-<time>`: fixed for the
+/// process (the time of first use), so the cached role credentials stay keyed to one source.
 fn session_name() -> String {
-    format!(
-        "jikimi-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    )
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        format!(
+            "jikimi-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        )
+    })
+    .clone()
 }
 
 /// Splits a command line the way the SDKs do on POSIX (shlex rules): whitespace separates

@@ -185,12 +185,11 @@ struct Cached {
     tried: Option<Instant>,
 }
 
-/// AWS access for one run: configuration, the IMDS session, credentials (resolved on first
-/// use, refreshed ahead of their expiry) and the HTTP client.
+/// AWS access for one run: configuration, the IMDS session, the HTTP clients; credentials
+/// come from a process-wide cache ([`Session::credentials`]).
 pub struct Session {
     cfg: AwsConfig,
     pub imds: Imds,
-    creds: RefCell<Option<Cached>>,
     /// One HTTP client per endpoint URL (each may have its own proxy).
     clients: RefCell<Vec<(String, Client)>>,
     roots: Roots,
@@ -266,7 +265,6 @@ impl Session {
             roots,
             imds: Imds::new(imds_ep.as_deref())?,
             cfg: cfg.clone(),
-            creds: RefCell::new(None),
             clients: RefCell::new(Vec::new()),
             retry: Retry::new(cfg.max_attempts()),
             variant: partitions::Variant { fips, dual_stack },
@@ -282,12 +280,29 @@ impl Session {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 
-    /// Credentials for the next request: the cached ones while more than
-    /// [`REFRESH_WINDOW`] remains; within it a refresh (at most every minute), keeping the
-    /// cached ones while they are still valid when the refresh fails.
+    /// Credentials for the next request. The source is decided afresh (no network: the
+    /// environment and the shared files, so rotated static keys are picked up at once);
+    /// credentials that expire are cached for the whole process per source: used while
+    /// more than [`REFRESH_WINDOW`] remains, refreshed within it at most every minute, and
+    /// kept while still valid when the refresh fails. A daemon thus calls STS or IMDS once
+    /// per credential lifetime, not once per scan or per request.
     pub fn credentials(&self) -> Result<Credentials, String> {
+        static CACHE: std::sync::Mutex<Option<(Source, Cached)>> = std::sync::Mutex::new(None);
         let now = SystemTime::now();
-        let cached = self.creds.borrow().clone();
+        let src = credentials::plan(self.cfg.profile.as_deref())?;
+        if let Source::Static(c) = &src {
+            return Ok(c.clone());
+        }
+        let cached = CACHE.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(s, _)| *s == src)
+                .map(|(_, c)| c.clone())
+        });
+        let store = |c: Cached| {
+            if let Ok(mut g) = CACHE.lock() {
+                *g = Some((src.clone(), c));
+            }
+        };
         if let Some(c) = &cached {
             let left = c
                 .creds
@@ -305,13 +320,12 @@ impl Session {
                 _ => {}
             }
         }
-        let fetched = credentials::plan(self.cfg.profile.as_deref()).and_then(|s| self.fetch(&s));
-        match (fetched, cached) {
+        match (self.fetch(&src), cached) {
             (Ok(new), _) => {
                 let in_window = new
                     .expires
                     .is_some_and(|e| e.duration_since(now).unwrap_or_default() <= REFRESH_WINDOW);
-                *self.creds.borrow_mut() = Some(Cached {
+                store(Cached {
                     creds: new.clone(),
                     tried: in_window.then(Instant::now),
                 });
@@ -323,7 +337,7 @@ impl Session {
                     .expires
                     .is_some_and(|x| x.duration_since(now).unwrap_or_default() > EXPIRY_MARGIN) =>
             {
-                *self.creds.borrow_mut() = Some(Cached {
+                store(Cached {
                     creds: old.creds.clone(),
                     tried: Some(Instant::now()),
                 });
