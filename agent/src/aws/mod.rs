@@ -725,6 +725,65 @@ mod tests {
         );
     }
 
+    /// A server that answers every request with `status`, counting them.
+    fn answering(status: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let c2 = count.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                c2.fetch_add(1, Ordering::SeqCst);
+                let _ = conn.write_all(
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .as_bytes(),
+                );
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn the_retry_quota_caps_retries_during_an_outage() {
+        if std::env::var_os("JIKIMI_TEST_CHILD").is_none() {
+            return in_child("aws::tests::the_retry_quota_caps_retries_during_an_outage");
+        }
+        let (url, count) = answering("503 Service Unavailable");
+        let mut s = session(&url, 10);
+        s.retry.base = Duration::from_millis(1);
+        s.retry.cap = Duration::from_millis(1);
+        let mut attempts = Vec::new();
+        for _ in 0..20 {
+            let e = s
+                .call_sts("us-east-1", "Action=GetCallerIdentity", Some(&creds()))
+                .unwrap_err();
+            attempts.push(e.attempts);
+            if e.attempts == 1 {
+                assert!(e.message.contains("retry quota is exhausted"), "{e}");
+            }
+        }
+        // 500 tokens at 5 a retry: 100 retries in all, then one attempt per call.
+        let retries: u32 = attempts.iter().map(|a| a - 1).sum();
+        assert_eq!(
+            retries,
+            http::QUOTA_CAPACITY / http::RETRY_COST,
+            "{attempts:?}"
+        );
+        assert_eq!(*attempts.last().unwrap(), 1);
+        assert_eq!(count.load(Ordering::SeqCst), 100 + 20);
+        // Successes refill the bucket.
+        let (ok_url, _) = answering("200 OK");
+        let ok = session(&ok_url, 10);
+        for _ in 0..5 {
+            ok.call_sts("us-east-1", "Action=GetCallerIdentity", Some(&creds()))
+                .unwrap();
+        }
+        assert_eq!(RetryQuota::global().available(), 5);
+    }
+
     #[test]
     fn signing_time_follows_the_correction() {
         let before = CLOCK_CORRECTION_MS.load(Ordering::Relaxed);
