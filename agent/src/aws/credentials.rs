@@ -3,9 +3,9 @@
 //! [`crate::aws::Session`] then fetches them (STS calls need its signed HTTP client).
 //!
 //! Order: environment keys; the selected profile (`aws.profile`, `AWS_PROFILE`, else
-//! `default`) when it is an assume-role, web-identity, `credential_process` or static-key
-//! profile; web identity from `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`; ECS/EKS
-//! container credentials; the EC2 instance profile (IMDSv2).
+//! `default`) when it is an assume-role or web-identity profile; web identity from
+//! `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`; the profile's static keys or
+//! `credential_process`; ECS/EKS container credentials; the EC2 instance profile (IMDSv2).
 //!
 //! A profile that was asked for and cannot be used is an error, never a silent fall-through
 //! to another principal: a missing explicitly named profile, an SSO profile (not supported),
@@ -547,7 +547,23 @@ pub fn plan(profile: Option<&str>) -> Result<Source, String> {
     let explicit = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
     let name = explicit.clone().unwrap_or_else(|| "default".into());
     let files = SharedFiles::load()?;
-    if let Some(s) = from_profile(&files, &name, &mut Vec::new())? {
+    let from_files = from_profile(&files, &name, &mut Vec::new())?;
+    // SDK order: a role profile, then web identity from the environment, then the
+    // profile's static keys or credential_process.
+    if let Some(s @ (Source::AssumeRole(_) | Source::WebIdentity { .. })) = &from_files {
+        return Ok(s.clone());
+    }
+    if let (Some(token_file), Some(role_arn)) =
+        (env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_ARN"))
+    {
+        return Ok(Source::WebIdentity {
+            role_arn,
+            token_file: PathBuf::from(token_file),
+            session_name: env("AWS_ROLE_SESSION_NAME").unwrap_or_else(session_name),
+            region: None,
+        });
+    }
+    if let Some(s) = from_files {
         return Ok(s);
     }
     if let Some(n) = &explicit {
@@ -567,16 +583,6 @@ pub fn plan(profile: Option<&str>) -> Result<Source, String> {
             )
         } else {
             format!("profile {n} not found in {}", where_.join(", "))
-        });
-    }
-    if let (Some(token_file), Some(role_arn)) =
-        (env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_ARN"))
-    {
-        return Ok(Source::WebIdentity {
-            role_arn,
-            token_file: PathBuf::from(token_file),
-            session_name: env("AWS_ROLE_SESSION_NAME").unwrap_or_else(session_name),
-            region: None,
         });
     }
     if env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
