@@ -329,3 +329,19 @@ def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path
     assert "0 sent" in sh[1] and "4 unchanged" in sh[1], sh[1]
     assert len(all_findings(moto)) == 4
     assert p.returncode == 0
+
+
+def test_a_2xx_without_counts_keeps_findings_pending(jk, aws, moto, tmp_path):
+    """Issue 12, defect 10: a 200 whose body is not a BatchImportFindings answer (a broken
+    proxy's `{}`) proves nothing was imported: everything stays pending and the next run
+    delivers it."""
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    aws.faults = [(200, {}, {})]
+    p, doc = jk.check(root, cat, "--submit", "securityhub")
+    s = sh_summary(doc)
+    assert (s["sent"], s["pending"]) == (0, 4), s
+    assert "SuccessCount" in s["errors"][0] and "kept pending" in p.stderr
+    assert all_findings(moto) == {}
+    _, doc = jk.check(root, cat, "--submit", "securityhub")
+    assert (sh_summary(doc)["sent"], sh_summary(doc)["pending"]) == (4, 0)
+    assert len(all_findings(moto)) == 4
