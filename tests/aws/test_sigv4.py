@@ -44,7 +44,7 @@ def suite_dir():
     if not sdist.exists():
         p = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
-             "--no-build-isolation", f"botocore=={version}", "-d", str(cache)],
+             f"botocore=={version}", "-d", str(cache)],
             capture_output=True, text=True, timeout=600,
         )
         assert p.returncode == 0 and sdist.exists(), f"cannot fetch botocore's source package: {p.stderr[-2000:]}"
