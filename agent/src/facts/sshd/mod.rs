@@ -23,6 +23,7 @@
 //!   `Match LocalPort` makes sshd fail unless a local port is given.
 
 mod algs;
+mod cryptopolicy;
 mod eval;
 mod keywords;
 mod lex;
@@ -405,7 +406,15 @@ impl Source for BTreeMap<String, String> {
 pub fn load(root: &Root, path: &str) -> Result<SshdConfig, SshdError> {
     let text = Source::read(root, path)?;
     let det = detect(root).map_err(|e| SshdError::Version(e.0))?;
-    let mut cfg = load_text(root, path, text, SystemDb::load(root), det.profile.clone())?;
+    let cmdline = cryptopolicy::command_line(root, &det.profile)?;
+    let mut cfg = load_text(
+        root,
+        path,
+        text,
+        SystemDb::load(root),
+        det.profile.clone(),
+        cmdline,
+    )?;
     cfg.detected = Some(det);
     Ok(cfg)
 }
@@ -423,7 +432,7 @@ pub fn load_with(
     profile: Profile,
 ) -> Result<SshdConfig, SshdError> {
     let text = src.read(path)?;
-    load_text(src, path, text, sys, profile)
+    load_text(src, path, text, sys, profile, Vec::new())
 }
 
 fn load_text(
@@ -432,10 +441,13 @@ fn load_text(
     text: String,
     sys: SystemDb,
     profile: Profile,
+    cmdline: Vec<Directive>,
 ) -> Result<SshdConfig, SshdError> {
     let mut budget = MAX_INCLUDED_FILES;
     let mut chain = vec![path.to_string()];
-    let nodes = expand(src, path, &text, &mut budget, &mut chain, &profile)?;
+    // `-o` options come first: the first value of a keyword wins.
+    let mut nodes: Vec<Node> = cmdline.into_iter().map(Node::Line).collect();
+    nodes.extend(expand(src, path, &text, &mut budget, &mut chain, &profile)?);
     let base = eval::startup(&nodes, &sys, &profile)?;
     Ok(SshdConfig {
         path: path.to_string(),

@@ -51,7 +51,7 @@ impl Detected {
             VersionSource::Dpkg { package, version } => {
                 format!("{package} {version} (from the dpkg database)")
             }
-            VersionSource::Unknown { reason } => format!("unknown OpenSSH version ({reason})"),
+            VersionSource::Unknown { .. } => "unknown OpenSSH version".to_string(),
         };
         match &self.profile.note {
             Some(n) => format!("{from}; {n}"),
