@@ -744,3 +744,5 @@ pub fn effective_report(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;
