@@ -854,6 +854,13 @@ impl Pass<'_> {
                         }
                     }
                 },
+                // 10.0: the running sshd's release string, with or without a connection.
+                "version" if self.p.ge(1000) => {
+                    let rel = self.p.banner.as_deref().unwrap_or("");
+                    if match_pattern_list(rel, &arg, false) != 1 {
+                        result = false;
+                    }
+                }
                 _ => return Err(bad(format!("Unsupported Match attribute {attrib}"))),
             }
         }

@@ -53,6 +53,9 @@ pub struct Profile {
     /// Why this table and not the host's exact one, when it is not (unknown version,
     /// a release outside the known range).
     pub note: Option<String>,
+    /// The host sshd's release string (`OpenSSH_10.0p2 Debian-7+deb13u4`) when known: what
+    /// `Match Version` (10.0) compares with.
+    pub banner: Option<String>,
 }
 
 impl Default for Profile {
@@ -74,6 +77,7 @@ impl Profile {
             release,
             vendor,
             note: None,
+            banner: None,
         }
     }
 
@@ -90,6 +94,7 @@ impl Profile {
         Profile {
             release: used,
             vendor,
+            banner: None,
             note: Some(format!(
                 "OpenSSH {} has no table of its own: computed with OpenSSH {}'s, {why}",
                 release_name(r),

@@ -239,13 +239,15 @@ pub fn detect(root: &Root) -> Result<Detected, VersionError> {
                 Some(x) if x.starts_with("Debian") || x.starts_with("Ubuntu") => Vendor::Debian,
                 _ => os_vendor(root).unwrap_or(Vendor::Upstream),
             };
+            let mut profile = Profile::for_release(r, vendor);
+            profile.banner = Some(rel.clone());
             return Ok(Detected {
                 source: VersionSource::Binary {
                     path: SSHD_BINARY.into(),
                     release: rel.clone(),
                 },
                 release: Some(r),
-                profile: Profile::for_release(r, vendor),
+                profile,
             });
         }
     }
@@ -257,6 +259,8 @@ pub fn detect(root: &Root) -> Result<Detected, VersionError> {
     if let Some(version) = dpkg {
         if let Some(r) = dpkg_release(&version) {
             let mut profile = Profile::for_release(r, Vendor::Debian);
+            let v = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
+            profile.banner = v.split('-').next().map(|u| format!("OpenSSH_{u}"));
             if let Err(e) = &bin {
                 let n = format!("{}; version taken from the dpkg database", e.0);
                 profile.note = Some(match profile.note {
