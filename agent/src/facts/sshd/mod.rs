@@ -156,7 +156,9 @@ pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
 /// per printed line. Err with sshd's reason when sshd would reject the line.
 pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, String> {
     let key = keyword.to_ascii_lowercase();
-    let newest = Profile::new(1000, Vendor::Debian);
+    // The newest table with the GSSAPI keywords but without Debian's 10.0 TOS change (which
+    // would turn `IPQoS throughput` into `none`): values normalise as most releases print them.
+    let newest = Profile::new(1000, Vendor::RedHat);
     let Some(name) = canonical(&key) else {
         return Err(format!("`{keyword}` is not an sshd keyword"));
     };

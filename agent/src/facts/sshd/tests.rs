@@ -732,6 +732,7 @@ fn printed_value_is_what_sshd_t_prints() {
         ("Compression", "delayed", "yes"),
         ("AllowUsers", "alice bob", "alice bob"),
         ("ChallengeResponseAuthentication", "no", "no"),
+        ("IPQoS", "throughput", "throughput throughput"),
         ("Banner", "none", "none"),
         ("MaxStartups", "5", "5:30:5"),
     ] {
