@@ -2,13 +2,16 @@
 //! sshd embeds (`OpenSSH_9.2p1 Debian-2+deb12u3`, what it sends as its SSH banner), and
 //! the dpkg database as a fallback when the binary is absent or unreadable.
 //!
-//! The binary is read in 64 KiB chunks through the scan [`Root`] and the read stops at the
-//! string (it sits in `.rodata`, about two thirds into the file), never past
-//! [`MAX_SCAN_BYTES`]. The result is cached per process, keyed by the file's device,
+//! The binary is read through the scan [`Root`]: its ELF section table locates `.rodata`
+//! (where the string sits, within its first few KiB on Debian 11 to 13), which is then
+//! read in 64 KiB chunks until the string; a file that is not a 64-bit little-endian ELF
+//! (or has no `.rodata`) is read from the start the same way. The read stops at the
+//! string and never goes past [`MAX_SCAN_BYTES`]. The result is cached per process, keyed by the file's device,
 //! inode, size and modification time, so a daemon scanning every few minutes reads the
 //! binary once per upgrade.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
 use super::profile::{Profile, Release, Vendor};
@@ -151,6 +154,48 @@ fn find(hay: &[u8], needle: &[u8], at_end: bool) -> Option<String> {
     None
 }
 
+/// `.rodata`'s (offset, size) from a 64-bit little-endian ELF file's section table.
+fn rodata(f: &std::fs::File, size: u64) -> Option<(u64, u64)> {
+    let mut eh = [0u8; 64];
+    f.read_exact_at(&mut eh, 0).ok()?;
+    if &eh[..4] != b"\x7fELF" || eh[4] != 2 || eh[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    let shoff = u64_at(&eh, 0x28);
+    let shentsize = u64::from(u16_at(&eh, 0x3a));
+    let shnum = u64::from(u16_at(&eh, 0x3c));
+    let shstrndx = u64::from(u16_at(&eh, 0x3e));
+    if shentsize < 64 || shnum == 0 || shnum > 4096 || shstrndx >= shnum {
+        return None;
+    }
+    let table_len = shentsize.checked_mul(shnum)?;
+    if shoff.checked_add(table_len)? > size {
+        return None;
+    }
+    let mut sh = vec![0u8; usize::try_from(table_len).ok()?];
+    f.read_exact_at(&mut sh, shoff).ok()?;
+    let sec = |i: u64| {
+        let o = usize::try_from(i * shentsize).unwrap_or(usize::MAX);
+        let b = sh.get(o..o + 64)?;
+        Some((u32_at(b, 0), u64_at(b, 0x18), u64_at(b, 0x20)))
+    };
+    let (_, str_off, str_size) = sec(shstrndx)?;
+    if str_size > 64 * 1024 || str_off.checked_add(str_size)? > size {
+        return None;
+    }
+    let mut names = vec![0u8; usize::try_from(str_size).ok()?];
+    f.read_exact_at(&mut names, str_off).ok()?;
+    (0..shnum).find_map(|i| {
+        let (name, off, len) = sec(i)?;
+        let n = names.get(usize::try_from(name).ok()?..)?;
+        let end = n.iter().position(|&b| b == 0)?;
+        (&n[..end] == b".rodata" && off.checked_add(len)? <= size).then_some((off, len))
+    })
+}
+
 type Key = (std::path::PathBuf, u64, u64, u64, i64);
 static CACHE: Mutex<Vec<(Key, Option<String>)>> = Mutex::new(Vec::new());
 
@@ -174,8 +219,22 @@ pub fn binary_release(root: &Root) -> Result<Option<String>, VersionError> {
             return v.clone().map(Some).ok_or_else(|| no_string(meta.size));
         }
     }
-    let (found, _) = scan(file, MAX_SCAN_BYTES)
-        .map_err(|e| VersionError(format!("cannot read {SSHD_BINARY}: {e}")))?;
+    let io = |e: std::io::Error| VersionError(format!("cannot read {SSHD_BINARY}: {e}"));
+    let mut file = file;
+    let found = match rodata(&file, meta.size) {
+        Some((off, len)) => {
+            file.seek(SeekFrom::Start(off)).map_err(io)?;
+            match scan((&file).take(len), MAX_SCAN_BYTES).map_err(io)?.0 {
+                Some(s) => Some(s),
+                // Not in .rodata (an unusual build): the whole file, from the start.
+                None => {
+                    file.seek(SeekFrom::Start(0)).map_err(io)?;
+                    scan(&file, MAX_SCAN_BYTES).map_err(io)?.0
+                }
+            }
+        }
+        None => scan(&file, MAX_SCAN_BYTES).map_err(io)?.0,
+    };
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= 8 {
             c.remove(0);
@@ -317,6 +376,28 @@ mod tests {
         assert_eq!(dpkg_release("1:9.2p1-2+deb12u3"), Some(902));
         assert_eq!(dpkg_release("1:10.0p1-7"), Some(1000));
         assert_eq!(dpkg_release("garbage"), None);
+    }
+
+    #[test]
+    fn rodata_is_found_in_an_elf_file() {
+        // This test binary is an ELF file whose .rodata holds the literal searched for.
+        let exe = std::env::current_exe().unwrap();
+        let f = std::fs::File::open(&exe).unwrap();
+        let size = f.metadata().unwrap().len();
+        let (off, len) = rodata(&f, size).expect(".rodata of the test binary");
+        assert!(off > 0 && len > 0 && off + len <= size);
+        let mut buf = vec![0u8; len as usize];
+        f.read_exact_at(&mut buf, off).unwrap();
+        assert!(buf.windows(8).any(|w| w == b"OpenSSH_"));
+        // Not an ELF file: no section table, the caller scans from the start.
+        let t = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            t.path(),
+            b"OpenSSH_9.2p1\0 and more bytes to make it longer than a header .......",
+        )
+        .unwrap();
+        let f = std::fs::File::open(t.path()).unwrap();
+        assert_eq!(rodata(&f, f.metadata().unwrap().len()), None);
     }
 
     #[test]
