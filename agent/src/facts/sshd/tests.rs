@@ -653,6 +653,19 @@ fn random_configurations_never_panic() {
             }
             let _ = c.weakenings("permitrootlogin", |v| v == "yes");
         }
+        // The same text under other releases' tables (the pre-8.7 lexer, 10.0's rules).
+        for (r, v) in [
+            (704, Vendor::RedHat),
+            (804, Vendor::Debian),
+            (1000, Vendor::Upstream),
+        ] {
+            if let Ok(c) = load_with(&m, MAIN, sys(), Profile::new(r, v)) {
+                let _ = c
+                    .try_effective(&conn("user=bob,addr=10.1.1.1,lport=22"))
+                    .map(|e| e.render());
+                let _ = c.effective(&conn("")).render();
+            }
+        }
     }
     assert!(okc > 300, "only {okc} random configurations loaded");
 }
