@@ -114,6 +114,86 @@ impl Drop for Private {
     }
 }
 
+/// A value each keyword accepts wherever it exists (flags get `no`).
+fn sample_value(name: &str) -> &'static str {
+    match name {
+        "port" => "2222",
+        "hostkey" | "hostdsakey" => "/etc/ssh/ssh_host_ed25519_key",
+        "hostkeyagent" => "SSH_AUTH_SOCK",
+        "pidfile" => "/run/other.pid",
+        "modulifile" => "/etc/ssh/moduli",
+        "serverkeybits" => "1024",
+        "logingracetime" => "30",
+        "keyregenerationinterval" => "3600",
+        "syslogfacility" => "AUTH",
+        "loglevel" => "VERBOSE",
+        "logverbose" => "kex.c:*",
+        "hostbasedacceptedalgorithms"
+        | "hostbasedacceptedkeytypes"
+        | "hostkeyalgorithms"
+        | "pubkeyacceptedalgorithms"
+        | "pubkeyacceptedkeytypes"
+        | "casignaturealgorithms" => "ssh-ed25519",
+        "pubkeyauthoptions" => "none",
+        "gssapikexalgorithms" => "gss-group14-sha256-",
+        "listenaddress" => "127.0.0.1",
+        "addressfamily" => "inet",
+        "x11displayoffset" => "20",
+        "xauthlocation" => "/usr/bin/xauth",
+        "rekeylimit" => "1G 1h",
+        "allowusers" | "denyusers" => "alice",
+        "allowgroups" | "denygroups" => "wheel",
+        "ciphers" => "aes128-ctr",
+        "macs" => "hmac-sha2-256",
+        "kexalgorithms" => "curve25519-sha256",
+        "protocol" => "2",
+        "subsystem" => "x /bin/x",
+        "maxstartups" => "10:30:60",
+        "persourcemaxstartups" => "5",
+        "persourcenetblocksize" => "24:64",
+        "persourcepenaltyexemptlist" => "10.0.0.0/8",
+        "maxauthtries" => "3",
+        "maxsessions" => "5",
+        "banner" => "/etc/issue.net",
+        "clientaliveinterval" => "60",
+        "clientalivecountmax" => "2",
+        "authorizedkeysfile" | "authorizedkeysfile2" => ".ssh/authorized_keys",
+        "acceptenv" => "LANG",
+        "setenv" => "A=1",
+        "permitopen" | "permitlisten" => "any",
+        "forcecommand" => "/bin/true",
+        "chrootdirectory" | "revokedkeys" | "trustedusercakeys" | "authorizedprincipalsfile" => {
+            "none"
+        }
+        "hostcertificate" => "/etc/ssh/cert.pub",
+        "include" => "/nonexistent/*.conf",
+        "ipqos" => "af21 cs1",
+        "authorizedkeyscommand" | "authorizedprincipalscommand" => "none",
+        "authorizedkeyscommanduser" | "authorizedprincipalscommanduser" => "nobody",
+        "versionaddendum" => "none",
+        "authenticationmethods" => "any",
+        "streamlocalbindmask" => "0077",
+        "fingerprinthash" => "SHA256",
+        "rdomain" => "%D",
+        "securitykeyprovider" => "internal",
+        "requiredrsasize" => "2048",
+        "channeltimeout" => "session=5m",
+        "unusedconnectiontimeout" => "5m",
+        "sshdsessionpath" => "/usr/lib/openssh/sshd-session",
+        "sshdauthpath" => "/usr/lib/openssh/sshd-auth",
+        "pamservicename" => "sshd",
+        "useprivilegeseparation" => "sandbox",
+        "match" => "All",
+        "permittunnel" | "compression" => "no",
+        "permituserenvironment" => "no",
+        "permitrootlogin" => "no",
+        "gatewayports" => "no",
+        "allowtcpforwarding" | "allowstreamlocalforwarding" => "local",
+        "ignorerhosts" => "yes",
+        _ => "no",
+    }
+}
+
 struct Run {
     ok: bool,
     out: String,
@@ -187,7 +267,25 @@ fn compare(suite: &str, want_release: u16) -> (usize, Vec<String>, Vec<String>) 
         v.sort();
         confs.extend(v);
     }
-    assert!(confs.len() >= 80, "corpus has {} configs", confs.len());
+    // One file per keyword any table knows (plus names no release knows), with a value
+    // valid where the keyword exists: accepted or refused exactly as this sshd does.
+    let kdir = private.host.join("keywords");
+    std::fs::create_dir_all(&kdir).unwrap();
+    let mut names = sshd::keyword_names();
+    names.extend([
+        "nosuchkeyword",
+        "gssapidelegatecredentials",
+        "hostkeyalgorithm",
+    ]);
+    for name in names {
+        let file = format!("k_{name}.conf");
+        std::fs::write(kdir.join(&file), format!("{name} {}\n", sample_value(name))).unwrap();
+        confs.push((
+            kdir.join(&file),
+            format!("{}/keywords/{file}", private.inside),
+        ));
+    }
+    assert!(confs.len() >= 200, "corpus has {} configs", confs.len());
 
     let mut failures = Vec::new();
     let mut refused = Vec::new();

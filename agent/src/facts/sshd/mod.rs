@@ -147,6 +147,15 @@ pub const ALGORITHM_KEYWORDS: &[&str] = &[
     "gssapikexalgorithms",
 ];
 
+/// Every keyword name any release or build of the tables knows (aliases and deprecated
+/// names included), lowercase and sorted: for tests that ask a real sshd about each.
+pub fn keyword_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = keywords::KEYWORDS.iter().map(|k| k.name).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// Canonical keywords that `sshd -T` does not print on every release (so no check can
 /// read them): `rdomain` is printed only by 7.7 to 8.2, `debianbanner` only by Debian's 10.0.
 pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
