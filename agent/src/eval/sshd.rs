@@ -275,11 +275,11 @@ mod tests {
         for (fields, want) in [
             (
                 "keyword = 'PermitRootLogn'\nop = 'eq'\nvalue = 'no'",
-                "not a keyword sshd 9.2 uses",
+                "not a keyword sshd (up to 10.0) uses",
             ),
             (
                 "keyword = 'Protocol'\nop = 'eq'\nvalue = '2'",
-                "not a keyword sshd 9.2 uses",
+                "not a keyword sshd (up to 10.0) uses",
             ),
             (
                 "keyword = 'DebianBanner'\nop = 'eq'\nvalue = 'no'",
