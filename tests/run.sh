@@ -15,7 +15,7 @@ record() { results+=("$1"); }
 # Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
 # setup scripts then find them present).
 APT_PACKAGES=(openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
-  ca-certificates openssl dash shellcheck xz-utils)
+  ca-certificates openssl dash shellcheck xz-utils debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,6 +50,13 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 # ---------------------------------------------------------------- tests
+# Real Debian 11/12/13 roots (cached) for the per-release sshd oracle (agent/tests/sshd_roots.rs).
+step "Debian roots for the sshd oracle"
+roots=$(bash tests/lib/debian-roots.sh bullseye bookworm trixie)
+JIKIMI_ROOT_BULLSEYE=$(awk '$1=="bullseye"{print $2}' <<<"$roots")
+JIKIMI_ROOT_BOOKWORM=$(awk '$1=="bookworm"{print $2}' <<<"$roots")
+JIKIMI_ROOT_TRIXIE=$(awk '$1=="trixie"{print $2}' <<<"$roots")
+export JIKIMI_ROOT_BULLSEYE JIKIMI_ROOT_BOOKWORM JIKIMI_ROOT_TRIXIE
 step "cargo test (unit, end-to-end, oracle tests)"
 cargo test --quiet 2>&1 | tee /tmp/jikimi-cargo-test.log
 passed=$(grep -Eo '[0-9]+ passed' /tmp/jikimi-cargo-test.log | awk '{s+=$1} END {print s+0}')

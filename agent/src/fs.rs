@@ -496,7 +496,7 @@ impl Root {
 
     /// Opens a regular file for reading without following a final symlink out of the root
     /// and without blocking on FIFOs.
-    fn open_regular(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
+    pub fn open_regular(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
         let r = self.resolve(path, true)?;
         let name: &[u8] = if r.name.is_empty() { b"." } else { &r.name };
         let fd = openat_raw(

@@ -661,11 +661,15 @@ fn cmd_sshd(c: SshdCmd) -> Result<i32> {
                 bail!("--config {config}: must be an absolute path inside the root");
             }
             let root = open_root(root.as_deref())?;
-            let text = jikimi::facts::sshd::effective_text(&root, &config, conn.as_deref())
-                .map_err(|e| match e {
-                    jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
-                    e => anyhow!("{}", e.located()),
-                })?;
+            let (text, about) =
+                jikimi::facts::sshd::effective_report(&root, &config, conn.as_deref()).map_err(
+                    |e| match e {
+                        jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
+                        e => anyhow!("{}", e.located()),
+                    },
+                )?;
+            // Standard output stays byte-compatible with `sshd -T`.
+            eprintln!("jikimi: sshd semantics: {about}");
             print_out(&text)?;
         }
     }

@@ -1024,8 +1024,9 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
     Ok(PamProbe { test })
 }
 
-/// `probe = "sshd"`: one keyword of the effective sshd configuration, computed as OpenSSH
-/// 9.2p1's `sshd -T` computes it (see `facts::sshd`): the main file with its `Include`s
+/// `probe = "sshd"`: one keyword of the effective sshd configuration, computed as the
+/// host's own OpenSSH release computes `sshd -T` (see `facts::sshd`; 7.4 to 10.0, Debian,
+/// Red Hat and upstream builds): the main file with its `Include`s
 /// expanded (the first value of a keyword wins), built-in defaults for what is not set, and
 /// the `Match` blocks.
 ///
@@ -1040,7 +1041,8 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
 ///
 /// Fields:
 /// - `keyword` (required): an sshd keyword or alias, any case (`PermitRootLogin`,
-///   `ChallengeResponseAuthentication`); checked against sshd 9.2's keyword table at load.
+///   `ChallengeResponseAuthentication`); checked against the newest keyword table (10.0)
+///   at load.
 /// - `config`: the main configuration file (default `/etc/ssh/sshd_config`).
 /// - `op`, `value`: a comparison with the value as `sshd -T` prints it (all printed values
 ///   joined by one space for keywords printed once per value, such as AllowUsers). Text
@@ -1102,7 +1104,7 @@ fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), String> {
 fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
     use crate::facts::sshd::{canonical, ALGORITHM_KEYWORDS, DEFAULT_CONFIG, NOT_PRINTED};
     let keyword = canonical(&r.keyword.to_ascii_lowercase())
-        .ok_or_else(|| format!("`{}` is not a keyword sshd 9.2 uses", r.keyword))?;
+        .ok_or_else(|| format!("`{}` is not a keyword sshd (up to 10.0) uses", r.keyword))?;
     if NOT_PRINTED.contains(&keyword) {
         return Err(format!(
             "`{}` is not part of what sshd -T prints, so it cannot be checked",

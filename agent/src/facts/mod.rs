@@ -265,6 +265,7 @@ impl<'r> Facts<'r> {
             Err(e @ sshd::SshdError::Read(_)) => Err(FactError::Failed(format!(
                 "cannot read the sshd configuration: {e}"
             ))),
+            Err(e @ sshd::SshdError::Version(_)) => Err(FactError::Failed(e.to_string())),
             Err(sshd::SshdError::Fatal(m)) => Err(FactError::Failed(format!(
                 "sshd would refuse this configuration: {path}: {m}"
             ))),
