@@ -22,11 +22,13 @@ import subprocess
 import tempfile
 
 # Mounted inside the root: the pseudo filesystems, and an empty /run so that nothing there
-# says systemd is running (the host's /run may say it is).
+# says systemd is running (the host's /run may say it is). The overlay is `volatile`: it is
+# thrown away, so its unmount must not sync the host's whole root filesystem (which, on a busy
+# machine, took minutes).
 _SETUP = r"""
 set -eu
 M=$1; shift
-mount -t overlay jikimi-isolated-root -o "lowerdir=/,upperdir=$UPPER,workdir=$WORK" "$M"
+mount -t overlay jikimi-isolated-root -o "lowerdir=/,upperdir=$UPPER,workdir=$WORK,volatile" "$M"
 mount -t proc proc "$M/proc"
 mount --rbind /dev "$M/dev"
 mount --rbind /sys "$M/sys"
@@ -89,10 +91,10 @@ class IsolatedRoot:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=120)
         # The mounts died with the namespace: from here the directory is plain files.
         shutil.rmtree(self.dir, ignore_errors=True)
 
