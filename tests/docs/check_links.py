@@ -7,7 +7,7 @@ checks/README.md, packaging/README.md, ssm-documents/README.md):
     (relative to the document), and its `#anchor`, if any, is a heading of the target;
   * every repository path written in code (inline backticks or fenced blocks) exists;
 and in source comments (Rust `//` comments, `#` comments of shell, TOML, YAML and Python, and
-Python docstrings) under agent/, checks/, packaging/, ssm-documents/ and tests/:
+Python docstrings) under agent/, checks/, packaging/, ssm-documents/, tests/, .github/ and .ci/:
   * every repository path exists.
 
 A repository path is a token that starts with one of the top-level directories below (or is a
@@ -36,7 +36,7 @@ TOP_DIRS = ["agent", "checks", "docs", "packaging", "ssm-documents", "tests", ".
 TOP_FILES = ["README.md", "ARCHITECTURE.md", "CHANGELOG.md", "LICENSE", "Cargo.toml", "Cargo.lock"]
 MARKDOWN = ["README.md", "ARCHITECTURE.md", "CHANGELOG.md", "docs/*.md", "checks/README.md",
             "packaging/README.md", "ssm-documents/README.md"]
-COMMENT_ROOTS = ["agent", "checks", "packaging", "ssm-documents", "tests"]
+COMMENT_ROOTS = ["agent", "checks", "packaging", "ssm-documents", "tests", ".github", ".ci"]
 SKIP_DIRS = {"target", "corpus", "hosts", "__pycache__", ".git", "node_modules"}
 COMMENT_SUFFIXES = {".rs": "rust", ".sh": "hash", ".toml": "hash", ".yaml": "hash", ".yml": "hash",
                     ".py": "python", ".in": "hash"}
