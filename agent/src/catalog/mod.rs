@@ -5,6 +5,7 @@
 //! Unknown fields, unknown probe kinds, unknown operators, bad regexes and duplicate ids are
 //! all load errors, never a check that silently fails at run time.
 
+pub mod fix;
 pub mod fixtures;
 pub mod probe;
 
@@ -66,6 +67,8 @@ pub struct Check {
     /// Walks the whole filesystem: skipped by `--no-walks`, excluded from the fast benchmark.
     pub walk: bool,
     pub expect: Cond,
+    /// How to fix a failure (`jikimi fix`); empty: no mechanical fix.
+    pub fix: Vec<fix::Action>,
     /// `file:line` where the check is defined.
     pub origin: String,
 }
@@ -206,6 +209,7 @@ struct RawCheck {
     #[serde(default)]
     walk: bool,
     expect: toml::Table,
+    fix: Option<toml::Value>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -365,6 +369,16 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                 }
             }
             let ctx = Ctx { profile };
+            let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
+                None => Vec::new(),
+                Some(Ok(f)) => f,
+                Some(Err(es)) => {
+                    for m in es {
+                        push(m);
+                    }
+                    Vec::new()
+                }
+            };
             match probe::parse_cond(&toml::Value::Table(rc.expect), &ctx, "expect") {
                 Ok(expect) => {
                     let walk = rc.walk || expect.uses_walk();
@@ -380,6 +394,7 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                         platforms: rc.platforms,
                         walk,
                         expect,
+                        fix,
                         origin,
                     })
                 }
