@@ -375,6 +375,22 @@ pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Action>, Vec<String>>
 }
 
 impl Action {
+    /// The action's name as written in the catalog (`action = "..."`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::File { .. } => "file",
+            Action::SetKey { .. } => "set_key",
+            Action::Sshd { .. } => "sshd",
+            Action::Sysctl { .. } => "sysctl",
+            Action::CommentLines { .. } => "comment_lines",
+            Action::EnsureLine { .. } => "ensure_line",
+            Action::DisableService { .. } => "disable_service",
+            Action::RemoveFile { .. } => "remove_file",
+            Action::SudoDefaults { .. } => "sudo_defaults",
+            Action::Accounts { .. } => "accounts",
+        }
+    }
+
     /// A short description for listings (`checks/README.md`, `jikimi fix` output).
     pub fn describe(&self) -> String {
         match self {
