@@ -12,6 +12,14 @@ use super::probe::{profiled, scalar_text, Ctx};
 use regex::Regex;
 use serde::Deserialize;
 
+/// One action of a fix, limited to some platforms (os-release ID / ID_LIKE) when
+/// `platforms` is set, like a condition.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub platforms: Vec<String>,
+    pub action: Action,
+}
+
 /// One fix action. Each is small and reversible: it changes files (contents, owner, mode,
 /// presence) and nothing else, so a byte-for-byte backup undoes it.
 #[derive(Debug, Clone)]
@@ -187,6 +195,27 @@ fn name_ok(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._@-:$".contains(&b))
 }
 
+fn parse_step(t: &toml::Table, ctx: &Ctx) -> Result<Step, String> {
+    let platforms: Vec<String> = match t.get("platforms") {
+        None => vec![],
+        Some(v) => v
+            .clone()
+            .try_into()
+            .map_err(|_| "`platforms` must be a list of names".to_string())?,
+    };
+    for p in &platforms {
+        if !super::PLATFORMS.contains(&p.as_str()) {
+            return Err(format!("unknown platform `{p}`"));
+        }
+    }
+    let mut t = t.clone();
+    t.remove("platforms");
+    Ok(Step {
+        platforms,
+        action: parse_action(&t, ctx)?,
+    })
+}
+
 fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
     let r: RawAction = toml::Value::Table(t.clone())
         .try_into()
@@ -341,7 +370,7 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
 }
 
 /// Parses a check's `fix` (one action table or a list of them). Every error is returned.
-pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Action>, Vec<String>> {
+pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Step>, Vec<String>> {
     let items: Vec<&toml::Table> = match v {
         toml::Value::Table(t) => vec![t],
         toml::Value::Array(a) => {
@@ -362,7 +391,7 @@ pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Action>, Vec<String>>
     let mut errs = Vec::new();
     let mut out = Vec::new();
     for (i, t) in items.into_iter().enumerate() {
-        match parse_action(t, ctx) {
+        match parse_step(t, ctx) {
             Ok(a) => out.push(a),
             Err(e) => errs.push(format!("fix[{i}]: {e}")),
         }
@@ -440,6 +469,7 @@ mod tests {
                 profile: Profile::Kisa,
             },
         )
+        .map(|v| v.into_iter().map(|s| s.action).collect())
     }
 
     #[test]
@@ -461,6 +491,14 @@ mod tests {
         );
         assert!(parse(r#"{ action = "accounts", op = "lock", select = "users" }"#).is_err());
         assert!(parse("[]").is_err());
+        assert!(
+            parse(r#"{ action = "file", path = "/x", owner = "root", platforms = ["rhel"] }"#)
+                .is_ok()
+        );
+        assert!(
+            parse(r#"{ action = "file", path = "/x", owner = "root", platforms = ["beos"] }"#)
+                .is_err()
+        );
     }
 
     #[test]

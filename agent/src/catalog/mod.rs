@@ -68,7 +68,7 @@ pub struct Check {
     pub walk: bool,
     pub expect: Cond,
     /// How to fix a failure (`jikimi fix`); empty: no mechanical fix.
-    pub fix: Vec<fix::Action>,
+    pub fix: Vec<fix::Step>,
     /// Why the check deliberately has no automatic fix (partitioning, a human choice...).
     pub no_fix: Option<String>,
     /// `file:line` where the check is defined.
@@ -485,7 +485,7 @@ pub fn markdown(c: &Catalog) -> String {
                     ch.platforms.join(", ")
                 },
                 {
-                    let mut k: Vec<&str> = ch.fix.iter().map(|a| a.kind()).collect();
+                    let mut k: Vec<&str> = ch.fix.iter().map(|s| s.action.kind()).collect();
                     k.dedup();
                     k.join(", ")
                 }

@@ -77,6 +77,18 @@ fn other_admins(f: &Facts, acc: &Accounts, except: &[String]) -> Vec<String> {
 
 /// Why this action must not run here, or `None` when it is safe.
 pub fn refusal(a: &Action, f: &Facts) -> Option<String> {
+    let guarded = match a {
+        Action::Sshd { keyword, value } => {
+            value == "no"
+                && (keyword.eq_ignore_ascii_case("PermitRootLogin")
+                    || keyword.eq_ignore_ascii_case("PasswordAuthentication"))
+        }
+        Action::Accounts { .. } => true,
+        _ => false,
+    };
+    if !guarded {
+        return None;
+    }
     let acc = match f.accounts() {
         Ok(a) => a,
         Err(e) => {

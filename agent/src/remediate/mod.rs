@@ -124,7 +124,7 @@ pub fn plan<'r>(
             id: c.id.clone(),
             title: c.title.clone(),
             severity: c.severity,
-            actions: c.fix.iter().map(|a| a.describe()).collect(),
+            actions: c.fix.iter().map(|s| s.action.describe()).collect(),
             notes: vec![],
             refused: None,
             changes: false,
@@ -134,14 +134,20 @@ pub fn plan<'r>(
             fixes.push(f);
             continue;
         }
-        if let Some(r) = c.fix.iter().find_map(|a| guard::refusal(a, &facts)) {
+        let steps: Vec<&crate::catalog::fix::Action> = c
+            .fix
+            .iter()
+            .filter(|s| s.platforms.is_empty() || s.platforms.iter().any(|p| facts.os().matches(p)))
+            .map(|s| &s.action)
+            .collect();
+        if let Some(r) = steps.iter().find_map(|a| guard::refusal(a, &facts)) {
             f.refused = Some(r);
             fixes.push(f);
             continue;
         }
         let saved = ws.snapshot();
         let mut failed = None;
-        for a in &c.fix {
+        for a in steps {
             match plan::plan_action(&mut ws, &facts, a) {
                 Ok(p) => f.notes.extend(p.notes),
                 Err(e) => {

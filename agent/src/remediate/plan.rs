@@ -533,19 +533,25 @@ fn plan_sshd(
             path: e.to_string(),
         }
     })?;
+    // Every other global setting of the keyword goes, in the main file and every drop-in:
+    // most keywords are first-value-wins, but some (MaxStartups, for one) take the last
+    // value, and a single setting is right under both rules.
+    for p in ws.root.glob("/etc/ssh/sshd_config.d/*.conf")? {
+        if p == edit::SSHD_DROPIN {
+            continue;
+        }
+        if let Some(t) = ws.text(&p)? {
+            let (new, n) = edit::sshd_comment_global(&t, &kw_re);
+            if n > 0 {
+                ws.put_text(&p, new, 0o600)?;
+            }
+        }
+    }
+    let (main_new, _) = edit::sshd_comment_global(&main, &kw_re);
     match edit::sshd_placement(&main, keyword) {
         edit::SshdPlacement::DropIn => {
-            // drop-ins sorted before ours would still win: their global lines go
-            for p in ws.root.glob("/etc/ssh/sshd_config.d/*.conf")? {
-                if p.as_str() >= edit::SSHD_DROPIN {
-                    continue;
-                }
-                if let Some(t) = ws.text(&p)? {
-                    let (new, n) = edit::sshd_comment_global(&t, &kw_re);
-                    if n > 0 {
-                        ws.put_text(&p, new, 0o644)?;
-                    }
-                }
+            if main_new != main {
+                ws.put_text(main_path, main_new, 0o600)?;
             }
             let t = ws.text(edit::SSHD_DROPIN)?.unwrap_or_default();
             let new = edit::sshd_set_top(&t, keyword, value, true);
@@ -553,9 +559,8 @@ fn plan_sshd(
             ws.put_text(edit::SSHD_DROPIN, new, 0o600)?;
         }
         edit::SshdPlacement::MainFileTop => {
-            let (t, _) = edit::sshd_comment_global(&main, &kw_re);
-            let new = edit::sshd_set_top(&t, keyword, value, false);
-            ws.put_text(main_path, new, 0o644)?;
+            let new = edit::sshd_set_top(&main_new, keyword, value, false);
+            ws.put_text(main_path, new, 0o600)?;
         }
     }
     Ok(())
