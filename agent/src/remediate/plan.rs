@@ -474,7 +474,11 @@ pub fn plan_action(ws: &mut Workspace, facts: &Facts, a: &Action) -> Result<Plan
         }
         Action::SudoDefaults { add } => {
             let main = ws.text(crate::facts::SUDOERS)?.unwrap_or_default();
-            let target = if sudoers_dropin_wins(&main) {
+            // sudo ignores an include directory (or file) it finds insecure: then the
+            // drop-in would never be read
+            let dropin_read = matches!(facts.sudoers(), Ok(Some(s))
+                if !s.skipped.iter().any(|k| k.path.starts_with("/etc/sudoers.d")));
+            let target = if dropin_read && sudoers_dropin_wins(&main) {
                 SUDOERS_DROPIN
             } else {
                 crate::facts::SUDOERS
