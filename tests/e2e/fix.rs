@@ -146,10 +146,6 @@ fn copy(from: &Path, to: &Path) {
     assert!(ok, "cp -a {} {}", from.display(), to.display());
 }
 
-/// The lock-out guard must refuse these on some failing fixture (debian-weak: no account has
-/// an authorized_keys file) while their fix still works on another (sshd-bad).
-const GUARDED: &[&str] = &["SSH-022"];
-
 #[test]
 fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() {
     let e = env();
@@ -163,7 +159,6 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
     std::fs::create_dir_all(&pristine).unwrap();
     let mut made: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut tried = 0;
-    let mut refused = Vec::new();
     for c in cat.checks.iter().filter(|c| !c.fix.is_empty()) {
         // the fixtures (kisa profile) where the check fails; `live-*` fixtures fake a running
         // kernel, which a configuration fix does not change
@@ -219,9 +214,6 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
                     c.id,
                     f.name
                 );
-                if r.stdout.contains("REFUSED") && !refused.contains(&c.id) {
-                    refused.push(c.id.clone());
-                }
                 std::fs::remove_dir_all(&root).unwrap();
                 continue;
             }
@@ -250,12 +242,6 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
             c.id
         );
         tried += 1;
-    }
-    for g in GUARDED {
-        assert!(
-            refused.iter().any(|r| r == g),
-            "{g}: the lock-out guard never refused it ({refused:?})"
-        );
     }
     assert!(tried >= 100, "only {tried} fixes exercised");
 }
