@@ -59,6 +59,9 @@ enum Cmd {
     Classify(ClassifyArgs),
     /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
     Fix(Box<commands::fix::FixArgs>),
+    /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
+    #[command(subcommand, hide = true)]
+    Aws(jikimi::aws::cli::AwsCmd),
 }
 
 #[derive(Subcommand)]
@@ -709,6 +712,7 @@ fn main() {
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
         Cmd::Fix(a) => commands::fix::run(*a),
+        Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(
