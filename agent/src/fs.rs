@@ -467,6 +467,22 @@ impl Root {
         Ok(Meta::from_stat(&st))
     }
 
+    /// Opens a directory under the root (symlinks resolved inside the root) as an `O_PATH`
+    /// descriptor. The remediation engine creates, replaces and removes entries relative to
+    /// it, so its writes can never leave the root.
+    pub fn open_dir(&self, path: &str) -> Result<OwnedFd, FsError> {
+        let r = self.resolve(path, true)?;
+        if r.name.is_empty() {
+            return Ok(r.parent);
+        }
+        openat_raw(
+            r.parent.as_raw_fd(),
+            &r.name,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        )
+        .map_err(|e| FsError::from_errno(path, e))
+    }
+
     /// `stat(2)` under the root: symlinks are followed (inside the root).
     pub fn stat(&self, path: &str) -> Result<Meta, FsError> {
         self.stat_impl(path, true)

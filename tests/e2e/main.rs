@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod classify;
+mod fix;
 mod history;
 
 fn bin() -> Command {

@@ -19,7 +19,7 @@ sys.path.insert(0, str(DOCS))
 
 import render  # noqa: E402  (ssm-documents/render.py)
 
-DOCUMENT_NAMES = ["Jikimi-Install", "Jikimi-RunCheck", "Jikimi-Uninstall"]
+DOCUMENT_NAMES = ["Jikimi-Fix", "Jikimi-Install", "Jikimi-RunCheck", "Jikimi-Uninstall"]
 
 
 def load_doc(name: str) -> dict:

@@ -260,7 +260,7 @@ fn num(s: &str) -> Result<f64, String> {
 }
 
 /// Resolves `{ kisa = .., cis = .. }` to the profile's value.
-fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
+pub(crate) fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
     if let toml::Value::Table(t) = v {
         for k in t.keys() {
             if !["kisa", "cis", "default"].contains(&k.as_str()) {
@@ -283,7 +283,7 @@ fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
     Ok(v.clone())
 }
 
-fn scalar_text(v: &toml::Value) -> Result<String, String> {
+pub(crate) fn scalar_text(v: &toml::Value) -> Result<String, String> {
     match v {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
