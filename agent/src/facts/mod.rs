@@ -5,6 +5,8 @@
 //! nothing else, and twenty checks on `/etc/login.defs` read it once.
 
 pub mod accounts;
+pub mod audit;
+pub mod confdirs;
 pub mod host;
 pub mod kv;
 pub mod logindefs;
