@@ -88,7 +88,11 @@ pub fn audit_rules(p: &AuditProbe, f: &Facts) -> Outcome {
                 Some(o.line as u32),
             )]),
             (Some((2, o)), Some(after)) => Outcome::fail(vec![
-                Evidence::at("-e 2 locks the configuration here", &o.file, Some(o.line as u32)),
+                Evidence::at(
+                    "-e 2 locks the configuration here",
+                    &o.file,
+                    Some(o.line as u32),
+                ),
                 Evidence::at(
                     "a rule after -e 2 is refused by the kernel (and later ones too)",
                     &after.file,

@@ -44,7 +44,11 @@ pub fn boot(p: &BootProbe, f: &Facts) -> Outcome {
                 for (u, ok, o) in &c.pbkdf2 {
                     if *ok && supers.contains(u) {
                         hashed = true;
-                        good.push(at(format!("password_pbkdf2 for {u}"), &o.file, Some(o.line)));
+                        good.push(at(
+                            format!("password_pbkdf2 for {u}"),
+                            &o.file,
+                            Some(o.line),
+                        ));
                     }
                 }
                 if let Some((u, o)) = &c.uses_user_cfg {
@@ -86,7 +90,11 @@ pub fn boot(p: &BootProbe, f: &Facts) -> Outcome {
                         None,
                     ));
                 } else if !hashed {
-                    bad.push(Evidence::at("no superuser has a password_pbkdf2 hash", &c.file, None));
+                    bad.push(Evidence::at(
+                        "no superuser has a password_pbkdf2 hash",
+                        &c.file,
+                        None,
+                    ));
                 }
                 outs.push(if bad.is_empty() {
                     Outcome::pass(good)
@@ -116,7 +124,14 @@ pub fn boot(p: &BootProbe, f: &Facts) -> Outcome {
                         continue;
                     }
                 };
-                outs.push(judge_param(name, compare, default.as_deref(), params, c, &want));
+                outs.push(judge_param(
+                    name,
+                    compare,
+                    default.as_deref(),
+                    params,
+                    c,
+                    &want,
+                ));
             }
             all(outs)
         }
@@ -141,7 +156,10 @@ fn judge_param(
                     c.line,
                 )]);
             }
-            (v.to_string(), format!("{}: {name}={v} (expected {want})", c.what))
+            (
+                v.to_string(),
+                format!("{}: {name}={v} (expected {want})", c.what),
+            )
         }
         None => match default {
             _ if compare.op == Op::Unset => {
@@ -153,7 +171,10 @@ fn judge_param(
             }
             Some(d) => (
                 d.to_string(),
-                format!("{}: {name} not given, the kernel's default {d} applies (expected {want})", c.what),
+                format!(
+                    "{}: {name} not given, the kernel's default {d} applies (expected {want})",
+                    c.what
+                ),
             ),
             None => {
                 return Outcome::fail(vec![at(
@@ -174,9 +195,9 @@ pub fn mac_probe(p: &MacProbe, f: &Facts) -> Outcome {
     match &p.test {
         MacTest::AppArmorProfiles { modes } => match mac::apparmor(f) {
             Err(e) => e.into(),
-            Ok(mac::AppArmor::Disabled(why)) => {
-                Outcome::fail(vec![Evidence::msg(format!("AppArmor is not enabled: {why}"))])
-            }
+            Ok(mac::AppArmor::Disabled(why)) => Outcome::fail(vec![Evidence::msg(format!(
+                "AppArmor is not enabled: {why}"
+            ))]),
             Ok(mac::AppArmor::Enabled(profiles)) => {
                 if profiles.is_empty() {
                     return Outcome::fail(vec![Evidence::at(

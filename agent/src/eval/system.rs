@@ -45,11 +45,14 @@ pub fn kmod(p: &KmodProbe, f: &Facts) -> Outcome {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     match cfg.install(&m) {
-        Some((cmd, o)) if install_blocks(cmd) => {
-            good.push(at(format!("install {name} {cmd}: modprobe refuses to load it"), o))
-        }
+        Some((cmd, o)) if install_blocks(cmd) => good.push(at(
+            format!("install {name} {cmd}: modprobe refuses to load it"),
+            o,
+        )),
         Some((cmd, o)) => bad.push(at(
-            format!("install {name} runs `{cmd}`, which does not refuse loading (expected /bin/false)"),
+            format!(
+                "install {name} runs `{cmd}`, which does not refuse loading (expected /bin/false)"
+            ),
             o,
         )),
         None => bad.push(Evidence::msg(format!(
@@ -101,7 +104,10 @@ pub fn systemd_conf(p: &SdConfProbe, f: &Facts) -> Outcome {
     let (value, ev) = match cfg.get(&p.section, key) {
         Some(a) => {
             if p.compare.op == Op::Unset {
-                return Outcome::fail(vec![at(format!("{key}={} (expected not set)", a.value), &a.origin)]);
+                return Outcome::fail(vec![at(
+                    format!("{key}={} (expected not set)", a.value),
+                    &a.origin,
+                )]);
             }
             let v = if p.boolean {
                 match sdconf::boolean(&a.value) {
@@ -116,7 +122,10 @@ pub fn systemd_conf(p: &SdConfProbe, f: &Facts) -> Outcome {
             } else {
                 a.value.clone()
             };
-            (v, at(format!("{key}={} (expected {want})", a.value), &a.origin))
+            (
+                v,
+                at(format!("{key}={} (expected {want})", a.value), &a.origin),
+            )
         }
         None => {
             if p.compare.op == Op::Unset {
@@ -163,7 +172,10 @@ pub fn limits(p: &LimitsProbe, f: &Facts) -> Outcome {
     let mut bad = Vec::new();
     let mut judge = |e: &crate::facts::limits::Limit, who: &str| -> Result<(), Outcome> {
         let ev = at(
-            format!("{who}: {} {} {item} {} (expected hard {want})", e.domain, e.kind, e.value),
+            format!(
+                "{who}: {} {} {item} {} (expected hard {want})",
+                e.domain, e.kind, e.value
+            ),
             &e.origin,
         );
         match p.compare.test(&num(&e.value)) {

@@ -219,8 +219,9 @@ pub enum Arch {
 fn parse_arch(v: &str) -> Option<Arch> {
     match v {
         "b64" | "x86_64" | "aarch64" | "ppc64" | "ppc64le" | "s390x" => Some(Arch::B64),
-        "b32" | "i386" | "i486" | "i586" | "i686" | "arm" | "armeb" | "armv7l" | "ppc"
-        | "s390" => Some(Arch::B32),
+        "b32" | "i386" | "i486" | "i586" | "i686" | "arm" | "armeb" | "armv7l" | "ppc" | "s390" => {
+            Some(Arch::B32)
+        }
         _ => None,
     }
 }
@@ -401,19 +402,16 @@ pub fn parse_line(text: &str, origin: Origin) -> Result<Option<Line>, LineError>
             }
             "-p" => {
                 let v = arg()?;
-                perms = Some(
-                    parse_perms(v).ok_or_else(|| err(format!("`{v}` is not a permission set of r, w, x, a")))?,
-                );
+                perms =
+                    Some(parse_perms(v).ok_or_else(|| {
+                        err(format!("`{v}` is not a permission set of r, w, x, a"))
+                    })?);
             }
             "-k" => keys.push(arg()?.to_string()),
             "-S" => {
                 let v = arg()?;
                 for s in v.split(',') {
-                    if s.is_empty()
-                        || !s
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                    {
+                    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                         return Err(err(format!("`{s}` is not a syscall name or number")));
                     }
                     syscalls.push(s.to_string());
@@ -430,16 +428,18 @@ pub fn parse_line(text: &str, origin: Origin) -> Result<Option<Line>, LineError>
                 }
                 match (f.name.as_str(), f.op) {
                     ("arch", FieldOp::Eq) => {
-                        arch = Some(parse_arch(&f.value).ok_or_else(|| {
-                            err(format!("`{}` is not an architecture", f.value))
-                        })?)
+                        arch =
+                            Some(parse_arch(&f.value).ok_or_else(|| {
+                                err(format!("`{}` is not an architecture", f.value))
+                            })?)
                     }
                     ("key", FieldOp::Eq) => keys.push(f.value),
                     ("path" | "dir", FieldOp::Eq) => path_field = Some(f.value),
                     ("perm", FieldOp::Eq) => {
-                        perm_field = Some(parse_perms(&f.value).ok_or_else(|| {
-                            err(format!("`{}` is not a permission set", f.value))
-                        })?)
+                        perm_field =
+                            Some(parse_perms(&f.value).ok_or_else(|| {
+                                err(format!("`{}` is not a permission set", f.value))
+                            })?)
                     }
                     _ => fields.push(f),
                 }
@@ -522,7 +522,9 @@ pub fn parse_line(text: &str, origin: Origin) -> Result<Option<Line>, LineError>
         return Err(err("-p belongs to a -w watch (use -F perm= with -a)".into()));
     }
     if list == List::Exit && syscalls.is_empty() && path_field.is_none() && fields.is_empty() {
-        return Err(err("an exit rule needs -S, -F path/dir or another field".into()));
+        return Err(err(
+            "an exit rule needs -S, -F path/dir or another field".into()
+        ));
     }
     let watch = path_field.map(|p| (normalise_path(&p), perm_field.unwrap_or(PERM_ALL)));
     if watch.is_none() {
@@ -546,7 +548,11 @@ pub fn parse_line(text: &str, origin: Origin) -> Result<Option<Line>, LineError>
         prepend,
         origin,
     };
-    Ok(Some(if delete { Line::Delete(r) } else { Line::Rule(r) }))
+    Ok(Some(if delete {
+        Line::Delete(r)
+    } else {
+        Line::Rule(r)
+    }))
 }
 
 /// The rules a kernel ends up with, and the controls that came with them.
@@ -636,7 +642,8 @@ pub fn augenrules(lines: Vec<(String, Origin)>) -> Vec<(String, Origin)> {
             rest.push((t, o));
         }
     }
-    let mut out: Vec<(String, Origin)> = [minus_d, minus_b, minus_f].into_iter().flatten().collect();
+    let mut out: Vec<(String, Origin)> =
+        [minus_d, minus_b, minus_f].into_iter().flatten().collect();
     out.extend(rest);
     out.extend(minus_e);
     out
@@ -645,7 +652,12 @@ pub fn augenrules(lines: Vec<(String, Origin)>) -> Vec<(String, Origin)> {
 fn split_lines(text: &str, file: &str) -> Vec<(String, Origin)> {
     text.split('\n')
         .enumerate()
-        .map(|(i, l)| (l.trim_end_matches('\r').to_string(), Origin::new(file, i + 1)))
+        .map(|(i, l)| {
+            (
+                l.trim_end_matches('\r').to_string(),
+                Origin::new(file, i + 1),
+            )
+        })
         .collect()
 }
 
@@ -792,7 +804,8 @@ mod tests {
 
     #[test]
     fn stock_debian_rules_parse() {
-        let t = include_str!("../../../tests/data/debian-stock/bookworm/etc/audit/rules.d/audit.rules");
+        let t =
+            include_str!("../../../tests/data/debian-stock/bookworm/etc/audit/rules.d/audit.rules");
         let r = parse(t, RULES_DIR).unwrap();
         assert!(r.rules.is_empty());
         assert_eq!(r.backlog.as_ref().map(|b| b.0), Some(8192));
@@ -820,7 +833,10 @@ mod tests {
         .unwrap();
         assert!(r.covers(&req("-w /etc/sudoers -p wa")).is_empty());
         assert!(r.covers(&req("-w /etc/sudoers.d -p wa")).is_empty());
-        assert!(r.covers(&req("-w /etc/hosts -p wa")).is_empty(), "under -w /etc");
+        assert!(
+            r.covers(&req("-w /etc/hosts -p wa")).is_empty(),
+            "under -w /etc"
+        );
         assert_eq!(r.covers(&req("-w /var/log/wtmp -p wa")).len(), 1);
         assert!(r
             .covers(&req("-a always,exit -F arch=b64 -S adjtimex,settimeofday"))
@@ -842,18 +858,25 @@ mod tests {
         )
         .unwrap();
         assert!(r
-            .covers(&req("-a always,exit -F arch=b64 -S chmod -F auid>=1000 -F auid!=unset"))
+            .covers(&req(
+                "-a always,exit -F arch=b64 -S chmod -F auid>=1000 -F auid!=unset"
+            ))
             .is_empty());
         assert_eq!(
-            r.covers(&req("-a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=unset"))
-                .len(),
+            r.covers(&req(
+                "-a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=unset"
+            ))
+            .len(),
             1,
             "uid=0 narrows the rule"
         );
         let g = r.covers(&req(
             "-a always,exit -F arch=b64 -S unlink,rename -F auid>=1000 -F auid!=unset",
         ));
-        assert!(matches!(&g[..], [Gap::Suppressed(_, o)] if o.line == 3), "{g:?}");
+        assert!(
+            matches!(&g[..], [Gap::Suppressed(_, o)] if o.line == 3),
+            "{g:?}"
+        );
         assert!(r
             .covers(&req(
                 "-a always,exit -F arch=b64 -S creat -F exit=-EACCES -F auid>=1000"
@@ -877,10 +900,16 @@ mod tests {
         )
         .unwrap();
         assert!(r
-            .covers(&req("-a always,exit -F path=/usr/bin/chcon -F perm=x -F auid>=1000 -F auid!=unset"))
+            .covers(&req(
+                "-a always,exit -F path=/usr/bin/chcon -F perm=x -F auid>=1000 -F auid!=unset"
+            ))
             .is_empty());
         assert!(r.covers(&req("-w /run/faillock -p wa")).is_empty());
-        assert_eq!(r.covers(&req("-w /etc/passwd -p wa")).len(), 1, "deleted by -W");
+        assert_eq!(
+            r.covers(&req("-w /etc/passwd -p wa")).len(),
+            1,
+            "deleted by -W"
+        );
         assert!(matches!(
             &r.covers(&req("-a always,exit -F arch=b64 -S mount"))[..],
             [Gap::Suppressed(..)]
@@ -896,7 +925,16 @@ mod tests {
         let e = parse("-w /etc/shadow -p wa\n-x nonsense\n", "f").unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("f", 2));
         assert!(e.message.contains("-x"), "{e}");
-        for bad in ["-w", "-a always", "-a sometimes,exit -S x", "-e 3", "-w rel -p wa", "-w /x -p q", "-a always,exit", "-S open"] {
+        for bad in [
+            "-w",
+            "-a always",
+            "-a sometimes,exit -S x",
+            "-e 3",
+            "-w rel -p wa",
+            "-w /x -p q",
+            "-a always,exit",
+            "-S open",
+        ] {
             assert!(parse(bad, "f").is_err(), "{bad}");
         }
         let r = parse("-c\n-x nonsense\n-w /etc/shadow -p wa\n", "t").unwrap();
@@ -905,7 +943,10 @@ mod tests {
 
     #[test]
     fn augenrules_moves_controls() {
-        let lines = split_lines("-w /a -p wa\n-e 2\n# c\n\n-D\n-b 8192\n-w /b -p wa\n-e 1\n", "f");
+        let lines = split_lines(
+            "-w /a -p wa\n-e 2\n# c\n\n-D\n-b 8192\n-w /b -p wa\n-e 1\n",
+            "f",
+        );
         let out: Vec<String> = augenrules(lines).into_iter().map(|(t, _)| t).collect();
         assert_eq!(out, ["-D", "-b 8192", "-w /a -p wa", "-w /b -p wa", "-e 1"]);
     }

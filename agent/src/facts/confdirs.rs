@@ -166,7 +166,10 @@ mod tests {
     fn version_order_is_numeric() {
         let mut v = vec!["10-b.rules", "9-a.rules", "99-finalize.rules", "a.rules"];
         v.sort_by(|a, b| version_cmp(a, b));
-        assert_eq!(v, ["9-a.rules", "10-b.rules", "99-finalize.rules", "a.rules"]);
+        assert_eq!(
+            v,
+            ["9-a.rules", "10-b.rules", "99-finalize.rules", "a.rules"]
+        );
     }
 
     #[test]
@@ -186,8 +189,13 @@ mod tests {
         }
         let root = Root::new(&d).unwrap();
         let mut b = Budget::default();
-        let got = read_dropins(&root, &["/etc/x.d", "/run/x.d", "/usr/lib/x.d"], ".conf", &mut b)
-            .unwrap();
+        let got = read_dropins(
+            &root,
+            &["/etc/x.d", "/run/x.d", "/usr/lib/x.d"],
+            ".conf",
+            &mut b,
+        )
+        .unwrap();
         let got: Vec<(&str, &str)> = got
             .iter()
             .map(|f| (f.path.as_str(), f.content.as_str()))

@@ -58,8 +58,7 @@ pub struct DefaultGrub {
 
 fn is_name(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !s.as_bytes()[0].is_ascii_digit()
 }
 
@@ -203,7 +202,10 @@ pub fn parse_default(text: &str, file: &str, into: &mut DefaultGrub) {
             if rest.is_empty() || rest.starts_with('#') {
                 break;
             }
-            let body = rest.strip_prefix("export ").map(str::trim_start).unwrap_or(rest);
+            let body = rest
+                .strip_prefix("export ")
+                .map(str::trim_start)
+                .unwrap_or(rest);
             let Some(eq) = body.find('=') else {
                 into.not_understood.push(origin.clone());
                 break;
@@ -214,8 +216,7 @@ pub fn parse_default(text: &str, file: &str, into: &mut DefaultGrub) {
                 break;
             }
             let (value, after) = shell_word(&body[eq + 1..], into);
-            into.vars
-                .insert(name.to_string(), (value, origin.clone()));
+            into.vars.insert(name.to_string(), (value, origin.clone()));
             rest = after;
         }
     }
@@ -440,9 +441,9 @@ impl DefaultGrub {
         match self.vars.get(name) {
             None => Ok((String::new(), None)),
             Some((ShellValue::Known(v), o)) => Ok((v.clone(), Some(o.clone()))),
-            Some((ShellValue::Unknown(why), o)) => {
-                Err(format!("{name} at {o} cannot be evaluated without a shell: {why}"))
-            }
+            Some((ShellValue::Unknown(why), o)) => Err(format!(
+                "{name} at {o} cannot be evaluated without a shell: {why}"
+            )),
         }
     }
 
@@ -546,7 +547,9 @@ pub fn load(root: &Root) -> FactResult<Boot> {
                 Some(f) => parse_env(&f.content),
                 None => HashMap::new(),
             };
-            let Some(f) = budget.read(root, &p)? else { continue };
+            let Some(f) = budget.read(root, &p)? else {
+                continue;
+            };
             let cfg = parse_cfg(&f.content, &f.path, &env);
             if cfg.uses_user_cfg.is_some() {
                 let u = format!("{dir}/user.cfg");
@@ -573,7 +576,9 @@ pub fn load(root: &Root) -> FactResult<Boot> {
     }
     // BLS entries
     for p in root.glob(BLS_ENTRIES)? {
-        let Some(f) = budget.read(root, &p)? else { continue };
+        let Some(f) = budget.read(root, &p)? else {
+            continue;
+        };
         let env: HashMap<String, String> = boot
             .cfgs
             .first()
@@ -623,16 +628,24 @@ mod tests {
 
     #[test]
     fn stock_debian_default_grub() {
-        let d = dg(include_str!("../../../tests/data/debian-stock/bookworm/etc/default/grub"));
+        let d = dg(include_str!(
+            "../../../tests/data/debian-stock/bookworm/etc/default/grub"
+        ));
         assert!(d.not_understood.is_empty(), "{:?}", d.not_understood);
-        assert!(matches!(d.vars["GRUB_DISTRIBUTOR"].0, ShellValue::Unknown(_)));
+        assert!(matches!(
+            d.vars["GRUB_DISTRIBUTOR"].0,
+            ShellValue::Unknown(_)
+        ));
         assert_eq!(
             d.vars["GRUB_CMDLINE_LINUX_DEFAULT"].0,
             ShellValue::Known("quiet".into())
         );
         let c = d.cmdlines();
         assert_eq!(c.len(), 2);
-        assert_eq!(c[0].params.as_ref().unwrap(), &[("quiet".to_string(), None)]);
+        assert_eq!(
+            c[0].params.as_ref().unwrap(),
+            &[("quiet".to_string(), None)]
+        );
         assert!(c[1].params.as_ref().unwrap().is_empty());
     }
 
@@ -653,12 +666,22 @@ mod tests {
         assert_eq!(c[0].file, "/etc/default/grub.d/50-cis.cfg");
         assert_eq!(d.vars["Y"].0, ShellValue::Known("a bz".into()));
         let d = dg("GRUB_CMDLINE_LINUX=\"$(cat /x)\"\n");
-        assert!(d.cmdlines()[0].params.as_ref().unwrap_err().contains("command substitution"));
+        assert!(d.cmdlines()[0]
+            .params
+            .as_ref()
+            .unwrap_err()
+            .contains("command substitution"));
         let d = dg("if true; then\nGRUB_CMDLINE_LINUX=audit=1\nfi\n");
         assert_eq!(d.not_understood.len(), 2);
-        assert_eq!(param(d.cmdlines()[0].params.as_ref().unwrap(), "audit"), Some(Some("1")));
+        assert_eq!(
+            param(d.cmdlines()[0].params.as_ref().unwrap(), "audit"),
+            Some(Some("1"))
+        );
         let d = dg("if x; then\nfi\n");
-        assert!(d.cmdlines()[0].params.is_err(), "empty value plus shell code: unknown");
+        assert!(
+            d.cmdlines()[0].params.is_err(),
+            "empty value plus shell code: unknown"
+        );
     }
 
     #[test]
@@ -693,7 +716,9 @@ mod tests {
 
     #[test]
     fn cmdline_split() {
-        let p = split_cmdline("BOOT_IMAGE=/vmlinuz root=/dev/x ro dyndbg=\"file a.c +p\" audit=0 audit=1\n");
+        let p = split_cmdline(
+            "BOOT_IMAGE=/vmlinuz root=/dev/x ro dyndbg=\"file a.c +p\" audit=0 audit=1\n",
+        );
         assert_eq!(param(&p, "audit"), Some(Some("1")));
         assert_eq!(param(&p, "dyndbg"), Some(Some("file a.c +p")));
         assert_eq!(param(&p, "ro"), Some(None));

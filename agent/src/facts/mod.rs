@@ -25,8 +25,8 @@ pub mod sockets;
 pub mod sshd;
 pub mod sudoers;
 pub mod summary;
-pub mod system;
 pub mod sysctl;
+pub mod system;
 pub mod walk;
 
 use crate::fs::{FsError, Root, Text};

@@ -76,7 +76,9 @@ pub fn parse(text: &str, file: &str) -> Vec<Entry> {
         let origin = Origin::new(file, start);
         let command = match cmd {
             "install" => {
-                let Some(pattern) = words.next() else { continue };
+                let Some(pattern) = words.next() else {
+                    continue;
+                };
                 let rest = t
                     .splitn(3, char::is_whitespace)
                     .nth(2)
@@ -216,7 +218,9 @@ mod tests {
 
     #[test]
     fn stock_systemd_file_has_only_options() {
-        let t = include_str!("../../../tests/data/debian-stock/bookworm/usr/lib/modprobe.d/systemd.conf");
+        let t = include_str!(
+            "../../../tests/data/debian-stock/bookworm/usr/lib/modprobe.d/systemd.conf"
+        );
         let e = parse(t, "/usr/lib/modprobe.d/systemd.conf");
         assert_eq!(e.len(), 3);
         assert!(e
@@ -240,7 +244,11 @@ mod tests {
         assert!(install_blocks(c));
         assert_eq!(cfg.blacklist("usb-storage").unwrap().line, 3);
         assert!(install_blocks(cfg.install("cramfs").unwrap().0));
-        assert_eq!(cfg.blacklist("udf").unwrap().line, 3, "continued line starts at 3");
+        assert_eq!(
+            cfg.blacklist("udf").unwrap().line,
+            3,
+            "continued line starts at 3"
+        );
         assert!(cfg.install("udf").is_none());
         assert!(!install_blocks("/sbin/modprobe --ignore-install x"));
         assert!(!install_blocks("/bin/false; /sbin/modprobe x"));
@@ -255,7 +263,9 @@ mod tests {
         );
         assert_eq!(parse_module_list("kernel/fs/ext4/ext4.ko\n"), ["ext4"]);
         assert_eq!(
-            parse_proc_modules("sctp 434176 2 - Live 0x0000000000000000\nudf 118784 0 - Live 0x0\n"),
+            parse_proc_modules(
+                "sctp 434176 2 - Live 0x0000000000000000\nudf 118784 0 - Live 0x0\n"
+            ),
             ["sctp", "udf"]
         );
     }

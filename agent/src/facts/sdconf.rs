@@ -85,8 +85,9 @@ pub fn parse(text: &str, file: &str, out: &mut SdConfig) {
             continue;
         };
         if section.is_empty() {
-            out.warnings
-                .push(format!("{file}:{start}: assignment outside a section, ignored"));
+            out.warnings.push(format!(
+                "{file}:{start}: assignment outside a section, ignored"
+            ));
             continue;
         }
         out.assignments.push(Assignment {

@@ -115,7 +115,9 @@ pub(super) fn parse_boot(t: &toml::Table, ctx: &Ctx) -> Result<BootProbe, String
     let test = match r.test.as_str() {
         "password" => {
             if r.param.is_some() || r.op.is_some() || r.value.is_some() || r.default.is_some() {
-                return Err("boot test password takes no `param`, `op`, `value` or `default`".into());
+                return Err(
+                    "boot test password takes no `param`, `op`, `value` or `default`".into(),
+                );
             }
             BootTest::Password
         }
@@ -138,7 +140,11 @@ pub(super) fn parse_boot(t: &toml::Table, ctx: &Ctx) -> Result<BootProbe, String
                     .transpose()?,
             }
         }
-        other => return Err(format!("unknown boot test `{other}` (expected password or cmdline)")),
+        other => {
+            return Err(format!(
+                "unknown boot test `{other}` (expected password or cmdline)"
+            ))
+        }
     };
     Ok(BootProbe { test })
 }
@@ -201,8 +207,16 @@ struct RawSdConfProbe {
 
 pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, String> {
     let r: RawSdConfProbe = de(t)?;
-    if r.config.is_empty() || !r.config.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
-        return Err(format!("`{}` is not a systemd configuration name such as journald", r.config));
+    if r.config.is_empty()
+        || !r
+            .config
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+    {
+        return Err(format!(
+            "`{}` is not a systemd configuration name such as journald",
+            r.config
+        ));
     }
     for p in &r.only_if_exists {
         if !p.starts_with('/') {
@@ -265,8 +279,23 @@ struct RawLimitsProbe {
 pub(super) fn parse_limits(t: &toml::Table, ctx: &Ctx) -> Result<LimitsProbe, String> {
     let r: RawLimitsProbe = de(t)?;
     const ITEMS: &[&str] = &[
-        "core", "data", "fsize", "memlock", "nofile", "rss", "stack", "cpu", "nproc", "as",
-        "maxlogins", "maxsyslogins", "priority", "locks", "sigpending", "msgqueue", "nice",
+        "core",
+        "data",
+        "fsize",
+        "memlock",
+        "nofile",
+        "rss",
+        "stack",
+        "cpu",
+        "nproc",
+        "as",
+        "maxlogins",
+        "maxsyslogins",
+        "priority",
+        "locks",
+        "sigpending",
+        "msgqueue",
+        "nice",
         "rtprio",
     ];
     if !ITEMS.contains(&r.item.as_str()) {
@@ -314,8 +343,15 @@ pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, String> 
             }
             let modes = r.modes.ok_or("mac test apparmor_profiles needs `modes`")?;
             for m in &modes {
-                if !["enforce", "complain", "kill", "unconfined", "prompt", "user"]
-                    .contains(&m.as_str())
+                if ![
+                    "enforce",
+                    "complain",
+                    "kill",
+                    "unconfined",
+                    "prompt",
+                    "user",
+                ]
+                .contains(&m.as_str())
                 {
                     return Err(format!("`{m}` is not an AppArmor profile mode"));
                 }
