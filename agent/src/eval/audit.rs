@@ -81,6 +81,7 @@ pub fn audit_rules(p: &AuditProbe, f: &Facts) -> Outcome {
             ));
             o
         }
+        AuditTest::Privileged => privileged(&rules, f),
         AuditTest::Immutable => match (&rules.enabled, &rules.rules_after_enable) {
             (Some((2, o)), None) => Outcome::pass(vec![Evidence::at(
                 "-e 2: the loaded configuration is locked until reboot",
@@ -110,4 +111,50 @@ pub fn audit_rules(p: &AuditProbe, f: &Facts) -> Outcome {
             ))]),
         },
     }
+}
+
+/// Every setuid/setgid file of the walk has an execution rule.
+fn privileged(rules: &Rules, f: &Facts) -> Outcome {
+    let w = match f.walk() {
+        Ok(w) => w,
+        Err(e) => return e.into(),
+    };
+    let found = &w.suid_sgid;
+    if found.count > found.items.len() as u64 {
+        return Outcome::error(format!(
+            "the walk found {} setuid/setgid files but kept {}: cannot check a rule for each",
+            found.count,
+            found.items.len()
+        ));
+    }
+    let mut reqs = Vec::new();
+    for (path, ..) in &found.items {
+        let line = format!("-a always,exit -F path={path} -F perm=x -F auid>=1000 -F auid!=unset");
+        match parse_line(&line, Origin::new("walk", 0)) {
+            Ok(Some(Line::Rule(r))) => reqs.push(r),
+            // a path with white space cannot be written in an auditctl rule line
+            _ => {
+                return Outcome::error(format!(
+                    "{path}: a setuid/setgid file whose path auditctl rules cannot name"
+                ))
+            }
+        }
+    }
+    let mut o = if reqs.is_empty() {
+        Outcome::pass(vec![Evidence::msg(format!(
+            "no setuid or setgid file under {}",
+            w.roots.join(", ")
+        ))])
+    } else {
+        require(rules, &reqs)
+    };
+    if o.status == crate::findings::Status::Pass {
+        if let Some(t) = &w.truncated {
+            return Outcome::error(format!(
+                "{t}: the walk is incomplete, so setuid files may be missed"
+            ));
+        }
+    }
+    o.evidence.truncate(super::MAX_EVIDENCE);
+    o
 }

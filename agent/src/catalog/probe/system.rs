@@ -19,6 +19,9 @@ use serde::Deserialize;
 /// - `sudo_log = true`: a watch with `-p wa` on the file sudo logs to (`Defaults logfile`
 ///   of the sudoers policy). sudo not installed: NOT_APPLICABLE; no logfile: FAIL.
 /// - `immutable = true`: the last `-e` is `-e 2` and no rule comes after it.
+/// - `privileged = true`: every setuid or setgid file the filesystem walk finds has an
+///   `-a always,exit -F path=FILE -F perm=x -F auid>=1000 -F auid!=unset` rule (or a broader
+///   one). The check must be a walk check (`walk = true`); an incomplete walk is an ERROR.
 #[derive(Debug, Clone)]
 pub struct AuditProbe {
     pub test: AuditTest,
@@ -29,6 +32,7 @@ pub enum AuditTest {
     Require(Vec<crate::facts::audit::Rule>),
     SudoLog,
     Immutable,
+    Privileged,
 }
 
 #[derive(Deserialize)]
@@ -39,16 +43,18 @@ struct RawAuditProbe {
     sudo_log: bool,
     #[serde(default)]
     immutable: bool,
+    #[serde(default)]
+    privileged: bool,
 }
 
 pub(super) fn parse_audit(t: &toml::Table) -> Result<AuditProbe, String> {
     use crate::facts::audit::{parse_line, Line};
     use crate::facts::origin::Origin;
     let r: RawAuditProbe = de(t)?;
-    let n = r.require.is_some() as u8 + r.sudo_log as u8 + r.immutable as u8;
+    let n = r.require.is_some() as u8 + r.sudo_log as u8 + r.immutable as u8 + r.privileged as u8;
     if n != 1 {
         return Err(
-            "an audit_rules probe takes exactly one of `require`, `sudo_log = true`, `immutable = true`"
+            "an audit_rules probe takes exactly one of `require`, `sudo_log = true`, `immutable = true`, `privileged = true`"
                 .into(),
         );
     }
@@ -68,6 +74,7 @@ pub(super) fn parse_audit(t: &toml::Table) -> Result<AuditProbe, String> {
             AuditTest::Require(v)
         }
         None if r.sudo_log => AuditTest::SudoLog,
+        None if r.privileged => AuditTest::Privileged,
         None => AuditTest::Immutable,
     };
     Ok(AuditProbe { test })
@@ -399,6 +406,7 @@ mod tests {
             "probe = 'audit_rules'\nrequire = ['-w /etc/sudoers -p wa', '-a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=unset -k mounts']",
             "probe = 'audit_rules'\nsudo_log = true",
             "probe = 'audit_rules'\nimmutable = true",
+            "probe = 'audit_rules'\nprivileged = true",
             "probe = 'boot'\ntest = 'password'",
             "probe = 'boot'\ntest = 'cmdline'\nparam = 'audit_backlog_limit'\nop = 'ge'\nvalue = 8192",
             "probe = 'kmod'\nmodule = 'usb-storage'",
