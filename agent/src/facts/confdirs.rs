@@ -51,7 +51,10 @@ pub fn dropin_paths(root: &Root, dirs: &[&str], suffix: &str) -> FactResult<Vec<
             Err(e) => return Err(e.into()),
         };
         for e in entries {
-            if !e.name.ends_with(suffix) || e.name.starts_with('.') {
+            if !e.name.ends_with(suffix)
+                || e.name.starts_with('.')
+                || e.kind == Some(crate::fs::FileKind::Dir)
+            {
                 continue;
             }
             if !files.contains_key(&e.name) && files.len() >= MAX_FILES {
