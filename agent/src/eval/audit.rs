@@ -30,11 +30,27 @@ fn require(rules: &Rules, reqs: &[crate::facts::audit::Rule]) -> Outcome {
         gaps.extend(rules.covers(r));
     }
     if gaps.is_empty() {
-        Outcome::pass(vec![Evidence::msg(format!(
+        let mut ev = Vec::new();
+        for r in reqs {
+            for by in rules.covered_by(r) {
+                let (want, have) = (r.show(), by.show());
+                let msg = if want == have {
+                    format!("recorded: {want}")
+                } else {
+                    format!("recorded: {want} (by {have})")
+                };
+                let e = Evidence::at(msg, &by.origin.file, Some(by.origin.line as u32));
+                if !ev.contains(&e) {
+                    ev.push(e);
+                }
+            }
+        }
+        ev.push(Evidence::msg(format!(
             "{} rule(s) required, all loaded from {}",
             reqs.len(),
             sources(rules)
-        ))])
+        )));
+        Outcome::pass(ev)
     } else {
         let mut ev = gaps_evidence(gaps);
         ev.push(Evidence::msg(format!("rules read from {}", sources(rules))));

@@ -764,6 +764,24 @@ impl Rules {
         })
     }
 
+    /// The rules that record `req` (one per syscall, duplicates removed), in list order.
+    pub fn covered_by(&self, req: &Rule) -> Vec<&Rule> {
+        let syscalls: Vec<Option<&str>> = if req.syscalls.is_empty() {
+            vec![None]
+        } else {
+            req.syscalls.iter().map(|s| Some(s.as_str())).collect()
+        };
+        let mut out: Vec<&Rule> = Vec::new();
+        for s in syscalls {
+            if let Some(r) = self.first_match(req, s) {
+                if r.action == Action::Always && !out.iter().any(|x| std::ptr::eq(*x, r)) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
     /// Gaps between the loaded rules and `req` (empty: covered).
     pub fn covers(&self, req: &Rule) -> Vec<Gap> {
         let mut gaps = Vec::new();
@@ -833,6 +851,9 @@ mod tests {
         .unwrap();
         assert!(r.covers(&req("-w /etc/sudoers -p wa")).is_empty());
         assert!(r.covers(&req("-w /etc/sudoers.d -p wa")).is_empty());
+        let by = r.covered_by(&req("-w /etc/sudoers.d -p wa"));
+        assert_eq!(by.len(), 1);
+        assert_eq!(by[0].origin.line, 3);
         assert!(
             r.covers(&req("-w /etc/hosts -p wa")).is_empty(),
             "under -w /etc"
