@@ -70,6 +70,7 @@ pub enum Probe {
     SystemdConf(SdConfProbe),
     Limits(LimitsProbe),
     Mac(MacProbe),
+    Unit(UnitProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -1332,9 +1333,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "systemd_conf" => Probe::SystemdConf(parse_sdconf(t, ctx).map_err(e)?),
         "limits" => Probe::Limits(parse_limits(t, ctx).map_err(e)?),
         "mac" => Probe::Mac(parse_mac(t, ctx).map_err(e)?),
+        "unit" => Probe::Unit(parse_unit(t).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit)"
             )))
         }
     })

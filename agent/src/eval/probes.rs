@@ -33,6 +33,7 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Kmod(p) => super::system::kmod(p, f),
         Probe::SystemdConf(p) => super::system::systemd_conf(p, f),
         Probe::Limits(p) => super::system::limits(p, f),
+        Probe::Unit(p) => super::system::unit(p, f),
     }
 }
 

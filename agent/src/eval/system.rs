@@ -2,7 +2,7 @@
 //! `catalog::probe::KmodProbe`, `SdConfProbe`, `LimitsProbe`).
 
 use super::Outcome;
-use crate::catalog::probe::{KmodProbe, LimitsProbe, Op, SdConfProbe};
+use crate::catalog::probe::{KmodProbe, LimitsProbe, Op, SdConfProbe, UnitProbe};
 use crate::facts::modprobe::{install_blocks, normalise};
 use crate::facts::{sdconf, Facts};
 use crate::findings::Evidence;
@@ -204,5 +204,27 @@ pub fn limits(p: &LimitsProbe, f: &Facts) -> Outcome {
         Outcome::pass(good)
     } else {
         Outcome::fail(bad)
+    }
+}
+
+pub fn unit(p: &UnitProbe, f: &Facts) -> Outcome {
+    let idx = f.units();
+    let u = &p.unit;
+    if let Some(m) = idx.masked.get(u) {
+        return Outcome::fail(vec![Evidence::at(
+            format!("{u} is masked: it cannot start"),
+            m,
+            None,
+        )]);
+    }
+    match idx.files.get(u) {
+        Some(path) => Outcome::pass(vec![Evidence::at(
+            format!("{u} is installed and not masked"),
+            path,
+            None,
+        )]),
+        None => Outcome::fail(vec![Evidence::msg(format!(
+            "{u} is not installed (no unit file in the systemd search path)"
+        ))]),
     }
 }

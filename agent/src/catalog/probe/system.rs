@@ -314,6 +314,28 @@ pub(super) fn parse_limits(t: &toml::Table, ctx: &Ctx) -> Result<LimitsProbe, St
     })
 }
 
+/// `probe = "unit"`: systemd `unit` is installed (a unit file in the search path) and not
+/// masked (a link to /dev/null or an empty file in /etc or /run), so it can start. Meant for
+/// static units that are pulled in by others and so are never "enabled"
+/// (`systemd-journald.service`); use `probe = "service"` for enablement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitProbe {
+    pub unit: String,
+}
+
+pub(super) fn parse_unit(t: &toml::Table) -> Result<UnitProbe, String> {
+    let u: UnitProbe = de(t)?;
+    let ok = u.unit.contains('.')
+        && u.unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@\\:".contains(&b));
+    if !ok {
+        return Err(format!("`{}` is not a systemd unit name", u.unit));
+    }
+    Ok(u)
+}
+
 /// `probe = "mac"`: the running kernel's mandatory access control (live hosts only;
 /// NOT_APPLICABLE on an image).
 ///
@@ -410,6 +432,7 @@ mod tests {
             "probe = 'boot'\ntest = 'password'",
             "probe = 'boot'\ntest = 'cmdline'\nparam = 'audit_backlog_limit'\nop = 'ge'\nvalue = 8192",
             "probe = 'kmod'\nmodule = 'usb-storage'",
+            "probe = 'unit'\nunit = 'systemd-journald.service'",
             "probe = 'systemd_conf'\nconfig = 'journald'\nsection = 'Journal'\nkey = 'Compress'\nop = 'eq'\nvalue = 'true'\nboolean = true\ndefault = 'yes'",
             "probe = 'limits'\nitem = 'core'\nop = 'eq'\nvalue = 0",
             "probe = 'mac'\ntest = 'apparmor_profiles'\nmodes = ['enforce', 'complain']",
@@ -428,6 +451,7 @@ mod tests {
             ("probe = 'boot'\ntest = 'password'\nop = 'set'", "takes no"),
             ("probe = 'boot'\ntest = 'grub'", "unknown boot test"),
             ("probe = 'kmod'\nmodule = 'a/b'", "module name"),
+            ("probe = 'unit'\nunit = 'journald'", "unit name"),
             ("probe = 'systemd_conf'\nconfig = 'journald'\nsection = 'Journal'\nkey = 'Compress'\nop = 'eq'\nvalue = 'maybe'\nboolean = true", "boolean"),
             ("probe = 'systemd_conf'\nconfig = '../x'\nsection = 'J'\nkey = 'K'\nop = 'set'", "configuration name"),
             ("probe = 'limits'\nitem = 'cores'\nop = 'eq'\nvalue = 0", "limits.conf item"),
