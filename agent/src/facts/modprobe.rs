@@ -170,7 +170,11 @@ pub fn parse_module_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads `/lib/modules/*/modules.dep` and `modules.builtin` (at most 16 kernels).
+/// Most kernel directories read under `/lib/modules`.
+pub const MAX_KERNELS: usize = 64;
+
+/// Reads `/lib/modules/*/modules.dep` and `modules.builtin` (more than [`MAX_KERNELS`]
+/// entries is an error, never a partial answer).
 pub fn kernel_modules(root: &Root) -> FactResult<KernelModules> {
     let mut km = KernelModules::default();
     let dir = "/lib/modules";
@@ -179,7 +183,12 @@ pub fn kernel_modules(root: &Root) -> FactResult<KernelModules> {
         Err(e) if e.is_not_found() => return Ok(km),
         Err(e) => return Err(e.into()),
     };
-    for e in entries.into_iter().take(16) {
+    if entries.len() > MAX_KERNELS {
+        return Err(super::FactError::Failed(format!(
+            "more than {MAX_KERNELS} entries in {dir}: refusing a partial read"
+        )));
+    }
+    for e in entries {
         let base = crate::fs::join(dir, &e.name);
         let mut read_any = false;
         for (file, builtin) in [("modules.dep", false), ("modules.builtin", true)] {
