@@ -270,6 +270,18 @@ pub struct GrubCfg {
     /// `${GRUB2_PASSWORD}` used as the password of a user (RHEL's user.cfg scheme).
     pub uses_user_cfg: Option<(String, Origin)>,
     pub linux: Vec<LinuxLine>,
+    /// Menu entries seen.
+    pub entries: usize,
+    /// `configfile` lines: a stub that hands over to another grub.cfg (RHEL's EFI
+    /// `/boot/efi/EFI/redhat/grub.cfg` loads `/boot/grub2/grub.cfg`).
+    pub configfile: usize,
+}
+
+impl GrubCfg {
+    /// Only chains to another configuration: nothing of its own to judge.
+    pub fn is_stub(&self) -> bool {
+        self.configfile > 0 && self.entries == 0 && self.linux.is_empty()
+    }
 }
 
 /// Splits a grub script line into words (quotes and backslashes removed).
@@ -377,8 +389,10 @@ pub fn parse_cfg(text: &str, file: &str, env: &HashMap<String, String>) -> GrubC
             }
             "password" if w.len() >= 3 => cfg.plain.push((w[1].clone(), origin)),
             "menuentry" | "submenu" => {
+                cfg.entries += 1;
                 entry.push(w.get(1).cloned());
             }
+            "configfile" => cfg.configfile += 1,
             "}" => {
                 entry.pop();
             }
@@ -712,6 +726,13 @@ mod tests {
             &HashMap::new(),
         );
         assert_eq!(r.uses_user_cfg.as_ref().unwrap().0, "root");
+        assert!(!r.is_stub());
+        let stub = parse_cfg(
+            "search --no-floppy --fs-uuid --set=dev 1234\nset prefix=($dev)/grub2\nexport $prefix\nconfigfile $prefix/grub.cfg\n",
+            "/boot/efi/EFI/redhat/grub.cfg",
+            &HashMap::new(),
+        );
+        assert!(stub.is_stub());
     }
 
     #[test]
