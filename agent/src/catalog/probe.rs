@@ -11,6 +11,9 @@ use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+mod system;
+pub use system::*;
+
 /// Load-time context.
 pub struct Ctx {
     pub profile: Profile,
@@ -60,6 +63,14 @@ pub enum Probe {
     Sudoers(SudoersProbe),
     Pam(PamProbe),
     Sshd(SshdProbe),
+    // system hardening (probe/system.rs)
+    AuditRules(AuditProbe),
+    Boot(BootProbe),
+    Kmod(KmodProbe),
+    SystemdConf(SdConfProbe),
+    Limits(LimitsProbe),
+    Mac(MacProbe),
+    Unit(UnitProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -1317,9 +1328,17 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "sudoers" => Probe::Sudoers(parse_sudoers(de(t).map_err(e)?, ctx).map_err(e)?),
         "pam" => Probe::Pam(parse_pam(de(t).map_err(e)?, ctx).map_err(e)?),
         "sshd" => Probe::Sshd(parse_sshd(de(t).map_err(e)?, ctx).map_err(e)?),
+        // system hardening (probe/system.rs)
+        "audit_rules" => Probe::AuditRules(parse_audit(t).map_err(e)?),
+        "boot" => Probe::Boot(parse_boot(t, ctx).map_err(e)?),
+        "kmod" => Probe::Kmod(parse_kmod(t).map_err(e)?),
+        "systemd_conf" => Probe::SystemdConf(parse_sdconf(t, ctx).map_err(e)?),
+        "limits" => Probe::Limits(parse_limits(t, ctx).map_err(e)?),
+        "mac" => Probe::Mac(parse_mac(t, ctx).map_err(e)?),
+        "unit" => Probe::Unit(parse_unit(t).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit)"
             )))
         }
     })

@@ -11,9 +11,12 @@
 //! A definite FAIL outranks an ERROR in `all` (one proven weakness is enough), and a PASS
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
+mod audit;
+mod boot;
 mod probes;
 mod sshd;
 mod sudo_pam;
+mod system;
 
 use crate::catalog::probe::{Cond, Node};
 use crate::facts::{FactError, Facts};

@@ -26,6 +26,14 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Sudoers(p) => super::sudo_pam::sudoers(p, f),
         Probe::Pam(p) => super::sudo_pam::pam(p, f),
         Probe::Sshd(p) => super::sshd::sshd(p, f),
+        // system hardening
+        Probe::AuditRules(p) => super::audit::audit_rules(p, f),
+        Probe::Boot(p) => super::boot::boot(p, f),
+        Probe::Mac(p) => super::boot::mac_probe(p, f),
+        Probe::Kmod(p) => super::system::kmod(p, f),
+        Probe::SystemdConf(p) => super::system::systemd_conf(p, f),
+        Probe::Limits(p) => super::system::limits(p, f),
+        Probe::Unit(p) => super::system::unit(p, f),
     }
 }
 
