@@ -13,6 +13,7 @@ pub mod origin;
 pub mod packages;
 pub mod pam;
 pub mod procs;
+pub mod rpmdb;
 pub mod services;
 pub mod sockets;
 pub mod sshd;
