@@ -601,10 +601,7 @@ mod tests {
     #[test]
     fn not_sqlite() {
         let b = vec![0u8; 200];
-        assert!(matches!(
-            Db::open(&b, None),
-            Err(DbError::Format(_))
-        ));
+        assert!(matches!(Db::open(&b, None), Err(DbError::Format(_))));
         assert!(Db::open(&vec![0u8; 10], None).is_err());
     }
 }
