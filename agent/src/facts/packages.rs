@@ -2,12 +2,12 @@
 //!
 //! - Debian family: `/var/lib/dpkg/status` (a text database; entries whose Status is
 //!   `install ok installed`).
-//! - RPM family (RHEL 9, Amazon Linux 2023, Fedora): `rpmdb.sqlite`, read by
-//!   [`super::rpmdb`] without SQLite. A database that cannot be read completely is an error
-//!   (checks that need packages are ERROR with the reason), never an empty list.
-//! - Berkeley DB (RHEL 8, Amazon Linux 2) and ndb (SUSE) rpm databases are recognised but not
-//!   read: package facts are then unavailable and checks that need them NOT_APPLICABLE with
-//!   that reason (docs/platforms.md).
+//! - RPM family: `rpmdb.sqlite` (RHEL 9, Amazon Linux 2023, Fedora) and the Berkeley DB
+//!   `Packages` file (RHEL 8, Amazon Linux 2), read by [`super::rpmdb`] without SQLite or
+//!   libdb. A database that cannot be read completely is an error (checks that need packages
+//!   are ERROR with the reason), never an empty list.
+//! - SUSE's ndb rpm database is recognised but not read: package facts are then unavailable
+//!   and checks that need them NOT_APPLICABLE with that reason (docs/platforms.md).
 //!
 //! [`Packages::version_of`] gives the version of one package for code that needs it (the
 //! OpenSSH version, for instance).
@@ -172,28 +172,27 @@ pub fn collect(root: &Root) -> FactResult<Packages> {
     }
 }
 
+fn rpm_list(r: Result<Vec<rpmdb::header::RpmIdentity>, rpmdb::RpmDbError>) -> FactResult<Packages> {
+    let ids = r.map_err(|e| FactError::Failed(format!("rpm database unreadable: {e}")))?;
+    let list = ids
+        .into_iter()
+        .map(|i| Package {
+            name: i.name,
+            epoch: i.epoch,
+            version: i.version,
+            release: i.release,
+            arch: i.arch,
+        })
+        .collect();
+    Ok(Packages::from_list("rpm", list))
+}
+
 fn collect_rpm(root: &Root) -> FactResult<Packages> {
     match rpmdb::locate(root) {
-        Some(Backend::Sqlite(path)) => {
-            let ids = rpmdb::read_sqlite(root, &path)
-                .map_err(|e| FactError::Failed(format!("rpm database unreadable: {e}")))?;
-            let list = ids
-                .into_iter()
-                .map(|i| Package {
-                    name: i.name,
-                    epoch: i.epoch,
-                    version: i.version,
-                    release: i.release,
-                    arch: i.arch,
-                })
-                .collect();
-            Ok(Packages::from_list("rpm", list))
-        }
-        Some(Backend::BerkeleyDb(path)) => Err(FactError::Unavailable(format!(
-            "{path} is a Berkeley DB rpm database (RHEL 8, Amazon Linux 2): not read by this version, only rpmdb.sqlite is (use service, process or file probes)"
-        ))),
+        Some(Backend::Sqlite(path)) => rpm_list(rpmdb::read_sqlite(root, &path)),
+        Some(Backend::BerkeleyDb(path)) => rpm_list(rpmdb::read_bdb(root, &path)),
         Some(Backend::Ndb(path)) => Err(FactError::Unavailable(format!(
-            "{path} is an ndb rpm database (SUSE): not read by this version, only rpmdb.sqlite is"
+            "{path} is an ndb rpm database (SUSE): not read by this version (rpmdb.sqlite and Berkeley DB Packages are)"
         ))),
         None => Err(FactError::Unavailable("no package database found".into())),
     }

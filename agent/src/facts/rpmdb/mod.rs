@@ -3,10 +3,11 @@
 //! through the scan root with [`sqlite`], each row of its `Packages` table (`hnum`, `blob`)
 //! decoded by [`header`].
 //!
-//! Older and other backends are recognised and refused with a reason, never misread:
-//! Berkeley DB `Packages` (RHEL 8, Amazon Linux 2, CentOS 7) and ndb `Packages.db` (SUSE).
-//! See docs/platforms.md for why.
+//! The Berkeley DB hash `Packages` file of RHEL 8, Amazon Linux 2 and CentOS 7 is read by
+//! [`bdb`]. SUSE's ndb `Packages.db` is recognised and refused with a reason, never misread.
+//! See docs/platforms.md.
 
+pub mod bdb;
 pub mod header;
 pub mod sqlite;
 
@@ -79,26 +80,55 @@ pub fn read_sqlite(root: &Root, path: &str) -> Result<Vec<RpmIdentity>, RpmDbErr
         path: path.to_string(),
         msg,
     };
-    let open = |p: &str, limit: u64| -> Result<Option<FileSource>, RpmDbError> {
-        match root.open_file(p) {
-            Ok((file, meta)) if meta.size <= limit => Ok(Some(FileSource {
-                file,
-                len: meta.size,
-            })),
-            Ok((_, meta)) => Err(RpmDbError {
-                path: p.to_string(),
-                msg: format!("{} bytes, larger than the {limit}-byte bound", meta.size),
-            }),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(RpmDbError {
-                path: p.to_string(),
-                msg: e.to_string(),
-            }),
-        }
-    };
-    let main = open(path, MAX_DB_BYTES)?.ok_or_else(|| err("no such file".into()))?;
-    let wal = open(&format!("{path}-wal"), MAX_WAL_BYTES)?;
+    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| err("no such file".into()))?;
+    let wal = open_bounded(root, &format!("{path}-wal"), MAX_WAL_BYTES)?;
     read_sources(&main, wal.as_ref().map(|w| w as &dyn Source)).map_err(err)
+}
+
+/// Opens `p` under the root for page reads; `Ok(None)` when it does not exist.
+fn open_bounded(root: &Root, p: &str, limit: u64) -> Result<Option<FileSource>, RpmDbError> {
+    match root.open_file(p) {
+        Ok((file, meta)) if meta.size <= limit => Ok(Some(FileSource {
+            file,
+            len: meta.size,
+        })),
+        Ok((_, meta)) => Err(RpmDbError {
+            path: p.to_string(),
+            msg: format!("{} bytes, larger than the {limit}-byte bound", meta.size),
+        }),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(RpmDbError {
+            path: p.to_string(),
+            msg: e.to_string(),
+        }),
+    }
+}
+
+/// Every package in a Berkeley DB `Packages` file, in package-number order.
+pub fn read_bdb(root: &Root, path: &str) -> Result<Vec<RpmIdentity>, RpmDbError> {
+    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| RpmDbError {
+        path: path.to_string(),
+        msg: "no such file".into(),
+    })?;
+    read_bdb_source(&main).map_err(|msg| RpmDbError {
+        path: path.to_string(),
+        msg,
+    })
+}
+
+/// [`read_bdb`] on a source (also the fuzzing entry point).
+pub fn read_bdb_source(src: &dyn Source) -> Result<Vec<RpmIdentity>, String> {
+    let mut out: Vec<(u32, RpmIdentity)> = Vec::new();
+    bdb::scan(src, &mut |hnum, blob| {
+        let id = header::parse(&blob).map_err(|e| format!("package {hnum}: {e}"))?;
+        out.push((hnum, id));
+        if out.len() > MAX_PACKAGES {
+            return Err(format!("more than {MAX_PACKAGES} packages"));
+        }
+        Ok(())
+    })?;
+    out.sort_by_key(|(k, _)| *k);
+    Ok(out.into_iter().map(|(_, id)| id).collect())
 }
 
 /// Every package of a database given as sources (also the fuzzing entry point).
