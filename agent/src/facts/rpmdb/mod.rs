@@ -208,4 +208,53 @@ mod tests {
         let e = read_sqlite(&root, "/var/lib/rpm/rpmdb.sqlite").unwrap_err();
         assert!(e.to_string().contains("too short"), "{e}");
     }
+
+    /// The fuzz seeds are real databases (rpm 4.18 made the SQLite one, then VACUUMed to
+    /// 512-byte pages; db5.3_load made the Berkeley DB one with 512-byte pages).
+    fn seed(name: &str) -> Vec<u8> {
+        let p = format!("{}/fuzz/corpus/rpmdb/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(p).unwrap()[1..].to_vec()
+    }
+
+    fn names(ids: &[RpmIdentity]) -> Vec<String> {
+        ids.iter()
+            .map(|i| format!("{} {:?} {}-{}", i.name, i.epoch, i.version, i.release))
+            .collect()
+    }
+
+    #[test]
+    fn seeds_read_like_rpm() {
+        // in installation (hnum) order
+        let want = [
+            "nginx Some(1) 1.20.1-14.el9_2.1",
+            "openssh-server None 8.7p1-38.el9",
+            "postgresql-server None 13.14-1.el9_3",
+        ];
+        assert_eq!(
+            names(&read_sources(&seed("sqlite-3-packages"), None).unwrap()),
+            want
+        );
+        assert_eq!(
+            names(&read_bdb_source(&seed("bdb-3-packages")).unwrap()),
+            want
+        );
+        let h = header::parse(&seed("header-openssh")).unwrap();
+        assert_eq!(h.arch.as_deref(), Some("noarch"));
+    }
+
+    #[test]
+    fn every_truncation_of_the_seeds_is_an_error_or_a_subset() {
+        for (name, bdb) in [("sqlite-3-packages", false), ("bdb-3-packages", true)] {
+            let full = seed(name);
+            for n in (0..full.len()).step_by(97) {
+                let part = full[..n].to_vec();
+                let r = if bdb {
+                    read_bdb_source(&part)
+                } else {
+                    read_sources(&part, None)
+                };
+                assert!(r.is_err(), "{name} truncated to {n} bytes was accepted");
+            }
+        }
+    }
 }

@@ -193,8 +193,10 @@ impl<'a> Db<'a> {
         if let Some(w) = wal {
             db.load_wal(w)?;
         }
-        // Each page is read once by a correct traversal; allow some slack for the schema.
-        db.budget = 2 * db.page_count as u64 + 64;
+        // A correct traversal reads each page that exists (in the file or the log) at most
+        // once per scan, and there are two scans (schema, table); the header's page count is
+        // not trusted for this bound.
+        db.budget = 2 * (file_pages as u64 + db.wal_pages.len() as u64) + 64;
         Ok(db)
     }
 
