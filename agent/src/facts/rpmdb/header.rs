@@ -149,9 +149,10 @@ pub fn parse_prefix(blob: &[u8], total: usize) -> Result<RpmIdentity, HeaderErro
         match avail.iter().position(|&b| b == 0) {
             Some(end) => *slot = Some(String::from_utf8_lossy(&avail[..end]).into_owned()),
             None if data.len() < dl => {
+                // names and versions are short: ask for a little more, not the whole blob
                 return Err(HeaderError::NeedMore {
-                    needed: index_end + dl,
-                })
+                    needed: index_end + dl.min(data.len().max(o) + 1024),
+                });
             }
             None => {
                 return Err(HeaderError::Invalid(format!(

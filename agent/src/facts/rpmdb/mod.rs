@@ -25,9 +25,10 @@ pub const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
 pub const MAX_WAL_BYTES: u64 = 64 * 1024 * 1024;
 /// Most packages accepted.
 pub const MAX_PACKAGES: usize = 100_000;
-/// Bytes of a header blob read before its identity is parsed (NAME to ARCH sit near the
-/// start of the data store; more is read only when they do not).
-const HEADER_WINDOW: usize = 16 * 1024;
+/// Bytes of a header blob read before its identity is parsed: the index of a real header
+/// (60 to 100 entries) and the start of its data store, where NAME to ARCH sit after the
+/// signature tags; more is read, a kilobyte at a time, only when they do not fit.
+const HEADER_WINDOW: usize = 4 * 1024;
 
 /// Which database a root has.
 #[derive(Debug, Clone, PartialEq, Eq)]
