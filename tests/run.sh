@@ -14,7 +14,7 @@ record() { results+=("$1"); }
 # ---------------------------------------------------------------- dependencies
 # Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
 # setup scripts then find them present).
-APT_PACKAGES=(openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
+APT_PACKAGES=(db5.3-util openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
   ca-certificates openssl dash shellcheck xz-utils debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -535,6 +535,13 @@ impl Root {
         Ok((std::fs::File::from(fd), meta))
     }
 
+    /// Opens a regular file for random access (binary databases read page by page, such as
+    /// the rpm database), with the same confinement to the root as the other reads. The
+    /// caller bounds what it reads.
+    pub fn open_file(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
+        self.open_regular(path)
+    }
+
     /// Reads at most `limit` bytes of a regular file; more is an error (never a silent
     /// truncation: a check must not pass on half a file).
     pub fn read_bytes_limited(&self, path: &str, limit: u64) -> Result<(Vec<u8>, Meta), FsError> {

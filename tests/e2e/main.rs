@@ -9,6 +9,7 @@ use std::process::Command;
 mod classify;
 mod fix;
 mod history;
+mod platforms;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))

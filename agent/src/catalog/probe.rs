@@ -2,7 +2,8 @@
 //!
 //! A condition is either one probe (`probe = "file"`, ...) or a combinator (`all`, `any`,
 //! `none`) of conditions. Any condition may carry `platforms = [...]` (NOT_APPLICABLE
-//! elsewhere). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
+//! elsewhere) and `requires = { condition }` (NOT_APPLICABLE unless that condition passes:
+//! what a check examines must be installed before its settings can be judged). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
 //! resolved for the selected profile when the catalog loads.
 
 use super::Profile;
@@ -23,6 +24,9 @@ pub struct Ctx {
 #[derive(Debug, Clone)]
 pub struct Cond {
     pub platforms: Vec<String>,
+    /// `requires`: evaluated first; anything but PASS makes this condition NOT_APPLICABLE
+    /// (ERROR stays ERROR).
+    pub requires: Option<Box<Cond>>,
     pub node: Node,
 }
 
@@ -37,6 +41,9 @@ pub enum Node {
 impl Cond {
     /// Whether evaluating this condition walks the filesystem.
     pub fn uses_walk(&self) -> bool {
+        if self.requires.as_ref().is_some_and(|r| r.uses_walk()) {
+            return true;
+        }
         match &self.node {
             Node::All(v) | Node::Any(v) | Node::None(v) => v.iter().any(Cond::uses_walk),
             Node::Probe(p) => matches!(**p, Probe::Walk(_)),
@@ -427,8 +434,12 @@ pub struct SysctlProbe {
     pub compare: Compare,
     pub live: bool,
     pub config: bool,
-    /// The kernel's value when no configuration file sets the key.
+    /// The kernel's value when no configuration file sets the key (used only when the
+    /// running kernel cannot be read, i.e. when scanning an image).
     pub default: Option<String>,
+    /// Verdict when the key does not exist in the running kernel (the feature is not built
+    /// in or is disabled): NOT_APPLICABLE unless the check says otherwise.
+    pub if_absent: IfMissing,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +451,7 @@ struct RawSysctlProbe {
     #[serde(default)]
     source: SysctlSource,
     default: Option<toml::Value>,
+    if_absent: Option<IfMissing>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -590,6 +602,10 @@ pub struct ServiceProbe {
     #[serde(default)]
     pub sysv: Vec<String>,
     pub expect: ServiceExpect,
+    /// Verdict when none of the services is installed (default NOT_APPLICABLE; `fail` when
+    /// the service is itself the requirement).
+    #[serde(default)]
+    pub if_missing: Option<IfMissing>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -1257,6 +1273,7 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
                 live: !matches!(r.source, SysctlSource::Config),
                 config: !matches!(r.source, SysctlSource::Live),
                 default: r.default.as_ref().map(scalar_text).transpose().map_err(e)?,
+                if_absent: r.if_absent.unwrap_or(IfMissing::NotApplicable),
             })
         }
         "mount" => {
@@ -1365,6 +1382,10 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
         }
         Some(_) => return Err(vec![format!("{at}: `platforms` must be a list")]),
     };
+    let requires = match t.remove("requires") {
+        None => None,
+        Some(r) => Some(Box::new(parse_cond(&r, ctx, &format!("{at}.requires"))?)),
+    };
     let combs: Vec<&str> = ["all", "any", "none"]
         .into_iter()
         .filter(|k| t.contains_key(*k))
@@ -1372,7 +1393,7 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
     if !combs.is_empty() {
         if combs.len() > 1 || t.len() > 1 {
             return Err(vec![format!(
-                "{at}: a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`)"
+                "{at}: a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`, `requires`)"
             )]);
         }
         let k = combs[0];
@@ -1400,7 +1421,11 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
             "any" => Node::Any(kids),
             _ => Node::None(kids),
         };
-        return Ok(Cond { platforms, node });
+        return Ok(Cond {
+            platforms,
+            requires,
+            node,
+        });
     }
     let kind = match t.remove("probe") {
         Some(toml::Value::String(s)) => s,
@@ -1414,6 +1439,7 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
     parse_probe(&kind, &t, ctx, at)
         .map(|p| Cond {
             platforms,
+            requires,
             node: Node::Probe(Box::new(p)),
         })
         .map_err(|e| vec![e])

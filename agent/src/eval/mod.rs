@@ -93,6 +93,23 @@ pub fn evaluate(cond: &Cond, facts: &Facts) -> Outcome {
     if !cond.platforms.is_empty() && !cond.platforms.iter().any(|p| facts.os().matches(p)) {
         return Outcome::na(format!("applies to {} only", cond.platforms.join(", ")));
     }
+    if let Some(r) = &cond.requires {
+        let o = evaluate(r, facts);
+        match o.status {
+            Status::Pass => {}
+            Status::Error => return o,
+            Status::Fail | Status::NotApplicable => {
+                let why = o.reason.clone().unwrap_or_else(|| {
+                    o.evidence
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+                return Outcome::na(format!("prerequisite not met: {why}"));
+            }
+        }
+    }
     let mut out = match &cond.node {
         Node::Probe(p) => probes::eval_probe(p, facts),
         Node::All(kids) => all(kids.iter().map(|k| evaluate(k, facts)).collect()),

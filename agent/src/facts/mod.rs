@@ -19,6 +19,7 @@ pub mod origin;
 pub mod packages;
 pub mod pam;
 pub mod procs;
+pub mod rpmdb;
 pub mod sdconf;
 pub mod services;
 pub mod sockets;
