@@ -82,24 +82,28 @@ impl FsError {
     }
 }
 
+impl FsError {
+    /// Why the path could not be read, without the path (for errors that name it already).
+    pub fn kind_text(&self) -> String {
+        match &self.kind {
+            FsErrorKind::NotFound => "no such file".into(),
+            FsErrorKind::PermissionDenied => "permission denied".into(),
+            FsErrorKind::TooLarge { limit } => format!("larger than the {limit}-byte read limit"),
+            FsErrorKind::Binary { offset } => {
+                format!("binary content (NUL byte at offset {offset})")
+            }
+            FsErrorKind::NotRegular(k) => format!("not a regular file ({k})"),
+            FsErrorKind::SymlinkLoop => "too many levels of symbolic links".into(),
+            FsErrorKind::NotADirectory => "a path component is not a directory".into(),
+            FsErrorKind::Changed => "file changed while being read".into(),
+            FsErrorKind::Other(m) => m.clone(),
+        }
+    }
+}
+
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = &self.path;
-        match &self.kind {
-            FsErrorKind::NotFound => write!(f, "{p}: no such file"),
-            FsErrorKind::PermissionDenied => write!(f, "{p}: permission denied"),
-            FsErrorKind::TooLarge { limit } => {
-                write!(f, "{p}: larger than the {limit}-byte read limit")
-            }
-            FsErrorKind::Binary { offset } => {
-                write!(f, "{p}: binary content (NUL byte at offset {offset})")
-            }
-            FsErrorKind::NotRegular(k) => write!(f, "{p}: not a regular file ({k})"),
-            FsErrorKind::SymlinkLoop => write!(f, "{p}: too many levels of symbolic links"),
-            FsErrorKind::NotADirectory => write!(f, "{p}: a path component is not a directory"),
-            FsErrorKind::Changed => write!(f, "{p}: file changed while being read"),
-            FsErrorKind::Other(m) => write!(f, "{p}: {m}"),
-        }
+        write!(f, "{}: {}", self.path, self.kind_text())
     }
 }
 

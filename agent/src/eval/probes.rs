@@ -888,6 +888,7 @@ fn service(p: &ServiceProbe, f: &Facts) -> Outcome {
         st.installed.extend(s.installed);
         st.enabled.extend(s.enabled);
         st.masked.extend(s.masked);
+        st.unreadable.extend(s.unreadable);
     }
     for n in &p.inetd {
         services::xinetd(f, n, &mut st);
@@ -903,6 +904,13 @@ fn service(p: &ServiceProbe, f: &Facts) -> Outcome {
         .chain(&p.sysv)
         .map(String::as_str)
         .collect();
+    // An unreadable unit directory, xinetd file or runlevel directory could enable it: unless
+    // something readable already does, the answer is unknown (issue 12, defect 2).
+    if st.enabled.is_empty() && !st.unreadable.is_empty() {
+        st.unreadable.sort();
+        st.unreadable.dedup();
+        return Outcome::error(format!("cannot read {}", st.unreadable.join("; ")));
+    }
     if st.installed.is_empty() && st.enabled.is_empty() {
         return Outcome::na(format!("not installed ({})", names.join(", ")));
     }

@@ -376,7 +376,7 @@ impl Source for BTreeMap<String, String> {
 /// Reads the configuration at `path` under a scan root (with the root's /etc/passwd,
 /// /etc/group and /etc/services for `Match Group`, `~` and service names).
 pub fn load(root: &Root, path: &str) -> Result<SshdConfig, SshdError> {
-    load_from(root, path, SystemDb::load(root))
+    load_from(root, path, SystemDb::load(root).map_err(SshdError::Read)?)
 }
 
 /// Reads a configuration from any [`Source`].

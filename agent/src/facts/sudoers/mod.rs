@@ -513,6 +513,8 @@ impl Loader<'_> {
     fn hostname(&mut self) -> Option<String> {
         if self.hostname.is_none() {
             let h = self.opts.hostname.clone().or_else(|| {
+                // An unreadable /etc/hostname leaves the name unknown: the `%h` include is
+                // then listed as skipped with that reason, never silently dropped.
                 self.root.read_text("/etc/hostname").ok().and_then(|t| {
                     t.content
                         .lines()
