@@ -137,3 +137,67 @@ fn defect2_other_collectors_do_not_swallow_read_errors() {
     let doc = embedded(r, "SVC-001");
     assert_eq!(status(&doc, "SVC-001").0, "FAIL");
 }
+
+/// Defect 1: a `jikimi.prom -> victim` link planted by the owner of the textfile directory
+/// (here uid 65534, as `prometheus` would be) made `check --once --textfile` overwrite the
+/// victim as root and make it 0644. The same for `--output`.
+#[test]
+fn defect1_textfile_and_output_refuse_planted_links() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let t = base_root();
+    let r = t.path();
+    let out = tempfile::tempdir().unwrap();
+    let victim = out.path().join("somefile");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = out.path().join("textfile");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let prom = dir.join("jikimi.prom");
+    symlink(&victim, &prom).unwrap();
+    std::os::unix::fs::lchown(&prom, Some(65534), Some(65534)).unwrap();
+    let state = out.path().join("state");
+    for flag in ["--textfile", "--output"] {
+        let o = run(&[
+            "check",
+            "--once",
+            "--no-extra-checks",
+            "--root",
+            r.to_str().unwrap(),
+            "--only",
+            "PAM-004",
+            "--state-dir",
+            state.to_str().unwrap(),
+            flag,
+            prom.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 1, "{flag}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("owned by uid 65534"),
+            "{flag}: {}",
+            o.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{flag}");
+    }
+    // without the link, the file is written inside that directory
+    std::fs::remove_file(&prom).unwrap();
+    let o = run(&[
+        "check",
+        "--once",
+        "--no-extra-checks",
+        "--root",
+        r.to_str().unwrap(),
+        "--only",
+        "PAM-004",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--textfile",
+        prom.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+    ]);
+    assert!(o.code == 0 || o.code == 2, "{}", o.stderr);
+    assert!(std::fs::read_to_string(&prom).unwrap().contains("jikimi_"));
+}
