@@ -81,6 +81,15 @@ pub struct WalkConfig {
     pub max_entries: Option<u64>,
     /// Seconds the walk may take at most (default 300).
     pub max_secs: Option<u64>,
+    /// Deepest directory level visited (default 128, at most 4096); deeper ones make the walk
+    /// incomplete (`crate::facts::walk`).
+    pub max_depth: Option<usize>,
+    /// Filesystems mounted inside the root that the walk enters: "local" (default), "all",
+    /// "none" (`crate::facts::walk::MountPolicy`).
+    pub mounts: Option<crate::facts::walk::MountPolicy>,
+    /// Mount points (globs) never entered and not counted as missing, e.g. NFS home dirs.
+    #[serde(default)]
+    pub ignore_mounts: Vec<String>,
 }
 
 impl Config {
@@ -154,6 +163,13 @@ impl Config {
         if let Some(s) = self.walk.max_secs {
             l.max_time = std::time::Duration::from_secs(s);
         }
+        if let Some(d) = self.walk.max_depth {
+            l.max_depth = d.min(crate::facts::walk::MAX_DEPTH_LIMIT);
+        }
+        if let Some(m) = self.walk.mounts {
+            l.mounts = m;
+        }
+        l.ignore_mounts = self.walk.ignore_mounts.clone();
         l
     }
 }

@@ -343,10 +343,18 @@ struct Resolved {
 }
 
 impl Root {
-    /// Opens a scan root. `/` means the live host.
+    /// Opens a scan root: the directory `dir` names, itself. The descriptor is opened from the
+    /// path as given (`O_PATH|O_DIRECTORY`, following links on the way) and kept; the path
+    /// is never canonicalized and reopened by name. `/proc/PID/root` of a process in another
+    /// mount namespace resolves (through the kernel's magic link) to that process's root,
+    /// while `readlink` of it says `/` or a path that means something else here (issue 12,
+    /// defect 4).
+    ///
+    /// Only the literal path `/` is the live host (kernel facts from /proc and /sys describe
+    /// it); any other path, even one that leads to `/`, is scanned as an image.
     pub fn new(dir: &Path) -> std::io::Result<Root> {
-        let canon = std::fs::canonicalize(dir)?;
-        let c = cstr(canon.as_os_str().as_bytes());
+        let c = CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
         // SAFETY: valid C string; we take ownership of the returned descriptor.
         let fd = unsafe {
             libc::open(
@@ -357,13 +365,23 @@ impl Root {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let live = canon == Path::new("/");
+        let live = dir.as_os_str().as_bytes() == b"/";
+        let dir = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(dir)
+        };
         Ok(Root {
             // SAFETY: fresh descriptor.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
-            dir: canon,
+            dir,
             live,
         })
+    }
+
+    /// A new descriptor of the root directory (`O_PATH`), for walks that start from it.
+    pub fn dup_fd(&self) -> std::io::Result<OwnedFd> {
+        self.fd.try_clone()
     }
 
     /// True when the root is `/`: live kernel facts (/proc, /sys) describe this host.

@@ -201,3 +201,172 @@ fn defect1_textfile_and_output_refuse_planted_links() {
     assert!(o.code == 0 || o.code == 2, "{}", o.stderr);
     assert!(std::fs::read_to_string(&prom).unwrap().contains("jikimi_"));
 }
+
+/// Defect 3: a setuid world-writable file at depth 130, below the walk's depth bound, gave
+/// FILE-036/037/038/040 PASS "none found". Now the walk is incomplete and they say so.
+#[test]
+fn defect3_walk_beyond_the_depth_bound_is_error_not_pass() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = base_root();
+    let r = t.path();
+    let mut deep = r.to_path_buf();
+    for _ in 0..130 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let bad = deep.join("x");
+    std::fs::write(&bad, "").unwrap();
+    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o4777)).unwrap();
+    let doc = embedded(r, "FILE-036,FILE-037,FILE-038,FILE-040");
+    for id in ["FILE-036", "FILE-037", "FILE-038", "FILE-040"] {
+        let (st, why) = status(&doc, id);
+        assert_eq!(st, "ERROR", "{id}: {why}");
+        assert!(
+            why.contains("walk incomplete: 1 directories not visited (1 deeper than"),
+            "{id}: {why}"
+        );
+    }
+    // the bound is configurable: deep enough, the file is found
+    let cfg = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cfg.path(), "[walk]\nmax_depth = 200\n").unwrap();
+    let o = run(&[
+        "check",
+        "--once",
+        "--format",
+        "json",
+        "--no-extra-checks",
+        "--root",
+        r.to_str().unwrap(),
+        "--only",
+        "FILE-036,FILE-038",
+        "--config",
+        cfg.path().to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&o.stdout).expect(&o.stderr);
+    for id in ["FILE-036", "FILE-038"] {
+        let (st, why) = status(&doc, id);
+        assert_eq!(st, "FAIL", "{id}: {why}");
+        assert!(why.contains("/d/d/d/"), "{why}");
+    }
+}
+
+/// Defect 3: a filesystem mounted inside the root was skipped without saying so. In a
+/// private mount namespace (the host is not touched), a tmpfs inside the fixture root holds
+/// a setuid world-writable file: found by default ("local" enters tmpfs), and with
+/// `mounts = "none"` the walk says which mount it did not enter.
+#[test]
+fn defect3_mounts_inside_the_root_are_walked_or_reported() {
+    let t = base_root();
+    let r = t.path();
+    std::fs::create_dir_all(r.join("mnt/t")).unwrap();
+    let cfg = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cfg.path(), "[walk]\nmounts = \"none\"\n").unwrap();
+    let script = r#"set -e
+mount -t tmpfs tmpfs "$1/mnt/t"
+: > "$1/mnt/t/x"
+chmod 4777 "$1/mnt/t/x"
+"$2" check --once --format json --no-extra-checks --root "$1" --only FILE-036,FILE-038 > "$3/default.json" || true
+"$2" check --once --format json --no-extra-checks --root "$1" --only FILE-036,FILE-038 --config "$4" > "$3/none.json" || true
+"#;
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(r)
+        .arg(env!("CARGO_BIN_EXE_jikimi"))
+        .arg(out.path())
+        .arg(cfg.path())
+        .output()
+        .expect("unshare (util-linux) is needed for this test");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.path().join(n)).unwrap()).unwrap()
+    };
+    let doc = read("default.json");
+    for id in ["FILE-036", "FILE-038"] {
+        let (st, why) = status(&doc, id);
+        assert_eq!(st, "FAIL", "{id}: {why}");
+        assert!(why.contains("/mnt/t/x"), "{why}");
+    }
+    let doc = read("none.json");
+    for id in ["FILE-036", "FILE-038"] {
+        let (st, why) = status(&doc, id);
+        assert_eq!(st, "ERROR", "{id}: {why}");
+        assert!(why.contains("mounts not entered: /mnt/t"), "{why}");
+    }
+    // the namespace is gone: nothing is mounted on the host
+    assert!(std::fs::read_dir(r.join("mnt/t")).unwrap().next().is_none());
+}
+
+/// Defect 4: `--root /proc/PID/root` of a process in its own mount namespace (pivot_root'ed
+/// into a tmpfs) was canonicalized to `/` and the live host was scanned, as live. Now the
+/// given path itself is opened and kept, and `--root` is never live.
+#[test]
+fn defect4_root_of_a_process_in_another_mount_namespace() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mnt = tempfile::tempdir().unwrap();
+    let script = r#"set -e
+mount -t tmpfs tmpfs "$1"
+mkdir -p "$1/etc/pam.d" "$1/.old"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$1/etc/passwd"
+printf 'root:x:0:\n' > "$1/etc/group"
+printf 'ID=jikimifixture\nPRETTY_NAME="Jikimi namespace fixture"\n' > "$1/etc/os-release"
+printf 'container-fixture\n' > "$1/etc/hostname"
+printf 'auth required pam_faillock.so preauth deny=0\n' > "$1/etc/pam.d/common-auth"
+cd "$1"
+pivot_root . .old
+cd /
+echo ready
+read x
+"#;
+    let mut child = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(mnt.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) is needed for this test");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.trim() != "ready" {
+        let o = child.wait_with_output().unwrap();
+        panic!(
+            "namespace setup failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let root = format!("/proc/{}/root", child.id());
+    let o = run(&[
+        "check",
+        "--once",
+        "--format",
+        "json",
+        "--no-extra-checks",
+        "--root",
+        &root,
+        "--only",
+        "PAM-004",
+    ]);
+    let res: Result<(), String> = (|| {
+        let doc: Value =
+            serde_json::from_str(&o.stdout).map_err(|e| format!("{e}: {}", o.stderr))?;
+        let host = &doc["host"];
+        if host["live"] != false
+            || host["os_name"] != "Jikimi namespace fixture"
+            || host["hostname"] != "container-fixture"
+        {
+            return Err(format!("scanned the wrong tree: {host}"));
+        }
+        let (st, why) = status(&doc, "PAM-004");
+        if st != "FAIL" || !why.contains("deny") {
+            return Err(format!("PAM-004 {st} {why}"));
+        }
+        Ok(())
+    })();
+    let _ = child.stdin.take().unwrap().write_all(b"done\n");
+    let _ = child.wait();
+    res.unwrap();
+}

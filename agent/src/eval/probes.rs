@@ -1120,11 +1120,10 @@ fn walk(p: &WalkProbe, f: &Facts) -> Outcome {
         o.reason = Some(format!("{} found", hits.len() as u64 + beyond));
         return o;
     }
-    if let Some(t) = &r.truncated {
-        return Outcome::error(format!(
-            "{t}: results incomplete ({} entries visited)",
-            r.entries
-        ));
+    // Nothing found, but part of the tree was not visited (a bound, cancellation, depth,
+    // mounts the policy does not enter, unreadable directories): unknown, not PASS.
+    if let Some(why) = r.incomplete() {
+        return Outcome::error(why);
     }
     // Stable text: entry counts and timings change every run and would make a passing
     // finding look changed to the Security Hub delta sync (`jikimi walk` prints them).
