@@ -117,12 +117,13 @@ impl Config {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
         };
-        match std::fs::read_to_string(&p) {
+        // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
+        match crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES) {
             Ok(t) => Config::parse(&t, &p.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(e) if e.kind == crate::fs::FsErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
-            Err(e) => Err(format!("{}: cannot read configuration: {e}", p.display())),
+            Err(e) => Err(format!("cannot read configuration {e}")),
         }
     }
 

@@ -749,6 +749,57 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// Reads a configuration file of the machine running the agent (`--config`, catalog and
+/// `checks.d` files, classification rules) with the guarantees of scanned files: regular files
+/// only (a FIFO or `/dev/zero` is an error, never a hang or an endless read: the open is
+/// `O_NONBLOCK`), at most `limit` bytes, no NUL byte, UTF-8. Links in the path are followed:
+/// the administrator names these paths.
+pub fn read_local_text(path: &Path, limit: u64) -> Result<String, FsError> {
+    let shown = path.display().to_string();
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| FsError::new(&shown, FsErrorKind::Other("NUL byte in the path".into())))?;
+    // SAFETY: valid C string; we own the returned descriptor.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(FsError::from_errno(&shown, errno()));
+    }
+    // SAFETY: fresh descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let st = fstat_raw(fd.as_raw_fd()).map_err(|e| FsError::from_errno(&shown, e))?;
+    let meta = Meta::from_stat(&st);
+    if meta.kind != FileKind::File {
+        return Err(FsError::new(&shown, FsErrorKind::NotRegular(meta.kind)));
+    }
+    if meta.size > limit {
+        return Err(FsError::new(&shown, FsErrorKind::TooLarge { limit }));
+    }
+    let mut buf = Vec::with_capacity(meta.size as usize);
+    std::fs::File::from(fd)
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| FsError::new(&shown, FsErrorKind::Other(e.to_string())))?;
+    if buf.len() as u64 > limit {
+        return Err(FsError::new(&shown, FsErrorKind::TooLarge { limit }));
+    }
+    if let Some(offset) = buf.iter().position(|&b| b == 0) {
+        return Err(FsError::new(&shown, FsErrorKind::Binary { offset }));
+    }
+    String::from_utf8(buf).map_err(|e| {
+        FsError::new(
+            &shown,
+            FsErrorKind::Other(format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )),
+        )
+    })
+}
+
 /// Lossy conversion for paths in messages.
 pub fn display_os(s: &OsStr) -> String {
     String::from_utf8_lossy(s.as_bytes()).into_owned()

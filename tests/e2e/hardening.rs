@@ -2,7 +2,7 @@
 //! what it could not read, and stop when told"), one per defect, named `defectN_...`: each
 //! reproduces the hostile input of the report through the `jikimi` binary.
 
-use super::{run, status, write};
+use super::{bin, run, status, write};
 use serde_json::Value;
 use std::path::Path;
 
@@ -369,4 +369,105 @@ read x
     let _ = child.stdin.take().unwrap().write_all(b"done\n");
     let _ = child.wait();
     res.unwrap();
+}
+
+/// Runs jikimi with a deadline: a hang is a failure, not a stuck test.
+fn run_bounded(args: &[&str]) -> super::Run {
+    use std::io::Read;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let (mut out, mut err) = (String::new(), String::new());
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return super::Run {
+                code: st.code().unwrap_or(-1),
+                stdout: out,
+                stderr: err,
+            };
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("jikimi {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Defect 11: a FIFO as `--config`, in `checks.d`, in `--catalog` or in `--rules-dir` hung;
+/// `/dev/zero` read until memory ran out. Each is now a clear error and exit 1.
+#[test]
+fn defect11_fifo_and_dev_zero_as_configuration_are_errors() {
+    let t = base_root();
+    let r = t.path().to_str().unwrap().to_string();
+    for special in ["fifo", "zero"] {
+        let d = tempfile::tempdir().unwrap();
+        let plant = |p: &Path| {
+            if special == "fifo" {
+                mkfifo(p)
+            } else {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+            }
+        };
+        let expect = if special == "fifo" {
+            "FIFO"
+        } else {
+            "character device"
+        };
+        let cfg = d.path().join("jikimi.toml");
+        plant(&cfg);
+        let checks = d.path().join("checks.d");
+        plant(&checks.join("x.toml"));
+        let cat = d.path().join("catalog");
+        plant(&cat.join("a.toml"));
+        let rules = d.path().join("rules");
+        plant(&rules.join("r.toml"));
+        let (cfg, checks, cat, rules) = (
+            cfg.to_str().unwrap(),
+            checks.to_str().unwrap(),
+            cat.to_str().unwrap(),
+            rules.to_str().unwrap(),
+        );
+        let base = ["check", "--once", "--root", r.as_str()];
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            ("--config", [&base[..], &["--config", cfg]].concat()),
+            ("checks.d", [&base[..], &["--checks-dir", checks]].concat()),
+            (
+                "--catalog",
+                [&base[..], &["--no-extra-checks", "--catalog", cat]].concat(),
+            ),
+            (
+                "--rules-dir",
+                vec!["classify", "--root", r.as_str(), "--rules-dir", rules],
+            ),
+            (
+                "config validate",
+                vec!["config", "validate", "--config", cfg],
+            ),
+        ];
+        for (what, args) in cases {
+            let o = run_bounded(&args);
+            assert_eq!(o.code, 1, "{special} {what}: {}", o.stderr);
+            assert!(o.stderr.contains(expect), "{special} {what}: {}", o.stderr);
+        }
+    }
 }
