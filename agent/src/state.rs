@@ -115,6 +115,21 @@ fn readlinkat(dir: &OwnedFd, name: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+fn on_procfs(dir: &OwnedFd) -> bool {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    // SAFETY: zeroed statfs is valid; dir is open.
+    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(dir.as_raw_fd(), &mut s) } != 0 {
+        return false;
+    }
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "f_type's width differs by architecture"
+    )]
+    let magic = s.f_type as i64;
+    magic == PROC_SUPER_MAGIC
+}
+
 fn is_type(st: &libc::stat, t: u32) -> bool {
     st.st_mode & libc::S_IFMT == t
 }
@@ -240,6 +255,18 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 ));
             }
             let target = readlinkat(&cur, &comp).map_err(|e| io(&here.display().to_string(), e))?;
+            // `/dev/stdout` -> `/proc/self/fd/1` -> `pipe:[123]`: a kernel "magic" link to an
+            // open file that no path names. Only the kernel can follow it; it is trusted by
+            // the checks above (procfs, owned by us) and written in place (no rename).
+            if last && target.first() != Some(&b'/') && target.contains(&b':') && on_procfs(&cur) {
+                return Ok(Resolved {
+                    dir: cur,
+                    dir_st: cur_st,
+                    dir_shown: cur_shown,
+                    name: comp,
+                    st: Some(st),
+                });
+            }
             if target.first() == Some(&b'/') {
                 cur = open_dir_at(None, b"/").map_err(|e| io("/", e))?;
                 cur_st = fstat(&cur).map_err(|e| io("/", e))?;
@@ -465,11 +492,17 @@ fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<()
                     path.display()
                 ));
             }
-            // O_NONBLOCK: a FIFO without a reader is an error, not a hang.
+            // O_NONBLOCK: a FIFO without a reader is an error, not a hang. A procfs magic link
+            // (see `resolve`) is the one link opened by the kernel.
+            let follow = if is_type(&st, libc::S_IFLNK) {
+                0
+            } else {
+                libc::O_NOFOLLOW
+            };
             let fd = openat(
                 Some(&r.dir),
                 &r.name,
-                libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW,
+                libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY | follow,
                 0,
             )
             .map_err(err)?;
@@ -603,6 +636,20 @@ mod tests {
             fs::read_to_string(t.path().join("created.txt")).unwrap(),
             "made"
         );
+    }
+
+    /// `--output /dev/stdout` into a pipe: /dev/stdout -> /proc/self/fd/1 -> pipe:[N].
+    #[test]
+    fn writes_through_proc_fd_magic_links_to_a_pipe() {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let p = PathBuf::from(format!("/proc/self/fd/{}", w.as_raw_fd()));
+        write_file(&p, b"through the pipe", 0o644).unwrap();
+        drop(w);
+        let mut got = String::new();
+        File::from(r).read_to_string(&mut got).unwrap();
+        assert_eq!(got, "through the pipe");
     }
 
     #[test]
