@@ -517,12 +517,12 @@ impl Walker<'_> {
                         continue;
                     }
                     let (cfd, child_in_dev) = if st.st_dev != dev {
-                        match self.enter_mount(dirfd, &name, &child) {
+                        match self.enter_mount(dirfd, name, &child) {
                             Some(fd) => (fd, false),
                             None => continue,
                         }
                     } else {
-                        match openat_fd(dirfd, &name, DIR_FLAGS) {
+                        match openat_fd(dirfd, name, DIR_FLAGS) {
                             Ok(fd) => (fd, frame_in_dev),
                             Err(libc::ENOENT) => continue,
                             Err(_) => {
