@@ -226,7 +226,25 @@ fn defect3_walk_beyond_the_depth_bound_is_error_not_pass() {
             "{id}: {why}"
         );
     }
-    // the bound is configurable: deep enough, the file is found
+    // the bound is configurable: deep enough, the file is found; a bad policy names its line
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        bad.path(),
+        "[walk]\nmax_depth = 200\nmounts = \"sometimes\"\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "config",
+        "validate",
+        "--config",
+        bad.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(":3:") && o.stderr.contains("sometimes"),
+        "{}",
+        o.stderr
+    );
     let cfg = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(cfg.path(), "[walk]\nmax_depth = 200\n").unwrap();
     let o = run(&[
