@@ -742,4 +742,34 @@ mod tests {
         assert_eq!(n, 3000);
         assert_eq!(s.buf.len(), DIR_BUF);
     }
+
+    /// The walk stops at its next poll once cancellation is requested (SIGTERM in the daemon).
+    /// The flag is process-wide, so the cancelled walk runs in a child test process.
+    #[test]
+    fn walk_stops_when_cancelled() {
+        const ENV: &str = "JIKIMI_TEST_CANCEL_WALK";
+        if std::env::var_os(ENV).is_none() {
+            let o = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "facts::walk::tests::walk_stops_when_cancelled"])
+                .env(ENV, "1")
+                .output()
+                .unwrap();
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(o.status.success() && out.contains("1 passed"), "{out}");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        passwd(d);
+        for i in 0..3000 {
+            std::fs::write(d.join(format!("f{i}")), "").unwrap();
+        }
+        crate::cancel::request();
+        let root = Root::new(d).unwrap();
+        let f = Facts::new(&root);
+        let r = run(&f).unwrap();
+        assert_eq!(r.truncated.as_deref(), Some("walk cancelled"));
+        assert!(r.entries <= 1024, "{}", r.entries);
+        assert!(r.incomplete().unwrap().contains("walk cancelled"));
+    }
 }
