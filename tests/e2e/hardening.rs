@@ -389,10 +389,26 @@ read x
     res.unwrap();
 }
 
-/// Runs jikimi with a deadline: a hang is a failure, not a stuck test.
+/// Runs jikimi with a deadline and 1 GiB of address space: a hang or an endless read (of
+/// `/dev/zero`, by a build without the fix) is a failure, not a stuck test or a host OOM.
 fn run_bounded(args: &[&str]) -> super::Run {
     use std::io::Read;
-    let mut child = bin()
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bin();
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
