@@ -81,6 +81,15 @@ pub struct WalkConfig {
     pub max_entries: Option<u64>,
     /// Seconds the walk may take at most (default 300).
     pub max_secs: Option<u64>,
+    /// Deepest directory level visited (default 128, at most 4096); deeper ones make the walk
+    /// incomplete (`crate::facts::walk`).
+    pub max_depth: Option<usize>,
+    /// Filesystems mounted inside the root that the walk enters: "local" (default), "all",
+    /// "none" (`crate::facts::walk::MountPolicy`).
+    pub mounts: Option<crate::facts::walk::MountPolicy>,
+    /// Mount points (globs) never entered and not counted as missing, e.g. NFS home dirs.
+    #[serde(default)]
+    pub ignore_mounts: Vec<String>,
 }
 
 impl Config {
@@ -108,12 +117,13 @@ impl Config {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
         };
-        match std::fs::read_to_string(&p) {
+        // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
+        match crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES) {
             Ok(t) => Config::parse(&t, &p.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(e) if e.kind == crate::fs::FsErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
-            Err(e) => Err(format!("{}: cannot read configuration: {e}", p.display())),
+            Err(e) => Err(format!("cannot read configuration {e}")),
         }
     }
 
@@ -154,6 +164,13 @@ impl Config {
         if let Some(s) = self.walk.max_secs {
             l.max_time = std::time::Duration::from_secs(s);
         }
+        if let Some(d) = self.walk.max_depth {
+            l.max_depth = d.min(crate::facts::walk::MAX_DEPTH_LIMIT);
+        }
+        if let Some(m) = self.walk.mounts {
+            l.mounts = m;
+        }
+        l.ignore_mounts = self.walk.ignore_mounts.clone();
         l
     }
 }

@@ -501,6 +501,8 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
         let v = serde_json::json!({
             "roots": w.roots, "entries": w.entries, "elapsed_ms": secs * 1000.0,
             "entries_per_sec": (w.entries as f64 / secs).round(), "unreadable_dirs": w.unreadable,
+            "too_deep_dirs": w.too_deep, "mounts_skipped": w.mounts_skipped_paths,
+            "mounts_entered": w.mounts_entered, "incomplete": w.incomplete(),
             "truncated": w.truncated, "found": found,
         });
         print_out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
@@ -511,8 +513,7 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
             w.roots.join(", "),
             secs * 1000.0,
             w.entries as f64 / secs,
-            w.truncated
-                .as_deref()
+            w.incomplete()
                 .map(|t| format!(" — {t}"))
                 .unwrap_or_default()
         );

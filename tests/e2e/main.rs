@@ -8,6 +8,7 @@ use std::process::Command;
 
 mod classify;
 mod fix;
+mod hardening;
 mod history;
 mod platforms;
 
