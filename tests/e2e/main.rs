@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod classify;
-mod hardening;
+mod daemon_hardening;
 mod history;
 
 fn bin() -> Command {
