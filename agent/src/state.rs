@@ -56,12 +56,7 @@ pub fn lock(dir: &Path, name: &str, wait: Duration) -> Result<Lock, String> {
                 wait.as_secs()
             ));
         }
-        if !crate::cancel::sleep(Duration::from_millis(50)) {
-            return Err(format!(
-                "stopped while waiting for {} (the agent is shutting down)",
-                path.display()
-            ));
-        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
