@@ -199,6 +199,7 @@ fn defect6_metrics_answer_within_1s_while_50_slow_and_25_idle_clients_are_connec
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let reconnects = attacker.join().unwrap();
+    eprintln!("defect6: {n} scrapes, slowest {worst:?}, {reconnects} slow/idle reconnects");
     assert!(n >= 8, "only {n} scrapes");
     assert!(
         worst < Duration::from_secs(1),

@@ -63,6 +63,9 @@ pub enum Head<'a> {
     Bad(&'static str),
 }
 
+/// One reason for both, so that a head cut anywhere gives the same verdict as the whole.
+const BARE_CR_OR_NUL: &str = "bare CR or NUL byte in the request";
+
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -83,8 +86,8 @@ pub fn parse_head(buf: &[u8]) -> Head<'_> {
         let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
             // an incomplete line can already be wrong
             return match buf[pos..].iter().position(|&b| b == b'\r' || b == 0) {
-                Some(i) if buf[pos + i] == 0 => Head::Bad("NUL byte in the request"),
-                Some(i) if pos + i + 1 < buf.len() => Head::Bad("bare CR in the request"),
+                Some(i) if buf[pos + i] == 0 => Head::Bad(BARE_CR_OR_NUL),
+                Some(i) if pos + i + 1 < buf.len() => Head::Bad(BARE_CR_OR_NUL),
                 _ => Head::Partial,
             };
         };
@@ -94,7 +97,7 @@ pub fn parse_head(buf: &[u8]) -> Head<'_> {
             line = l;
         }
         if line.iter().any(|&b| b == b'\r' || b == 0) {
-            return Head::Bad("bare CR or NUL byte in the request");
+            return Head::Bad(BARE_CR_OR_NUL);
         }
         if line.is_empty() {
             break;
