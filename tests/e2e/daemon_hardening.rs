@@ -130,6 +130,10 @@ fn scan_args<'a>(root: &'a Path, cat: &'a Path, state: &'a Path) -> Vec<&'a str>
 }
 
 #[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "the measured latency, shown with --nocapture"
+)]
 fn defect6_metrics_answer_within_1s_while_50_slow_and_25_idle_clients_are_connected() {
     let (t, cat) = small_root();
     let state = tempfile::tempdir().unwrap();

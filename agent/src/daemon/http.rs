@@ -278,6 +278,15 @@ impl Conn {
             let total = head.len() + body.as_ref().map_or(0, |b| b.len());
             if *done >= total {
                 let _ = self.stream.shutdown(std::net::Shutdown::Write);
+                // unread input (a request body) at close would make the kernel reset the
+                // connection, and the client could lose the reply: take what is there
+                let mut sink = [0u8; 2048];
+                for _ in 0..32 {
+                    match self.stream.read(&mut sink) {
+                        Ok(n) if n > 0 => {}
+                        _ => break,
+                    }
+                }
                 return Step::Close;
             }
             let part = if *done < head.len() {
@@ -390,8 +399,13 @@ fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, limits: &Limits) {
         let stream = match listener.accept() {
             Ok((s, _)) => s,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            // WouldBlock, or out of descriptors (EMFILE): try again at the next event
-            Err(_) => return,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            // out of descriptors (EMFILE) or memory: the listener stays readable, so pause
+            // rather than spin, and try again
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                return;
+            }
         };
         if stream.set_nonblocking(true).is_err() {
             continue;
