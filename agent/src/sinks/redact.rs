@@ -12,6 +12,9 @@
 /// or `hooks`, are too common to be secret and would mangle unrelated text); whole paths are
 /// redacted whatever their length.
 pub const MIN_SEGMENT: usize = 6;
+/// Path segments that name a kind of endpoint, never a secret (Slack's `services`, the
+/// `webhooks` of many services): left alone on their own, so errors stay readable.
+const PUBLIC_SEGMENTS: &[&str] = &["services", "webhook", "webhooks", "triggers", "workflows"];
 /// Query values and userinfo parts at least this long are redacted on their own.
 pub const MIN_VALUE: usize = 4;
 
@@ -112,7 +115,8 @@ pub fn url_needles(url: &str) -> Vec<(String, &'static str)> {
             let bare = path.trim_matches('/');
             push_forms(&mut out, bare, LABEL);
             for seg in bare.split('/') {
-                if seg.len() >= MIN_SEGMENT || decode(seg).len() >= MIN_SEGMENT {
+                let long = seg.len() >= MIN_SEGMENT || decode(seg).len() >= MIN_SEGMENT;
+                if long && !PUBLIC_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str()) {
                     push_forms(&mut out, seg, LABEL);
                 }
             }
@@ -308,6 +312,7 @@ mod tests {
         }
         // common words are left alone
         assert_eq!(url("connection refused", u), "connection refused");
+        assert_eq!(url("no such services", SLACK), "no such services");
     }
 
     #[test]
