@@ -2,8 +2,7 @@
 //! interval with random jitter (so a fleet does not scan in step), metrics on
 //! `/metrics` and `/healthz` (127.0.0.1:9464 by default), SIGHUP reloads the configuration and
 //! catalog, SIGTERM/SIGINT stop within 2 s, also in the middle of a scan or a delivery
-//! ([`crate::cancel`]). A failed scan is logged and counted; the next
-//! one still happens.
+//! ([`crate::cancel`]). A failed scan is logged and counted; the next one still happens.
 //!
 //! Between scans the agent holds only the catalog and the last metrics text: facts are
 //! collected fresh for every scan and dropped after it, so the idle footprint stays small.
