@@ -118,9 +118,9 @@ def test_defect7_webhook_urls_never_leak_through_receiver_errors(tmp_path):
                         f'[alerts.webhook]\nurl = "{echo.base}{HOOK_PATH}?token={QUERY_SECRET}&x=1"\n',
                         name=f"c{n}.toml", identity=False)
                     p, texts = outputs(jk, root, cat, cfg, tmp_path / f"state{n}", tmp_path, fmt)
+                    assert_clean(texts)
                     assert f"HTTP {status}" in p.stderr, p.stderr
                     assert "<redacted>" in p.stderr or "<webhook URL>" in p.stderr, p.stderr
-                    assert_clean(texts)
             finally:
                 echo.stop()
     assert n == 8
