@@ -46,7 +46,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
-    /// Seconds between scans (default 3600).
+    /// Seconds between scans (default 3600, at least [`MIN_INTERVAL_SECS`]).
+    #[serde(default, deserialize_with = "interval_secs")]
     pub interval_secs: Option<u64>,
     /// Random spread around the interval (default a tenth of it, at most 300).
     pub jitter_secs: Option<u64>,
@@ -56,6 +57,28 @@ pub struct DaemonConfig {
     pub textfile: Option<PathBuf>,
     /// One metric series per check (default false: bounded cardinality).
     pub per_check_metrics: Option<bool>,
+}
+
+/// The shortest interval between daemon scans. Shorter ones are refused: a scan every few
+/// seconds would evict all real history (200 records by default) within minutes and keep a
+/// core busy with walks.
+pub const MIN_INTERVAL_SECS: u64 = 60;
+
+/// `daemon.interval_secs` and `--interval`: whole seconds, at least [`MIN_INTERVAL_SECS`].
+pub fn check_interval(secs: u64) -> Result<u64, String> {
+    if secs >= MIN_INTERVAL_SECS {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "interval {secs} s is below the minimum of {MIN_INTERVAL_SECS} s between scans"
+        ))
+    }
+}
+
+fn interval_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    check_interval(u64::deserialize(d)?)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -193,5 +216,20 @@ mod tests {
         let e = Config::parse("[agent]\nprofile = \"nist\"\n", "t.toml").unwrap_err();
         assert!(e.contains("nist"), "{e}");
         assert!(Config::parse("", "t").is_ok());
+    }
+
+    #[test]
+    fn defect14_interval_below_the_minimum_is_refused() {
+        for bad in ["0", "1", "59"] {
+            let e =
+                Config::parse(&format!("[daemon]\ninterval_secs = {bad}\n"), "t.toml").unwrap_err();
+            assert!(
+                e.starts_with("t.toml:2:") && e.contains("minimum of 60 s"),
+                "{e}"
+            );
+        }
+        let c = Config::parse("[daemon]\ninterval_secs = 60\n", "t").unwrap();
+        assert_eq!(c.daemon.interval_secs, Some(60));
+        assert!(check_interval(0).is_err() && check_interval(3600).is_ok());
     }
 }

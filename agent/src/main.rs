@@ -182,8 +182,8 @@ struct CheckArgs {
     /// Daemon: address for /metrics and /healthz (default 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Daemon: seconds between scans (default 3600, from the configuration).
-    #[arg(long, value_name = "SECS")]
+    /// Daemon: seconds between scans (default 3600, from the configuration; at least 60).
+    #[arg(long, value_name = "SECS", value_parser = parse_interval)]
     interval: Option<u64>,
     /// Run only these check ids (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
@@ -300,6 +300,11 @@ enum ConfigCmd {
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
+}
+
+fn parse_interval(s: &str) -> std::result::Result<u64, String> {
+    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
+    jikimi::config::check_interval(n)
 }
 
 fn load_catalog(opts: &CatalogOpts, cfg: &Config) -> Result<Catalog> {
