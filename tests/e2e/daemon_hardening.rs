@@ -453,3 +453,104 @@ fn defect12_sigterm_mid_security_hub_retry_exits_within_2s() {
     assert_eq!(code, Some(0), "{log}");
     assert!(std::fs::read_dir(state.join("history")).unwrap().count() >= 1);
 }
+/// A tree that takes a while to walk, made once and kept in the test cache (the only place
+/// tests may keep files): 400 directories of 1,000 empty files (about 20 MB of directory
+/// blocks, no data).
+fn slow_tree() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    let base = home.join(".cache/jikimi/walk-tree-400k");
+    if base.join(".complete").exists() {
+        return base;
+    }
+    let tmp = home.join(format!(".cache/jikimi/.walk-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    write(&tmp, "/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
+    write(&tmp, "/etc/group", b"root:x:0:\n");
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let tmp = tmp.clone();
+            std::thread::spawn(move || {
+                for a in (w..400).step_by(2) {
+                    let d = tmp.join(format!("srv/d{a}"));
+                    std::fs::create_dir_all(&d).unwrap();
+                    for b in 0..1000 {
+                        std::fs::File::create(d.join(format!("f{b}"))).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    std::fs::write(tmp.join(".complete"), b"").unwrap();
+    // another test run may have finished first: keep one
+    if std::fs::rename(&tmp, &base).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    base
+}
+
+#[test]
+fn defect12_sigterm_mid_walk_exits_within_2s_and_keeps_the_queue() {
+    let root = slow_tree();
+    let t0 = Instant::now();
+    let w = run(&["walk", "--root", root.to_str().unwrap()]);
+    let walk = t0.elapsed();
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let t = tempfile::tempdir().unwrap();
+    let state = t.path().join("state");
+    let before = queued_state(&state);
+    let cfg = write(
+        t.path(),
+        "j.toml",
+        b"[alerts.webhook]\nurl = \"http://127.0.0.1:9/hook/s3cr3t-token\"\n",
+    );
+    // the embedded catalog's walk checks make the scan walk the tree
+    let mut d = Daemon::start(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(200));
+    let (took, code, log) = d.terminate();
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped after {took:?}\n{log}"
+    );
+    assert_eq!(code, Some(0), "{log}");
+    // gone before the walk alone could have finished: it was stopped in the middle
+    assert!(
+        started.elapsed() < walk.mul_f64(0.8),
+        "stopped {:?} after start, a whole walk takes {walk:?}\n{log}",
+        started.elapsed()
+    );
+    assert!(!log.contains("scan done"), "{log}");
+    // nothing half-done was recorded or sent; the queued message is intact
+    let records = std::fs::read_dir(state.join("history"))
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(records, 0, "an interrupted scan was recorded:\n{log}");
+    assert_eq!(
+        std::fs::read_to_string(state.join("alerts-state.json")).unwrap(),
+        before
+    );
+}
