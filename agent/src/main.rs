@@ -55,6 +55,9 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// Reports for the whole fleet, from the findings every host sent to Security Hub.
+    #[command(subcommand)]
+    Fleet(jikimi::fleet::cli::FleetCmd),
     /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
     #[command(subcommand, hide = true)]
     Aws(jikimi::aws::cli::AwsCmd),
@@ -711,6 +714,7 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {

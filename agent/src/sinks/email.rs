@@ -582,6 +582,83 @@ pub fn submit(
     sum
 }
 
+/// Mails a prepared text (`jikimi fleet report --mail`): the `[email]` settings, checks,
+/// password lookup and retries of [`submit`], with the caller's subject and body instead of
+/// a host's report.
+pub fn send_text(
+    cfg: &EmailConfig,
+    parameter: &dyn Fn(&str) -> Result<String, String>,
+    subject: &str,
+    body: &str,
+) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let (Some(host), Some(from)) = (&cfg.smtp_host, &cfg.from) else {
+        sum.error("not configured: set email.smtp_host, email.from and email.to");
+        sum.pending = 1;
+        return sum;
+    };
+    if cfg.to.is_empty()
+        || !std::iter::once(from)
+            .chain(&cfg.to)
+            .all(|a| valid_address(a))
+    {
+        sum.error("email.from and email.to must be plain mail addresses (local@domain)");
+        sum.pending = 1;
+        return sum;
+    }
+    let password = match (&cfg.password, &cfg.password_parameter) {
+        (Some(p), _) => Some(p.0.clone()),
+        (None, Some(name)) => match parameter(name) {
+            Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+            Err(e) => {
+                sum.error(format!("email password from {name}: {e}"));
+                sum.pending = 1;
+                return sum;
+            }
+        },
+        (None, None) => None,
+    };
+    let prefix = cfg.subject_prefix.as_deref().unwrap_or("[Jikimi]");
+    let data = message(from, &cfg.to, &format!("{prefix} {subject}"), body, "");
+    let mail = Mail {
+        host,
+        port: cfg.smtp_port.unwrap_or(587),
+        starttls: cfg.starttls.unwrap_or(true),
+        auth: cfg.username.as_deref().zip(password.as_deref()),
+        from,
+        to: &cfg.to,
+        data: &data,
+        ca_bundle: cfg.ca_bundle.as_ref(),
+    };
+    let retry = crate::aws::http::Retry {
+        max_attempts: 3,
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(4),
+    };
+    for attempt in 1..=retry.max_attempts {
+        sum.calls += 1;
+        match deliver(&mail) {
+            Ok(()) => {
+                sum.sent = 1;
+                return sum;
+            }
+            Err(e) => {
+                let e = match password.as_deref() {
+                    Some(p) if !p.is_empty() => e.replace(p, "<redacted>"),
+                    _ => e,
+                };
+                if e.contains("(permanent)") || e.contains("refusing") || attempt == 3 {
+                    sum.failed = 1;
+                    sum.error(format!("SMTP {host}: {e}"));
+                    return sum;
+                }
+                std::thread::sleep(retry.delay(attempt).max(Duration::from_millis(200)));
+            }
+        }
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
