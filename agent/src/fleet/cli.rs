@@ -180,7 +180,22 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     regions.sort();
     regions.dedup();
     let (findings, scope) = match &a.findings {
-        Some(p) => (from_file(p)?, format!("findings from {}", p.display())),
+        Some(p) => {
+            let all = from_file(p)?;
+            let n = all.len();
+            let ours: Vec<_> = all
+                .into_iter()
+                .filter(|f| securityhub_read::is_jikimi(f, account.as_deref()))
+                .collect();
+            if ours.len() < n {
+                say(&format!(
+                    "jikimi: {}: {} finding(s) that are not Jikimi's were ignored",
+                    p.display(),
+                    n - ours.len()
+                ));
+            }
+            (ours, format!("findings from {}", p.display()))
+        }
         None => {
             if regions.is_empty() {
                 return Err("no region: pass --region or set aws.region".into());
