@@ -45,7 +45,11 @@ def test_fleet_report_by_mail_slack_and_webhook(jk, aws, moto, smtp, hooks):  # 
         f"[Jikimi] Jikimi fleet report (24h): score {t['score']:.1f}, {t['failed']} failing, "
         "3 of 24 hosts silent"
     )
-    body = msg.get_content().replace("\r\n", "\n")
+    assert msg.get_content_type() == "multipart/alternative"
+    body = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = msg.get_body(("html",)).get_content()
+    assert html.startswith("<!DOCTYPE html>") and "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "## Silent hosts\n\n- h21.fleet.example (last seen 2026-11-26T00:00:00.000Z" in body
     assert "- **C-03** [high] C-03 holds (2 hosts): h01.fleet.example, h02.fleet.example" in body
     assert "| C-04 | medium | 11 | 47.8% | C-04 holds |" in body

@@ -61,7 +61,8 @@ pub struct ReportArgs {
     /// Security Hub.
     #[arg(long)]
     pub findings: Option<PathBuf>,
-    /// Mail the report (Markdown text) with the `[email]` settings.
+    /// Mail the report (HTML, with the Markdown as its text alternative) with the `[email]`
+    /// settings.
     #[arg(long)]
     pub mail: bool,
     /// Post a summary to `[alerts.slack]`.
@@ -257,6 +258,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
             &parameter,
             &render::subject(&rep),
             &render::markdown(&rep),
+            Some(&render::html(&rep)),
         );
         sums.push(("email", s));
     }
