@@ -75,7 +75,8 @@ pub fn parse_page(reply: &Value) -> Result<(Vec<Value>, Option<String>), String>
 /// Result of reading one region.
 #[derive(Debug, Default)]
 pub struct Pages {
-    pub findings: Vec<Value>,
+    /// Jikimi findings handed to the caller.
+    pub findings: usize,
     /// Requests made (pages).
     pub calls: usize,
     /// Findings the filter let through that are not Jikimi's (dropped).
@@ -83,10 +84,12 @@ pub struct Pages {
 }
 
 /// Pages through GetFindings with an injectable transport (`body` → reply), so the paging
-/// logic is tested without a network.
+/// logic is tested without a network. Each Jikimi finding goes to `each` as its page
+/// arrives, so only one page is held at a time.
 pub fn read_with(
     q: &Query,
     call: &mut dyn FnMut(&[u8]) -> Result<Value, String>,
+    each: &mut dyn FnMut(Value),
 ) -> Result<Pages, String> {
     let mut out = Pages::default();
     let mut token: Option<String> = None;
@@ -103,7 +106,8 @@ pub fn read_with(
         let (page, next) = parse_page(&reply)?;
         for f in page {
             if is_jikimi(&f, q.account_id.as_deref()) {
-                out.findings.push(f);
+                out.findings += 1;
+                each(f);
             } else {
                 out.foreign += 1;
             }
@@ -120,14 +124,23 @@ pub fn read_with(
     }
 }
 
-/// Reads every Jikimi finding of `q` in `region`.
-pub fn read(session: &Session, region: &str, q: &Query) -> Result<Pages, String> {
-    read_with(q, &mut |body| {
-        session
-            .call(SECURITY_HUB, region, "/findings", None, body)
-            .map(|r| r.body)
-            .map_err(|e| format!("{region}: {e}"))
-    })
+/// Reads every Jikimi finding of `q` in `region`, handing each to `each`.
+pub fn read(
+    session: &Session,
+    region: &str,
+    q: &Query,
+    each: &mut dyn FnMut(Value),
+) -> Result<Pages, String> {
+    read_with(
+        q,
+        &mut |body| {
+            session
+                .call(SECURITY_HUB, region, "/findings", None, body)
+                .map(|r| r.body)
+                .map_err(|e| format!("{region}: {e}"))
+        },
+        each,
+    )
 }
 
 #[cfg(test)]
@@ -151,34 +164,37 @@ mod tests {
     fn pages_until_no_token_and_drops_foreign_findings() {
         let all: Vec<Value> = (0..250).map(finding).collect();
         let mut bodies = Vec::new();
-        let pages = read_with(&q(), &mut |b| {
-            let v: Value = serde_json::from_slice(b).unwrap();
-            bodies.push(v.clone());
-            let start: usize = v["NextToken"].as_str().map_or(0, |t| t.parse().unwrap());
-            let end = (start + 100).min(all.len());
-            let mut page: Vec<Value> = all[start..end].to_vec();
-            if start == 0 {
-                page.push(
-                    json!({"Id": "x", "ProductName": "Other", "GeneratorId": "jikimi/X",
+        let mut got = Vec::new();
+        let pages = read_with(
+            &q(),
+            &mut |b| {
+                let v: Value = serde_json::from_slice(b).unwrap();
+                bodies.push(v.clone());
+                let start: usize = v["NextToken"].as_str().map_or(0, |t| t.parse().unwrap());
+                let end = (start + 100).min(all.len());
+                let mut page: Vec<Value> = all[start..end].to_vec();
+                if start == 0 {
+                    page.push(
+                        json!({"Id": "x", "ProductName": "Other", "GeneratorId": "jikimi/X",
                                  "AwsAccountId": "123456789012"}),
-                );
-                page.push(
-                    json!({"Id": "y", "ProductName": "Jikimi", "GeneratorId": "jikimi/X",
+                    );
+                    page.push(
+                        json!({"Id": "y", "ProductName": "Jikimi", "GeneratorId": "jikimi/X",
                                  "AwsAccountId": "999999999999"}),
-                );
-            }
-            let next = if end < all.len() {
-                json!(end.to_string())
-            } else {
-                json!("")
-            };
-            Ok(json!({"Findings": page, "NextToken": next}))
-        })
+                    );
+                }
+                let next = if end < all.len() {
+                    json!(end.to_string())
+                } else {
+                    json!("")
+                };
+                Ok(json!({"Findings": page, "NextToken": next}))
+            },
+            &mut |f| got.push(f),
+        )
         .unwrap();
-        assert_eq!(
-            (pages.findings.len(), pages.calls, pages.foreign),
-            (250, 3, 2)
-        );
+        assert_eq!((pages.findings, pages.calls, pages.foreign), (250, 3, 2));
+        assert_eq!(got, all);
         assert_eq!(bodies[0]["MaxResults"], 100);
         assert!(bodies[0].get("NextToken").is_none());
         assert_eq!(bodies[1]["NextToken"], "100");
@@ -194,17 +210,25 @@ mod tests {
 
     #[test]
     fn a_repeated_token_or_a_bad_reply_is_an_error() {
-        let e = read_with(&q(), &mut |_| {
-            Ok(json!({"Findings": [], "NextToken": "same"}))
-        });
+        let e = read_with(
+            &q(),
+            &mut |_| Ok(json!({"Findings": [], "NextToken": "same"})),
+            &mut drop,
+        );
         assert!(e.unwrap_err().contains("repeated"));
-        let e = read_with(&q(), &mut |_| Ok(json!({"NextToken": "x"})));
+        let e = read_with(&q(), &mut |_| Ok(json!({"NextToken": "x"})), &mut drop);
         assert!(e.unwrap_err().contains("Findings array"));
-        let e = read_with(&q(), &mut |_| Ok(json!({"Findings": [], "NextToken": 5})));
+        let e = read_with(
+            &q(),
+            &mut |_| Ok(json!({"Findings": [], "NextToken": 5})),
+            &mut drop,
+        );
         assert!(e.unwrap_err().contains("not a string"));
-        let e = read_with(&q(), &mut |_| {
-            Err("HTTP 403 AccessDeniedException: no".into())
-        });
+        let e = read_with(
+            &q(),
+            &mut |_| Err("HTTP 403 AccessDeniedException: no".into()),
+            &mut drop,
+        );
         assert!(e.unwrap_err().starts_with("GetFindings: HTTP 403"));
     }
 }

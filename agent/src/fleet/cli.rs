@@ -2,7 +2,7 @@
 //! ([`super::build`]), writes it, and delivers it by mail and to the Slack or webhook hooks
 //! configured in `[email]` and `[alerts]`.
 
-use super::{build, render, Params};
+use super::{build_from, render, Params};
 use crate::aws::securityhub_read::{self, Query};
 use crate::aws::Session;
 use clap::{Args, Subcommand, ValueEnum};
@@ -77,22 +77,38 @@ fn period(s: &str, what: &str) -> Result<Duration, String> {
     crate::sinks::report::parse_since(s).map_err(|e| format!("--{what}: {e}"))
 }
 
-/// Findings from a file: an array of findings, or of GetFindings replies.
-fn from_file(p: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
-    let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", p.display()))?;
-    let arr = v
-        .as_array()
-        .ok_or_else(|| format!("{}: expected a JSON array", p.display()))?;
-    let mut out = Vec::new();
-    for x in arr {
-        match x.get("Findings").and_then(|f| f.as_array()) {
-            Some(f) => out.extend(f.iter().cloned()),
-            None => out.push(x.clone()),
-        }
+/// Hands each element of a JSON array to a callback as it is parsed (one element in memory
+/// at a time, not the whole file as a `Value`).
+struct EachElement<'a>(&'a mut dyn FnMut(serde_json::Value));
+
+impl<'de> serde::de::Visitor<'de> for EachElement<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array")
     }
-    Ok(out)
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            (self.0)(v);
+        }
+        Ok(())
+    }
+}
+
+/// Findings from a file (an array of findings, or of GetFindings replies) into `each`.
+fn from_file(p: &std::path::Path, each: &mut dyn FnMut(serde_json::Value)) -> Result<(), String> {
+    use serde::Deserializer;
+    let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mut de = serde_json::Deserializer::from_slice(&b);
+    de.deserialize_seq(EachElement(&mut |x| match x {
+        serde_json::Value::Object(mut m) if m.get("Findings").is_some_and(|f| f.is_array()) => {
+            if let Some(serde_json::Value::Array(f)) = m.remove("Findings") {
+                f.into_iter().for_each(&mut *each);
+            }
+        }
+        other => each(other),
+    }))
+    .and_then(|_| de.end())
+    .map_err(|e| format!("{}: {e}", p.display()))
 }
 
 fn slack_esc(s: &str) -> String {
@@ -180,22 +196,24 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     }
     regions.sort();
     regions.dedup();
-    let (findings, scope) = match &a.findings {
+    let mut input = super::Input::default();
+    let mut foreign = 0usize;
+    let scope = match &a.findings {
         Some(p) => {
-            let all = from_file(p)?;
-            let n = all.len();
-            let ours: Vec<_> = all
-                .into_iter()
-                .filter(|f| securityhub_read::is_jikimi(f, account.as_deref()))
-                .collect();
-            if ours.len() < n {
+            from_file(p, &mut |f| {
+                if securityhub_read::is_jikimi(&f, account.as_deref()) {
+                    input.add(&f);
+                } else {
+                    foreign += 1;
+                }
+            })?;
+            if foreign > 0 {
                 say(&format!(
-                    "jikimi: {}: {} finding(s) that are not Jikimi's were ignored",
-                    p.display(),
-                    n - ours.len()
+                    "jikimi: {}: {foreign} finding(s) that are not Jikimi's were ignored",
+                    p.display()
                 ));
             }
-            (ours, format!("findings from {}", p.display()))
+            format!("findings from {}", p.display())
         }
         None => {
             if regions.is_empty() {
@@ -207,23 +225,21 @@ fn report(a: ReportArgs) -> Result<i32, String> {
                 updated_from: crate::time::rfc3339(now - lookback),
                 updated_to: crate::time::rfc3339(now),
             };
-            let mut all = Vec::new();
             for r in &regions {
-                let pages = securityhub_read::read(&session, r, &q)?;
+                let pages = securityhub_read::read(&session, r, &q, &mut |f| input.add(&f))?;
                 if pages.foreign > 0 {
                     say(&format!(
                         "jikimi: {r}: {} finding(s) that are not Jikimi's were ignored",
                         pages.foreign
                     ));
                 }
-                all.extend(pages.findings);
             }
             let who = account
                 .as_deref()
                 .map_or("every visible account".to_string(), |a| {
                     format!("account {a}")
                 });
-            (all, format!("{who}, {}", regions.join(", ")))
+            format!("{who}, {}", regions.join(", "))
         }
     };
     let p = Params {
@@ -233,7 +249,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         silent_after_ms: silent_after.as_millis() as u64,
         scope,
     };
-    let rep = build(&findings, &p);
+    let rep = build_from(input, &p);
     let text = match a.format {
         Format::Md => render::markdown(&rep),
         Format::Html => render::html(&rep),

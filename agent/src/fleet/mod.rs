@@ -70,6 +70,7 @@ pub struct Obs {
     pub first_observed_ms: u64,
     pub last_observed_ms: u64,
     pub updated_ms: u64,
+    /// The classification tags ([`class_tags`]).
     pub tags: BTreeMap<String, String>,
 }
 
@@ -125,7 +126,7 @@ pub fn parse(f: &Value) -> Result<Obs, String> {
         Some("ARCHIVED") => false,
         other => return Err(at(format!("RecordState {other:?}"))),
     };
-    let tags = res["Tags"]
+    let all_tags: BTreeMap<String, String> = res["Tags"]
         .as_object()
         .map(|m| {
             m.iter()
@@ -133,6 +134,7 @@ pub fn parse(f: &Value) -> Result<Obs, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let tags = class_tags(&all_tags);
     Ok(Obs {
         hostname: pf["jikimi/Hostname"]
             .as_str()
@@ -359,30 +361,51 @@ fn group(map: BTreeMap<(String, String), (String, Severity, BTreeSet<String>)>) 
     v
 }
 
-/// Builds the report from GetFindings findings (any order; duplicates of an Id keep the
-/// newest UpdatedAt).
-pub fn build(findings: &[Value], p: &Params) -> FleetReport {
-    let mut notes = Vec::new();
-    let mut by_id: BTreeMap<String, Obs> = BTreeMap::new();
-    let mut bad: BTreeMap<String, usize> = BTreeMap::new();
-    for f in findings {
+/// Findings as they arrive, reduced to [`Obs`] at once (a page of JSON is dropped as soon
+/// as it is read): duplicates of an Id keep the newest UpdatedAt; unparseable findings are
+/// counted by reason.
+#[derive(Debug, Default)]
+pub struct Input {
+    by_id: BTreeMap<String, Obs>,
+    bad: BTreeMap<String, usize>,
+    read: usize,
+}
+
+impl Input {
+    pub fn add(&mut self, f: &Value) {
+        self.read += 1;
         match parse(f) {
-            Ok(o) => match by_id.get(&o.id) {
+            Ok(o) => match self.by_id.get(&o.id) {
                 Some(old) if old.updated_ms >= o.updated_ms => {}
                 _ => {
-                    by_id.insert(o.id.clone(), o);
+                    self.by_id.insert(o.id.clone(), o);
                 }
             },
             Err(e) => {
-                // Group by reason without the finding id.
+                // Grouped by reason, without the finding id.
                 let why = e
                     .split_once(": ")
                     .map_or(e.as_str(), |(_, w)| w)
                     .to_string();
-                *bad.entry(why).or_default() += 1;
+                *self.bad.entry(why).or_default() += 1;
             }
         }
     }
+}
+
+/// Builds the report from GetFindings findings (any order).
+pub fn build(findings: &[Value], p: &Params) -> FleetReport {
+    let mut input = Input::default();
+    for f in findings {
+        input.add(f);
+    }
+    build_from(input, p)
+}
+
+/// Builds the report from the findings collected in `input`.
+pub fn build_from(input: Input, p: &Params) -> FleetReport {
+    let Input { by_id, bad, read } = input;
+    let mut notes = Vec::new();
     for (why, n) in &bad {
         notes.push(format!("{n} finding(s) left out: {why}"));
     }
@@ -453,7 +476,7 @@ pub fn build(findings: &[Value], p: &Params) -> FleetReport {
         // The newest finding names the host and carries its current tags.
         if o.last_observed_ms >= h.tags_at {
             h.tags_at = o.last_observed_ms;
-            h.tags = class_tags(&o.tags);
+            h.tags = o.tags.clone();
             h.hostname = o.hostname.clone();
         }
         h.last = h.last.max(o.last_observed_ms);
@@ -657,7 +680,7 @@ pub fn build(findings: &[Value], p: &Params) -> FleetReport {
         top_failing_checks: top,
         worst_hosts: worst,
         by_tag,
-        findings_read: findings.len(),
+        findings_read: read,
         notes,
     }
 }
