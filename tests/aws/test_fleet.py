@@ -155,3 +155,14 @@ def test_html_renders_on_a_phone_and_a_desktop(jk, aws, moto, tmp_path, width):
     assert r.returncode == 0, r.stdout + r.stderr
     w = int.from_bytes(png.read_bytes()[16:20], "big")
     assert w == width
+
+
+def test_account_scope(jk, aws, moto):
+    """`--account all` reads every account the credentials see (aggregation region)."""
+    fd.import_fleet(boto(moto, "securityhub"))
+    doc = json.loads(report(jk, "--account", "all").stdout)
+    assert doc["totals"]["hosts"] == 24 and doc["scope"] == "every visible account, ap-northeast-2"
+    (first, _) = aws.ops("GetFindings")
+    assert "AwsAccountId" not in first["body"]["Filters"]
+    p = report(jk, "--account", "12345", codes=(1,))
+    assert "neither a 12-digit account id nor `all`" in p.stderr

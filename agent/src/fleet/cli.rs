@@ -41,8 +41,8 @@ pub struct ReportArgs {
     /// aggregation region to see every linked region and account.
     #[arg(long = "region")]
     pub regions: Vec<String>,
-    /// Account whose findings to read (default `aws.account_id`; none: every account the
-    /// credentials see, as with an aggregation region).
+    /// Account whose findings to read (default `aws.account_id`); `all`: every account the
+    /// credentials see (an aggregation region's administrator account).
     #[arg(long)]
     pub account: Option<String>,
     /// Read findings updated within this period (hosts quiet for longer drop out).
@@ -182,7 +182,16 @@ fn report(a: ReportArgs) -> Result<i32, String> {
             2 * scan.max(cfg.securityhub.refresh_interval())
         }
     };
-    let account = a.account.clone().or_else(|| cfg.aws.account_id.clone());
+    let account = match a.account.as_deref() {
+        Some("all") => None,
+        Some(x) if x.len() == 12 && x.bytes().all(|b| b.is_ascii_digit()) => Some(x.to_string()),
+        Some(x) => {
+            return Err(format!(
+                "--account `{x}` is neither a 12-digit account id nor `all`"
+            ))
+        }
+        None => cfg.aws.account_id.clone(),
+    };
     let mut regions = a.regions.clone();
     if regions.is_empty() {
         let r = cfg

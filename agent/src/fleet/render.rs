@@ -57,6 +57,15 @@ fn trend(r: &FleetReport) -> String {
     }
 }
 
+/// A period for people: days when whole, else hours, else minutes.
+pub fn period(secs: u64) -> String {
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s => format!("{} min", s.div_ceil(60)),
+    }
+}
+
 fn host_list(hosts: &[String]) -> String {
     hosts.join(", ")
 }
@@ -129,11 +138,11 @@ pub fn markdown(r: &FleetReport) -> String {
     let _ = writeln!(o, "- Fleet score: **{:.1}** ({})", t.score, trend(r));
     let _ = writeln!(
         o,
-        "- Hosts: {} ({} reporting, {} silent for more than {} h, {} new)",
+        "- Hosts: {} ({} reporting, {} silent for more than {}, {} new)",
         t.hosts,
         t.hosts_reporting,
         t.hosts_silent,
-        r.silent_after_secs / 3600,
+        period(r.silent_after_secs),
         t.hosts_new
     );
     let _ = writeln!(
@@ -291,7 +300,7 @@ pub fn html(r: &FleetReport) -> String {
         "<section><h2>Fleet</h2><div class=\"k\">\
 <div>Score<b>{:.1}</b><span class=\"muted\">{}</span></div>\
 <div>Hosts<b>{}</b><span class=\"muted\">{} reporting, {} new</span></div>\
-<div>Silent<b class=\"{}\">{}</b><span class=\"muted\">no report for {} h</span></div>\
+<div>Silent<b class=\"{}\">{}</b><span class=\"muted\">no report for {}</span></div>\
 <div>Failing<b class=\"{}\">{}</b><span class=\"muted\">{}</span></div>\
 <div>Waived<b>{}</b><span class=\"muted\">{}</span></div>\
 </div></section>",
@@ -302,7 +311,7 @@ pub fn html(r: &FleetReport) -> String {
         t.hosts_new,
         cls(t.hosts_silent > 0),
         t.hosts_silent,
-        r.silent_after_secs / 3600,
+        period(r.silent_after_secs),
         cls(t.failed > 0),
         t.failed,
         h(&sev_line(&t.failed_by_severity)),
@@ -447,5 +456,10 @@ mod tests {
         assert_eq!(json(&a), json(&b));
         assert!(json(&a).contains(&crate::fleet::tests::t(NOW)));
         assert!(subject(&a).contains("score 33.3"));
+        assert!(markdown(&a).contains("1 silent for more than 2 d,"));
+        assert_eq!(
+            (period(5400), period(7200), period(90)),
+            ("90 min".into(), "2 h".into(), "2 min".into())
+        );
     }
 }
