@@ -16,6 +16,7 @@ pub mod findings;
 pub mod fleet;
 pub mod fs;
 pub mod history;
+pub mod remediate;
 pub mod run;
 pub mod sinks;
 pub mod state;

@@ -12,6 +12,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod commands;
 use jikimi::catalog::{self, Catalog, Profile};
 use jikimi::config::Config;
 use jikimi::findings::Severity;
@@ -55,6 +57,8 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
+    Fix(Box<commands::fix::FixArgs>),
     /// Reports for the whole fleet, from the findings every host sent to Security Hub.
     #[command(subcommand)]
     Fleet(jikimi::fleet::cli::FleetCmd),
@@ -714,6 +718,7 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Fix(a) => commands::fix::run(*a),
         Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
