@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod eval;
 pub mod facts;
 pub mod findings;
+pub mod fleet;
 pub mod fs;
 pub mod history;
 pub mod remediate;

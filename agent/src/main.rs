@@ -59,6 +59,9 @@ enum Cmd {
     Classify(ClassifyArgs),
     /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
     Fix(Box<commands::fix::FixArgs>),
+    /// Reports for the whole fleet, from the findings every host sent to Security Hub.
+    #[command(subcommand)]
+    Fleet(jikimi::fleet::cli::FleetCmd),
     /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
     #[command(subcommand, hide = true)]
     Aws(jikimi::aws::cli::AwsCmd),
@@ -722,6 +725,7 @@ fn main() {
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
         Cmd::Fix(a) => commands::fix::run(*a),
+        Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {

@@ -18,6 +18,7 @@ pub mod http;
 pub mod identity;
 pub mod imds;
 pub mod partitions;
+pub mod securityhub_read;
 pub mod sigv4;
 pub mod ssm;
 pub mod sts;

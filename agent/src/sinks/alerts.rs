@@ -650,6 +650,60 @@ pub fn run_local(report: &mut Report, cfg: &crate::config::Config, state_dir: &P
     }
 }
 
+/// Posts one prepared payload to a configured hook (`jikimi fleet report --slack`), with
+/// the URL handling, redaction and retries of the alert sinks; nothing is queued.
+pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let url = match (&hook.url, &hook.url_parameter) {
+        (Some(u), _) => Ok(u.0.clone()),
+        (None, Some(p)) => (opts.parameter)(p).and_then(|u| {
+            let u = u.trim().to_string();
+            match split_url(&u) {
+                Some(_) => Ok(u),
+                None => Err(format!("parameter {p} does not hold an http(s) URL")),
+            }
+        }),
+        (None, None) => Err("no URL configured".into()),
+    };
+    let client = url.and_then(|u| {
+        let (base, _) = split_url(&u).ok_or("not an http(s) URL")?;
+        let ep = Endpoint::parse(base).map_err(|e| redact(&e, &u))?;
+        Ok((
+            Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &u))?,
+            u,
+        ))
+    });
+    match client {
+        Err(e) => {
+            sum.pending = 1;
+            sum.error(e);
+        }
+        Ok((client, url)) => {
+            match deliver(&client, &url, body, max_attempts.clamp(1, 10), &mut sum) {
+                Delivery::Done => sum.sent = 1,
+                Delivery::Rejected(e) | Delivery::Failed(e) => {
+                    sum.failed = 1;
+                    sum.error(e);
+                }
+            }
+        }
+    }
+    sum
+}
+
+/// CA roots for the hooks: `aws.ca_bundle`, else `AWS_CA_BUNDLE`, else the built-in ones.
+pub fn roots(cfg: &crate::config::Config) -> Roots {
+    match cfg
+        .aws
+        .ca_bundle
+        .clone()
+        .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
+    {
+        Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
+        None => Roots::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -620,6 +620,128 @@ pub fn submit(
     sum
 }
 
+/// A multipart/alternative message: the text, and the same content as HTML (mail clients
+/// show the HTML, plain-text readers the text). Both parts base64 in 76-column lines.
+pub fn message_alternative(
+    from: &str,
+    to: &[String],
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> String {
+    let now = std::time::SystemTime::now();
+    let rnd = crate::aws::http::random_u64();
+    // base64 never contains `-`, so the boundary cannot occur in a part.
+    let boundary = format!("--jikimi-{rnd:016x}");
+    let mut m = String::new();
+    m += &format!("From: {from}\r\n");
+    m += &format!("To: {}\r\n", to.join(", "));
+    m += &format!("Subject: {}\r\n", header_value(subject));
+    m += &format!("Date: {}\r\n", crate::time::rfc5322(now));
+    m += &format!(
+        "Message-ID: <jikimi.{}.{}@localhost>\r\n",
+        crate::time::unix_ms(now),
+        rnd % 1_000_000_000
+    );
+    m += "MIME-Version: 1.0\r\n";
+    m += &format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n");
+    m += "Auto-Submitted: auto-generated\r\n\r\n";
+    for (kind, part) in [("plain", text), ("html", html)] {
+        m += &format!("--{boundary}\r\n");
+        m += &format!("Content-Type: text/{kind}; charset=utf-8\r\n");
+        m += "Content-Transfer-Encoding: base64\r\n\r\n";
+        let enc = b64(part.replace("\r\n", "\n").replace('\n', "\r\n").as_bytes());
+        for chunk in enc.as_bytes().chunks(76) {
+            m += std::str::from_utf8(chunk).unwrap_or_default();
+            m += "\r\n";
+        }
+    }
+    m += &format!("--{boundary}--\r\n");
+    m
+}
+
+/// Mails a prepared text (`jikimi fleet report --mail`), with an HTML alternative when
+/// given: the `[email]` settings, checks, password lookup and retries of [`submit`], with
+/// the caller's subject and body instead of a host's report.
+pub fn send_text(
+    cfg: &EmailConfig,
+    parameter: &dyn Fn(&str) -> Result<String, String>,
+    subject: &str,
+    body: &str,
+    html: Option<&str>,
+) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let (Some(host), Some(from)) = (&cfg.smtp_host, &cfg.from) else {
+        sum.error("not configured: set email.smtp_host, email.from and email.to");
+        sum.pending = 1;
+        return sum;
+    };
+    if cfg.to.is_empty()
+        || !std::iter::once(from)
+            .chain(&cfg.to)
+            .all(|a| valid_address(a))
+    {
+        sum.error("email.from and email.to must be plain mail addresses (local@domain)");
+        sum.pending = 1;
+        return sum;
+    }
+    let password = match (&cfg.password, &cfg.password_parameter) {
+        (Some(p), _) => Some(p.0.clone()),
+        (None, Some(name)) => match parameter(name) {
+            Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+            Err(e) => {
+                sum.error(format!("email password from {name}: {e}"));
+                sum.pending = 1;
+                return sum;
+            }
+        },
+        (None, None) => None,
+    };
+    let prefix = cfg.subject_prefix.as_deref().unwrap_or("[Jikimi]");
+    let subject = format!("{prefix} {subject}");
+    let data = match html {
+        Some(h) => message_alternative(from, &cfg.to, &subject, body, h),
+        None => message(from, &cfg.to, &subject, body, ""),
+    };
+    let mail = Mail {
+        host,
+        port: cfg.smtp_port.unwrap_or(587),
+        starttls: cfg.starttls.unwrap_or(true),
+        auth: cfg.username.as_deref().zip(password.as_deref()),
+        from,
+        to: &cfg.to,
+        data: &data,
+        ca_bundle: cfg.ca_bundle.as_ref(),
+    };
+    let retry = crate::aws::http::Retry {
+        max_attempts: 3,
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(4),
+    };
+    for attempt in 1..=retry.max_attempts {
+        sum.calls += 1;
+        match deliver(&mail) {
+            Ok(()) => {
+                sum.sent = 1;
+                return sum;
+            }
+            Err(e) => {
+                let e = match password.as_deref() {
+                    Some(p) if !p.is_empty() => e.replace(p, "<redacted>"),
+                    _ => e,
+                };
+                if e.contains("(permanent)") || e.contains("refusing") || attempt == 3 {
+                    sum.failed = 1;
+                    sum.error(format!("SMTP {host}: {e}"));
+                    return sum;
+                }
+                std::thread::sleep(retry.delay(attempt).max(Duration::from_millis(200)));
+            }
+        }
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
