@@ -19,3 +19,4 @@ pub mod run;
 pub mod sinks;
 pub mod state;
 pub mod time;
+pub mod waivers;

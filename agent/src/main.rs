@@ -329,8 +329,9 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// Configuration, catalog, selection and classification rules for a check run (also rebuilt
 /// by the daemon on SIGHUP, so a broken rules file fails the start or keeps the old setup).
 fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let mut cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
+    cfg.waivers = jikimi::waivers::load_for(&cfg, &catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,
@@ -379,6 +380,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         &cfg.asset,
         cfg.ec2_tags.prefix(),
     ));
+    jikimi::waivers::apply(&mut report, &cfg.waivers, jikimi::waivers::today(), None);
     // Remote sinks run before rendering, so the outputs include what they did.
     let remote = sinks::remote::Remote {
         securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,

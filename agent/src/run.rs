@@ -138,6 +138,7 @@ pub fn evaluate_check(check: &Check, facts: &Facts) -> CheckResult {
         remediation: check.remediation.clone(),
         description: check.description.clone(),
         duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+        waiver: None,
     }
 }
 

@@ -403,7 +403,9 @@ pub fn finding(
     }
     let (status, reasons) = match r.status {
         Status::Pass => ("PASSED", vec![]),
-        Status::Fail => ("FAILED", vec![]),
+        // A waiver accepts the risk; it does not make the host compliant. The workflow
+        // (SUPPRESSED) says it is waived: `crate::sinks::securityhub`.
+        Status::Fail | Status::Waived => ("FAILED", vec![]),
         Status::NotApplicable => ("NOT_AVAILABLE", vec!["NOT_APPLICABLE"]),
         Status::Error => ("NOT_AVAILABLE", vec!["CHECK_ERROR"]),
     };
@@ -579,6 +581,7 @@ pub(crate) mod tests {
             remediation: "chown root:root /etc/passwd\nchmod 644 /etc/passwd".into(),
             description: "/etc/passwd maps users to UIDs.".into(),
             duration_ms: 0.1,
+            waiver: None,
         }
     }
 

@@ -105,6 +105,13 @@ pub fn run_with(
             a.apply_instance_tags(&identity.tags, &prefix);
         }
     }
+    // Again with the instance id and the instance's tags, which only now are known.
+    crate::waivers::apply(
+        report,
+        &cfg.waivers,
+        crate::waivers::today(),
+        Some(&identity.resource_id),
+    );
     if remote.sends() {
         // Fail before sending anything when no credentials can be found at all.
         session.credentials()?;

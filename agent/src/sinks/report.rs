@@ -1039,6 +1039,7 @@ mod tests {
                 }
                 Status::Error => summary.errors += 1,
                 Status::NotApplicable => summary.not_applicable += 1,
+                Status::Waived => summary.waived += 1,
             }
         }
         summary.score =

@@ -19,6 +19,7 @@ fn status_code(s: Status) -> &'static str {
         Status::Fail => "31;1",
         Status::NotApplicable => "90",
         Status::Error => "33;1",
+        Status::Waived => "36",
     }
 }
 
