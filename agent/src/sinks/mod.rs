@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod remote;
 pub mod report;
 pub mod securityhub;
+pub mod securityhub_workflow;
 pub mod ssm_compliance;
 pub mod ssm_inventory;
 pub mod table;

@@ -130,6 +130,11 @@ pub fn run_with(
         };
         let s = securityhub::submit(report, &identity, session, &opts);
         report.sinks.insert("securityhub".into(), s);
+        // Waived findings: workflow SUPPRESSED / NEW (after the import, so they exist).
+        let w = super::securityhub_workflow::submit(report, &identity, session, &remote.state_dir);
+        if w.calls > 0 || !w.errors.is_empty() {
+            report.sinks.insert("securityhub_workflow".into(), w);
+        }
     }
     if remote.ssm_compliance {
         let s = ssm_compliance::submit(report, &identity, session);
