@@ -55,6 +55,9 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// List the waivers (accepted risks) of the configuration and the waivers directory.
+    #[command(subcommand)]
+    Waivers(WaiversCmd),
     /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
     #[command(subcommand, hide = true)]
     Aws(jikimi::aws::cli::AwsCmd),
@@ -353,6 +356,49 @@ fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
         selection,
         rules,
     })
+}
+
+#[derive(Subcommand)]
+enum WaiversCmd {
+    /// Each waiver with its state (active, expiring within 14 days, expired), by expiry.
+    List(WaiversListArgs),
+}
+
+#[derive(Args)]
+struct WaiversListArgs {
+    /// Only expired waivers.
+    #[arg(long, conflicts_with = "expiring")]
+    expired: bool,
+    /// Only waivers expiring within 14 days.
+    #[arg(long)]
+    expiring: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Agent configuration file (or ssm:/parameter).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Waivers directory (default from the configuration: /etc/jikimi/waivers.d).
+    #[arg(long, value_name = "DIR")]
+    waivers_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cat: CatalogOpts,
+}
+
+fn cmd_waivers_list(a: WaiversListArgs) -> Result<i32> {
+    use jikimi::waivers::{self, ListFilter};
+    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let catalog = load_catalog(&a.cat, &cfg)?;
+    let known = catalog.checks.iter().map(|c| c.id.clone()).collect();
+    let w = waivers::load(&cfg, a.waivers_dir.as_deref(), &known, waivers::today())
+        .map_err(|e| anyhow!(e))?;
+    let filter = match (a.expired, a.expiring) {
+        (true, _) => ListFilter::Expired,
+        (_, true) => ListFilter::Expiring,
+        _ => ListFilter::All,
+    };
+    print_out(&waivers::list(&w, waivers::today(), filter, a.json))?;
+    Ok(0)
 }
 
 fn cmd_check(a: CheckArgs) -> Result<i32> {
@@ -709,6 +755,7 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Waivers(WaiversCmd::List(a)) => cmd_waivers_list(a),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {

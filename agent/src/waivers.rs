@@ -467,6 +467,70 @@ pub fn today() -> i64 {
     crate::time::unix_day(std::time::SystemTime::now())
 }
 
+/// Which waivers `jikimi waivers list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    All,
+    Expired,
+    Expiring,
+}
+
+/// `jikimi waivers list`: the declared waivers with their state on `today`, as a table or
+/// JSON, sorted by expiry.
+pub fn list(w: &Waivers, today: i64, filter: ListFilter, json: bool) -> String {
+    let mut rows: Vec<&Waiver> = w
+        .list
+        .iter()
+        .filter(|x| match filter {
+            ListFilter::All => true,
+            ListFilter::Expired => x.state(today) == State::Expired,
+            ListFilter::Expiring => x.state(today) == State::Expiring,
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.expires, &a.check).cmp(&(b.expires, &b.check)));
+    if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|x| {
+                let mut v = serde_json::to_value(x).unwrap_or_default();
+                v["state"] = x.state(today).as_str().into();
+                v["days_left"] = x.days_left(today).into();
+                v
+            })
+            .collect();
+        return serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    for x in &rows {
+        let mut sel: Vec<String> = x.hosts.iter().map(|h| format!("host={h}")).collect();
+        sel.extend(x.tags.iter().map(|(k, v)| format!("{k}={v}")));
+        out += &format!(
+            "{:<12} {:<9} {} ({:>4} d) {:<24} {} — {} [{}]\n",
+            x.check,
+            x.state(today).as_str(),
+            crate::time::date(x.expires),
+            x.days_left(today),
+            if sel.is_empty() {
+                "all hosts".to_string()
+            } else {
+                sel.join(" ")
+            },
+            x.approved_by,
+            x.reason,
+            x.origin
+        );
+    }
+    let count = |s: State| w.list.iter().filter(|x| x.state(today) == s).count();
+    out += &format!(
+        "{} waiver(s) shown: {} active, {} expiring within {EXPIRING_DAYS} days, {} expired\n",
+        rows.len(),
+        count(State::Active),
+        count(State::Expiring),
+        count(State::Expired)
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,6 +788,35 @@ mod tests {
         t.insert("AssetType".into(), "Bastion".into());
         assert!(w.selects("bastion-2", None, Some(&t)));
         assert!(!w.selects("web-2", None, Some(&t)));
+    }
+
+    #[test]
+    fn lists_by_state() {
+        let ws = Waivers {
+            list: vec![
+                waiver("A-1", "2027-06-01"),
+                waiver("A-2", "2026-12-10"),
+                waiver("A-3", "2026-11-30"),
+            ],
+        };
+        let all = list(&ws, today(), ListFilter::All, false);
+        assert!(
+            all.ends_with("3 waiver(s) shown: 1 active, 1 expiring within 14 days, 1 expired\n"),
+            "{all}"
+        );
+        let lines: Vec<&str> = all.lines().collect();
+        assert!(
+            lines[0].starts_with("A-3          expired   2026-11-30 (  -6 d) all hosts"),
+            "{all}"
+        );
+        let expiring = list(&ws, today(), ListFilter::Expiring, true);
+        let v: serde_json::Value = serde_json::from_str(&expiring).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 1);
+        assert_eq!(v[0]["check"], "A-2");
+        assert_eq!(v[0]["state"], "expiring");
+        assert_eq!(v[0]["expires"], "2026-12-10");
+        assert_eq!(v[0]["days_left"], 4);
+        assert!(list(&ws, today(), ListFilter::Expired, false).starts_with("A-3 "));
     }
 
     #[test]

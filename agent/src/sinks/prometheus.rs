@@ -155,6 +155,7 @@ pub fn render(
             Status::Fail,
             Status::NotApplicable,
             Status::Error,
+            Status::Waived,
         ] {
             for sev in Severity::ALL {
                 counts.insert((st, sev), 0);
@@ -169,6 +170,24 @@ pub fn render(
                 &[("status", st.as_str()), ("severity", sev.as_str())],
                 n as f64,
             );
+        }
+        o.family(
+            "jikimi_waived_checks",
+            "gauge",
+            "Failing checks of the last scan under a waiver: active, expiring (within 14 days) or expired (failing again).",
+        );
+        for state in ["active", "expiring", "expired"] {
+            let n = r
+                .results
+                .iter()
+                .filter_map(|x| x.waiver.as_ref().map(|w| (x.status, w)))
+                .filter(|(st, w)| match state {
+                    "expired" => w.expired && *st == Status::Fail,
+                    "expiring" => w.expiring && *st == Status::Waived,
+                    _ => !w.expiring && *st == Status::Waived,
+                })
+                .count();
+            o.sample("jikimi_waived_checks", &[("state", state)], n as f64);
         }
         sink_metrics(&mut o, r);
         if let Some(a) = &r.asset {
