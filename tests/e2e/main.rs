@@ -8,6 +8,7 @@ use std::process::Command;
 
 mod classify;
 mod history;
+mod waivers;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))

@@ -113,6 +113,13 @@ pub fn render(report: &Report, color: bool) -> String {
             .collect();
         let _ = writeln!(out, "failed by severity: {}", by.join(", "));
     }
+    if s.waived > 0 || s.waivers_expired > 0 {
+        let _ = writeln!(
+            out,
+            "{} waived (out of the exit code and score), {} expiring within 14 days, {} waiver(s) expired",
+            s.waived, s.waivers_expiring, s.waivers_expired
+        );
+    }
     let _ = writeln!(out, "score: {:.1}/100", s.score);
     for (name, sink) in &report.sinks {
         let _ = writeln!(out, "{}", sink.line(name));
