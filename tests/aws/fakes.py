@@ -114,7 +114,7 @@ class _Base:
                 self.end_headers()
                 self.wfile.write(out)
 
-            do_GET = do_PUT = do_POST = _do
+            do_GET = do_PUT = do_POST = do_PATCH = _do
 
         for _ in range(50):
             try:
@@ -161,6 +161,9 @@ class AwsProxy(_Base):
         self.compliance = []  # PutComplianceItems bodies (answered here)
         self.issued = []  # access key ids STS handed out, in order
         self.skew_rejections = 0
+        # BatchUpdateFindings (moto has none): finding id -> {"Status", "Note"}, as Security
+        # Hub would keep them; tests may set an entry by hand (a person in the console).
+        self.workflow = {}
 
     # -- helpers for tests
     def ops(self, op):
@@ -182,6 +185,7 @@ class AwsProxy(_Base):
         op = target.split(".")[-1] if target else form.get("Action") or {
             "/findings/import": "BatchImportFindings",
             "/findings": "GetFindings",
+            "/findings/batchupdate": "BatchUpdateFindings",
         }.get(path, path)
         try:
             parsed = json.loads(body) if body and not form else form
@@ -214,6 +218,8 @@ class AwsProxy(_Base):
             return _json(*fault)
         if op == "BatchImportFindings":
             return self._import(rec, parsed, headers, body)
+        if op == "BatchUpdateFindings":
+            return self._batch_update(rec, parsed)
         if op == "PutComplianceItems":
             errs = awsmodel.validate(awsmodel.input_shape("ssm", "PutComplianceItems"), parsed)
             with self.lock:
@@ -270,6 +276,31 @@ class AwsProxy(_Base):
             resp["FailedCount"] = resp.get("FailedCount", 0) + 1
         rec["status"] = status
         return status, h, json.dumps(resp).encode()
+
+
+    def _batch_update(self, rec, parsed):
+        """BatchUpdateFindings answered here (validated against the botocore model): a finding
+        imported through this proxy is processed, any other one is FindingNotFound."""
+        errs = awsmodel.validate(awsmodel.input_shape("securityhub", "BatchUpdateFindings"), parsed or {})
+        http = awsmodel.service("securityhub").operation_model("BatchUpdateFindings").http
+        if (rec["method"], rec["path"]) != (http["method"], http["requestUri"]):
+            errs.append(f"{rec['method']} {rec['path']}: the model says {http['method']} {http['requestUri']}")
+        done, missing = [], []
+        with self.lock:
+            self.model_errors.extend(f"BatchUpdateFindings {e}" for e in errs)
+            for ident in (parsed or {}).get("FindingIdentifiers", []):
+                if ident.get("Id") not in self.applied:
+                    missing.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
+                                    "ErrorMessage": "finding not found"})
+                    continue
+                w = self.workflow.setdefault(ident["Id"], {"Status": "NEW"})
+                if "Workflow" in parsed:
+                    w["Status"] = parsed["Workflow"]["Status"]
+                if "Note" in parsed:
+                    w["Note"] = parsed["Note"]
+                done.append(ident)
+        rec["status"] = 200
+        return _json(200, {"ProcessedFindings": done, "UnprocessedFindings": missing})
 
 
 THROTTLE = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"},
