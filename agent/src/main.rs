@@ -385,6 +385,19 @@ struct WaiversListArgs {
     cat: CatalogOpts,
 }
 
+/// `config validate` also checks the waivers against the catalog the agent would load.
+fn validate_waivers(cfg: &Config) -> Result<()> {
+    let opts = CatalogOpts {
+        catalog: None,
+        checks_dir: None,
+        no_extra_checks: false,
+        profile: None,
+    };
+    let catalog = load_catalog(&opts, cfg)?;
+    jikimi::waivers::load_for(cfg, &catalog).map_err(|e| anyhow!(e))?;
+    Ok(())
+}
+
 fn cmd_waivers_list(a: WaiversListArgs) -> Result<i32> {
     use jikimi::waivers::{self, ListFilter};
     let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
@@ -758,6 +771,8 @@ fn main() {
         Cmd::Waivers(WaiversCmd::List(a)) => cmd_waivers_list(a),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
+            .map_err(|e| anyhow!(e))
+            .and_then(|cfg| validate_waivers(&cfg))
             .map(|_| {
                 println!(
                     "configuration OK: {}",
@@ -767,8 +782,7 @@ fn main() {
                         .display()
                 );
                 0
-            })
-            .map_err(|e| anyhow!(e)),
+            }),
     };
     print_stats(start);
     match res {

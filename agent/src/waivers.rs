@@ -553,14 +553,10 @@ mod tests {
         Config::parse(text, "/etc/jikimi/jikimi.toml").unwrap()
     }
 
+    /// Loads the configuration's waivers, with an empty waivers directory (never the host's).
     fn load_text(text: &str) -> Result<Waivers, WaiverErrors> {
-        let missing = std::path::Path::new("/nonexistent/jikimi-waivers.d");
-        let mut c = cfg(text);
-        c.agent.waivers_dir = None;
-        // default directory missing on a test host is empty; use an explicit missing one
-        // only where the test wants the error.
-        let _ = missing;
-        load(&c, None, &known(), today())
+        let empty = tempfile::tempdir().unwrap();
+        load(&cfg(text), Some(empty.path()), &known(), today())
     }
 
     #[test]
@@ -636,8 +632,8 @@ mod tests {
 
     #[test]
     fn reads_waiver_files_and_rejects_unknown_fields() {
-        let dir = std::env::temp_dir().join(format!("jikimi-waivers-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("waivers.d");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("10-bastion.toml"),

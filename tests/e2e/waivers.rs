@@ -259,6 +259,15 @@ fn bad_waivers_are_configuration_errors_with_file_and_line_all_at_once() {
         assert!(r.stderr.contains(&want), "want {want}\n{}", r.stderr);
     }
     assert!(r.stdout.is_empty());
+    // `config validate` says the same (against the embedded catalog: NOPE-9 and W-* unknown)
+    let v = run(&["config", "validate", "--config", &cfg]);
+    assert_eq!(v.code, 1);
+    assert!(
+        v.stderr
+            .contains(&format!("{cfg}:4: unknown check id `NOPE-9`")),
+        "{}",
+        v.stderr
+    );
     // a broken file in the waivers directory too
     let s = Setup::new("");
     let f = s.dir.path().join("waivers.d/x.toml");
@@ -271,6 +280,19 @@ fn bad_waivers_are_configuration_errors_with_file_and_line_all_at_once() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn config_validate_accepts_waivers_of_catalog_checks() {
+    let s = Setup::new(&waiver(
+        "SSH-011",
+        "tags = { AssetType = \"Bastion\" }\n",
+        &day(90),
+    ));
+    let cfg = s.path("jikimi.toml");
+    let v = run(&["config", "validate", "--config", &cfg]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert!(v.stdout.starts_with("configuration OK"), "{}", v.stdout);
 }
 
 #[test]

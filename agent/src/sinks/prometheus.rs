@@ -475,6 +475,51 @@ mod tests {
     }
 
     #[test]
+    fn waived_checks_are_counted_without_check_labels() {
+        use crate::findings::Status;
+        use crate::sinks::asff::tests::{report, result};
+        use crate::waivers::{apply, Waiver, Waivers};
+        let mut r = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Fail),
+            result("A-3", Status::Fail),
+        ]);
+        let w = |check: &str, expires: &str| Waiver {
+            check: check.into(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "r".into(),
+            approved_by: "a".into(),
+            expires: crate::time::parse_date(expires).unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = Waivers {
+            list: vec![
+                w("A-1", "2027-06-01"),
+                w("A-2", "2026-12-10"),
+                w("A-3", "2026-12-01"),
+            ],
+        };
+        apply(
+            &mut r,
+            &ws,
+            crate::time::parse_date("2026-12-06").unwrap(),
+            None,
+        );
+        let text = render(Some(&r), None, &Counters::default(), Options::default());
+        for want in [
+            "jikimi_waived_checks{state=\"active\"} 1\n",
+            "jikimi_waived_checks{state=\"expiring\"} 1\n",
+            "jikimi_waived_checks{state=\"expired\"} 1\n",
+            "jikimi_checks{status=\"WAIVED\",severity=\"high\"} 2\n",
+            "jikimi_checks{status=\"FAIL\",severity=\"high\"} 1\n",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        assert!(!text.contains("A-1"), "no check ids in the default series");
+    }
+
+    #[test]
     fn sink_health_per_sink() {
         use crate::run::{AgentInfo, CatalogInfo, HostInfo};
         let mut r = Report {
