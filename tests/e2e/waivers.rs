@@ -283,6 +283,27 @@ fn bad_waivers_are_configuration_errors_with_file_and_line_all_at_once() {
 }
 
 #[test]
+fn tag_selectors_match_the_asset_classification() {
+    let w = waiver("W-1", "tags = { AssetType = \"Bastion\" }\n", &day(90));
+    // no such tag on this host: W-1 fails
+    let s = Setup::new(&w);
+    let doc: Value = serde_json::from_str(&s.check("json").stdout).unwrap();
+    assert_eq!(result(&doc, "W-1")["status"], "FAIL");
+    // the configuration classifies the host as a bastion ([asset] tags)
+    let s = Setup::new("");
+    let cfg = s.dir.path().join("jikimi.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("[asset]\ntags = {{ AssetType = \"Bastion\" }}\n\n{text}{w}"),
+    )
+    .unwrap();
+    let doc: Value = serde_json::from_str(&s.check("json").stdout).unwrap();
+    assert_eq!(doc["asset"]["tags"]["AssetType"], "Bastion");
+    assert_eq!(result(&doc, "W-1")["status"], "WAIVED");
+}
+
+#[test]
 fn config_validate_accepts_waivers_of_catalog_checks() {
     let s = Setup::new(&waiver(
         "SSH-011",
