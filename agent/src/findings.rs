@@ -240,16 +240,23 @@ impl WaiverNote {
 }
 
 impl CheckResult {
-    /// One line for a table: the reason, else the first evidence.
-    pub fn summary_line(&self) -> String {
-        let base = match &self.reason {
+    /// The reason, else the first evidence; without the waiver (stable from day to day,
+    /// for payloads whose changes cost a re-import).
+    pub fn result_line(&self) -> String {
+        match &self.reason {
             Some(r) => r.clone(),
             None => self
                 .evidence
                 .first()
                 .map(|e| e.to_string())
                 .unwrap_or_default(),
-        };
+        }
+    }
+
+    /// One line for a table: the waiver (when there is one), then the reason, else the first
+    /// evidence.
+    pub fn summary_line(&self) -> String {
+        let base = self.result_line();
         match &self.waiver {
             Some(w) if base.is_empty() => w.line(),
             Some(w) => format!("{} — {base}", w.line()),

@@ -50,7 +50,7 @@ fn standards(r: &CheckResult) -> Vec<String> {
 
 fn event(r: &CheckResult, report: &Report, identity: Option<&Identity>, time_ms: u64) -> Value {
     let (sev_id, sev) = match r.status {
-        Status::Fail => severity_id(r.severity),
+        Status::Fail | Status::Waived => severity_id(r.severity),
         _ => (1, "Informational"),
     };
     let (comp_id, comp) = match r.status {
