@@ -45,6 +45,8 @@ def agent_operations():
             ops.add("securityhub:BatchImportFindings")
         if '"/findings/batchupdate"' in text:
             ops.add("securityhub:BatchUpdateFindings")
+        if '"/findings"' in text:
+            ops.add("securityhub:GetFindings")
     return ops
 
 

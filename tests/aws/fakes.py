@@ -220,6 +220,8 @@ class AwsProxy(_Base):
             return self._import(rec, parsed, headers, body)
         if op == "BatchUpdateFindings":
             return self._batch_update(rec, parsed)
+        if op == "GetFindings" and (parsed or {}).get("Filters", {}).get("Id"):
+            return self._get_by_id(rec, parsed, headers)
         if op == "PutComplianceItems":
             errs = awsmodel.validate(awsmodel.input_shape("ssm", "PutComplianceItems"), parsed)
             with self.lock:
@@ -277,6 +279,34 @@ class AwsProxy(_Base):
         rec["status"] = status
         return status, h, json.dumps(resp).encode()
 
+
+    def _get_by_id(self, rec, parsed, headers):
+        """GetFindings filtered by Id (validated against the model): moto ignores Filters and
+        keeps no workflow, so the proxy pages through moto's findings, applies the Id filter
+        and adds the workflow and note BatchUpdateFindings (or a test) set."""
+        errs = awsmodel.validate(awsmodel.input_shape("securityhub", "GetFindings"), parsed)
+        ids = {f["Value"] for f in parsed["Filters"]["Id"] if f.get("Comparison") == "EQUALS"}
+        found, token = [], None
+        while True:
+            body = {"MaxResults": 100, **({"NextToken": token} if token else {})}
+            status, h, out = self._forward("POST", "/findings", headers, json.dumps(body).encode())
+            if status != 200:
+                rec["status"] = status
+                return status, h, out
+            page = json.loads(out)
+            found += [f for f in page.get("Findings", []) if f["Id"] in ids]
+            token = page.get("NextToken")
+            if not token:
+                break
+        with self.lock:
+            self.model_errors.extend(f"GetFindings {e}" for e in errs)
+            for f in found:
+                w = self.workflow.get(f["Id"], {})
+                f["Workflow"] = {"Status": w.get("Status", "NEW")}
+                if "Note" in w:
+                    f["Note"] = dict(w["Note"], UpdatedAt="2026-01-01T00:00:00Z")
+        rec["status"] = 200
+        return _json(200, {"Findings": found})
 
     def _batch_update(self, rec, parsed):
         """BatchUpdateFindings answered here (validated against the botocore model): a finding

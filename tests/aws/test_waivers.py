@@ -38,11 +38,14 @@ def test_suppressed_then_new_and_hand_set_workflows_left_alone(jk, aws, moto, tm
     assert updates(aws) == []
     aws.workflow[PREFIX + "T-005"] = {"Status": "SUPPRESSED", "Note": {"Text": "by hand", "UpdatedBy": "alice"}}
 
-    # T-001 waived: still FAILED in Security Hub, workflow SUPPRESSED with the note.
+    # T-001 waived: still FAILED in Security Hub, workflow SUPPRESSED with the note. T-005 is
+    # waived too, but a person already suppressed it: left as it is, never the agent's.
     aws.reset_counts()
-    p, doc = run(jk, root, cat, waiver("T-001", day(100), "bastion needs it"))
-    assert p.returncode == 2, "T-005 still fails"
-    assert [r["status"] for r in doc["results"] if r["id"] == "T-001"] == ["WAIVED"]
+    both = waiver("T-001", day(100), "bastion needs it") + waiver("T-005", day(100))
+    p, doc = run(jk, root, cat, both)
+    assert p.returncode == 0, "both failures are waived"
+    assert [r["status"] for r in doc["results"] if r["id"] in ("T-001", "T-005")] == ["WAIVED", "WAIVED"]
+    assert aws.ops("GetFindings"), "the current workflow is read before any change"
     (u,) = updates(aws)
     assert u["Workflow"] == {"Status": "SUPPRESSED"}
     assert u["FindingIdentifiers"] == [{
@@ -55,9 +58,11 @@ def test_suppressed_then_new_and_hand_set_workflows_left_alone(jk, aws, moto, tm
     assert aws.workflow[PREFIX + "T-001"]["Status"] == "SUPPRESSED"
     assert doc["sinks"]["securityhub_workflow"]["sent"] == 1
 
+    assert aws.workflow[PREFIX + "T-005"]["Note"]["UpdatedBy"] == "alice"
+
     # Unchanged: no update at all.
     aws.reset_counts()
-    run(jk, root, cat, waiver("T-001", day(100), "bastion needs it"))
+    run(jk, root, cat, both)
     assert updates(aws) == []
 
     # The waiver is removed: back to NEW. T-005, suppressed by hand, is never touched.
@@ -67,10 +72,27 @@ def test_suppressed_then_new_and_hand_set_workflows_left_alone(jk, aws, moto, tm
     assert u["Workflow"] == {"Status": "NEW"}
     assert [i["Id"] for i in u["FindingIdentifiers"]] == [PREFIX + "T-001"]
     assert u["Note"]["Text"].startswith("Waiver removed")
+    assert p.returncode == 2
     assert aws.workflow[PREFIX + "T-001"]["Status"] == "NEW"
     assert aws.workflow[PREFIX + "T-005"] == {"Status": "SUPPRESSED", "Note": {"Text": "by hand", "UpdatedBy": "alice"}}
     for body in (r["body"] for r in aws.requests if r["op"] == "BatchUpdateFindings"):
         assert all(i["Id"] != PREFIX + "T-005" for i in body["FindingIdentifiers"])
+
+
+def test_a_finding_a_person_took_over_is_not_restored(jk, aws, moto, tmp_path):
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    run(jk, root, cat, waiver("T-001", day(30)))
+    assert aws.workflow[PREFIX + "T-001"]["Status"] == "SUPPRESSED"
+    # a person rewrites the note (their workflow decision now)
+    aws.workflow[PREFIX + "T-001"]["Note"] = {"Text": "keep suppressed: ticket SEC-42", "UpdatedBy": "alice"}
+    aws.reset_counts()
+    run(jk, root, cat, "")
+    assert updates(aws) == []
+    assert aws.workflow[PREFIX + "T-001"]["Status"] == "SUPPRESSED"
+    # and it is forgotten: a later run does not even look
+    aws.reset_counts()
+    run(jk, root, cat, "")
+    assert aws.ops("GetFindings") == [] and updates(aws) == []
 
 
 def test_expired_waiver_sets_new_with_the_expiry(jk, aws, moto, tmp_path):
@@ -90,8 +112,8 @@ def test_expired_waiver_sets_new_with_the_expiry(jk, aws, moto, tmp_path):
 def test_first_run_waived_finding_is_suppressed_after_its_import(jk, aws, moto, tmp_path):
     root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
     p, doc = run(jk, root, cat, waiver("T-001", day(30)) + waiver("T-002", day(30)))
-    ops = [r["op"] for r in aws.requests if r["op"].startswith("Batch")]
-    assert ops == ["BatchImportFindings", "BatchUpdateFindings"], ops
+    ops = [r["op"] for r in aws.requests if r["op"] != "GetFindings" or r["body"]]
+    assert ops == ["BatchImportFindings", "GetFindings", "BatchUpdateFindings"], ops
     # T-002 passes: a waiver never touches it
     (u,) = updates(aws)
     assert [i["Id"] for i in u["FindingIdentifiers"]] == [PREFIX + "T-001"]

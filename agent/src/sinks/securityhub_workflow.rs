@@ -3,10 +3,16 @@
 //! `SUPPRESSED` with a note (reason, approver, expiry), and back to `NEW` when the waiver
 //! expires or is removed while the check still fails (`RESOLVED` when it passes by then).
 //!
-//! Workflow states people set by hand are never touched: a state file
-//! (`securityhub-workflow.json`) records the findings this agent suppressed, and only those
-//! are ever un-suppressed. A finding that is suppressed already is not suppressed again;
-//! when its waiver changes (renewed, new reason) only its note is updated, never its
+//! Workflow states people set by hand are never touched:
+//! - before any change, GetFindings reads the findings' current workflow and note;
+//! - a finding is suppressed only while its workflow is `NEW` or `NOTIFIED` (one a person
+//!   already suppressed or resolved is left as it is, and never becomes the agent's);
+//! - a state file (`securityhub-workflow.json`) records the findings this agent suppressed,
+//!   and only those are restored or have their note updated, and only while they are still
+//!   `SUPPRESSED` with the agent's note (`Note.UpdatedBy = jikimi`); once a person changed
+//!   the workflow or the note, the agent forgets the finding.
+//!
+//! When a waiver changes (renewed, new reason) only the note is updated, never the
 //! workflow. Updates that fail (the finding not imported yet, throttling) stay to do for the
 //! next run: the wanted state is recomputed from the report every run.
 
@@ -25,6 +31,10 @@ pub const STATE_FILE: &str = "securityhub-workflow.json";
 const STATE_VERSION: u32 = 1;
 /// BatchUpdateFindings takes at most 100 findings a request.
 const BATCH_MAX: usize = 100;
+/// Finding ids per GetFindings request (values of one filter field).
+const GET_IDS_MAX: usize = 20;
+/// GetFindings pages read per request at most.
+const GET_PAGES_MAX: usize = 10;
 /// `Note.Text` and `Note.UpdatedBy` are at most 512 characters.
 const NOTE_MAX: usize = 512;
 /// `Note.UpdatedBy` of the agent's notes.
@@ -184,12 +194,114 @@ fn load(path: &Path, identity: &Identity) -> State {
     }
 }
 
-/// The sync with an injectable transport (`body` → BatchUpdateFindings response).
+/// A finding's workflow status and who last wrote its note, as Security Hub has them.
+#[derive(Debug, Clone, PartialEq)]
+struct Current {
+    workflow: String,
+    note_by: Option<String>,
+}
+
+/// GetFindings for these ids: what Security Hub holds now (absent: not imported yet).
+fn current(
+    ids: &[String],
+    get: &mut dyn FnMut(&[u8]) -> Result<Reply, ApiError>,
+    sum: &mut SinkSummary,
+) -> Result<BTreeMap<String, Current>, String> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(GET_IDS_MAX) {
+        let filter: Vec<Value> = chunk
+            .iter()
+            .map(|id| json!({ "Value": id, "Comparison": "EQUALS" }))
+            .collect();
+        let mut token: Option<String> = None;
+        for _ in 0..GET_PAGES_MAX {
+            let mut body = json!({ "Filters": { "Id": filter }, "MaxResults": 100 });
+            if let Some(t) = &token {
+                body["NextToken"] = json!(t);
+            }
+            let reply = get(body.to_string().as_bytes()).map_err(|e| {
+                sum.calls += e.attempts as usize;
+                format!("GetFindings: {e}")
+            })?;
+            sum.calls += reply.attempts as usize;
+            for f in reply.body["Findings"].as_array().into_iter().flatten() {
+                let Some(id) = f["Id"].as_str() else { continue };
+                if !chunk.iter().any(|c| c == id) {
+                    continue;
+                }
+                out.insert(
+                    id.to_string(),
+                    Current {
+                        workflow: f["Workflow"]["Status"]
+                            .as_str()
+                            .unwrap_or("NEW")
+                            .to_string(),
+                        note_by: f["Note"]["UpdatedBy"].as_str().map(str::to_string),
+                    },
+                );
+            }
+            token = reply.body["NextToken"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps the part of the plan that touches no hand-set state; forgets the findings a person
+/// took over.
+fn guard(
+    plan: Vec<Update>,
+    now: &BTreeMap<String, Current>,
+    state: &mut State,
+    sum: &mut SinkSummary,
+) -> Vec<Update> {
+    let mut out = Vec::new();
+    for mut u in plan {
+        u.ids.retain(|id| match (u.workflow, now.get(id)) {
+            (Some("SUPPRESSED"), None) => {
+                // not imported yet: the next run tries again
+                sum.pending += 1;
+                false
+            }
+            (Some("SUPPRESSED"), Some(c)) => {
+                let untouched = c.workflow == "NEW" || c.workflow == "NOTIFIED";
+                if !untouched {
+                    sum.unchanged += 1;
+                }
+                untouched
+            }
+            (_, Some(c))
+                if c.workflow == "SUPPRESSED" && c.note_by.as_deref() == Some(UPDATED_BY) =>
+            {
+                true
+            }
+            _ => {
+                // gone, or a person changed the workflow or the note: theirs now
+                state.suppressed.remove(id);
+                sum.unchanged += 1;
+                false
+            }
+        });
+        if !u.ids.is_empty() {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// The sync with injectable transports (`body` → BatchUpdateFindings / GetFindings
+/// response).
 fn sync(
     report: &Report,
     identity: &Identity,
     state_dir: &Path,
     update: &mut dyn FnMut(&[u8]) -> Result<Reply, ApiError>,
+    get: &mut dyn FnMut(&[u8]) -> Result<Reply, ApiError>,
 ) -> SinkSummary {
     let mut sum = SinkSummary::default();
     let _lock = match crate::state::lock(
@@ -206,6 +318,27 @@ fn sync(
     let path = state_dir.join(STATE_FILE);
     let mut state = load(&path, identity);
     let plan = plan(report, identity, &state);
+    if plan.is_empty() {
+        return sum;
+    }
+    let ids: Vec<String> = plan.iter().flat_map(|u| u.ids.iter().cloned()).collect();
+    let now = match current(&ids, get, &mut sum) {
+        Ok(n) => n,
+        Err(e) => {
+            sum.error(e);
+            sum.pending += ids.len();
+            return sum;
+        }
+    };
+    let before = state.clone();
+    let plan = guard(plan, &now, &mut state, &mut sum);
+    if state != before {
+        if let Err(e) =
+            crate::state::write_atomic(&path, &serde_json::to_vec(&state).unwrap_or_default())
+        {
+            sum.error(e);
+        }
+    }
     let check_of: BTreeMap<String, String> = report
         .results
         .iter()
@@ -277,14 +410,20 @@ pub fn submit(
     session: &Session,
     state_dir: &Path,
 ) -> SinkSummary {
-    sync(report, identity, state_dir, &mut |body| {
-        session.call_patch(
-            SECURITY_HUB,
-            &identity.region,
-            "/findings/batchupdate",
-            body,
-        )
-    })
+    sync(
+        report,
+        identity,
+        state_dir,
+        &mut |body| {
+            session.call_patch(
+                SECURITY_HUB,
+                &identity.region,
+                "/findings/batchupdate",
+                body,
+            )
+        },
+        &mut |body| session.call(SECURITY_HUB, &identity.region, "/findings", None, body),
+    )
 }
 
 #[cfg(test)]
@@ -306,13 +445,23 @@ mod tests {
         }
     }
 
+    /// A fake Security Hub holding each finding's workflow and note.
     struct Fake {
         requests: RefCell<Vec<Value>>,
         /// Ids the fake does not know (not imported yet).
         unknown: RefCell<Vec<String>>,
+        /// Finding id -> {"Workflow": {...}, "Note": {...}}.
+        held: RefCell<BTreeMap<String, Value>>,
     }
 
     impl Fake {
+        fn new(unknown: Vec<String>) -> Fake {
+            Fake {
+                requests: RefCell::new(vec![]),
+                unknown: RefCell::new(unknown),
+                held: RefCell::new(BTreeMap::new()),
+            }
+        }
         fn update(&self, body: &[u8]) -> Result<Reply, ApiError> {
             let v: Value = serde_json::from_slice(body).unwrap();
             self.requests.borrow_mut().push(v.clone());
@@ -324,12 +473,54 @@ mod tests {
                         "ErrorMessage": "not found"}),
                     );
                 } else {
+                    let id = f["Id"].as_str().unwrap().to_string();
+                    self.set(
+                        &id,
+                        v.get("Workflow").map(|w| w["Status"].as_str().unwrap()),
+                        Some(&v["Note"]),
+                    );
                     ok.push(f.clone());
                 }
             }
             Ok(Reply {
                 body: json!({"ProcessedFindings": ok, "UnprocessedFindings": bad}),
                 attempts: 1,
+            })
+        }
+        fn get(&self, body: &[u8]) -> Result<Reply, ApiError> {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            let mut out = vec![];
+            for f in v["Filters"]["Id"].as_array().unwrap() {
+                let id = f["Value"].as_str().unwrap();
+                if self.unknown.borrow().iter().any(|u| u == id) {
+                    continue;
+                }
+                let mut finding = self.held.borrow().get(id).cloned().unwrap_or(json!({}));
+                finding["Id"] = json!(id);
+                if finding.get("Workflow").is_none() {
+                    finding["Workflow"] = json!({"Status": "NEW"});
+                }
+                out.push(finding);
+            }
+            Ok(Reply {
+                body: json!({ "Findings": out }),
+                attempts: 1,
+            })
+        }
+        /// What a person (or the agent) sets.
+        fn set(&self, id: &str, workflow: Option<&str>, note: Option<&Value>) {
+            let mut held = self.held.borrow_mut();
+            let e = held.entry(id.to_string()).or_insert(json!({}));
+            if let Some(w) = workflow {
+                e["Workflow"] = json!({ "Status": w });
+            }
+            if let Some(n) = note {
+                e["Note"] = n.clone();
+            }
+        }
+        fn workflow(&self, id: &str) -> String {
+            self.held.borrow().get(id).map_or("NEW".into(), |v| {
+                v["Workflow"]["Status"].as_str().unwrap().to_string()
             })
         }
         fn take(&self) -> Vec<Value> {
@@ -345,10 +536,7 @@ mod tests {
     fn suppress_renew_expire_and_leave_hand_set_states_alone() {
         let d = tempfile::tempdir().unwrap();
         let id = identity_ec2();
-        let fake = Fake {
-            requests: RefCell::new(vec![]),
-            unknown: RefCell::new(vec![]),
-        };
+        let fake = Fake::new(vec![]);
         let fresh = || {
             report(vec![
                 result("A-1", Status::Fail),
@@ -364,8 +552,14 @@ mod tests {
         };
         let mut rep = fresh();
         apply(&mut rep, &ws, day("2026-12-06"), None);
-        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b));
-        assert_eq!((s.sent, s.calls, s.pending), (2, 2, 0), "{s:?}");
+        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
+        assert_eq!(
+            (s.sent, s.calls, s.pending),
+            (2, 3, 0),
+            "one GetFindings, two updates: {s:?}"
+        );
         let reqs = fake.take();
         assert!(reqs.iter().all(|r| r["Workflow"]["Status"] == "SUPPRESSED"));
         assert_eq!(
@@ -378,7 +572,9 @@ mod tests {
             asff::product_arn(&id)
         );
         // unchanged: nothing to do
-        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b));
+        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
         assert_eq!((s.sent, s.calls), (0, 0));
         // renewed waiver: the note only, the workflow is not touched
         let ws2 = Waivers {
@@ -389,7 +585,9 @@ mod tests {
         };
         let mut rep = fresh();
         apply(&mut rep, &ws2, day("2026-12-06"), None);
-        sync(&rep, &id, d.path(), &mut |b| fake.update(b));
+        sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
         let reqs = fake.take();
         assert_eq!(reqs.len(), 1);
         assert!(reqs[0].get("Workflow").is_none(), "{}", reqs[0]);
@@ -410,7 +608,9 @@ mod tests {
             list: vec![ws2.list[0].clone()],
         };
         apply(&mut rep, &rep_ws, day("2027-04-01"), None);
-        sync(&rep, &id, d.path(), &mut |b| fake.update(b));
+        sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
         let reqs = fake.take();
         let by: BTreeMap<String, (String, String)> = reqs
             .iter()
@@ -438,29 +638,86 @@ mod tests {
         assert_eq!(by["A-2"].0, "RESOLVED");
         assert!(!by.contains_key("A-3"));
         // nothing left that the agent suppressed: later runs touch nothing
-        sync(&rep, &id, d.path(), &mut |b| fake.update(b));
+        sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
         assert!(fake.take().is_empty());
+    }
+
+    #[test]
+    fn workflows_a_person_set_are_never_touched() {
+        let d = tempfile::tempdir().unwrap();
+        let id = identity_ec2();
+        let fake = Fake::new(vec![]);
+        let (a1, a2) = (asff::finding_id(&id, "A-1"), asff::finding_id(&id, "A-2"));
+        let by_alice = json!({"Text": "risk accepted in the console", "UpdatedBy": "alice"});
+        // A-1 was resolved by a person before any waiver: the agent does not suppress it
+        fake.set(&a1, Some("RESOLVED"), Some(&by_alice));
+        let ws = Waivers {
+            list: vec![
+                waiver("A-1", "2027-01-10", "r"),
+                waiver("A-2", "2027-01-10", "r"),
+            ],
+        };
+        let run = |rep: &Report| {
+            sync(rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+                fake.get(b)
+            })
+        };
+        let mut rep = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Fail),
+        ]);
+        apply(&mut rep, &ws, day("2026-12-06"), None);
+        let s = run(&rep);
+        assert_eq!((s.sent, s.unchanged), (1, 1), "{s:?}");
+        assert_eq!(fake.workflow(&a1), "RESOLVED");
+        assert_eq!(fake.workflow(&a2), "SUPPRESSED");
+        // a person takes A-2 over (their own note); then the waivers end
+        fake.set(&a2, None, Some(&by_alice));
+        fake.take();
+        let mut rep = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Fail),
+        ]);
+        apply(&mut rep, &Waivers::default(), day("2026-12-06"), None);
+        run(&rep);
+        assert!(
+            fake.take().is_empty(),
+            "neither finding is the agent's to restore"
+        );
+        assert_eq!(
+            (fake.workflow(&a1), fake.workflow(&a2)),
+            ("RESOLVED".into(), "SUPPRESSED".into())
+        );
+        // and A-2 is forgotten: nothing is ever planned for it again
+        let st = load(&d.path().join(STATE_FILE), &id);
+        assert!(st.suppressed.is_empty(), "{st:?}");
     }
 
     #[test]
     fn a_finding_not_imported_yet_is_retried() {
         let d = tempfile::tempdir().unwrap();
         let id = identity_ec2();
-        let fake = Fake {
-            requests: RefCell::new(vec![]),
-            unknown: RefCell::new(vec![asff::finding_id(&id, "A-1")]),
-        };
+        let fake = Fake::new(vec![asff::finding_id(&id, "A-1")]);
         let mut rep = report(vec![result("A-1", Status::Fail)]);
         let ws = Waivers {
             list: vec![waiver("A-1", "2027-01-10", "r")],
         };
         apply(&mut rep, &ws, day("2026-12-06"), None);
-        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b));
-        assert_eq!((s.sent, s.failed, s.pending), (0, 1, 1));
-        assert!(s.errors[0].contains("FindingNotFound"), "{:?}", s.errors);
+        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
+        assert_eq!((s.sent, s.pending), (0, 1), "{s:?}");
+        assert!(
+            fake.take().is_empty(),
+            "no update for a finding Security Hub does not hold"
+        );
         fake.unknown.borrow_mut().clear();
-        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b));
+        let s = sync(&rep, &id, d.path(), &mut |b| fake.update(b), &mut |b| {
+            fake.get(b)
+        });
         assert_eq!((s.sent, s.pending), (1, 0));
-        assert_eq!(fake.take().len(), 2);
+        assert_eq!(fake.take().len(), 1);
     }
 }
