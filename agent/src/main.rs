@@ -12,6 +12,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod commands;
 use jikimi::catalog::{self, Catalog, Profile};
 use jikimi::config::Config;
 use jikimi::findings::Severity;
@@ -57,7 +59,9 @@ enum Cmd {
     Classify(ClassifyArgs),
     /// List the waivers (accepted risks) of the configuration and the waivers directory.
     #[command(subcommand)]
-    Waivers(WaiversCmd),
+    Waivers(commands::waivers::WaiversCmd),
+    /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
+    Fix(Box<commands::fix::FixArgs>),
     /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
     #[command(subcommand, hide = true)]
     Aws(jikimi::aws::cli::AwsCmd),
@@ -356,62 +360,6 @@ fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
         selection,
         rules,
     })
-}
-
-#[derive(Subcommand)]
-enum WaiversCmd {
-    /// Each waiver with its state (active, expiring within 14 days, expired), by expiry.
-    List(WaiversListArgs),
-}
-
-#[derive(Args)]
-struct WaiversListArgs {
-    /// Only expired waivers.
-    #[arg(long, conflicts_with = "expiring")]
-    expired: bool,
-    /// Only waivers expiring within 14 days.
-    #[arg(long)]
-    expiring: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    /// Agent configuration file (or ssm:/parameter).
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Waivers directory (default from the configuration: /etc/jikimi/waivers.d).
-    #[arg(long, value_name = "DIR")]
-    waivers_dir: Option<PathBuf>,
-    #[command(flatten)]
-    cat: CatalogOpts,
-}
-
-/// `config validate` also checks the waivers against the catalog the agent would load.
-fn validate_waivers(cfg: &Config) -> Result<()> {
-    let opts = CatalogOpts {
-        catalog: None,
-        checks_dir: None,
-        no_extra_checks: false,
-        profile: None,
-    };
-    let catalog = load_catalog(&opts, cfg)?;
-    jikimi::waivers::load_for(cfg, &catalog).map_err(|e| anyhow!(e))?;
-    Ok(())
-}
-
-fn cmd_waivers_list(a: WaiversListArgs) -> Result<i32> {
-    use jikimi::waivers::{self, ListFilter};
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
-    let catalog = load_catalog(&a.cat, &cfg)?;
-    let known = catalog.checks.iter().map(|c| c.id.clone()).collect();
-    let w = waivers::load(&cfg, a.waivers_dir.as_deref(), &known, waivers::today())
-        .map_err(|e| anyhow!(e))?;
-    let filter = match (a.expired, a.expiring) {
-        (true, _) => ListFilter::Expired,
-        (_, true) => ListFilter::Expiring,
-        _ => ListFilter::All,
-    };
-    print_out(&waivers::list(&w, waivers::today(), filter, a.json))?;
-    Ok(0)
 }
 
 fn cmd_check(a: CheckArgs) -> Result<i32> {
@@ -722,11 +670,15 @@ fn cmd_sshd(c: SshdCmd) -> Result<i32> {
                 bail!("--config {config}: must be an absolute path inside the root");
             }
             let root = open_root(root.as_deref())?;
-            let text = jikimi::facts::sshd::effective_text(&root, &config, conn.as_deref())
-                .map_err(|e| match e {
-                    jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
-                    e => anyhow!("{}", e.located()),
-                })?;
+            let (text, about) =
+                jikimi::facts::sshd::effective_report(&root, &config, conn.as_deref()).map_err(
+                    |e| match e {
+                        jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
+                        e => anyhow!("{}", e.located()),
+                    },
+                )?;
+            // Standard output stays byte-compatible with `sshd -T`.
+            eprintln!("jikimi: sshd semantics: {about}");
             print_out(&text)?;
         }
     }
@@ -768,11 +720,12 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
-        Cmd::Waivers(WaiversCmd::List(a)) => cmd_waivers_list(a),
+        Cmd::Waivers(c) => commands::waivers::run(c),
+        Cmd::Fix(a) => commands::fix::run(*a),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map_err(|e| anyhow!(e))
-            .and_then(|cfg| validate_waivers(&cfg))
+            .and_then(|cfg| commands::waivers::validate(&cfg))
             .map(|_| {
                 println!(
                     "configuration OK: {}",

@@ -1,6 +1,6 @@
 """The signer against AWS's own SigV4 test suite and against botocore.
 
-- The official vectors (`tests/unit/auth/aws4_testsuite` of botocore's source package, 34
+- The official vectors (the `aws4_testsuite` directory under botocore's source package unit/auth tests, 34
   requests): fetched once with `pip download --no-binary :all: --no-deps botocore==<the
   installed version>` into ~/.cache/jikimi/botocore-src (JIKIMI_BOTOCORE_SRC overrides the
   directory). Each raw `.req` goes through `jikimi aws sign`; the canonical request, the

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod classify;
+mod fix;
 mod history;
+mod platforms;
 mod waivers;
 
 fn bin() -> Command {

@@ -11,9 +11,12 @@
 //! A definite FAIL outranks an ERROR in `all` (one proven weakness is enough), and a PASS
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
+mod audit;
+mod boot;
 mod probes;
 mod sshd;
 mod sudo_pam;
+mod system;
 
 use crate::catalog::probe::{Cond, Node};
 use crate::facts::{FactError, Facts};
@@ -89,6 +92,24 @@ impl From<crate::fs::FsError> for Outcome {
 pub fn evaluate(cond: &Cond, facts: &Facts) -> Outcome {
     if !cond.platforms.is_empty() && !cond.platforms.iter().any(|p| facts.os().matches(p)) {
         return Outcome::na(format!("applies to {} only", cond.platforms.join(", ")));
+    }
+    if let Some(r) = &cond.requires {
+        let o = evaluate(r, facts);
+        match o.status {
+            Status::Pass => {}
+            Status::Error => return o,
+            // (evaluation never yields Waived: waivers apply to results afterwards)
+            Status::Fail | Status::NotApplicable | Status::Waived => {
+                let why = o.reason.clone().unwrap_or_else(|| {
+                    o.evidence
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+                return Outcome::na(format!("prerequisite not met: {why}"));
+            }
+        }
     }
     let mut out = match &cond.node {
         Node::Probe(p) => probes::eval_probe(p, facts),

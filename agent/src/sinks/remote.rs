@@ -1,6 +1,6 @@
 //! The remote (AWS) part of one scan: resolve the host's identity once, run each enabled
-//! sink, and record what they did in [`Report::sinks`]. Used by `check --once` and, later,
-//! the daemon.
+//! sink, and record what they did in [`Report::sinks`]. Used by `check --once` and by each
+//! daemon scan.
 //!
 //! A configuration problem (no account or region known, no credentials) is an error of
 //! the run. A delivery problem (network, throttling, rejected findings) is not: the sink's
