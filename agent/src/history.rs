@@ -417,8 +417,9 @@ pub fn load(dir: &Path) -> Result<(Vec<Record>, usize), String> {
     let mut out = Vec::new();
     let mut bad = 0;
     for (_, name) in list(dir)? {
-        let rec = std::fs::read(dir.join(&name))
+        let rec = crate::state::read(&dir.join(&name))
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice::<Record>(&b).ok());
         match rec {
             Some(r) => out.push(r),

@@ -185,8 +185,8 @@ struct CheckArgs {
     /// Daemon: address for /metrics and /healthz (default 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Daemon: seconds between scans (default 3600, from the configuration).
-    #[arg(long, value_name = "SECS")]
+    /// Daemon: seconds between scans (default 3600, from the configuration; at least 60).
+    #[arg(long, value_name = "SECS", value_parser = parse_interval)]
     interval: Option<u64>,
     /// Run only these check ids (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
@@ -303,6 +303,11 @@ enum ConfigCmd {
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
+}
+
+fn parse_interval(s: &str) -> std::result::Result<u64, String> {
+    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
+    jikimi::config::check_interval(n)
 }
 
 fn load_catalog(opts: &CatalogOpts, cfg: &Config) -> Result<Catalog> {
@@ -506,6 +511,8 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
         let v = serde_json::json!({
             "roots": w.roots, "entries": w.entries, "elapsed_ms": secs * 1000.0,
             "entries_per_sec": (w.entries as f64 / secs).round(), "unreadable_dirs": w.unreadable,
+            "too_deep_dirs": w.too_deep, "mounts_skipped": w.mounts_skipped_paths,
+            "mounts_entered": w.mounts_entered, "incomplete": w.incomplete(),
             "truncated": w.truncated, "found": found,
         });
         print_out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
@@ -516,8 +523,7 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
             w.roots.join(", "),
             secs * 1000.0,
             w.entries as f64 / secs,
-            w.truncated
-                .as_deref()
+            w.incomplete()
                 .map(|t| format!(" — {t}"))
                 .unwrap_or_default()
         );

@@ -430,7 +430,11 @@ fn judge_setting<T: ToString>(
 }
 
 fn pwquality(f: &Facts, st: &PamStack, setting: PwqSetting, c: &Compare) -> Outcome {
-    let Some(q) = policy::pwquality(f.root, st) else {
+    let q = match policy::pwquality(f.root, st) {
+        Ok(q) => q,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let Some(q) = q else {
         return Outcome::fail(vec![Evidence::at(
             format!(
                 "pam_pwquality is not in the password stack of {}: password quality is not checked",
@@ -471,7 +475,11 @@ fn pwquality(f: &Facts, st: &PamStack, setting: PwqSetting, c: &Compare) -> Outc
 }
 
 fn lockout(f: &Facts, st: &PamStack, setting: LockSetting, c: &Compare) -> Outcome {
-    let Some(l) = policy::lockout(f.root, st) else {
+    let l = match policy::lockout(f.root, st) {
+        Ok(l) => l,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let Some(l) = l else {
         return Outcome::fail(vec![Evidence::at(
             format!(
                 "pam_faillock is not in the auth stack of {}: accounts are never locked",

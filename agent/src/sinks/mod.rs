@@ -8,6 +8,7 @@ pub mod email;
 pub mod json;
 pub mod ocsf;
 pub mod prometheus;
+pub mod redact;
 pub mod remote;
 pub mod report;
 pub mod securityhub;

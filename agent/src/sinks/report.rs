@@ -268,12 +268,13 @@ fn failing_since(subject: &[&Record], id: &str) -> Option<String> {
 }
 
 /// `2026-11-22 16:35 UTC`.
+/// `2026-11-22 16:35 UTC` from an RFC 3339 time (a history record's, so control characters
+/// are escaped: a damaged record cannot put them in the report).
 fn human_time(rfc: &str) -> String {
-    if rfc.len() >= 16 {
-        format!("{} {} UTC", &rfc[..10], &rfc[11..16])
-    } else {
-        rfc.to_string()
-    }
+    super::table::escape_controls(&match (rfc.get(..10), rfc.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => rfc.to_string(),
+    })
 }
 
 fn gib(b: u64) -> String {
@@ -439,9 +440,15 @@ fn sections(d: &Document) -> [(&'static str, &'static str, &[Item]); 5] {
     ]
 }
 
+/// Markdown punctuation escaped; control characters shown as `\xHH` (see
+/// [`super::table::escape_controls`]): the Markdown goes to terminals and mail readers too.
 fn md_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
+        if super::table::needs_escape(c) {
+            o.push_str(&super::table::escape_controls(c.encode_utf8(&mut [0; 4])));
+            continue;
+        }
         if matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
@@ -456,7 +463,10 @@ fn md_escape(s: &str) -> String {
 fn md_code(s: &str) -> String {
     let ticks = if s.contains('`') { "`` " } else { "`" };
     let close = if s.contains('`') { " ``" } else { "`" };
-    format!("{ticks}{}{close}", s.replace('\n', " "))
+    format!(
+        "{ticks}{}{close}",
+        super::table::escape_controls(&s.replace('\n', " "))
+    )
 }
 
 fn period_line(d: &Document) -> String {
@@ -1290,6 +1300,14 @@ mod tests {
         assert_eq!(d.scans, 1);
         assert!(d.baseline.is_none());
         assert!(markdown(&d).contains("image `/mnt/image`"));
+    }
+
+    #[test]
+    fn defect8_markdown_escapes_control_characters() {
+        let hostile = "\x1b[1A\x1b[2K\u{202e}";
+        assert_eq!(md_escape(hostile), "\\x1b\\[1A\\x1b\\[2K\\u{202e}");
+        assert_eq!(md_code(hostile), "`\\x1b[1A\\x1b[2K\\u{202e}`");
+        assert_eq!(human_time("\x1b[2K"), "\\x1b[2K");
     }
 
     #[test]
