@@ -41,6 +41,17 @@ pub struct Config {
     /// The report by mail over SMTP (`crate::sinks::email`).
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
+    /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
+    /// by [`crate::waivers::load`].
+    #[serde(default)]
+    pub waiver: Vec<toml::Spanned<toml::Table>>,
+    /// `origin:line` of each `[[waiver]]` table (set by [`Config::parse`]).
+    #[serde(skip)]
+    pub waiver_origins: Vec<String>,
+    /// The validated waivers of this configuration and the waivers directory (empty until
+    /// [`crate::waivers::load`] ran with the catalog).
+    #[serde(skip)]
+    pub waivers: crate::waivers::Waivers,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -95,6 +106,10 @@ pub struct AgentConfig {
     /// Check ids never run.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Directory of `*.toml` files with `[[waiver]]` tables (default `/etc/jikimi/waivers.d`).
+    pub waivers_dir: Option<PathBuf>,
+    /// The furthest a waiver may expire, in days from today (default 365).
+    pub max_waiver_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,7 +133,7 @@ pub struct WalkConfig {
 impl Config {
     /// Parses and validates configuration text; errors name the line.
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
-        let c: Config = toml::from_str(text).map_err(|e| {
+        let mut c: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -131,6 +146,14 @@ impl Config {
             .map_err(|e| format!("{origin}: agent.profile: {e}"))?;
         c.min_severity()
             .map_err(|e| format!("{origin}: agent.min_severity: {e}"))?;
+        c.waiver_origins = c
+            .waiver
+            .iter()
+            .map(|w| {
+                let at = w.span().start.min(text.len());
+                format!("{origin}:{}", text[..at].matches('\n').count() + 1)
+            })
+            .collect();
         Ok(c)
     }
 
@@ -177,6 +200,13 @@ impl Config {
             .checks_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("/etc/jikimi/checks.d"))
+    }
+
+    pub fn waivers_dir(&self) -> PathBuf {
+        self.agent
+            .waivers_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::waivers::DEFAULT_DIR))
     }
 
     pub fn walk_limits(&self) -> crate::facts::walk::Limits {

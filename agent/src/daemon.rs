@@ -141,6 +141,7 @@ fn scan_once(
         }
         Ok(mut report) => {
             counters.scans_ok += 1;
+            crate::waivers::classify_and_apply(&mut report, &setup.rules, &facts, &setup.config);
             // history first: the daily mail reports from it, this scan included
             if let Err(e) =
                 crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)

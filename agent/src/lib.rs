@@ -21,3 +21,4 @@ pub mod run;
 pub mod sinks;
 pub mod state;
 pub mod time;
+pub mod waivers;

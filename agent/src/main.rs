@@ -57,6 +57,9 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// List the waivers (accepted risks) of the configuration and the waivers directory.
+    #[command(subcommand)]
+    Waivers(commands::waivers::WaiversCmd),
     /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
     Fix(Box<commands::fix::FixArgs>),
     /// Reports for the whole fleet, from the findings every host sent to Security Hub.
@@ -341,8 +344,9 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// Configuration, catalog, selection and classification rules for a check run (also rebuilt
 /// by the daemon on SIGHUP, so a broken rules file fails the start or keeps the old setup).
 fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let mut cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
+    cfg.waivers = jikimi::waivers::load_for(&cfg, &catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,
@@ -391,6 +395,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         &cfg.asset,
         cfg.ec2_tags.prefix(),
     ));
+    jikimi::waivers::apply(&mut report, &cfg.waivers, jikimi::waivers::today(), None);
     // Remote sinks run before rendering, so the outputs include what they did.
     let remote = sinks::remote::Remote {
         securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
@@ -724,10 +729,13 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Waivers(c) => commands::waivers::run(c),
         Cmd::Fix(a) => commands::fix::run(*a),
         Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
+            .map_err(|e| anyhow!(e))
+            .and_then(|cfg| commands::waivers::validate(&cfg))
             .map(|_| {
                 println!(
                     "configuration OK: {}",
@@ -737,8 +745,7 @@ fn main() {
                         .display()
                 );
                 0
-            })
-            .map_err(|e| anyhow!(e)),
+            }),
     };
     print_stats(start);
     match res {

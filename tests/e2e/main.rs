@@ -12,6 +12,7 @@ mod fix;
 mod hardening;
 mod history;
 mod platforms;
+mod waivers;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))

@@ -98,7 +98,8 @@ pub fn evaluate(cond: &Cond, facts: &Facts) -> Outcome {
         match o.status {
             Status::Pass => {}
             Status::Error => return o,
-            Status::Fail | Status::NotApplicable => {
+            // (evaluation never yields Waived: waivers apply to results afterwards)
+            Status::Fail | Status::NotApplicable | Status::Waived => {
                 let why = o.reason.clone().unwrap_or_else(|| {
                     o.evidence
                         .iter()

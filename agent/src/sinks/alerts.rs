@@ -156,6 +156,9 @@ struct State {
     failing: BTreeMap<String, Severity>,
     /// Sink name → undelivered messages, oldest first.
     pending: BTreeMap<String, Vec<Notice>>,
+    /// Waived checks whose coming expiry was announced.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    waivers_expiring: std::collections::BTreeSet<String>,
 }
 
 /// Reads the state. A missing file is a first run. A file that does not parse is moved aside
@@ -245,7 +248,16 @@ fn diff(report: &Report, min: Severity, failing: &mut BTreeMap<String, Severity>
         let event = match r.status {
             Status::Fail if r.severity >= min && !was => {
                 failing.insert(r.id.clone(), r.severity);
-                "failed"
+                if r.waiver.as_ref().is_some_and(|w| w.expired) {
+                    "waiver_expired"
+                } else {
+                    "failed"
+                }
+            }
+            Status::Waived if was => {
+                // an accepted risk is not a failure to alert on again
+                failing.remove(&r.id);
+                "waived"
             }
             Status::Fail if r.severity < min && was => {
                 // below the threshold now (configuration changed): forget quietly
@@ -274,15 +286,55 @@ fn diff(report: &Report, min: Severity, failing: &mut BTreeMap<String, Severity>
     out
 }
 
+/// Waivers that entered their last 14 days since the last run (`remembered` holds the
+/// checks already announced; a check whose waiver is renewed or gone is forgotten).
+fn expiring_events(
+    report: &Report,
+    min: Severity,
+    remembered: &mut std::collections::BTreeSet<String>,
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    for r in &report.results {
+        let expiring = r.status == Status::Waived && r.waiver.as_ref().is_some_and(|w| w.expiring);
+        if !expiring {
+            if r.status != Status::Waived || r.waiver.is_some() {
+                remembered.remove(&r.id);
+            }
+            continue;
+        }
+        if r.severity < min || !remembered.insert(r.id.clone()) {
+            continue;
+        }
+        out.push(Event {
+            event: "waiver_expiring".into(),
+            check_id: r.id.clone(),
+            title: r.title.clone(),
+            severity: r.severity,
+            status: r.status.as_str().into(),
+            reason: r.waiver.as_ref().map(|w| super::asff::clip(&w.line(), 300)),
+        });
+    }
+    out
+}
+
 /// Removes every form of `url` from `msg` (see [`super::redact`]).
 pub fn redact(msg: &str, url: &str) -> String {
     super::redact::url(msg, url)
 }
 
 fn title_of(n: &Notice) -> String {
-    let failed = n.events.iter().filter(|e| e.event == "failed").count();
-    let fixed = n.events.len() - failed;
+    let count = |k: &str| n.events.iter().filter(|e| e.event == k).count();
+    let (failed, fixed) = (count("failed"), count("fixed"));
     let mut parts = Vec::new();
+    for (k, label) in [
+        ("waiver_expired", "waiver expired"),
+        ("waiver_expiring", "waiver expiring"),
+        ("waived", "waived"),
+    ] {
+        if count(k) > 0 {
+            parts.push(format!("{} {label}", count(k)));
+        }
+    }
     if failed > 0 {
         parts.push(format!(
             "{failed} new failure{}",
@@ -311,10 +363,12 @@ fn slack_esc(s: &str) -> String {
 pub fn slack_payload(n: &Notice) -> Value {
     let mut text = format!("*{}*", slack_esc(&title_of(n)));
     for e in n.events.iter().take(EVENTS_SHOWN) {
-        let mark = if e.event == "failed" {
-            ":red_circle: FAILED"
-        } else {
-            ":large_green_circle: FIXED"
+        let mark = match e.event.as_str() {
+            "failed" => ":red_circle: FAILED",
+            "waiver_expired" => ":red_circle: WAIVER EXPIRED",
+            "waiver_expiring" => ":hourglass: WAIVER EXPIRING",
+            "waived" => ":white_circle: WAIVED",
+            _ => ":large_green_circle: FIXED",
         };
         text += &format!(
             "\n{mark} [{}] `{}` {}",
@@ -322,7 +376,9 @@ pub fn slack_payload(n: &Notice) -> Value {
             e.check_id,
             slack_esc(&e.title)
         );
-        if let (Some(r), "failed") = (&e.reason, e.event.as_str()) {
+        if let (Some(r), "failed" | "waiver_expired" | "waiver_expiring") =
+            (&e.reason, e.event.as_str())
+        {
             text += &format!(" — {}", slack_esc(r));
         }
     }
@@ -497,6 +553,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     state.version = STATE_VERSION;
     let min = cfg.min_severity.unwrap_or(Severity::High);
     let mut events = diff(report, min, &mut state.failing);
+    events.extend(expiring_events(report, min, &mut state.waivers_expiring));
     if corrupt.is_some() {
         // unknown baseline: the failures remembered before are lost, so nothing this run
         // sees can be told new; this run's failures become the baseline, unannounced
@@ -737,6 +794,59 @@ mod tests {
         assert!(failing.is_empty());
         // below the threshold: no alert
         assert!(diff(&r1, Severity::Critical, &mut failing).is_empty());
+    }
+
+    #[test]
+    fn waiver_transitions_alert_once() {
+        use crate::waivers::{apply, Waiver, Waivers};
+        let w = Waiver {
+            check: "A-1".into(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "bastion".into(),
+            approved_by: "kim".into(),
+            expires: crate::time::parse_date("2027-01-10").unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = Waivers { list: vec![w] };
+        let day = |s: &str| crate::time::parse_date(s).unwrap();
+        let at = |d: &str| {
+            let mut r = report(vec![result("A-1", Status::Fail)]);
+            apply(&mut r, &ws, day(d), None);
+            r
+        };
+        let (mut failing, mut expiring) = (BTreeMap::new(), Default::default());
+        let mut events = |r: &Report| {
+            let mut e = diff(r, Severity::High, &mut failing);
+            e.extend(expiring_events(r, Severity::High, &mut expiring));
+            e.into_iter().map(|e| e.event).collect::<Vec<_>>()
+        };
+        // a failure that is waived from the start never alerts
+        assert!(events(&at("2026-12-01")).is_empty());
+        assert_eq!(events(&at("2026-12-27")), ["waiver_expiring"]);
+        assert!(events(&at("2026-12-28")).is_empty(), "announced once");
+        let expired = at("2027-01-11");
+        assert_eq!(events(&expired), ["waiver_expired"]);
+        assert!(title_of(&Notice {
+            at: String::new(),
+            hostname: "h".into(),
+            machine_id: String::new(),
+            asset: Default::default(),
+            failing: 1,
+            events: diff(&expired, Severity::High, &mut BTreeMap::new()),
+        })
+        .contains("1 waiver expired"));
+        // waived again (renewed): said once
+        let renewed = Waivers {
+            list: vec![Waiver {
+                expires: day("2027-06-01"),
+                ..ws.list[0].clone()
+            }],
+        };
+        let mut r = report(vec![result("A-1", Status::Fail)]);
+        apply(&mut r, &renewed, day("2027-01-12"), None);
+        assert_eq!(events(&r), ["waived"]);
+        assert!(events(&r).is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod redact;
 pub mod remote;
 pub mod report;
 pub mod securityhub;
+pub mod securityhub_workflow;
 pub mod ssm_compliance;
 pub mod ssm_inventory;
 pub mod table;

@@ -50,6 +50,7 @@ fn status_code(s: Status) -> &'static str {
         Status::Fail => "31;1",
         Status::NotApplicable => "90",
         Status::Error => "33;1",
+        Status::Waived => "36",
     }
 }
 
@@ -143,6 +144,13 @@ pub fn render(report: &Report, color: bool) -> String {
             .filter_map(|sev| s.failed_by_severity.get(sev).map(|n| format!("{n} {sev}")))
             .collect();
         let _ = writeln!(out, "failed by severity: {}", by.join(", "));
+    }
+    if s.waived > 0 || s.waivers_expired > 0 {
+        let _ = writeln!(
+            out,
+            "{} waived (out of the exit code and score), {} expiring within 14 days, {} waiver(s) expired",
+            s.waived, s.waivers_expiring, s.waivers_expired
+        );
     }
     let _ = writeln!(out, "score: {:.1}/100", s.score);
     for (name, sink) in &report.sinks {
