@@ -428,7 +428,7 @@ fn defect12_sigterm_mid_security_hub_retry_exits_within_2s() {
         format!(
             "[aws]\naccount_id = \"123456789012\"\nregion = \"ap-northeast-2\"\n\
              resource_id = \"i-0123456789abcdef0\"\nendpoint_url = \"http://127.0.0.1:{port}\"\n\
-             imds = false\nmax_attempts = 3\n[securityhub]\nenabled = true\n"
+             imds = false\nmax_attempts = 3\nfirst_submission_jitter_secs = 0\n[securityhub]\nenabled = true\n"
         )
         .as_bytes(),
     );
