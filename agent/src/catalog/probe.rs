@@ -60,6 +60,7 @@ pub enum Probe {
     Sudoers(SudoersProbe),
     Pam(PamProbe),
     Sshd(SshdProbe),
+    Firewall(super::firewall::FirewallProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -1315,9 +1316,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "sudoers" => Probe::Sudoers(parse_sudoers(de(t).map_err(e)?, ctx).map_err(e)?),
         "pam" => Probe::Pam(parse_pam(de(t).map_err(e)?, ctx).map_err(e)?),
         "sshd" => Probe::Sshd(parse_sshd(de(t).map_err(e)?, ctx).map_err(e)?),
+        "firewall" => Probe::Firewall(super::firewall::parse(de(t).map_err(e)?).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, firewall)"
             )))
         }
     })

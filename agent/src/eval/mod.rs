@@ -11,6 +11,7 @@
 //! A definite FAIL outranks an ERROR in `all` (one proven weakness is enough), and a PASS
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
+mod firewall;
 mod probes;
 mod sshd;
 mod sudo_pam;

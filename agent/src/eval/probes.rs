@@ -26,6 +26,7 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Sudoers(p) => super::sudo_pam::sudoers(p, f),
         Probe::Pam(p) => super::sudo_pam::pam(p, f),
         Probe::Sshd(p) => super::sshd::sshd(p, f),
+        Probe::Firewall(p) => super::firewall::firewall(p, f),
     }
 }
 

@@ -5,6 +5,7 @@
 //! nothing else, and twenty checks on `/etc/login.defs` read it once.
 
 pub mod accounts;
+pub mod firewall;
 pub mod host;
 pub mod kv;
 pub mod logindefs;
@@ -76,6 +77,7 @@ pub struct Facts<'r> {
     login_defs: OnceCell<FactResult<Rc<logindefs::LoginDefs>>>,
     sshd: RefCell<HashMap<String, FactResult<Option<Rc<sshd::SshdConfig>>>>>,
     texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
+    firewall: OnceCell<Rc<firewall::Firewall>>,
 }
 
 impl<'r> Facts<'r> {
@@ -99,6 +101,7 @@ impl<'r> Facts<'r> {
             login_defs: OnceCell::new(),
             sshd: RefCell::new(HashMap::new()),
             texts: RefCell::new(HashMap::new()),
+            firewall: OnceCell::new(),
         }
     }
 
@@ -127,6 +130,14 @@ impl<'r> Facts<'r> {
             }
         }
         Ok(out)
+    }
+
+    /// The host firewall: frameworks enabled at boot and the rules they load (see
+    /// [`firewall`]), collected once.
+    pub fn firewall(&self) -> Rc<firewall::Firewall> {
+        self.firewall
+            .get_or_init(|| Rc::new(firewall::collect(self)))
+            .clone()
     }
 
     pub fn os(&self) -> &host::OsInfo {
