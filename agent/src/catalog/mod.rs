@@ -265,12 +265,18 @@ fn validate_references(r: &References) -> Vec<String> {
                 BENCH.join(", ")
             ));
         }
-        let ok = !s.is_empty()
-            && s.split(['.', '-'])
-                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+        // one section (`5.1.20`), a range of the last level (`1.1.2.5.2-4`), or a comma list
+        // of those when one check implements several sections (`4.2.7, 4.3.8`)
+        let ok = s.split(',').all(|one| {
+            let one = one.trim();
+            !one.is_empty()
+                && one
+                    .split(['.', '-'])
+                    .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+        });
         if !ok {
             errs.push(format!(
-                "references.cis.{b}: `{s}` is not a section number like 5.1.20"
+                "references.cis.{b}: `{s}` is not a section number like 5.1.20 (or a comma list of them)"
             ));
         }
     }

@@ -437,7 +437,7 @@ fn ipt_unconditional(r: &ipt::Rule) -> bool {
 
 fn ipt_accepts(r: &ipt::Rule) -> bool {
     r.target()
-        .is_some_and(|t| t == "ACCEPT" || t == "ufw-user-limit-accept")
+        .is_some_and(|t| t == "ACCEPT" || t.ends_with("-user-limit-accept"))
 }
 
 fn ipt_drops(r: &ipt::Rule) -> bool {
@@ -665,19 +665,19 @@ fn judge_ufw(p: &FirewallProbe, fw: &Firewall, socks: Option<&[Listen]>, sv: &Se
         vec![("IPv4", &u.v4, false)]
     };
     for (fam, files, v6) in fams {
-        let collect = |chains: &[&str]| -> Vec<&ipt::Rule> {
+        let collect = |dir: &str| -> Vec<&ipt::Rule> {
             let mut v = Vec::new();
             for rules in files.iter() {
                 if let Some(t) = rules.table("filter") {
-                    for c in chains {
-                        v.extend(t.reachable_rules(c));
+                    for c in ufw::chains(v6, dir) {
+                        v.extend(t.reachable_rules(&c));
                     }
                 }
             }
             v
         };
-        let input = collect(ufw::INPUT_CHAINS);
-        let output = collect(ufw::OUTPUT_CHAINS);
+        let input = collect("input");
+        let output = collect("output");
         let where_ = if v6 {
             "/etc/ufw/*6.rules"
         } else {

@@ -83,6 +83,7 @@ pub struct Firewall {
     /// iptables persistence: IPv4 and IPv6 saved rules (`Ok(None)`: no file).
     pub ipt_v4: Result<Option<Saved>, LineError>,
     pub ipt_v6: Result<Option<Saved>, LineError>,
+    /// firewalld's default zone (built-in `public` when no configuration exists).
     pub firewalld: Result<Option<Firewalld>, LineError>,
 }
 
@@ -152,10 +153,8 @@ fn firewalld(root: &Root) -> Result<Option<Firewalld>, LineError> {
             .find(|(k, _)| k == "DefaultZone")
             .map(|(_, s)| s.value)
             .unwrap_or_else(|| "public".into()),
-        None if root.exists("/usr/lib/firewalld") || root.exists("/etc/firewalld") => {
-            "public".into()
-        }
-        None => return Ok(None),
+        // firewalld's built-in DefaultZone
+        None => "public".into(),
     };
     if zone.is_empty() || zone.contains('/') {
         return Err(LineError {

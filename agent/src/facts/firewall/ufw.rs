@@ -24,9 +24,15 @@ pub const RULES_V6: &[&str] = &[
     "/etc/ufw/user6.rules",
     "/etc/ufw/after6.rules",
 ];
-/// The chains ufw's INPUT traffic passes through, in order.
-pub const INPUT_CHAINS: &[&str] = &["ufw-before-input", "ufw-user-input", "ufw-after-input"];
-pub const OUTPUT_CHAINS: &[&str] = &["ufw-before-output", "ufw-user-output", "ufw-after-output"];
+/// The chains ufw's traffic in direction `dir` (`input`, `output`) passes through, in
+/// order: `ufw-before-input`, `ufw-user-input`, `ufw-after-input` (`ufw6-...` for IPv6).
+pub fn chains(v6: bool, dir: &str) -> Vec<String> {
+    let p = if v6 { "ufw6" } else { "ufw" };
+    ["before", "user", "after"]
+        .iter()
+        .map(|s| format!("{p}-{s}-{dir}"))
+        .collect()
+}
 
 /// One `KEY=value` setting with where it is set (the last one wins, as the shell reads it).
 #[derive(Debug, Clone, PartialEq, Eq)]
