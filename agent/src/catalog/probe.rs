@@ -515,6 +515,8 @@ pub enum AccountRule {
     RootGid0,
     /// Accounts with a password have the inactivity lock (shadow field 7) <= value days.
     InactiveLock,
+    /// Group `shadow` (Debian) has no members and is no account's primary group.
+    ShadowGroupEmpty,
 }
 
 /// `probe = "socket"`: listening sockets.
@@ -849,7 +851,20 @@ fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> 
 ///     `sha512`, `sha256`, `blowfish`, `md5`, `bigcrypt`, `des`). The last algorithm
 ///     argument on the line wins; with none, pam_unix uses `ENCRYPT_METHOD` of
 ///     `/etc/login.defs`; with neither, the built-in default `des`. `pam_unix` absent: FAIL.
-/// - `setting`: required by `pwquality` and `lockout`, from their list above.
+///   - `pwhistory`: `setting` of the `pam_pwhistory` password line, merged as the module does:
+///     built-in default < `/etc/security/pwhistory.conf` (or the `conf=` file) < arguments.
+///     Settings: `remember` (number, default 10), `enforce_for_root` and `use_authtok`
+///     (`true` / `false`; `use_authtok` is an argument only). Module absent or not required:
+///     FAIL. pwquality also knows `maxrepeat`, `maxsequence` (0 = no limit), `dictcheck` and
+///     `enforcing` (0 / 1).
+///   - `unix_no_remember`: no `pam_unix` line of the shared stacks carries `remember=` (old
+///     passwords belong in pam_pwhistory's opasswd handling, not pam_unix's).
+///   - `unix_use_authtok`: every `pam_unix` password line carries `use_authtok`, so the
+///     password the quality and history modules checked is the one that is set. `pam_unix`
+///     absent: FAIL.
+///   - `module`: the PAM module `module` (a file name such as `pam_faillock.so`) is on a line
+///     of the shared `stack` (`auth` or `password`, default `password`), by any control.
+/// - `setting`: required by `pwquality`, `lockout` and `pwhistory`, from their lists above.
 /// - `op`, `value`: required by `pwquality`, `lockout` and `hash_algorithm`; rejected by
 ///   `su_wheel` and `no_nullok` (their expectation is fixed).
 #[derive(Debug, Clone)]
@@ -872,6 +887,33 @@ pub enum PamTest {
     HashAlgorithm {
         compare: Compare,
     },
+    Pwhistory {
+        setting: HistSetting,
+        compare: Compare,
+    },
+    UnixNoRemember,
+    UnixUseAuthtok,
+    Module {
+        module: String,
+        stack: PamStackKind,
+    },
+}
+
+/// Settings of pam_pwhistory the `pwhistory` test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistSetting {
+    Remember,
+    EnforceForRoot,
+    UseAuthtok,
+}
+
+/// Which shared stack the `module` test looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PamStackKind {
+    Auth,
+    Password,
 }
 
 /// Settings of pam_pwquality / pam_cracklib the `pwquality` test reads.
@@ -887,6 +929,10 @@ pub enum PwqSetting {
     Difok,
     Retry,
     EnforceForRoot,
+    Maxrepeat,
+    Maxsequence,
+    Dictcheck,
+    Enforcing,
 }
 
 /// Settings of pam_faillock / pam_tally2 the `lockout` test reads.
@@ -907,6 +953,10 @@ enum PamTestKind {
     SuWheel,
     NoNullok,
     HashAlgorithm,
+    Pwhistory,
+    UnixNoRemember,
+    UnixUseAuthtok,
+    Module,
 }
 
 #[derive(Deserialize)]
@@ -916,6 +966,8 @@ struct RawPamProbe {
     setting: Option<String>,
     op: Option<Op>,
     value: Option<toml::Value>,
+    module: Option<String>,
+    stack: Option<PamStackKind>,
 }
 
 /// Algorithm names of `hash_algorithm` (pam_unix's option names, plus `des` for none).
@@ -964,13 +1016,24 @@ fn setting_of<T: DeserializeOwned>(s: &str, test: &str, known: &str) -> Result<T
 fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
     use PamTestKind as K;
     let k = r.test;
-    let has_setting = matches!(k, K::Pwquality | K::Lockout);
+    let has_setting = matches!(k, K::Pwquality | K::Lockout | K::Pwhistory);
     if !has_setting && r.setting.is_some() {
-        return Err("`setting` belongs to the pam tests `pwquality` and `lockout` only".into());
+        return Err(
+            "`setting` belongs to the pam tests `pwquality`, `lockout` and `pwhistory` only".into(),
+        );
     }
-    let fixed = matches!(k, K::SuWheel | K::NoNullok);
+    let fixed = matches!(
+        k,
+        K::SuWheel | K::NoNullok | K::UnixNoRemember | K::UnixUseAuthtok | K::Module
+    );
     if fixed && (r.op.is_some() || r.value.is_some()) {
-        return Err("pam tests su_wheel and no_nullok take no `op` / `value`".into());
+        return Err(
+            "pam tests su_wheel, no_nullok, unix_no_remember, unix_use_authtok and module take no `op` / `value`"
+                .into(),
+        );
+    }
+    if k != K::Module && (r.module.is_some() || r.stack.is_some()) {
+        return Err("`module` and `stack` belong to the pam test `module` only".into());
     }
     let cmp = || -> Result<Compare, String> {
         let op = r.op.ok_or("this pam test needs `op` and `value`")?;
@@ -982,7 +1045,7 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
             let setting: PwqSetting = setting_of(
                 &setting()?,
                 "pwquality",
-                "minlen, minclass, dcredit, ucredit, lcredit, ocredit, difok, retry, enforce_for_root",
+                "minlen, minclass, dcredit, ucredit, lcredit, ocredit, difok, retry, enforce_for_root, maxrepeat, maxsequence, dictcheck, enforcing",
             )?;
             let compare = cmp()?;
             setting_compare_fits(&compare, setting == PwqSetting::EnforceForRoot)?;
@@ -997,6 +1060,30 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
             let compare = cmp()?;
             setting_compare_fits(&compare, setting == LockSetting::EvenDenyRoot)?;
             PamTest::Lockout { setting, compare }
+        }
+        K::Pwhistory => {
+            let setting: HistSetting = setting_of(
+                &setting()?,
+                "pwhistory",
+                "remember, enforce_for_root, use_authtok",
+            )?;
+            let compare = cmp()?;
+            setting_compare_fits(&compare, setting != HistSetting::Remember)?;
+            PamTest::Pwhistory { setting, compare }
+        }
+        K::UnixNoRemember => PamTest::UnixNoRemember,
+        K::UnixUseAuthtok => PamTest::UnixUseAuthtok,
+        K::Module => {
+            let module = r.module.clone().ok_or("pam test module needs `module`")?;
+            if !module.starts_with("pam_") || !module.ends_with(".so") || module.contains('/') {
+                return Err(format!(
+                    "`{module}` is not a PAM module file name such as pam_pwhistory.so"
+                ));
+            }
+            PamTest::Module {
+                module,
+                stack: r.stack.unwrap_or(PamStackKind::Password),
+            }
         }
         K::SuWheel => PamTest::SuWheel,
         K::NoNullok => PamTest::NoNullok,

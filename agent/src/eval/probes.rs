@@ -739,6 +739,30 @@ fn accounts(p: &AccountsProbe, f: &Facts) -> Outcome {
             }
             note = "root's primary group is 0".into();
         }
+        R::ShadowGroupEmpty => match a.groups.iter().find(|g| g.name == "shadow") {
+            None => note = "no shadow group (the shadow file is root's alone)".into(),
+            Some(g) => {
+                for m in g.members.iter().filter(|m| !allowed(m)) {
+                    bad.push(Evidence::at(
+                        format!("{m} is a member of group shadow"),
+                        "/etc/group",
+                        Some(g.line),
+                    ));
+                }
+                for u in a
+                    .users
+                    .iter()
+                    .filter(|u| u.gid == g.gid && !allowed(&u.name))
+                {
+                    bad.push(Evidence::at(
+                        format!("{} has primary group shadow", u.name),
+                        "/etc/passwd",
+                        Some(u.line),
+                    ));
+                }
+                note = "group shadow has no members and is no one's primary group".into();
+            }
+        },
     }
     if bad.is_empty() {
         Outcome::pass(vec![Evidence::msg(note)])
