@@ -5,6 +5,7 @@
 //! Unknown fields, unknown probe kinds, unknown operators, bad regexes and duplicate ids are
 //! all load errors, never a check that silently fails at run time.
 
+pub mod cis;
 pub mod firewall;
 pub mod fixtures;
 pub mod probe;
@@ -469,6 +470,7 @@ pub fn markdown(c: &Catalog) -> String {
             );
         }
     }
+    o.push_str(&cis::markdown(c));
     o
 }
 
