@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod classify;
+mod firewall_roots;
 mod history;
 
 fn bin() -> Command {

@@ -23,6 +23,31 @@ pub fn firewall(p: &FirewallProbe, f: &Facts) -> Outcome {
             })
             .collect()
     };
+    // listening ports first: without live sockets (an image) open_ports is NOT_APPLICABLE
+    // whatever the firewall
+    let services = Services::new(f);
+    let sockets = if p.test == FirewallTest::OpenPorts {
+        match f.sockets() {
+            Ok(s) => Some(
+                s.iter()
+                    .filter(|s| !s.is_loopback())
+                    .map(|s| Listen {
+                        proto: s.protocol,
+                        v6: s.family == 6,
+                        port: s.port,
+                    })
+                    .fold(Vec::<Listen>::new(), |mut v, l| {
+                        if !v.contains(&l) {
+                            v.push(l);
+                        }
+                        v
+                    }),
+            ),
+            Err(e) => return Outcome::from(e),
+        }
+    } else {
+        None
+    };
     if fw.active.is_empty() {
         return Outcome::fail(vec![Evidence::msg(
             "no host firewall is enabled at boot (nftables.service, ufw with ENABLED=yes, netfilter-persistent/iptables.service, firewalld.service)",
@@ -48,29 +73,6 @@ pub fn firewall(p: &FirewallProbe, f: &Facts) -> Outcome {
         }
         _ => {}
     }
-    let services = Services::new(f);
-    let sockets = if p.test == FirewallTest::OpenPorts {
-        match f.sockets() {
-            Ok(s) => Some(
-                s.iter()
-                    .filter(|s| !s.is_loopback())
-                    .map(|s| Listen {
-                        proto: s.protocol,
-                        v6: s.family == 6,
-                        port: s.port,
-                    })
-                    .fold(Vec::<Listen>::new(), |mut v, l| {
-                        if !v.contains(&l) {
-                            v.push(l);
-                        }
-                        v
-                    }),
-            ),
-            Err(e) => return Outcome::from(e),
-        }
-    } else {
-        None
-    };
     let mut outs = Vec::new();
     for a in &fw.active {
         let r = match a.framework {
