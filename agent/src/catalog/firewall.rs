@@ -79,3 +79,56 @@ impl FirewallProbe {
         self.hooks.clone().unwrap_or_else(|| vec![FwHook::Input])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::probe::{parse_cond, Ctx};
+    use crate::catalog::Profile;
+
+    fn cond(s: &str) -> Result<(), Vec<String>> {
+        let v: toml::Value = toml::from_str(s).unwrap();
+        parse_cond(
+            &v,
+            &Ctx {
+                profile: Profile::Kisa,
+            },
+            "expect",
+        )
+        .map(|_| ())
+    }
+
+    #[test]
+    fn firewall_probes_validate_at_load() {
+        for ok in [
+            "probe = 'firewall'\ntest = 'enabled'",
+            "probe = 'firewall'\ntest = 'single_framework'",
+            "probe = 'firewall'\ntest = 'default_deny'",
+            "probe = 'firewall'\ntest = 'default_deny'\nhooks = ['input', 'forward', 'output']",
+            "probe = 'firewall'\ntest = 'open_ports'",
+        ] {
+            assert!(cond(ok).is_ok(), "{ok}: {:?}", cond(ok));
+        }
+        for (bad, want) in [
+            ("probe = 'firewall'\ntest = 'policy'", "unknown variant"),
+            (
+                "probe = 'firewall'\ntest = 'default_deny'\nhooks = []",
+                "at least one",
+            ),
+            (
+                "probe = 'firewall'\ntest = 'default_deny'\nhooks = ['prerouting']",
+                "unknown variant",
+            ),
+            (
+                "probe = 'firewall'\ntest = 'loopback'\nhooks = ['input']",
+                "`default_deny` only",
+            ),
+            (
+                "probe = 'firewall'\ntest = 'enabled'\nframework = 'ufw'",
+                "unknown field",
+            ),
+        ] {
+            let e = cond(bad).expect_err(bad);
+            assert!(e[0].contains(want), "{bad}: {e:?}");
+        }
+    }
+}

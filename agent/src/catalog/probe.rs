@@ -517,6 +517,11 @@ pub enum AccountRule {
     InactiveLock,
     /// Group `shadow` (Debian) has no members and is no account's primary group.
     ShadowGroupEmpty,
+    /// No shadow entry's last password change (field 3) lies after today.
+    LastChangeInPast,
+    /// Accounts (other than root) whose shell is not a valid login shell of /etc/shells are
+    /// locked in shadow.
+    NoShellLocked,
 }
 
 /// `probe = "socket"`: listening sockets.
@@ -1582,6 +1587,12 @@ mod tests {
             "probe = 'pam'\ntest = 'su_wheel'",
             "probe = 'pam'\ntest = 'no_nullok'",
             "probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'YESCRYPT']",
+            "probe = 'pam'\ntest = 'pwhistory'\nsetting = 'remember'\nop = 'ge'\nvalue = 24",
+            "probe = 'pam'\ntest = 'pwhistory'\nsetting = 'use_authtok'\nop = 'eq'\nvalue = true",
+            "probe = 'pam'\ntest = 'pwquality'\nsetting = 'maxsequence'\nop = 'le'\nvalue = 3",
+            "probe = 'pam'\ntest = 'unix_no_remember'",
+            "probe = 'pam'\ntest = 'unix_use_authtok'",
+            "probe = 'pam'\ntest = 'module'\nmodule = 'pam_faillock.so'\nstack = 'auth'",
         ];
         for t in ok {
             assert!(cond(t).is_ok(), "{t}: {:?}", cond(t).err());
@@ -1609,6 +1620,12 @@ mod tests {
             ("probe = 'pam'\ntest = 'no_nullok'\nsetting = 'minlen'", "`setting` belongs"),
             ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'sha3']", "`sha3`"),
             ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'ge'\nvalue = 5", "compares names"),
+            ("probe = 'pam'\ntest = 'pwhistory'\nsetting = 'minlen'\nop = 'ge'\nvalue = 5", "unknown setting `minlen`"),
+            ("probe = 'pam'\ntest = 'pwhistory'\nsetting = 'remember'\nop = 'eq'\nvalue = true", "number"),
+            ("probe = 'pam'\ntest = 'module'", "needs `module`"),
+            ("probe = 'pam'\ntest = 'module'\nmodule = '/lib/pam_x.so'", "not a PAM module"),
+            ("probe = 'pam'\ntest = 'unix_use_authtok'\nmodule = 'pam_unix.so'", "`module` and `stack`"),
+            ("probe = 'pam'\ntest = 'unix_no_remember'\nop = 'set'", "no `op`"),
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);
