@@ -11,6 +11,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(Some(text.clone()))
     };
     if let Ok(Some(u)) = ufw::load(&read) {
-        let _ = (u.is_enabled(), u.policy("input"), ufw::chains(true, "input"));
+        let _ = (
+            u.is_enabled(),
+            u.policy("input"),
+            ufw::chains(true, "input"),
+        );
     }
 });
