@@ -152,7 +152,7 @@ stage() {
     install -D -m 0644 "$PKG/copyright" "$ROOT/usr/share/doc/jikimi/copyright"
     local doc
     for doc in README.md LICENSE CHANGELOG.md; do
-        [ -f "$REPO/$doc" ] && install -m 0644 "$REPO/$doc" "$ROOT/usr/share/doc/jikimi/$doc"
+        install -m 0644 "$REPO/$doc" "$ROOT/usr/share/doc/jikimi/$doc"
     done
     find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 }

@@ -14,8 +14,8 @@ record() { results+=("$1"); }
 # ---------------------------------------------------------------- dependencies
 # Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
 # setup scripts then find them present).
-APT_PACKAGES=(openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
-  ca-certificates openssl dash shellcheck xz-utils)
+APT_PACKAGES=(db5.3-util openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
+  ca-certificates openssl dash shellcheck xz-utils debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,6 +43,22 @@ check_dev_null() {
 }
 check_dev_null "before the tests"
 
+# Tests never change the host: what a manual run or an install of Jikimi would leave must be the
+# same after the tests as before (it may exist: someone ran `check --once`, or installed it).
+host_snapshot() {
+  local p
+  for p in /etc/jikimi /var/lib/jikimi /usr/bin/jikimi; do
+    if [ -e "$p" ] || [ -L "$p" ]; then
+      find "$p" -printf '%p %y %m %U:%G %s %T@ %l\n' | LC_ALL=C sort
+      find "$p" -type f -exec sha256sum {} + | LC_ALL=C sort
+    else
+      echo "$p absent"
+    fi
+  done
+  dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' jikimi 2>/dev/null || echo "jikimi not in the dpkg database"
+}
+host_snapshot >/tmp/jikimi-host-before.txt
+
 # ---------------------------------------------------------------- gates
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -50,6 +66,13 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 # ---------------------------------------------------------------- tests
+# Real Debian 11/12/13 roots (cached) for the per-release sshd oracle (agent/tests/sshd_roots.rs).
+step "Debian roots for the sshd oracle"
+roots=$(bash tests/lib/debian-roots.sh bullseye bookworm trixie)
+JIKIMI_ROOT_BULLSEYE=$(awk '$1=="bullseye"{print $2}' <<<"$roots")
+JIKIMI_ROOT_BOOKWORM=$(awk '$1=="bookworm"{print $2}' <<<"$roots")
+JIKIMI_ROOT_TRIXIE=$(awk '$1=="trixie"{print $2}' <<<"$roots")
+export JIKIMI_ROOT_BULLSEYE JIKIMI_ROOT_BOOKWORM JIKIMI_ROOT_TRIXIE
 step "cargo test (unit, end-to-end, oracle tests)"
 cargo test --quiet 2>&1 | tee /tmp/jikimi-cargo-test.log
 passed=$(grep -Eo '[0-9]+ passed' /tmp/jikimi-cargo-test.log | awk '{s+=$1} END {print s+0}')
@@ -65,6 +88,11 @@ record "catalog test: $($BIN catalog test --no-extra-checks --fixtures tests/hos
 
 # The suites below report their own counts; a suite that dies without a count is one failure.
 set +e
+step "docs: links and repository paths in the documentation and comments (tests/docs/check_links.py)"
+python3 tests/docs/check_links.py 2>&1 | tee /tmp/jikimi-docs.log
+line=$(grep -E '^docs: [0-9]+ passed' /tmp/jikimi-docs.log | tail -n 1)
+record "${line:-docs: 0 passed, 1 failed (no summary)}"
+
 step "AWS integration tests (moto_server, botocore service models; tests/aws/run.sh)"
 JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
 aws_rc=${PIPESTATUS[0]}
@@ -85,7 +113,7 @@ JIKIMI_BIN="$BIN" bash tests/observability/run.sh 2>&1 | tee /tmp/jikimi-observa
 line=$(grep -E '^observability: [0-9]+ passed' /tmp/jikimi-observability.log | tail -n 1)
 record "${line:-observability: 0 passed, 1 failed (no summary)}"
 
-step "packaging (build, glibc symbols, units, SSM documents, moto, real install; tests/packaging/run.sh)"
+step "packaging (build, glibc symbols, units, SSM documents, moto, real installs in an isolated root; tests/packaging/run.sh)"
 bash tests/packaging/setup.sh
 bash tests/packaging/run.sh -q 2>&1 | tee /tmp/jikimi-packaging.log
 line=$(grep -E '^packaging: [0-9]+ passed' /tmp/jikimi-packaging.log | tail -n 1)
@@ -96,6 +124,14 @@ record "${line:-packaging: 0 passed, 1 failed (no summary)}"
 set -e
 
 check_dev_null "after the tests"
+
+step "host untouched (/etc/jikimi, /var/lib/jikimi, /usr/bin/jikimi, dpkg entry)"
+if host_snapshot | diff /tmp/jikimi-host-before.txt - ; then
+  record "host: 1 passed, 0 failed"
+else
+  echo "FAIL: the tests changed the host (diff above: before <, after >)" >&2
+  record "host: 0 passed, 1 failed"
+fi
 
 step "summary"
 printf '%s\n' "${results[@]}"

@@ -219,6 +219,7 @@ fn submit(setup: &Setup, facts: &Facts, report: &mut Report, state_dir: Option<&
         state_dir: state_dir.clone(),
         catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
+    crate::sinks::remote::first_submission_jitter(cfg);
     if let Err(e) = crate::sinks::remote::run(report, cfg, &remote) {
         log(&format!("remote sinks skipped: {e}"));
     }

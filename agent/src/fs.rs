@@ -467,6 +467,22 @@ impl Root {
         Ok(Meta::from_stat(&st))
     }
 
+    /// Opens a directory under the root (symlinks resolved inside the root) as an `O_PATH`
+    /// descriptor. The remediation engine creates, replaces and removes entries relative to
+    /// it, so its writes can never leave the root.
+    pub fn open_dir(&self, path: &str) -> Result<OwnedFd, FsError> {
+        let r = self.resolve(path, true)?;
+        if r.name.is_empty() {
+            return Ok(r.parent);
+        }
+        openat_raw(
+            r.parent.as_raw_fd(),
+            &r.name,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        )
+        .map_err(|e| FsError::from_errno(path, e))
+    }
+
     /// `stat(2)` under the root: symlinks are followed (inside the root).
     pub fn stat(&self, path: &str) -> Result<Meta, FsError> {
         self.stat_impl(path, true)
@@ -496,7 +512,7 @@ impl Root {
 
     /// Opens a regular file for reading without following a final symlink out of the root
     /// and without blocking on FIFOs.
-    fn open_regular(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
+    pub fn open_regular(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
         let r = self.resolve(path, true)?;
         let name: &[u8] = if r.name.is_empty() { b"." } else { &r.name };
         let fd = openat_raw(
@@ -517,6 +533,13 @@ impl Root {
             return Err(FsError::new(path, FsErrorKind::NotRegular(meta.kind)));
         }
         Ok((std::fs::File::from(fd), meta))
+    }
+
+    /// Opens a regular file for random access (binary databases read page by page, such as
+    /// the rpm database), with the same confinement to the root as the other reads. The
+    /// caller bounds what it reads.
+    pub fn open_file(&self, path: &str) -> Result<(std::fs::File, Meta), FsError> {
+        self.open_regular(path)
     }
 
     /// Reads at most `limit` bytes of a regular file; more is an error (never a silent

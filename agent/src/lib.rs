@@ -15,6 +15,7 @@ pub mod facts;
 pub mod findings;
 pub mod fs;
 pub mod history;
+pub mod remediate;
 pub mod run;
 pub mod sinks;
 pub mod state;

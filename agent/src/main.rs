@@ -12,6 +12,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod commands;
 use jikimi::catalog::{self, Catalog, Profile};
 use jikimi::config::Config;
 use jikimi::findings::Severity;
@@ -55,6 +57,11 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
+    Fix(Box<commands::fix::FixArgs>),
+    /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
+    #[command(subcommand, hide = true)]
+    Aws(jikimi::aws::cli::AwsCmd),
 }
 
 #[derive(Subcommand)]
@@ -658,11 +665,15 @@ fn cmd_sshd(c: SshdCmd) -> Result<i32> {
                 bail!("--config {config}: must be an absolute path inside the root");
             }
             let root = open_root(root.as_deref())?;
-            let text = jikimi::facts::sshd::effective_text(&root, &config, conn.as_deref())
-                .map_err(|e| match e {
-                    jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
-                    e => anyhow!("{}", e.located()),
-                })?;
+            let (text, about) =
+                jikimi::facts::sshd::effective_report(&root, &config, conn.as_deref()).map_err(
+                    |e| match e {
+                        jikimi::facts::sshd::SshdError::Fatal(m) => anyhow!("{config}: {m}"),
+                        e => anyhow!("{}", e.located()),
+                    },
+                )?;
+            // Standard output stays byte-compatible with `sshd -T`.
+            eprintln!("jikimi: sshd semantics: {about}");
             print_out(&text)?;
         }
     }
@@ -704,6 +715,8 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Fix(a) => commands::fix::run(*a),
+        Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
             .map(|_| {
                 println!(

@@ -135,7 +135,17 @@ pub fn evaluate_check(check: &Check, facts: &Facts) -> CheckResult {
         reason,
         evidence: out.evidence,
         references: check.references.clone(),
-        remediation: check.remediation.clone(),
+        remediation: if check.fix.is_empty() {
+            check.remediation.clone()
+        } else {
+            // first, so that sinks which cut the text (Security Hub: 512) keep it
+            format!(
+                "Automatic fix: `jikimi fix --only {}` on the host (or the Jikimi-Fix SSM \
+                 document, or the Security Hub action \"Jikimi fix on host\"): shown as a diff, \
+                 verified, undoable. {}",
+                check.id, check.remediation
+            )
+        },
         description: check.description.clone(),
         duration_ms: t.elapsed().as_secs_f64() * 1000.0,
     }

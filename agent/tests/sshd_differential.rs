@@ -1,4 +1,5 @@
-//! Differential test: for every configuration under `tests/sshd/corpus/` and every
+//! Differential test: for every configuration under `tests/sshd/corpus/` and
+//! `tests/sshd/versions/` and every
 //! connection of its `NAME.conn` (plus no connection at all), the real
 //! `/usr/sbin/sshd -T -f FILE [-C SPEC]` and `jikimi::facts::sshd` must agree keyword by
 //! keyword, and must agree on refusing a configuration.
@@ -102,19 +103,26 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn sshd_t_agrees_with_effective() {
     let (tmp, key) = setup();
-    let corpus_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sshd/corpus");
-    let dir = tmp.path().join("corpus");
-    let dir_s = dir.to_str().unwrap().to_string();
-    copy_corpus(&corpus_src, &dir, &dir_s);
+    let mut confs: Vec<PathBuf> = Vec::new();
+    // The shared corpus and the per-release cases (tests/sshd/versions).
+    for set in ["corpus", "versions"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sshd")
+            .join(set);
+        let dir = tmp.path().join(set);
+        let dir_s = dir.to_str().unwrap().to_string();
+        copy_corpus(&src, &dir, &dir_s);
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        v.sort();
+        confs.extend(v);
+    }
     let key_s = key.to_str().unwrap().to_string();
+    // The loader detects the live sshd's release from /usr/sbin/sshd itself.
     let root = Root::new(Path::new("/")).unwrap();
-
-    let mut confs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
-        .collect();
-    confs.sort();
     assert!(confs.len() >= 50, "corpus has {} configs", confs.len());
 
     let mut failures = Vec::new();

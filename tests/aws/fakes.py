@@ -15,6 +15,7 @@ import http.client
 import http.server
 import json
 import re
+import urllib.parse
 import datetime
 import ipaddress
 import socket
@@ -158,6 +159,8 @@ class AwsProxy(_Base):
         self.applied = {}  # finding id -> [UpdatedAt applied, in order]
         self.stale = []  # (id, UpdatedAt) sent but not later than the stored version
         self.compliance = []  # PutComplianceItems bodies (answered here)
+        self.issued = []  # access key ids STS handed out, in order
+        self.skew_rejections = 0
 
     # -- helpers for tests
     def ops(self, op):
@@ -173,21 +176,39 @@ class AwsProxy(_Base):
     # -- the server
     def handle(self, method, path, headers, body):
         target = headers.get("x-amz-target", "")
-        op = target.split(".")[-1] if target else {
+        form = {}
+        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        op = target.split(".")[-1] if target else form.get("Action") or {
             "/findings/import": "BatchImportFindings",
             "/findings": "GetFindings",
         }.get(path, path)
         try:
-            parsed = json.loads(body) if body else {}
+            parsed = json.loads(body) if body and not form else form
         except ValueError:
             parsed = None
         rec = {"op": op, "method": method, "path": path, "headers": headers, "body": parsed}
         with self.lock:
             self.requests.append(rec)
-            why = verify_sigv4(method, path, headers, body, self.keys)
+            if op == "AssumeRoleWithWebIdentity":
+                why = "must be unsigned" if "authorization" in headers else None
+            else:
+                why = verify_sigv4(method, path, headers, body, self.keys)
             if why:
                 self.sig_errors.append(f"{op}: {why}")
             fault = self.faults.pop(0) if self.faults else self.fail_all
+            amz = headers.get("x-amz-date")
+            skewed = False
+            if amz and op != "AssumeRoleWithWebIdentity":
+                t = datetime.datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+                skewed = abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()) > 300
+                if skewed:
+                    self.skew_rejections += 1
+        if skewed:
+            rec["status"] = 403
+            return _json(403, {"__type": "InvalidSignatureException",
+                               "message": "Signature expired: the request time is more than 5 minutes off"},
+                         {"x-amzn-errortype": "InvalidSignatureException"})
         if fault:
             rec["status"] = fault[0]
             return _json(*fault)
@@ -202,6 +223,12 @@ class AwsProxy(_Base):
             return _json(200, {}, {"content-type": "application/x-amz-json-1.1"})
         status, h, out = self._forward(method, path, headers, body)
         rec["status"] = status
+        if op.startswith("AssumeRole") and status == 200:
+            text = out.decode()
+            field = lambda tag: re.search(f"<{tag}>([^<]*)</{tag}>", text).group(1)
+            with self.lock:
+                self.keys[field("AccessKeyId")] = (field("SecretAccessKey"), field("SessionToken"))
+                self.issued.append(field("AccessKeyId"))
         return status, h, out
 
     def _forward(self, method, path, headers, body):
@@ -256,8 +283,10 @@ class FakeMetadata(_Base):
 
     TOKEN = "imds-token-123"
 
-    def __init__(self, doc, tags=None, role=None, container=None, container_auth=None):
+    def __init__(self, doc, tags=None, role=None, container=None, container_auth=None,
+                 expiration="2099-01-01T00:00:00Z"):
         super().__init__()
+        self.expiration = expiration
         self.doc = doc
         self.tags = tags or {}
         self.role = role  # (name, access key, secret, token) or None
@@ -293,7 +322,7 @@ class FakeMetadata(_Base):
         if self.role and path == f"/latest/meta-data/iam/security-credentials/{self.role[0]}":
             _, ak, sk, tok = self.role
             return _json(200, {"Code": "Success", "AccessKeyId": ak, "SecretAccessKey": sk,
-                               "Token": tok, "Expiration": "2099-01-01T00:00:00Z"})
+                               "Token": tok, "Expiration": self.expiration})
         return text("not found", 404)
 
 

@@ -72,7 +72,7 @@ def test_fixture_hosts_validate_off_ec2(tmp_path, host, profile):
     assert len(ids) == len(set(ids))
     # Deterministic: a second run gives the same ids and content except timestamps.
     again = asff(jk, root, "--no-extra-checks", "--profile", profile, "--config", jk.config())
-    strip = lambda fs: [{k: v for k, v in f.items() if k not in ("CreatedAt", "UpdatedAt")} for f in fs]
+    strip = lambda fs: [{k: v for k, v in f.items() if k not in ("CreatedAt", "UpdatedAt", "FirstObservedAt", "LastObservedAt")} for f in fs]
     assert strip(again) == strip(findings)
 
 
@@ -109,7 +109,7 @@ def test_stress_catalog_validates_and_is_cut_to_limits(tmp_path):
     assert awsmodel.validate_findings(findings) == []
     by = {f["GeneratorId"]: f for f in findings}
     s1 = by["jikimi/S-001"]
-    assert s1["Compliance"]["Status"] == "FAILED" and s1["Severity"]["Label"] == "CRITICAL"
+    assert s1["Compliance"]["Status"] == "FAILED" and s1["FindingProviderFields"]["Severity"]["Label"] == "CRITICAL"
     assert s1["Title"] == "가나다라" * 50
     assert len(s1["Description"]) <= 1024 and "\n" not in s1["Description"]
     assert len(s1["Remediation"]["Recommendation"]["Text"]) == 512

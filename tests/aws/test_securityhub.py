@@ -22,9 +22,10 @@ def test_submit_and_get_findings(jk, aws, moto, tmp_path):
     p, doc = jk.check(root, cat, "--submit", "securityhub")
     assert p.returncode == 2, "exit code comes from the checks"
     s = sh_summary(doc)
-    assert (s["sent"], s["calls"], s["failed"], s["pending"]) == (5, 1, 0, 0), s
+    assert (s["sent"], s["calls"], s["failed"], s["pending"]) == (4, 1, 0, 0), s
     got = all_findings(moto)
-    assert set(got) == {PREFIX + c for c in BASIC}
+    # T-003 is not applicable: never a finding of its own.
+    assert set(got) == {PREFIX + c for c in BASIC if c != "T-003"}
     f = got[PREFIX + "T-001"]
     assert f["ProductArn"] == f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
     assert f["GeneratorId"] == "jikimi/T-001"
@@ -33,9 +34,15 @@ def test_submit_and_get_findings(jk, aws, moto, tmp_path):
     assert f["CreatedAt"] == f["UpdatedAt"]
     assert f["Compliance"]["Status"] == "FAILED"
     assert f["Compliance"]["RelatedRequirements"] == ["KISA U-07", "CIS rhel9 7.1.1"]
-    assert f["Severity"]["Label"] == "HIGH"
+    # Severity and Types come in FindingProviderFields only (Security Hub copies them to the
+    # top level on import; moto keeps what was sent).
+    assert "Severity" not in f and "Types" not in f
     assert f["FindingProviderFields"]["Severity"] == {"Label": "HIGH", "Original": "high"}
-    assert f["Types"][0].startswith("Software and Configuration Checks/Industry and Regulatory Standards/")
+    assert f["FindingProviderFields"]["Types"][0].startswith(
+        "Software and Configuration Checks/Industry and Regulatory Standards/")
+    assert f["FirstObservedAt"] == f["LastObservedAt"] == f["CreatedAt"]
+    assert f["SourceUrl"] == "https://www.cisecurity.org/benchmark/red_hat_linux"
+    assert f["Remediation"]["Recommendation"]["Url"] == f["SourceUrl"]
     assert f["Remediation"]["Recommendation"]["Text"] == "Fix T-001."
     assert f["RecordState"] == "ACTIVE"
     r = f["Resources"][0]
@@ -44,8 +51,8 @@ def test_submit_and_get_findings(jk, aws, moto, tmp_path):
     assert f["ProductFields"]["jikimi/CheckId"] == "T-001"
     assert len(f["ProductFields"]["jikimi/CatalogDigest"]) == 64
     assert got[PREFIX + "T-002"]["Compliance"]["Status"] == "PASSED"
-    assert got[PREFIX + "T-002"]["Severity"]["Label"] == "INFORMATIONAL"
-    for cid, code in (("T-003", "NOT_APPLICABLE"), ("T-004", "CHECK_ERROR")):
+    assert got[PREFIX + "T-002"]["FindingProviderFields"]["Severity"]["Label"] == "INFORMATIONAL"
+    for cid, code in (("T-004", "CHECK_ERROR"),):
         c = got[PREFIX + cid]["Compliance"]
         assert c["Status"] == "NOT_AVAILABLE"
         assert c["StatusReasons"][0]["ReasonCode"] == code
@@ -58,12 +65,12 @@ def test_unchanged_run_sends_nothing_and_table_footer(jk, aws, tmp_path):
     assert len(aws.ops("BatchImportFindings")) == 1
     p, doc = jk.check(root, cat, "--submit", "securityhub")
     s = sh_summary(doc)
-    assert (s["sent"], s["calls"], s["unchanged"], s["pending"]) == (0, 0, 5, 0), s
+    assert (s["sent"], s["calls"], s["unchanged"], s["pending"]) == (0, 0, 4, 0), s
     assert len(aws.ops("BatchImportFindings")) == 1, "no BatchImportFindings call"
     # The table footer says the same.
     p = jk.run("check", "--once", "--no-extra-checks", "--root", root, "--catalog", cat,
                "--config", jk.config(), "--state-dir", jk.state, "--submit", "securityhub")
-    assert "securityhub: 0 sent in 0 calls, 0 failed, 0 pending, 5 unchanged" in p.stdout
+    assert "securityhub: 0 sent in 0 calls, 0 failed, 0 pending, 4 unchanged" in p.stdout
     assert len(aws.ops("BatchImportFindings")) == 1
 
 
@@ -76,7 +83,7 @@ def test_fixed_problem_becomes_passed_later(jk, aws, moto, tmp_path):
     assert sh_summary(doc)["sent"] == 1
     after = all_findings(moto)[PREFIX + "T-001"]
     assert after["Compliance"]["Status"] == "PASSED"
-    assert after["Severity"]["Label"] == "INFORMATIONAL"
+    assert after["FindingProviderFields"]["Severity"]["Label"] == "INFORMATIONAL"
     assert after["CreatedAt"] == before["CreatedAt"]
     assert after["UpdatedAt"] > before["UpdatedAt"]
     assert aws.stale == []
@@ -92,7 +99,7 @@ def test_check_removed_from_catalog_is_archived_once(jk, aws, moto, tmp_path):
     cat2 = write_catalog(tmp_path / "cat2", fewer)
     _, doc = jk.check(root, cat2, "--submit", "securityhub")
     s = sh_summary(doc)
-    assert (s["sent"], s["archived"], s["unchanged"]) == (1, 1, 4), s
+    assert (s["sent"], s["archived"], s["unchanged"]) == (1, 1, 3), s
     got = all_findings(moto)
     assert got[PREFIX + "T-002"]["RecordState"] == "ARCHIVED"
     assert got[PREFIX + "T-001"]["RecordState"] == "ACTIVE"
@@ -115,7 +122,7 @@ def test_refresh_after_interval(jk, aws, moto, tmp_path):
     assert sh_summary(doc)["sent"] == 0
     time.sleep(1.1)
     _, doc = jk.check(root, cat, "--submit", "securityhub", config=cfg)
-    assert sh_summary(doc)["sent"] == 5
+    assert sh_summary(doc)["sent"] == 4
     for fid, f in all_findings(moto).items():
         assert f["UpdatedAt"] > first[fid]["UpdatedAt"]
         assert f["CreatedAt"] == first[fid]["CreatedAt"]
@@ -164,7 +171,7 @@ def test_outage_and_throttling_deliver_each_change_exactly_once(jk, aws, moto, t
     # Every finding was applied once per change, in order; nothing older arrived later.
     assert aws.stale == []
     assert len(aws.applied[PREFIX + "T-001"]) == 2
-    for cid in ("T-002", "T-003", "T-004", "T-005"):
+    for cid in ("T-002", "T-004", "T-005"):
         assert len(aws.applied[PREFIX + cid]) == 1
     # What reached the proxy for T-001: the first version, the PASS version during the 503s
     # (same UpdatedAt on every retry), and the last one; the flips while unreachable never
@@ -179,13 +186,13 @@ def test_failed_findings_are_reported_and_retried(jk, aws, moto, tmp_path):
     aws.reject_ids = {PREFIX + "T-005"}
     p, doc = jk.check(root, cat, "--submit", "securityhub")
     s = sh_summary(doc)
-    assert (s["sent"], s["failed"], s["pending"]) == (4, 1, 1), s
+    assert (s["sent"], s["failed"], s["pending"]) == (3, 1, 1), s
     assert any("T-005" in e and "InvalidInput" in e for e in s["errors"])
     assert "T-005" in p.stderr
     aws.reject_ids = set()
     _, doc = jk.check(root, cat, "--submit", "securityhub")
     s = sh_summary(doc)
-    assert (s["sent"], s["failed"], s["pending"], s["unchanged"]) == (1, 0, 0, 4), s
+    assert (s["sent"], s["failed"], s["pending"], s["unchanged"]) == (1, 0, 0, 3), s
     assert PREFIX + "T-005" in all_findings(moto)
 
 
@@ -211,9 +218,9 @@ def test_concurrent_runs_do_not_corrupt_state(jk, aws, tmp_path):
              for _ in range(3)]
     docs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     sent = sorted(d["sinks"]["securityhub"]["sent"] for d in docs)
-    assert sent == [0, 0, 5], sent
+    assert sent == [0, 0, 4], sent
     state = json.loads((jk.state / "securityhub-state.json").read_text())
-    assert len(state["findings"]) == 5
+    assert len(state["findings"]) == 4
     assert all(not e["pending"] for e in state["findings"].values())
     assert all(len(v) == 1 for v in aws.applied.values())
 
@@ -224,7 +231,7 @@ def test_endpoint_overrides(jk, aws, tmp_path):
     # The per-service variable wins over the global one.
     _, doc = jk.check(root, cat, "--submit", "securityhub",
                       env={"AWS_ENDPOINT_URL": closed, "AWS_ENDPOINT_URL_SECURITYHUB": aws.url})
-    assert sh_summary(doc)["sent"] == 5
+    assert sh_summary(doc)["sent"] == 4
     # The configuration's endpoint_url wins over both.
     make_root(tmp_path, secure=True)
     cfg = jk.config(extra_aws=f'endpoint_url = "{aws.url}"\n')
@@ -249,7 +256,7 @@ def test_configuration_errors_fail_the_run(jk, aws, tmp_path):
 def test_config_switch_enables_the_sink(jk, aws, tmp_path):
     root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
     _, doc = jk.check(root, cat, config=jk.config("[securityhub]\nenabled = true\n"))
-    assert sh_summary(doc)["sent"] == 5
+    assert sh_summary(doc)["sent"] == 4
 
 
 def test_credentials_from_shared_file(jk, aws, tmp_path):
@@ -263,7 +270,7 @@ def test_credentials_from_shared_file(jk, aws, tmp_path):
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None,
            "AWS_PROFILE": "fleet"}
     _, doc = jk.check(root, cat, "--submit", "securityhub", env=env)
-    assert sh_summary(doc)["sent"] == 5
+    assert sh_summary(doc)["sent"] == 4
     assert aws.ops("BatchImportFindings")[0]["headers"]["authorization"].startswith(
         "AWS4-HMAC-SHA256 Credential=AKIDFROMFILE/")
     assert "x-amz-security-token" not in aws.ops("BatchImportFindings")[0]["headers"]
@@ -282,11 +289,11 @@ def test_https_endpoint_ca_bundle_and_proxy_choice(jk, moto, tmp_path):
         env = {"AWS_ENDPOINT_URL": tls.url, "NO_PROXY": "localhost,127.0.0.1"}
         _, doc = jk.check(root, cat, "--submit", "securityhub", env=env)
         s = sh_summary(doc)
-        assert s["pending"] == 5 and "certificate" in s["errors"][0].lower(), s
+        assert s["pending"] == 4 and "certificate" in s["errors"][0].lower(), s
         _, doc = jk.check(root, cat, "--submit", "securityhub", env={**env, "NO_PROXY": None, "AWS_CA_BUNDLE": str(ca)})
-        assert sh_summary(doc)["pending"] == 5, "https goes through HTTPS_PROXY unless NO_PROXY says otherwise"
+        assert sh_summary(doc)["pending"] == 4, "https goes through HTTPS_PROXY unless NO_PROXY says otherwise"
         _, doc = jk.check(root, cat, "--submit", "securityhub", env={**env, "AWS_CA_BUNDLE": str(ca)})
-        assert (sh_summary(doc)["sent"], sh_summary(doc)["pending"]) == (5, 0)
+        assert (sh_summary(doc)["sent"], sh_summary(doc)["pending"]) == (4, 0)
         assert tls.sig_errors == [] and tls.model_errors == []
     finally:
         tls.stop()
@@ -299,7 +306,7 @@ def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path
     from conftest import jikimi_bin
 
     root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
-    cfg = jk.config(f'[securityhub]\nenabled = true\n[agent]\nstate_dir = "{jk.state}"\n')
+    cfg = jk.config(f'[securityhub]\nenabled = true\n[agent]\nstate_dir = "{jk.state}"\n', extra_aws="first_submission_jitter_secs = 0\n")
     env = {k: v for k, v in jk.env.items() if v is not None}
     p = subprocess.Popen(
         [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "1",
@@ -318,7 +325,23 @@ def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path
         p.wait(timeout=10)
     sh = [l for l in lines if "securityhub:" in l]
     assert len(sh) >= 2, "".join(lines)
-    assert "5 sent" in sh[0], sh[0]
-    assert "0 sent" in sh[1] and "5 unchanged" in sh[1], sh[1]
-    assert len(all_findings(moto)) == 5
+    assert "4 sent" in sh[0], sh[0]
+    assert "0 sent" in sh[1] and "4 unchanged" in sh[1], sh[1]
+    assert len(all_findings(moto)) == 4
     assert p.returncode == 0
+
+
+def test_a_2xx_without_counts_keeps_findings_pending(jk, aws, moto, tmp_path):
+    """Issue 12, defect 10: a 200 whose body is not a BatchImportFindings answer (a broken
+    proxy's `{}`) proves nothing was imported: everything stays pending and the next run
+    delivers it."""
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    aws.faults = [(200, {}, {})]
+    p, doc = jk.check(root, cat, "--submit", "securityhub")
+    s = sh_summary(doc)
+    assert (s["sent"], s["pending"]) == (0, 4), s
+    assert "SuccessCount" in s["errors"][0] and "kept pending" in p.stderr
+    assert all_findings(moto) == {}
+    _, doc = jk.check(root, cat, "--submit", "securityhub")
+    assert (sh_summary(doc)["sent"], sh_summary(doc)["pending"]) == (4, 0)
+    assert len(all_findings(moto)) == 4

@@ -8,7 +8,9 @@ use std::process::Command;
 
 mod classify;
 mod firewall_roots;
+mod fix;
 mod history;
+mod platforms;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jikimi"))

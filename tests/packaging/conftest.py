@@ -19,7 +19,7 @@ sys.path.insert(0, str(DOCS))
 
 import render  # noqa: E402  (ssm-documents/render.py)
 
-DOCUMENT_NAMES = ["Jikimi-Install", "Jikimi-RunCheck", "Jikimi-Uninstall"]
+DOCUMENT_NAMES = ["Jikimi-Fix", "Jikimi-Install", "Jikimi-RunCheck", "Jikimi-Uninstall"]
 
 
 def load_doc(name: str) -> dict:
@@ -152,3 +152,59 @@ def https_server(dist, tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- the host stays untouched
+# Every real install happens in an isolated root (isolated_root.py). These are the host paths a
+# real install would change; test_host_untouched.py, which runs last, compares them with the
+# snapshot taken before the first test. They may exist (a manual run, an installed package):
+# then they must be exactly as they were.
+HOST_PATHS = ["/etc/jikimi", "/var/lib/jikimi", "/usr/bin/jikimi", "/usr/lib/systemd/system",
+              "/etc/systemd/system", "/usr/share/doc/jikimi"]
+
+
+def _describe(path: str) -> dict:
+    """What a path holds: for each entry under it (not following symlinks) its type, mode,
+    owner, size, mtime and, for regular files, content hash."""
+    import hashlib
+    import stat
+
+    out = {}
+    top = pathlib.Path(path)
+    if not os.path.lexists(top):
+        return out
+    entries = [top] + (sorted(top.rglob("*")) if top.is_dir() and not top.is_symlink() else [])
+    for p in entries:
+        if path in ("/usr/lib/systemd/system", "/etc/systemd/system") and "jikimi" not in p.name:
+            continue  # only Jikimi's units and links: the rest belongs to other packages
+        st = os.lstat(p)
+        entry = (stat.S_IFMT(st.st_mode), st.st_mode & 0o7777, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns)
+        if stat.S_ISREG(st.st_mode):
+            entry += (hashlib.sha256(p.read_bytes()).hexdigest(),)
+        elif stat.S_ISLNK(st.st_mode):
+            entry += (os.readlink(p),)
+        out[str(p)] = entry
+    return out
+
+
+def host_snapshot() -> dict:
+    status = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Version}", "jikimi"],
+                            capture_output=True, text=True)
+    snap = {"dpkg jikimi": (status.returncode, status.stdout.strip())}
+    snap["dpkg info"] = sorted(str(p) for p in pathlib.Path("/var/lib/dpkg/info").glob("jikimi.*"))
+    for path in HOST_PATHS:
+        snap[path] = _describe(path)
+    return snap
+
+
+HOST_BEFORE = {}
+
+
+def pytest_configure(config):
+    HOST_BEFORE.update(host_snapshot())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The host check runs after every other test."""
+    last = [i for i in items if i.module.__name__ == "test_host_untouched"]
+    items[:] = [i for i in items if i not in last] + last

@@ -67,7 +67,9 @@ def test_deb(dist):
     assert fields["Depends"] == "libc6 (>= 2.17)"
     listing = run("dpkg-deb", "--contents", deb).stdout
     for path in ["./usr/bin/jikimi", "./etc/jikimi/jikimi.toml", "./etc/jikimi/checks.d/",
-                 "./usr/share/doc/jikimi/copyright"] + [f"./usr/lib/systemd/system/{u}" for u in UNIT_FILES]:
+                 "./usr/share/doc/jikimi/copyright", "./usr/share/doc/jikimi/README.md",
+                 "./usr/share/doc/jikimi/LICENSE", "./usr/share/doc/jikimi/CHANGELOG.md"] + [
+                 f"./usr/lib/systemd/system/{u}" for u in UNIT_FILES]:
         assert f" {path}\n" in listing + "\n", f"{path} missing from the .deb:\n{listing}"
     assert "./var/lib/jikimi" not in listing, "state is created by postinst, not shipped (so dpkg never deletes it)"
     assert "root/root" in listing and " 0/0 " not in listing
@@ -88,7 +90,8 @@ def test_rpm(dist):
     assert q("%{NAME} %{ARCH}") == f"jikimi {ARCH}"
     files = dict(line.rsplit(" ", 1) for line in q("[%{FILENAMES} %{FILEFLAGS:fflags}\n]").splitlines())
     assert files["/etc/jikimi/jikimi.toml"] == "cn", "jikimi.toml must be %config(noreplace)"
-    for path in ["/usr/bin/jikimi", "/etc/jikimi/checks.d"] + [f"/usr/lib/systemd/system/{u}" for u in UNIT_FILES]:
+    for path in ["/usr/bin/jikimi", "/etc/jikimi/checks.d", "/usr/share/doc/jikimi/LICENSE",
+                 "/usr/share/doc/jikimi/CHANGELOG.md"] + [f"/usr/lib/systemd/system/{u}" for u in UNIT_FILES]:
         assert path in files
     assert not any(p.startswith("/var/lib/jikimi") for p in files)
     assert q("%{PAYLOADCOMPRESSOR}") == "xz", "xz payload: readable by the rpm of glibc-2.17-era distributions"

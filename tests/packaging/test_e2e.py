@@ -1,8 +1,12 @@
-"""Real install, scan and uninstall of the .deb on this machine through the SSM documents'
-scripts, run as SSM Agent would: parameters validated and substituted into runCommand, the
-result run by a shell as root. The package is served over HTTPS on 127.0.0.1 (and from moto's
-S3 for s3:// URLs); Parameter Store is moto's. Tests run in order and share the machine's
-state; the module leaves the machine as it found it.
+"""Real install, scan and uninstall of the .deb through the SSM documents' scripts, run as SSM
+Agent would: parameters validated and substituted into runCommand, the result run by a shell
+as root. Everything runs in an isolated root (isolated_root.py: the host's / under a private
+overlay, systemd not running), never on the host itself. The package is served over HTTPS on
+127.0.0.1 (and from moto's S3 for s3:// URLs); Parameter Store is moto's. Tests run in order
+and share the isolated root's state.
+
+A Jikimi already on the host (a manual `check --once` left /var/lib/jikimi, or the package is
+installed) is hidden inside the isolated root first, so it neither stops nor skews the tests.
 """
 
 import hashlib
@@ -16,6 +20,7 @@ import zipfile
 import pytest
 
 from conftest import REPO, artifact, load_doc, render
+from isolated_root import IsolatedRoot
 
 DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, "")
 CONFIG_PARAM = "/jikimi/test/config"
@@ -28,17 +33,26 @@ PACKAGE_FILES = [
     "/usr/lib/systemd/system/jikimi-check.timer",
     "/usr/share/doc/jikimi/copyright",
 ]
-STATE = pathlib.Path("/var/lib/jikimi")
-ETC = pathlib.Path("/etc/jikimi")
+STATE = "/var/lib/jikimi"
+ETC = "/etc/jikimi"
+UNIT_DIRS = ("/usr/lib/systemd/system", "/lib/systemd/system")
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="installs a package: needs root"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounts an overlay and installs a package: needs root"),
     pytest.mark.skipif(not shutil.which("dpkg") or not DEB_ARCH, reason="needs dpkg on x86_64 or aarch64"),
 ]
 
+# The isolated root of this module (set by the `root` fixture; one per module).
+ROOT: IsolatedRoot = None
+
+
+def P(path) -> pathlib.Path:
+    """A path inside the isolated root, as seen from the test process."""
+    return ROOT.inside(path)
+
 
 def dpkg_status() -> str:
-    out = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", "jikimi"], capture_output=True, text=True)
+    out = ROOT.run(["dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", "jikimi"])
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
@@ -48,16 +62,52 @@ def installed_version() -> str:
 
 
 def wants_links():
-    return sorted(pathlib.Path("/etc/systemd/system").glob("*.wants/jikimi*"))
+    return sorted(P("/etc/systemd/system").glob("*.wants/jikimi*"))
 
 
-def cleanup():
+def assert_enabled(names):
+    """The enablement links systemctl made without a running systemd: names, and each one
+    pointing at the packaged unit inside the root."""
+    links = wants_links()
+    assert [p.name for p in links] == names
+    for link in links:
+        target = os.readlink(link)
+        assert target in [f"{d}/{link.name}" for d in UNIT_DIRS], f"{link} -> {target}"
+        assert P(f"/usr/lib/systemd/system/{link.name}").is_file()
+
+
+def hide_existing_jikimi(root):
+    """Make the isolated root a machine without Jikimi, whatever the host has (only the
+    overlay changes). Returns what was hidden."""
+    hidden = []
     if dpkg_status():
-        subprocess.run(["dpkg", "--purge", "jikimi"], env=dict(os.environ, JIKIMI_KEEP_STATE="no"), capture_output=True)
-    for link in wants_links():
-        link.unlink()
-    shutil.rmtree(ETC, ignore_errors=True)
-    shutil.rmtree(STATE, ignore_errors=True)
+        out = root.run(["dpkg", "--purge", "jikimi"], env=dict(os.environ, JIKIMI_KEEP_STATE="no"))
+        assert out.returncode == 0, f"could not purge the host's jikimi inside the isolated root: {out.stderr}"
+        hidden.append("the jikimi package")
+    for path in [STATE, ETC] + ["/" + str(p.relative_to(root.path)) for p in wants_links()]:
+        if os.path.lexists(P(path)):
+            assert root.run(["rm", "-rf", "--", path]).returncode == 0
+            hidden.append(path)
+    return hidden
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    global ROOT
+    shared = [tmp_path_factory.getbasetemp()]
+    given = os.environ.get("JIKIMI_DIST")
+    if given and not pathlib.Path(given).resolve().is_relative_to(shared[0].resolve()):
+        shared.append(pathlib.Path(given))
+    ROOT = IsolatedRoot(shared=shared)
+    try:
+        hidden = hide_existing_jikimi(ROOT)
+        if hidden:
+            print(f"hidden inside the isolated root (the host keeps them): {', '.join(hidden)}")
+        assert dpkg_status() == "" and not P(STATE).exists() and not P(ETC).exists()
+        yield ROOT
+    finally:
+        ROOT.close()
+        ROOT = None
 
 
 class Host:
@@ -72,7 +122,7 @@ class Host:
         script = render.render(load_doc(name), params)
         path = self.tmp / f"{name}.sh"
         path.write_text(script)
-        out = subprocess.run([shell, str(path)], capture_output=True, text=True, env=self.env, timeout=600)
+        out = ROOT.run([shell, str(path)], env=self.env, timeout=600)
         print(f"--- {name} {params} ({shell}) -> {out.returncode}\n{out.stdout}{out.stderr}")
         return out
 
@@ -87,10 +137,7 @@ class Host:
 
 
 @pytest.fixture(scope="module")
-def host(dist, https_server, aws_env, boto, tmp_path_factory):
-    if dpkg_status() or ETC.exists() or STATE.exists():
-        pytest.fail("jikimi (or /etc/jikimi, /var/lib/jikimi) is already on this machine; "
-                    "remove it (dpkg --purge jikimi) before the real-install tests")
+def host(root, dist, https_server, aws_env, boto, tmp_path_factory):
     base_url, ca = https_server
     env = dict(os.environ)
     env.update(aws_env)
@@ -101,16 +148,13 @@ def host(dist, https_server, aws_env, boto, tmp_path_factory):
     boto("s3").create_bucket(Bucket=BUCKET)
     h = Host(env, base_url, artifact(dist, f"jikimi_*_{DEB_ARCH}.deb"), tmp_path_factory.mktemp("e2e"))
     h.s3 = boto("s3")
-    try:
-        yield h
-    finally:
-        cleanup()
+    return h
 
 
 def assert_not_installed():
     assert installed_version() == ""
     for f in PACKAGE_FILES:
-        assert not os.path.exists(f), f"{f} exists"
+        assert not P(f).exists(), f"{f} exists"
 
 
 def snapshot():
@@ -118,9 +162,9 @@ def snapshot():
     files = PACKAGE_FILES + ["/etc/jikimi/jikimi.toml", "/var/lib/dpkg/info/jikimi.list", "/var/lib/dpkg/info/jikimi.postinst"]
     snap = {"status": dpkg_status(), "wants": wants_links()}
     for f in files:
-        st = os.stat(f)
-        snap[f] = (st.st_ino, st.st_mtime_ns, st.st_mode, hashlib.sha256(pathlib.Path(f).read_bytes()).hexdigest())
-    snap["state"] = sorted(str(p) for p in STATE.rglob("*"))
+        st = os.stat(P(f))
+        snap[f] = (st.st_ino, st.st_mtime_ns, st.st_mode, hashlib.sha256(P(f).read_bytes()).hexdigest())
+    snap["state"] = sorted(str(p) for p in P(STATE).rglob("*"))
     return snap
 
 
@@ -129,7 +173,7 @@ def test_bad_checksum_installs_nothing(host):
     assert out.returncode == 1
     assert "bad checksum" in out.stderr and "nothing was installed" in out.stderr
     assert_not_installed()
-    assert not ETC.exists()
+    assert not P(ETC).exists()
 
 
 def test_unsupported_package_format(host):
@@ -157,36 +201,36 @@ def test_install(host):
     assert "sha256 verified" in out.stdout
     assert installed_version() == f"{host.version}-1"
     for f in PACKAGE_FILES:
-        assert os.path.exists(f), f
-    conf = ETC / "jikimi.toml"
+        assert P(f).exists(), f
+    conf = P(ETC) / "jikimi.toml"
     assert conf.read_text() == CONFIG_TEXT
     assert conf.stat().st_mode & 0o777 == 0o600
-    assert STATE.is_dir() and STATE.stat().st_mode & 0o777 == 0o700
-    # systemd is not PID 1 in CI containers: the script says so instead of failing.
-    if not os.path.isdir("/run/systemd/system"):
-        assert "systemd is not running" in out.stdout
-        if shutil.which("systemctl"):
-            assert [p.name for p in wants_links()] == ["jikimi-check.timer"]
+    assert P(STATE).is_dir() and P(STATE).stat().st_mode & 0o777 == 0o700
+    # systemd is not PID 1 in the isolated root: the script says so instead of failing, and
+    # the timer is enabled offline (the link exists, nothing was started).
+    assert not P("/run/systemd/system").exists()
+    assert "systemd is not running" in out.stdout
+    assert_enabled(["jikimi-check.timer"])
 
 
 def test_config_validates(host):
-    out = subprocess.run(["/usr/bin/jikimi", "config", "validate", "--config", "/etc/jikimi/jikimi.toml"], capture_output=True, text=True)
+    out = ROOT.run(["/usr/bin/jikimi", "config", "validate", "--config", "/etc/jikimi/jikimi.toml"])
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_check_once_runs(host):
-    out = subprocess.run(["/usr/bin/jikimi", "check", "--once", "--config", "/etc/jikimi/jikimi.toml"],
-                         capture_output=True, text=True, timeout=600)
+    out = ROOT.run(["/usr/bin/jikimi", "check", "--once", "--config", "/etc/jikimi/jikimi.toml"], timeout=600)
     print(out.stdout[-3000:], out.stderr[-2000:])
     assert out.returncode in (0, 2), out.stderr
     assert out.stdout.strip(), "jikimi check --once printed nothing"
+    assert sorted(p.name for p in (P(STATE) / "history").iterdir()), "no history record in the isolated root"
     host.agent_rc = out.returncode
 
 
 def test_second_install_changes_nothing(host):
     before = snapshot()
     # The same document again, this time under dash (Debian's /bin/sh, as SSM Agent may run it).
-    out = host.install(shell="dash" if shutil.which("dash") else "sh", configParameter=CONFIG_PARAM, units="timer")
+    out = host.install(shell="dash", configParameter=CONFIG_PARAM, units="timer")
     assert out.returncode == 0, out.stderr
     assert "already installed" in out.stdout
     assert "already in place" in out.stdout
@@ -216,14 +260,14 @@ def test_run_check_json(host):
 def test_run_check_file(host):
     out = host.run_doc("Jikimi-RunCheck", {"sinks": "file"})
     assert out.returncode == 0, out.stderr
-    latest = STATE / "reports" / "latest.json"
+    latest = P(STATE) / "reports" / "latest.json"
     report = json.loads(latest.read_text())
     assert '"summary": {' in out.stdout and f'"total": {report["summary"]["total"]}' in out.stdout
-    assert (STATE / "reports").stat().st_mode & 0o777 == 0o700
+    assert (P(STATE) / "reports").stat().st_mode & 0o777 == 0o700
 
 
 def test_run_check_fails_when_the_scan_cannot_run(host):
-    conf = ETC / "jikimi.toml"
+    conf = P(ETC) / "jikimi.toml"
     saved = conf.read_text()
     try:
         conf.write_text("[agent]\nno_such_key = true\n")
@@ -248,14 +292,14 @@ def test_upgrade_from_s3_keeps_config_and_state(host):
     newdeb = host.tmp / f"jikimi_{newver}-1_{DEB_ARCH}.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(work), str(newdeb)], check=True, capture_output=True)
     host.s3.upload_file(str(newdeb), BUCKET, f"releases/{newdeb.name}")
-    (STATE / "marker").write_text("state from before the upgrade\n")
+    (P(STATE) / "marker").write_text("state from before the upgrade\n")
 
     out = host.install(version=newver, packageUrl=f"s3://{BUCKET}/releases/{newdeb.name}",
                        sha256=hashlib.sha256(newdeb.read_bytes()).hexdigest())
     assert out.returncode == 0, out.stderr
     assert installed_version() == f"{newver}-1"
-    assert (ETC / "jikimi.toml").read_text() == CONFIG_TEXT
-    assert (STATE / "marker").exists()
+    assert (P(ETC) / "jikimi.toml").read_text() == CONFIG_TEXT
+    assert (P(STATE) / "marker").exists()
 
 
 def test_uninstall_keeps_state(host):
@@ -263,46 +307,47 @@ def test_uninstall_keeps_state(host):
     assert out.returncode == 0, out.stderr
     assert dpkg_status() == ""
     assert_not_installed()
-    assert not ETC.exists()
-    assert (STATE / "marker").read_text() == "state from before the upgrade\n"
+    assert not P(ETC).exists()
+    assert (P(STATE) / "marker").read_text() == "state from before the upgrade\n"
     assert wants_links() == []
 
 
 def test_uninstall_again_is_a_noop(host):
-    out = host.run_doc("Jikimi-Uninstall", {"keepState": "true"}, shell="dash" if shutil.which("dash") else "sh")
+    out = host.run_doc("Jikimi-Uninstall", {"keepState": "true"}, shell="dash")
     assert out.returncode == 0, out.stderr
     assert "not installed" in out.stdout
-    assert (STATE / "marker").exists()
+    assert (P(STATE) / "marker").exists()
 
 
 def test_reinstall_keeps_old_state_then_uninstall_removes_it(host):
     out = host.install(units="none")
     assert out.returncode == 0, out.stderr
-    assert (STATE / "marker").exists()
-    assert (ETC / "jikimi.toml").read_text() == (REPO / "packaging" / "jikimi.toml").read_text()
+    assert (P(STATE) / "marker").exists()
+    assert (P(ETC) / "jikimi.toml").read_text() == (REPO / "packaging" / "jikimi.toml").read_text()
+    assert wants_links() == []
     out = host.run_doc("Jikimi-Uninstall", {"keepState": "false"})
     assert out.returncode == 0, out.stderr
     assert_not_installed()
-    assert not STATE.exists() and not ETC.exists()
+    assert not P(STATE).exists() and not P(ETC).exists()
 
 
 def test_maintainer_scripts_without_systemd(host):
     """Plain dpkg with JIKIMI_ENABLE=timer: the timer is enabled (symlink) even though
     systemd is not running, and purge removes the symlink, configuration and state."""
-    if os.path.isdir("/run/systemd/system"):
-        pytest.skip("systemd is running here: this test is for hosts without it")
+    assert not P("/run/systemd/system").exists()
+    assert ROOT.run(["sh", "-c", "command -v systemctl"]).returncode == 0, \
+        "systemctl is missing (tests/packaging/setup.sh installs systemd)"
     env = dict(host.env, JIKIMI_ENABLE="timer")
-    out = subprocess.run(["dpkg", "-i", str(host.deb)], capture_output=True, text=True, env=env)
+    out = ROOT.run(["dpkg", "-i", str(host.deb)], env=env)
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     assert "not started" in out.stdout
-    if shutil.which("systemctl"):
-        assert [p.name for p in wants_links()] == ["jikimi-check.timer"]
-    out = subprocess.run(["dpkg", "--purge", "jikimi"], capture_output=True, text=True, env=host.env)
+    assert_enabled(["jikimi-check.timer"])
+    out = ROOT.run(["dpkg", "--purge", "jikimi"], env=host.env)
     assert out.returncode == 0, out.stderr
     assert wants_links() == []
     assert_not_installed()
-    assert not STATE.exists() and not ETC.exists()
+    assert not P(STATE).exists() and not P(ETC).exists()
 
 
 def test_distributor_install_and_uninstall(host, dist):
@@ -313,12 +358,12 @@ def test_distributor_install_and_uninstall(host, dist):
     for s in ("install.sh", "uninstall.sh"):
         (d / s).chmod(0o755)
     env = dict(host.env, JIKIMI_ENABLE="none")
-    out = subprocess.run(["sh", str(d / "install.sh")], capture_output=True, text=True, env=env, cwd="/")
+    out = ROOT.run(["sh", str(d / "install.sh")], env=env)
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     assert installed_version() == f"{host.version}-1"
-    out = subprocess.run(["sh", str(d / "uninstall.sh")], capture_output=True, text=True, env=env, cwd="/")
+    out = ROOT.run(["sh", str(d / "uninstall.sh")], env=env)
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     assert_not_installed()
-    assert STATE.is_dir(), "the Distributor uninstall keeps the state"
+    assert P(STATE).is_dir(), "the Distributor uninstall keeps the state"

@@ -27,6 +27,9 @@ GOOD = {
     "sinks": ["table", "json", "file"],
     "failOnFindings": ["true", "false"],
     "keepState": ["true", "false"],
+    "checkIds": ["", "SSH-001", "SSH-001,KERN-015,FILE-001"],
+    "dryRun": ["true", "false"],
+    "minSeverity": ["info", "high"],
 }
 
 # Shell metacharacters and friends, appended to (or replacing) a good value.
@@ -46,6 +49,9 @@ EXTRA = {
     "sinks": ["", "stdout", "syslog"],
     "failOnFindings": ["", "yes", "1", "True"],
     "keepState": ["", "yes", "1", "True"],
+    "checkIds": ["ssh-001", "SSH-001,", ",SSH-001", "SSH 001", "1SSH", "SSH-001,,KERN-015", "-SSH"],
+    "dryRun": ["", "yes", "1", "True"],
+    "minSeverity": ["", "HIGH", "severe"],
 }
 
 

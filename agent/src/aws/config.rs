@@ -5,9 +5,16 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// Default interval after which an unchanged finding is sent again (Security Hub deletes
-/// active findings 90 days after their last update).
-pub const DEFAULT_REFRESH_INTERVAL_SECS: u64 = 86_400;
+/// Default interval after which an unchanged finding is sent again: 7 days. Security Hub
+/// deletes active findings 90 days after their last update, and bills every imported
+/// finding version (docs/aws.md has the arithmetic: about 900 ingestion events per
+/// 210-check host and month at 7 days, against 6,300 at one day).
+pub const DEFAULT_REFRESH_INTERVAL_SECS: u64 = 7 * 86_400;
+/// Default upper bound of the random delay before a daemon's first submission, so a fleet
+/// started at once (an AMI rollout, a reboot wave) spreads its first BatchImportFindings
+/// calls instead of throttling itself (10 TPS, burst 30 per account and region).
+pub const DEFAULT_FIRST_SUBMISSION_JITTER_SECS: u64 = 120;
+pub const MAX_FIRST_SUBMISSION_JITTER_SECS: u64 = 3600;
 /// The longest refresh interval accepted: well inside the 90-day expiry.
 pub const MAX_REFRESH_INTERVAL_SECS: u64 = 30 * 86_400;
 /// Attempts per AWS request (the first try plus retries on throttling, 5xx, network errors).
@@ -46,6 +53,16 @@ pub struct AwsConfig {
     /// Attempts per request, 1..=10 (default 4).
     #[serde(default, deserialize_with = "max_attempts")]
     pub max_attempts: Option<u32>,
+    /// FIPS endpoints (`service-fips.region...`); default `AWS_USE_FIPS_ENDPOINT`, else the
+    /// profile's `use_fips_endpoint`, else false.
+    pub use_fips_endpoint: Option<bool>,
+    /// Dual-stack (IPv6) endpoints; default `AWS_USE_DUALSTACK_ENDPOINT`, else the
+    /// profile's `use_dualstack_endpoint`, else false.
+    pub use_dualstack_endpoint: Option<bool>,
+    /// The daemon waits a random 0..=N seconds before its first submission (default 120,
+    /// at most 3600; 0 turns it off). `check --once` never waits.
+    #[serde(default, deserialize_with = "jitter")]
+    pub first_submission_jitter_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,10 +71,26 @@ pub struct SecurityHubConfig {
     /// Submit findings on every run (as `--submit securityhub` does for one run).
     #[serde(default)]
     pub enabled: bool,
-    /// Send an unchanged finding again after this many seconds (default 86400, at most
+    /// Send an unchanged finding again after this many seconds (default 604800 = 7 days, at most
     /// 2592000 = 30 days, so findings never reach Security Hub's 90-day expiry).
     #[serde(default, deserialize_with = "refresh_interval")]
     pub refresh_interval_secs: Option<u64>,
+    /// The page of a check for SourceUrl and Remediation.Recommendation.Url, `{check_id}`
+    /// replaced (e.g. `https://wiki.example.com/jikimi/{check_id}`); default the CIS
+    /// benchmark page of checks with a CIS reference.
+    #[serde(default, deserialize_with = "url_template")]
+    pub reference_url: Option<String>,
+}
+
+fn url_template<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.starts_with("https://") && s.len() <= 900 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Some(s))
+    } else {
+        Err(invalid(format!(
+            "reference_url `{s}` must be an https:// URL (printable ASCII, no spaces)"
+        )))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,6 +113,24 @@ impl SecurityHubConfig {
 impl AwsConfig {
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
+    }
+
+    pub fn first_submission_jitter(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.first_submission_jitter_secs
+                .unwrap_or(DEFAULT_FIRST_SUBMISSION_JITTER_SECS),
+        )
+    }
+}
+
+fn jitter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let n = u64::deserialize(d)?;
+    if n <= MAX_FIRST_SUBMISSION_JITTER_SECS {
+        Ok(Some(n))
+    } else {
+        Err(invalid(format!(
+            "first_submission_jitter_secs {n} is above {MAX_FIRST_SUBMISSION_JITTER_SECS}"
+        )))
     }
 }
 
@@ -184,6 +235,9 @@ mod tests {
         assert_eq!(c.aws.region.as_deref(), Some("ap-northeast-2"));
         assert!(c.securityhub.enabled && c.ssm_compliance.enabled);
         assert_eq!(c.securityhub.refresh_interval().as_secs(), 3600);
+        assert_eq!(c.aws.first_submission_jitter().as_secs(), 120, "default");
+        let d = Config::parse("", "t").unwrap();
+        assert_eq!(d.securityhub.refresh_interval().as_secs(), 7 * 86_400);
         for (text, line, needle) in [
             ("[aws]\naccount_id = \"1234\"\n", 2, "12-digit"),
             ("[aws]\nregion = \"Seoul\"\n", 2, "not an AWS region"),
@@ -196,6 +250,16 @@ mod tests {
                 "90 days",
             ),
             ("[securityhub]\nenable = true\n", 2, "unknown field"),
+            (
+                "[aws]\nfirst_submission_jitter_secs = 7200\n",
+                2,
+                "above 3600",
+            ),
+            (
+                "[securityhub]\nreference_url = \"http://x/{check_id}\"\n",
+                2,
+                "https://",
+            ),
         ] {
             let e = Config::parse(text, "t.toml").unwrap_err();
             assert!(e.starts_with(&format!("t.toml:{line}:")), "{text}: {e}");

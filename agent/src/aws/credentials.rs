@@ -1,17 +1,38 @@
-//! The credential chain, in the order AWS SDKs use: environment variables, the shared
-//! credentials and config files (static keys of one profile; the SSM agent writes a hybrid
-//! instance's credentials there), ECS/EKS container credentials, then the EC2 instance
-//! profile through IMDSv2. The first source that has credentials wins.
+//! The credential chain, in the order AWS SDKs use, and the profile types of the shared
+//! files. [`plan`] decides *where* credentials come from without any network call;
+//! [`crate::aws::Session`] then fetches them (STS calls need its signed HTTP client).
+//!
+//! Order: environment keys; the selected profile (`aws.profile`, `AWS_PROFILE`, else
+//! `default`) when it is an assume-role or web-identity profile; web identity from
+//! `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`; the profile's static keys or
+//! `credential_process`; ECS/EKS container credentials; the EC2 instance profile (IMDSv2).
+//!
+//! A profile that was asked for and cannot be used is an error, never a silent fall-through
+//! to another principal: a missing explicitly named profile, an SSO profile (not supported),
+//! a `role_arn` without a source, a source that yields nothing.
+//!
+//! The shared files live under `HOME`, or, when `HOME` is unset (systemd units), under the
+//! effective user's home directory from the passwd database (`getpwuid_r`): the SSM Agent
+//! writes a hybrid instance's credentials to `/root/.aws/credentials`.
 
 use super::http::Client;
 use super::imds::Imds;
 use super::sigv4::Credentials;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
+
+/// Largest shared credentials/config file or token file read.
+const MAX_FILE: u64 = 1 << 20;
+/// How long a `credential_process` may run.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest `credential_process` output read.
+const MAX_PROCESS_OUTPUT: usize = 64 * 1024;
+/// Longest chain of `source_profile` hops followed.
+const MAX_CHAIN: usize = 5;
 
 /// Parses the JSON of IMDS role credentials and the container credentials endpoint.
 pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, String> {
@@ -32,7 +53,8 @@ pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, S
     })
 }
 
-fn from_env() -> Option<Credentials> {
+/// Static keys from the environment.
+pub fn from_env() -> Option<Credentials> {
     Some(Credentials {
         access_key_id: env("AWS_ACCESS_KEY_ID")?,
         secret_access_key: env("AWS_SECRET_ACCESS_KEY")?,
@@ -58,6 +80,10 @@ fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
             }
             continue;
         }
+        // Nested sub-sections (`s3 =` followed by indented lines) are not credential keys.
+        if raw.starts_with([' ', '\t']) {
+            continue;
+        }
         if current == Some(section) {
             if let Some((k, v)) = line.split_once('=') {
                 found
@@ -70,13 +96,7 @@ fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
 }
 
 fn static_keys(pairs: &[(String, String)], source: String) -> Option<Credentials> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, v)| key == k && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| get(pairs, k);
     Some(Credentials {
         access_key_id: get("aws_access_key_id")?,
         secret_access_key: get("aws_secret_access_key")?,
@@ -86,97 +106,715 @@ fn static_keys(pairs: &[(String, String)], source: String) -> Option<Credentials
     })
 }
 
-fn from_shared_files(profile: &str) -> Option<Credentials> {
-    let home = env("HOME").map(PathBuf::from);
-    let creds_file = env("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials")));
-    if let Some(p) = creds_file {
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            if let Some(pairs) = ini_section(&text, profile) {
-                if let Some(c) = static_keys(&pairs, format!("{} [{profile}]", p.display())) {
-                    return Some(c);
+fn get(pairs: &[(String, String)], k: &str) -> Option<String> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(key, v)| key == k && !v.is_empty())
+        .map(|(_, v)| v.clone())
+}
+
+/// The effective user's home directory from the passwd database (`getpwuid_r`, bounded
+/// buffer); `None` when the user has no entry or the entry is not an absolute path.
+pub fn passwd_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    let uid = unsafe { libc::geteuid() };
+    let mut size = 1024usize;
+    while size <= 1 << 20 {
+        let mut buf = vec![0 as libc::c_char; size];
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; the strings it fills point into
+        // `buf`, which outlives their use below.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), size, &mut out) };
+        if rc == libc::ERANGE {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 || out.is_null() || pwd.pw_dir.is_null() {
+            return None;
+        }
+        // SAFETY: getpwuid_r succeeded, so pw_dir is a NUL-terminated string inside `buf`.
+        let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
+        let dir = std::str::from_utf8(dir.to_bytes()).ok()?;
+        let p = PathBuf::from(dir);
+        return (p.is_absolute() && dir.len() < 4096).then_some(p);
+    }
+    None
+}
+
+/// `HOME`, else the passwd database's home of the effective user.
+pub fn home_dir() -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from).or_else(passwd_home)
+}
+
+/// Reads a small regular file (never blocks on a FIFO, never reads a device); `Ok(None)`
+/// when it does not exist.
+pub fn read_small(path: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!(
+            "{}: larger than {} bytes",
+            path.display(),
+            MAX_FILE
+        ));
+    }
+    let mut text = String::new();
+    f.take(MAX_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(text))
+}
+
+/// The shared credentials and config files, read once per resolution.
+#[derive(Debug, Default, Clone)]
+pub struct SharedFiles {
+    pub credentials: Option<(PathBuf, String)>,
+    pub config: Option<(PathBuf, String)>,
+}
+
+impl SharedFiles {
+    /// `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE`, else `~/.aws/credentials` and
+    /// `~/.aws/config` under [`home_dir`].
+    pub fn load() -> Result<SharedFiles, String> {
+        let home = home_dir();
+        let pick = |var: &str, rel: &str| {
+            env(var)
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(rel)))
+        };
+        let read = |p: Option<PathBuf>| -> Result<Option<(PathBuf, String)>, String> {
+            match p {
+                None => Ok(None),
+                Some(p) => Ok(read_small(&p)?.map(|t| (p, t))),
+            }
+        };
+        Ok(SharedFiles {
+            credentials: read(pick("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"))?,
+            config: read(pick("AWS_CONFIG_FILE", ".aws/config"))?,
+        })
+    }
+
+    /// A profile's keys: the credentials file's `[name]` over the config file's
+    /// `[profile name]` (`[default]` for the default profile); `None` when neither has it.
+    pub fn profile(&self, name: &str) -> Option<Profile> {
+        let from_creds = self
+            .credentials
+            .as_ref()
+            .and_then(|(p, t)| Some((p.clone(), ini_section(t, name)?)));
+        let cfg_section = if name == "default" {
+            "default".to_string()
+        } else {
+            format!("profile {name}")
+        };
+        let from_cfg = self.config.as_ref().and_then(|(p, t)| {
+            ini_section(t, &cfg_section)
+                .or_else(|| (name == "default").then(|| ini_section(t, "profile default"))?)
+                .map(|s| (p.clone(), s))
+        });
+        if from_creds.is_none() && from_cfg.is_none() {
+            return None;
+        }
+        Some(Profile {
+            name: name.to_string(),
+            credentials: from_creds,
+            config: from_cfg,
+        })
+    }
+}
+
+/// One profile's settings from both files.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    credentials: Option<(PathBuf, Vec<(String, String)>)>,
+    config: Option<(PathBuf, Vec<(String, String)>)>,
+}
+
+impl Profile {
+    /// A setting: the credentials file's value first, as the SDKs merge them.
+    pub fn get(&self, k: &str) -> Option<String> {
+        self.credentials
+            .as_ref()
+            .and_then(|(_, s)| get(s, k))
+            .or_else(|| self.config.as_ref().and_then(|(_, s)| get(s, k)))
+    }
+
+    fn static_keys(&self) -> Option<Credentials> {
+        for (path, s) in [&self.credentials, &self.config].into_iter().flatten() {
+            if let Some(c) = static_keys(s, format!("{} [{}]", path.display(), self.name)) {
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+/// Where credentials come from (decided without network calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Keys at hand (environment, static profile keys).
+    Static(Credentials),
+    /// `credential_process`: the command line, split like the SDKs do, run without a shell.
+    Process { profile: String, argv: Vec<String> },
+    /// STS AssumeRole with the credentials of `source`.
+    AssumeRole(Box<AssumeRole>),
+    /// STS AssumeRoleWithWebIdentity (unsigned) with a token file.
+    WebIdentity {
+        role_arn: String,
+        token_file: PathBuf,
+        session_name: String,
+        region: Option<String>,
+    },
+    /// ECS task role / EKS pod identity.
+    Container,
+    /// The EC2 instance profile.
+    InstanceProfile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub profile: String,
+    pub role_arn: String,
+    pub source: Source,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    pub duration_secs: Option<u32>,
+    /// The profile's `region` (STS is called there), if any.
+    pub region: Option<String>,
+}
+
+impl Source {
+    /// For messages: what kind of source this is.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Static(c) => c.source.clone(),
+            Source::Process { profile, .. } => format!("credential_process of profile {profile}"),
+            Source::AssumeRole(a) => format!(
+                "role {} (profile {}) from {}",
+                a.role_arn,
+                a.profile,
+                a.source.describe()
+            ),
+            Source::WebIdentity { role_arn, .. } => format!("web identity for role {role_arn}"),
+            Source::Container => "container credentials".into(),
+            Source::InstanceProfile => "instance profile".into(),
+        }
+    }
+}
+
+/// The default session name, like the SDKs' `botocore-session-<time>`: fixed for the
+/// process (the time of first use), so the cached role credentials stay keyed to one source.
+fn session_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        format!(
+            "jikimi-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        )
+    })
+    .clone()
+}
+
+/// Splits a command line the way the SDKs do on POSIX (shlex rules): whitespace separates
+/// words; single quotes keep everything literally; double quotes keep everything but
+/// `\"`, `\\`, `\$` and `` \` `` escapes; a backslash outside quotes escapes the next
+/// character. No expansion of any kind, and the result is executed without a shell.
+pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated single quote".into()),
+                    }
                 }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
+                            Some('\n') => {}
+                            Some(x) => {
+                                cur.push('\\');
+                                cur.push(x);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some('\n') => {}
+                    Some(x) => cur.push(x),
+                    None => return Err("trailing backslash".into()),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
             }
         }
     }
-    let config_file = env("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".aws/config")));
-    let section = if profile == "default" {
-        "default".to_string()
-    } else {
-        format!("profile {profile}")
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err("empty command".into());
+    }
+    Ok(words)
+}
+
+/// What the selected profile says (`None`: it has no credential settings at all).
+fn from_profile(
+    files: &SharedFiles,
+    name: &str,
+    seen: &mut Vec<String>,
+) -> Result<Option<Source>, String> {
+    if seen.iter().any(|s| s == name) {
+        return Err(format!(
+            "profile {name}: source_profile loop ({} -> {name})",
+            seen.join(" -> ")
+        ));
+    }
+    if seen.len() >= MAX_CHAIN {
+        return Err(format!(
+            "profile {name}: more than {MAX_CHAIN} source_profile hops"
+        ));
+    }
+    seen.push(name.to_string());
+    let Some(p) = files.profile(name) else {
+        return Ok(None);
     };
-    let p = config_file?;
-    let text = std::fs::read_to_string(&p).ok()?;
-    static_keys(
-        &ini_section(&text, &section)?,
-        format!("{} [{section}]", p.display()),
-    )
+    let role_arn = p.get("role_arn");
+    let sso = [
+        "sso_start_url",
+        "sso_session",
+        "sso_account_id",
+        "sso_role_name",
+    ]
+    .iter()
+    .any(|k| p.get(k).is_some());
+    if let Some(role_arn) = role_arn {
+        let region = p.get("region");
+        let session_name = p.get("role_session_name").unwrap_or_else(session_name);
+        if let Some(token_file) = p.get("web_identity_token_file") {
+            return Ok(Some(Source::WebIdentity {
+                role_arn,
+                token_file: PathBuf::from(token_file),
+                session_name,
+                region,
+            }));
+        }
+        let duration_secs = match p.get("duration_seconds") {
+            None => None,
+            Some(d) => match d.parse::<u32>() {
+                Ok(n) if (900..=43_200).contains(&n) => Some(n),
+                _ => {
+                    return Err(format!(
+                        "profile {name}: duration_seconds `{d}` is not within 900..=43200"
+                    ))
+                }
+            },
+        };
+        let source = match (p.get("source_profile"), p.get("credential_source")) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "profile {name}: both source_profile and credential_source are set"
+                ))
+            }
+            (Some(src), None) => {
+                // A source profile's own static keys win over its role (the SDKs' rule
+                // for a profile that is its own source).
+                let sp = files
+                    .profile(&src)
+                    .ok_or_else(|| format!("profile {name}: source_profile {src} not found"))?;
+                match sp.static_keys() {
+                    Some(c) => Source::Static(c),
+                    None => from_profile(files, &src, seen)?.ok_or_else(|| {
+                        format!("profile {name}: source_profile {src} has no credentials")
+                    })?,
+                }
+            }
+            (None, Some(cs)) => match cs.as_str() {
+                "Environment" => Source::Static(from_env().ok_or_else(|| {
+                    format!(
+                        "profile {name}: credential_source Environment, but AWS_ACCESS_KEY_ID / \
+                         AWS_SECRET_ACCESS_KEY are not set"
+                    )
+                })?),
+                "Ec2InstanceMetadata" => Source::InstanceProfile,
+                "EcsContainer" => Source::Container,
+                other => {
+                    return Err(format!(
+                        "profile {name}: credential_source `{other}` is not supported \
+                         (Environment, Ec2InstanceMetadata, EcsContainer)"
+                    ))
+                }
+            },
+            (None, None) => {
+                return Err(format!(
+                    "profile {name}: role_arn needs source_profile, credential_source or \
+                     web_identity_token_file"
+                ))
+            }
+        };
+        return Ok(Some(Source::AssumeRole(Box::new(AssumeRole {
+            profile: name.to_string(),
+            role_arn,
+            source,
+            external_id: p.get("external_id"),
+            session_name,
+            duration_secs,
+            region,
+        }))));
+    }
+    if sso {
+        return Err(format!(
+            "profile {name}: IAM Identity Center (SSO) profiles are not supported; use \
+             credential_process, an assume-role profile or static keys"
+        ));
+    }
+    if let Some(c) = p.static_keys() {
+        return Ok(Some(Source::Static(c)));
+    }
+    if let Some(cmd) = p.get("credential_process") {
+        let argv =
+            split_command(&cmd).map_err(|e| format!("profile {name}: credential_process: {e}"))?;
+        return Ok(Some(Source::Process {
+            profile: name.to_string(),
+            argv,
+        }));
+    }
+    if p.get("aws_access_key_id").is_some() || p.get("aws_secret_access_key").is_some() {
+        return Err(format!(
+            "profile {name}: aws_access_key_id and aws_secret_access_key must both be set"
+        ));
+    }
+    Ok(None)
+}
+
+/// Decides where credentials come from. `profile` is `aws.profile` (which takes precedence
+/// over environment keys); `AWS_PROFILE` applies when it is unset. An explicitly selected
+/// profile must exist and yield credentials.
+pub fn plan(profile: Option<&str>) -> Result<Source, String> {
+    // A profile named in the agent's configuration negates the environment keys (as an
+    // explicit profile does in the SDKs); `AWS_PROFILE` does not.
+    if profile.is_none() {
+        if let Some(c) = from_env() {
+            return Ok(Source::Static(c));
+        }
+    }
+    let explicit = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
+    let name = explicit.clone().unwrap_or_else(|| "default".into());
+    let files = SharedFiles::load()?;
+    let from_files = from_profile(&files, &name, &mut Vec::new())?;
+    // SDK order: a role profile, then web identity from the environment, then the
+    // profile's static keys or credential_process.
+    if let Some(s @ (Source::AssumeRole(_) | Source::WebIdentity { .. })) = &from_files {
+        return Ok(s.clone());
+    }
+    if let (Some(token_file), Some(role_arn)) =
+        (env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_ARN"))
+    {
+        return Ok(Source::WebIdentity {
+            role_arn,
+            token_file: PathBuf::from(token_file),
+            session_name: env("AWS_ROLE_SESSION_NAME").unwrap_or_else(session_name),
+            region: None,
+        });
+    }
+    if let Some(s) = from_files {
+        return Ok(s);
+    }
+    if let Some(n) = &explicit {
+        let where_ = [&files.credentials, &files.config]
+            .into_iter()
+            .flatten()
+            .map(|(p, _)| p.display().to_string())
+            .collect::<Vec<_>>();
+        return Err(if files.profile(n).is_some() {
+            format!("profile {n} has no credentials (in {})", where_.join(", "))
+        } else if where_.is_empty() {
+            format!(
+                "profile {n} not found: no shared credentials or config file (HOME {})",
+                home_dir()
+                    .map(|h| h.display().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            )
+        } else {
+            format!("profile {n} not found in {}", where_.join(", "))
+        });
+    }
+    if env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+    {
+        return Ok(Source::Container);
+    }
+    Ok(Source::InstanceProfile)
+}
+
+/// Is a container credentials `FULL_URI` allowed, as the SDKs decide: https anywhere, http
+/// only to loopback or the ECS (169.254.170.2) and EKS (169.254.170.23, fd00:ec2::23)
+/// link-local addresses.
+pub fn container_uri_allowed(url: &str) -> Result<(), String> {
+    let ep = super::http::Endpoint::parse(url)
+        .map_err(|e| format!("AWS_CONTAINER_CREDENTIALS_FULL_URI: {e}"))?;
+    if ep.https {
+        return Ok(());
+    }
+    let host = ep.host.trim_start_matches('[').trim_end_matches(']');
+    let ok = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip.is_loopback()
+                || ip == std::net::IpAddr::from([169, 254, 170, 2])
+                || ip == std::net::IpAddr::from([169, 254, 170, 23])
+                || ip
+                    == "fd00:ec2::23"
+                        .parse::<std::net::IpAddr>()
+                        .expect("valid address")
+        }
+        // Names are not resolved here: only `localhost` itself is accepted.
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI {url}: plain http is allowed only to loopback, \
+             169.254.170.2, 169.254.170.23 or fd00:ec2::23 (use https)"
+        ))
+    }
 }
 
 /// ECS task role / EKS pod identity: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on the ECS
 /// agent address) or `AWS_CONTAINER_CREDENTIALS_FULL_URI` with an optional authorization
-/// token (`AWS_CONTAINER_AUTHORIZATION_TOKEN` or `..._TOKEN_FILE`).
-fn from_container() -> Option<Result<Credentials, String>> {
+/// token (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` or `..._TOKEN`).
+pub fn from_container() -> Result<Credentials, String> {
     let url = match (
         env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
         env("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
     ) {
         (Some(rel), _) => format!("http://169.254.170.2{rel}"),
-        (None, Some(full)) => full,
-        (None, None) => return None,
+        (None, Some(full)) => {
+            container_uri_allowed(&full)?;
+            full
+        }
+        (None, None) => {
+            return Err(
+                "container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI \
+                 are not set"
+                    .into(),
+            )
+        }
     };
     let token = match env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
-        Some(f) => match std::fs::read_to_string(&f) {
-            Ok(t) => Some(t.trim().to_string()),
-            Err(e) => return Some(Err(format!("{f}: {e}"))),
+        Some(f) => match read_small(Path::new(&f)) {
+            Ok(Some(t)) => Some(t.trim().to_string()),
+            Ok(None) => return Err(format!("{f}: not found")),
+            Err(e) => return Err(e),
         },
         None => env("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
     };
+    if token.as_deref().is_some_and(|t| t.contains(['\r', '\n'])) {
+        return Err("container authorization token contains a line break".into());
+    }
     let client = Client::metadata(Duration::from_secs(1), Duration::from_secs(3));
     let headers: Vec<(&str, &str)> = token
         .as_deref()
         .map(|t| vec![("authorization", t)])
         .unwrap_or_default();
-    Some(match client.send("GET", &url, &headers, None) {
+    match client.send("GET", &url, &headers, None) {
         Ok(r) if r.status == 200 => {
             parse_json_credentials(&String::from_utf8_lossy(&r.body), "container credentials")
         }
         Ok(r) => Err(format!("container credentials {url}: HTTP {}", r.status)),
         Err(e) => Err(format!("container credentials {url}: {e}")),
+    }
+}
+
+/// Runs a `credential_process` (no shell, stdin closed, [`PROCESS_TIMEOUT`]) and parses
+/// its JSON (`Version` 1). The helper's stderr is not echoed: it may hold secrets.
+pub fn from_process(profile: &str, argv: &[String]) -> Result<Credentials, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let what = format!("profile {profile}: credential_process `{}`", argv[0]);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let r = (&mut stdout)
+            .take(MAX_PROCESS_OUTPUT as u64 + 1)
+            .read_to_end(&mut buf);
+        r.map(|_| buf)
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) => {}
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+        if start.elapsed() > PROCESS_TIMEOUT || crate::cancel::requested() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(if crate::cancel::requested() {
+                format!("{what}: cancelled")
+            } else {
+                format!("{what}: no answer within {} s", PROCESS_TIMEOUT.as_secs())
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = reader
+        .join()
+        .map_err(|_| format!("{what}: reader failed"))?
+        .map_err(|e| format!("{what}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{what}: exited with {status}"));
+    }
+    if out.len() > MAX_PROCESS_OUTPUT {
+        return Err(format!(
+            "{what}: output larger than {MAX_PROCESS_OUTPUT} bytes"
+        ));
+    }
+    parse_process_output(&out, &format!("credential_process of profile {profile}"))
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+/// The `credential_process` JSON: `Version` 1, `AccessKeyId`, `SecretAccessKey`, optional
+/// `SessionToken` and `Expiration` (RFC 3339; credentials already expired are refused).
+pub fn parse_process_output(out: &[u8], source: &str) -> Result<Credentials, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(out).map_err(|e| format!("output is not JSON: {e}"))?;
+    match v.get("Version").and_then(|x| x.as_u64()) {
+        Some(1) => {}
+        Some(n) => return Err(format!("Version {n} is not supported (1)")),
+        None => return Err("no Version in the output".into()),
+    }
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).filter(|x| !x.is_empty());
+    let expires = match s("Expiration") {
+        None => None,
+        Some(e) => Some(
+            crate::time::parse_rfc3339(e)
+                .ok_or_else(|| format!("Expiration `{e}` is not an RFC 3339 time"))?,
+        ),
+    };
+    if expires.is_some_and(|e| e <= std::time::SystemTime::now()) {
+        return Err("the credentials it returned have already expired".into());
+    }
+    Ok(Credentials {
+        access_key_id: s("AccessKeyId").ok_or("no AccessKeyId")?.to_string(),
+        secret_access_key: s("SecretAccessKey")
+            .ok_or("no SecretAccessKey")?
+            .to_string(),
+        session_token: s("SessionToken").map(String::from),
+        expires,
+        source: source.to_string(),
     })
 }
 
-/// Resolves credentials; the error lists what was tried.
-pub fn resolve(profile: Option<&str>, imds: &Imds) -> Result<Credentials, String> {
-    if let Some(c) = from_env() {
-        return Ok(c);
+/// Reads a web identity token file (bounded, regular file).
+pub fn read_token_file(p: &Path) -> Result<String, String> {
+    let t = read_small(p)?
+        .ok_or_else(|| format!("web identity token file {}: not found", p.display()))?;
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        return Err(format!("web identity token file {}: empty", p.display()));
     }
-    let profile = profile
-        .map(String::from)
-        .or_else(|| env("AWS_PROFILE"))
-        .unwrap_or_else(|| "default".into());
-    if let Some(c) = from_shared_files(&profile) {
-        return Ok(c);
-    }
-    if let Some(c) = from_container() {
-        return c;
-    }
-    match imds.role_credentials() {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(
-            "no AWS credentials: none in the environment, in the shared credentials \
-                         file, from a container endpoint, and the instance has no instance profile"
-                .into(),
+    Ok(t)
+}
+
+/// The `<Credentials>` of an STS AssumeRole / AssumeRoleWithWebIdentity answer.
+pub fn parse_sts_credentials(xml: &str, source: &str) -> Result<Credentials, String> {
+    let field = |tag: &str| -> Option<String> {
+        let open = format!("<{tag}>");
+        let s = xml.find(&open)? + open.len();
+        let e = xml[s..].find(&format!("</{tag}>"))? + s;
+        Some(super::http::xml_unescape(xml[s..e].trim()))
+    };
+    let exp = field("Expiration").ok_or("STS answer without Expiration")?;
+    Ok(Credentials {
+        access_key_id: field("AccessKeyId").ok_or("STS answer without AccessKeyId")?,
+        secret_access_key: field("SecretAccessKey").ok_or("STS answer without SecretAccessKey")?,
+        session_token: Some(field("SessionToken").ok_or("STS answer without SessionToken")?),
+        expires: Some(
+            crate::time::parse_rfc3339(&exp)
+                .ok_or_else(|| format!("STS Expiration `{exp}` is not a time"))?,
         ),
-        Err(e) => Err(format!(
-            "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID), in the shared \
-             credentials file (profile {profile}), from a container endpoint, nor from the \
-             instance profile ({e})"
-        )),
-    }
+        source: source.to_string(),
+    })
+}
+
+/// Fetches credentials of the sources that need no STS call.
+pub fn fetch_simple(src: &Source, imds: &Imds) -> Option<Result<Credentials, String>> {
+    Some(match src {
+        Source::Static(c) => Ok(c.clone()),
+        Source::Process { profile, argv } => from_process(profile, argv),
+        Source::Container => from_container(),
+        Source::InstanceProfile => match imds.role_credentials() {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(
+                "no AWS credentials: none in the environment, in the shared credentials \
+                 file, from a container endpoint, and the instance has no instance profile"
+                    .into(),
+            ),
+            Err(e) => Err(format!(
+                "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID), in the \
+                 shared credentials file (HOME {}), from a container endpoint, nor from the \
+                 instance profile ({e})",
+                home_dir()
+                    .map(|h| h.display().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            )),
+        },
+        Source::AssumeRole(_) | Source::WebIdentity { .. } => return None,
+    })
 }
 
 #[cfg(test)]
@@ -187,7 +825,7 @@ mod tests {
     fn ini_sections_and_static_keys() {
         let text = "# c\n[default]\naws_access_key_id = AK1\naws_secret_access_key=S1\n\
                     [prod] \n[profile prod]\naws_access_key_id = AK2\n; x\naws_secret_access_key = S2\n\
-                    aws_session_token = T2\n";
+                    aws_session_token = T2\ns3 =\n  max_concurrent_requests = 2\n";
         let d = ini_section(text, "default").unwrap();
         let c = static_keys(&d, "f".into()).unwrap();
         assert_eq!(
@@ -196,6 +834,7 @@ mod tests {
         );
         assert!(c.session_token.is_none());
         let p = ini_section(text, "profile prod").unwrap();
+        assert!(!p.iter().any(|(k, _)| k == "max_concurrent_requests"));
         assert_eq!(
             static_keys(&p, "f".into())
                 .unwrap()
@@ -219,5 +858,163 @@ mod tests {
         assert!(c.expires.is_some());
         assert!(parse_json_credentials(r#"{"Code":"Failure"}"#, "imds").is_err());
         assert!(parse_json_credentials("{", "imds").is_err());
+    }
+
+    #[test]
+    fn command_lines_split_like_shlex() {
+        let ok = |s: &str| split_command(s).unwrap();
+        assert_eq!(ok("/bin/helper --a b"), ["/bin/helper", "--a", "b"]);
+        assert_eq!(
+            ok(r#"h 'x y' "a \"q\" \$HOME \n" c\ d"#),
+            ["h", "x y", r#"a "q" $HOME \n"#, "c d"]
+        );
+        assert_eq!(ok("a ''"), ["a", ""]);
+        assert_eq!(ok("a;b |c"), ["a;b", "|c"], "no shell operators");
+        for bad in ["", "  ", "a 'b", "a \"b", "a\\"] {
+            assert!(split_command(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn process_output_versions_and_expiry() {
+        let c = parse_process_output(
+            br#"{"Version":1,"AccessKeyId":"AK","SecretAccessKey":"S","SessionToken":"T",
+                 "Expiration":"2999-01-01T00:00:00Z"}"#,
+            "p",
+        )
+        .unwrap();
+        assert_eq!(c.session_token.as_deref(), Some("T"));
+        assert!(c.expires.is_some());
+        for (bad, why) in [
+            (r#"{"AccessKeyId":"AK","SecretAccessKey":"S"}"#, "Version"),
+            (
+                r#"{"Version":2,"AccessKeyId":"AK","SecretAccessKey":"S"}"#,
+                "Version 2",
+            ),
+            (
+                r#"{"Version":1,"AccessKeyId":"AK","SecretAccessKey":"S","Expiration":"2001-01-01T00:00:00Z"}"#,
+                "expired",
+            ),
+            (
+                r#"{"Version":1,"AccessKeyId":"AK","SecretAccessKey":"S","Expiration":"soon"}"#,
+                "RFC 3339",
+            ),
+            (r#"{"Version":1,"AccessKeyId":"AK"}"#, "SecretAccessKey"),
+            ("nope", "not JSON"),
+        ] {
+            let e = parse_process_output(bad.as_bytes(), "p").unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn sts_answers_parse() {
+        let xml = "<AssumeRoleResponse><AssumeRoleResult><Credentials>\
+                   <AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>s&amp;k</SecretAccessKey>\
+                   <SessionToken>tok</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>\
+                   </Credentials></AssumeRoleResult></AssumeRoleResponse>";
+        let c = parse_sts_credentials(xml, "role").unwrap();
+        assert_eq!(
+            (c.access_key_id.as_str(), c.secret_access_key.as_str()),
+            ("ASIAROLE", "s&k")
+        );
+        assert!(parse_sts_credentials("<x/>", "role").is_err());
+    }
+
+    #[test]
+    fn container_addresses() {
+        for ok in [
+            "http://127.0.0.1:8080/creds",
+            "http://169.254.170.2/v2/credentials",
+            "http://169.254.170.23/v1/credentials",
+            "http://[fd00:ec2::23]/v1/credentials",
+            "http://[::1]:1/x",
+            "http://localhost/x",
+            "https://creds.example.com/x",
+        ] {
+            assert!(container_uri_allowed(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1/creds",
+            "http://169.254.169.254/latest",
+            "http://creds.example.com/x",
+            "http://localhost.evil.com/x",
+            "ftp://127.0.0.1/x",
+        ] {
+            assert!(container_uri_allowed(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn files(creds: &str, config: &str) -> SharedFiles {
+        SharedFiles {
+            credentials: Some((PathBuf::from("/c"), creds.to_string())),
+            config: Some((PathBuf::from("/f"), config.to_string())),
+        }
+    }
+
+    #[test]
+    fn profile_types() {
+        let f = files(
+            "[base]\naws_access_key_id = AKB\naws_secret_access_key = SB\n",
+            "[profile role]\nrole_arn = arn:aws:iam::111122223333:role/r\nsource_profile = base\n\
+             external_id = ext\nrole_session_name = s1\nduration_seconds = 1800\nregion = eu-west-1\n\
+             [profile chain]\nrole_arn = arn:aws:iam::111122223333:role/c\nsource_profile = role\n\
+             [profile imds]\nrole_arn = arn:aws:iam::1:role/i\ncredential_source = Ec2InstanceMetadata\n\
+             [profile proc]\ncredential_process = /usr/bin/helper --x 'a b'\n\
+             [profile web]\nrole_arn = arn:aws:iam::1:role/w\nweb_identity_token_file = /t\n\
+             [profile sso]\nsso_start_url = https://x\nsso_account_id = 1\n\
+             [profile loop1]\nrole_arn = a\nsource_profile = loop2\n\
+             [profile loop2]\nrole_arn = b\nsource_profile = loop1\n\
+             [profile nosrc]\nrole_arn = a\n\
+             [profile both]\nrole_arn = a\nsource_profile = base\ncredential_source = Environment\n\
+             [profile badsrc]\nrole_arn = a\ncredential_source = Ec2\n\
+             [profile half]\naws_access_key_id = AK\n\
+             [profile regiononly]\nregion = us-east-1\n",
+        );
+        let p = |n: &str| from_profile(&f, n, &mut Vec::new());
+        match p("role").unwrap().unwrap() {
+            Source::AssumeRole(a) => {
+                assert_eq!(a.role_arn, "arn:aws:iam::111122223333:role/r");
+                assert_eq!(a.external_id.as_deref(), Some("ext"));
+                assert_eq!(a.session_name, "s1");
+                assert_eq!(a.duration_secs, Some(1800));
+                assert_eq!(a.region.as_deref(), Some("eu-west-1"));
+                assert!(matches!(&a.source, Source::Static(c) if c.access_key_id == "AKB"));
+            }
+            s => panic!("{s:?}"),
+        }
+        match p("chain").unwrap().unwrap() {
+            Source::AssumeRole(a) => assert!(matches!(a.source, Source::AssumeRole(_))),
+            s => panic!("{s:?}"),
+        }
+        match p("imds").unwrap().unwrap() {
+            Source::AssumeRole(a) => assert_eq!(a.source, Source::InstanceProfile),
+            s => panic!("{s:?}"),
+        }
+        assert!(matches!(p("proc").unwrap().unwrap(),
+            Source::Process { argv, .. } if argv == ["/usr/bin/helper", "--x", "a b"]));
+        assert!(matches!(
+            p("web").unwrap().unwrap(),
+            Source::WebIdentity { .. }
+        ));
+        for (n, why) in [
+            ("sso", "SSO"),
+            ("loop1", "loop"),
+            ("nosrc", "needs source_profile"),
+            ("both", "both"),
+            ("badsrc", "not supported"),
+            ("half", "both be set"),
+        ] {
+            let e = p(n).unwrap_err();
+            assert!(e.contains(why), "{n}: {e}");
+        }
+        assert!(p("regiononly").unwrap().is_none());
+        assert!(p("absent").unwrap().is_none());
+    }
+
+    #[test]
+    fn passwd_home_of_this_user() {
+        let h = passwd_home().expect("the test user has a passwd entry");
+        assert!(h.is_absolute());
     }
 }

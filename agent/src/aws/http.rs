@@ -1,7 +1,10 @@
 //! HTTP for AWS: endpoints, one blocking client (ureq over rustls, no OpenSSL, no async
-//! runtime), error classification, and jittered exponential backoff.
+//! runtime), error classification, jittered exponential backoff and the retry quota (a
+//! token bucket, as the SDKs' standard retry mode has), so that a fleet facing an outage
+//! stops retrying instead of multiplying the load.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
 
 /// A parsed endpoint URL: `scheme://host[:port][/base]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +87,39 @@ pub struct Response {
     pub status: u16,
     /// `x-amzn-errortype`, when present.
     pub error_type: Option<String>,
+    /// The `Date` header (the server's clock), when present and valid.
+    pub date: Option<SystemTime>,
     pub body: Vec<u8>,
+}
+
+/// Parses an HTTP date in the IMF-fixdate form every AWS endpoint sends
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    let rest = s.split_once(", ")?.1;
+    let mut it = rest.split(' ');
+    let day: u32 = it.next()?.parse().ok()?;
+    let mon = it.next()?;
+    let year: i64 = it.next()?.parse().ok()?;
+    let hms = it.next()?;
+    if it.next()? != "GMT" || it.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? + 1;
+    let t: Vec<u32> = hms
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    if t.len() != 3 || t[0] > 23 || t[1] > 59 || t[2] > 60 || !(1..=31).contains(&day) {
+        return None;
+    }
+    crate::time::parse_rfc3339(&format!(
+        "{year:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        t[0], t[1], t[2]
+    ))
 }
 
 /// Largest response body read (Security Hub and SSM answers are small).
@@ -255,11 +290,14 @@ impl Client {
         };
         let mut res = res.map_err(|e| e.to_string())?;
         let status = res.status().as_u16();
-        let error_type = res
-            .headers()
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
+        let header = |k: &str| {
+            res.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        let error_type = header("x-amzn-errortype");
+        let date = header("date").and_then(|d| parse_http_date(&d));
         let body = res
             .body_mut()
             .with_config()
@@ -269,10 +307,61 @@ impl Client {
         Ok(Response {
             status,
             error_type,
+            date,
             body,
         })
     }
+
+    /// [`Client::send`] on a worker thread, so that a cancellation request
+    /// ([`crate::cancel::request`]) ends the wait within [`crate::cancel::POLL`] even while
+    /// the request hangs on a black-holed endpoint (the abandoned request ends with its
+    /// timeout or with the process).
+    pub fn send_cancellable(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, String> {
+        if crate::cancel::requested() {
+            return Err(CANCELLED.into());
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let me = self.clone();
+        let (method, url) = (method.to_string(), url.to_string());
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = body.map(<[u8]>::to_vec);
+        std::thread::Builder::new()
+            .name("aws-http".into())
+            .spawn(move || {
+                let h: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let _ = tx.send(me.send(&method, &url, &h, body.as_deref()));
+            })
+            .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
+        loop {
+            match rx.recv_timeout(crate::cancel::POLL) {
+                Ok(r) => return r,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if crate::cancel::requested() {
+                        return Err(CANCELLED.into());
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err("the HTTP thread ended without an answer".into())
+                }
+            }
+        }
+    }
 }
+
+/// The transport error of a request abandoned because the process is stopping.
+pub const CANCELLED: &str = "cancelled: the agent is stopping";
 
 /// What went wrong with an AWS call, after retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,6 +527,59 @@ impl Retry {
     }
 }
 
+/// The retry quota: a process-wide token bucket like the SDKs' standard retry mode. A
+/// retry costs [`RETRY_COST`] tokens ([`TIMEOUT_RETRY_COST`] after a timeout or a network
+/// error); a success gives back what its retries cost, or one token when it needed none.
+/// An empty bucket means no more retries until successes refill it: when an endpoint is
+/// down for everyone, each host makes one attempt per request instead of four.
+pub struct RetryQuota {
+    tokens: AtomicU32,
+}
+
+pub const QUOTA_CAPACITY: u32 = 500;
+pub const RETRY_COST: u32 = 5;
+pub const TIMEOUT_RETRY_COST: u32 = 10;
+
+impl RetryQuota {
+    pub const fn new() -> RetryQuota {
+        RetryQuota {
+            tokens: AtomicU32::new(QUOTA_CAPACITY),
+        }
+    }
+
+    /// The process's quota.
+    pub fn global() -> &'static RetryQuota {
+        static Q: RetryQuota = RetryQuota::new();
+        &Q
+    }
+
+    /// Takes `cost` tokens for a retry; false (nothing taken) when there are not enough.
+    pub fn acquire(&self, cost: u32) -> bool {
+        self.tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| t.checked_sub(cost))
+            .is_ok()
+    }
+
+    /// Gives tokens back after a success, up to the capacity.
+    pub fn release(&self, n: u32) {
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some((t + n).min(QUOTA_CAPACITY))
+            });
+    }
+
+    pub fn available(&self) -> u32 {
+        self.tokens.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for RetryQuota {
+    fn default() -> Self {
+        RetryQuota::new()
+    }
+}
+
 /// A small non-cryptographic generator for jitter (xorshift seeded from the clock and pid):
 /// enough to keep a fleet's retries apart, no dependency needed.
 pub fn random_u64() -> u64 {
@@ -491,6 +633,7 @@ mod tests {
         Response {
             status,
             error_type: etype.map(String::from),
+            date: None,
             body: body.as_bytes().to_vec(),
         }
     }
@@ -558,6 +701,35 @@ mod tests {
         ] {
             assert_eq!(no_proxy_matches(list, host), want, "{list} {host}");
         }
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(crate::time::rfc3339(t), "1994-11-06T08:49:37.000Z");
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "x, 1 Foo 2000 00:00:00 GMT",
+        ] {
+            assert!(parse_http_date(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_quota_drains_and_refills() {
+        let q = RetryQuota::new();
+        let mut n = 0;
+        while q.acquire(RETRY_COST) {
+            n += 1;
+        }
+        assert_eq!(n, QUOTA_CAPACITY / RETRY_COST);
+        assert!(!q.acquire(1));
+        q.release(RETRY_COST);
+        assert!(q.acquire(RETRY_COST));
+        q.release(10 * QUOTA_CAPACITY);
+        assert_eq!(q.available(), QUOTA_CAPACITY);
     }
 
     #[test]

@@ -34,29 +34,10 @@ pub struct Identity {
     pub tags: BTreeMap<String, String>,
 }
 
-/// The partition of a region.
+/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso*`), from
+/// the partition table ([`super::partitions`]).
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    }
-}
-
-/// DNS suffix of a partition's regional endpoints.
-pub fn dns_suffix(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "amazonaws.com.cn",
-        "aws-iso" => "c2s.ic.gov",
-        "aws-iso-b" => "sc2s.sgov.gov",
-        _ => "amazonaws.com",
-    }
+    &super::partitions::of(region).id
 }
 
 impl Identity {
@@ -241,7 +222,8 @@ mod tests {
     #[test]
     fn partitions() {
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(dns_suffix(partition("cn-northwest-1")), "amazonaws.com.cn");
         assert_eq!(partition("eu-central-1"), "aws");
+        assert_eq!(partition("eusc-de-east-1"), "aws-eusc");
+        assert_eq!(partition("us-isof-south-1"), "aws-iso-f");
     }
 }

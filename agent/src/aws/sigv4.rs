@@ -1,4 +1,7 @@
-//! AWS Signature Version 4 for the few JSON requests the agent makes (Security Hub, SSM).
+//! AWS Signature Version 4 for the requests the agent makes (Security Hub, SSM, EC2, STS).
+//! The signer owns canonicalization (path normalization and encoding, query sorting and
+//! encoding, header folding), so callers pass requests as they go on the wire; the AWS
+//! test suite (`tests/aws/test_sigv4.py`) checks it against all 34 official vectors.
 //!
 //! Written from the published algorithm (canonical request → string to sign → HMAC chain of
 //! date, region, service) rather than pulled in through the SDK's signing crates: it is ~150
@@ -42,17 +45,33 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// The `Host` header exactly as sent (with the port when it is not the scheme's default).
     pub host: &'a str,
-    /// Absolute path, already URI-encoded (`/findings/import`).
+    /// The path exactly as it goes on the wire (percent-encoded as the URL has it). The
+    /// signer canonicalizes it: dot segments and empty segments removed and every byte but
+    /// the unreserved ones and `/` percent-encoded (so an encoded wire path is encoded a
+    /// second time), except for S3, whose paths are signed as sent.
     pub path: &'a str,
-    /// Canonical query string (names and values encoded, sorted); empty for none.
+    /// The query string as on the wire, without `?`; empty for none. The signer decodes
+    /// each name and value, encodes them canonically and sorts the pairs.
     pub query: &'a str,
-    /// Other headers to sign, e.g. `content-type`, `x-amz-target`.
+    /// Other headers to sign, in the order sent, e.g. `content-type`, `x-amz-target`. A
+    /// repeated name is signed as one line, values comma-joined in this order.
     pub headers: &'a [(&'a str, &'a str)],
     pub body: &'a [u8],
     /// Signing name of the service (`securityhub`, `ssm`).
     pub service: &'a str,
     pub region: &'a str,
     pub time: SystemTime,
+}
+
+/// The intermediate results of signing (exposed for the AWS test suite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub canonical_request: String,
+    pub string_to_sign: String,
+    pub signed_headers: String,
+    /// The headers to add to the request: `x-amz-date`, `x-amz-security-token` when the
+    /// credentials are temporary, `authorization`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// HMAC-SHA256 (RFC 2104) over `sha2`.
@@ -90,30 +109,150 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
-/// Header values are trimmed and inner runs of spaces collapse to one (the canonical form).
+/// Header values are trimmed and inner runs of whitespace (folded lines too) collapse to one
+/// space (the canonical form).
 fn canonical_value(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The canonical request, the string to sign and the signed header list (exposed for tests).
+/// RFC 3986 unreserved characters: never percent-encoded.
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Percent-encodes every byte but the unreserved ones (and `/` when `keep_slash`), with
+/// upper-case hex digits.
+pub fn uri_encode(s: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s {
+        if unreserved(b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (a malformed escape is kept as is; `+` stays `+`).
+pub fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// RFC 3986 section 5.2.4 dot-segment removal, plus the removal of empty segments that AWS
+/// services expect (`//a//` is `/a/`). The leading slash stays; a trailing slash stays when
+/// something is left.
+pub fn normalize_path(path: &str) -> String {
+    if path.is_empty() {
+        return "/".into();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut s = String::with_capacity(path.len());
+    if path.starts_with('/') {
+        s.push('/');
+    }
+    s.push_str(&out.join("/"));
+    if path.ends_with('/') && !out.is_empty() {
+        s.push('/');
+    }
+    s
+}
+
+/// The canonical URI of a wire path: S3 signs the path as sent; every other service signs
+/// the normalized path encoded once more.
+pub fn canonical_path(path: &str, service: &str) -> String {
+    if service == "s3" {
+        return if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        };
+    }
+    uri_encode(normalize_path(path).as_bytes(), true)
+}
+
+/// The canonical query string: each name and value decoded then encoded canonically, pairs
+/// sorted by name then value (repeated names are kept), `name=` for empty values.
+pub fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The canonical request and the signed header list.
 fn canonical(req: &Request, amz_date: &str, token: Option<&str>) -> (String, String) {
-    let mut headers: Vec<(String, String)> = vec![
-        ("host".into(), canonical_value(req.host)),
-        ("x-amz-date".into(), amz_date.into()),
-    ];
+    // Every header in order of appearance; repeated names merge into one, values joined
+    // with commas in the order sent.
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut add = |k: &str, v: &str| {
+        let k = k.trim().to_ascii_lowercase();
+        let v = canonical_value(v);
+        match headers.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, old)) => {
+                old.push(',');
+                old.push_str(&v);
+            }
+            None => headers.push((k, v)),
+        }
+    };
+    add("host", req.host);
+    add("x-amz-date", amz_date);
     if let Some(t) = token {
-        headers.push(("x-amz-security-token".into(), t.into()));
+        add("x-amz-security-token", t);
     }
     for (k, v) in req.headers {
-        headers.push((k.to_ascii_lowercase(), canonical_value(v)));
+        add(k, v);
     }
-    headers.sort();
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
     let signed = headers
         .iter()
         .map(|(k, _)| k.as_str())
         .collect::<Vec<_>>()
         .join(";");
-    let mut creq = format!("{}\n{}\n{}\n", req.method, req.path, req.query);
+    let mut creq = format!(
+        "{}\n{}\n{}\n",
+        req.method.to_ascii_uppercase(),
+        canonical_path(req.path, req.service),
+        canonical_query(req.query)
+    );
     for (k, v) in &headers {
         creq.push_str(k);
         creq.push(':');
@@ -127,9 +266,9 @@ fn canonical(req: &Request, amz_date: &str, token: Option<&str>) -> (String, Str
     (creq, signed)
 }
 
-/// Signs a request: returns the headers to add (`x-amz-date`, `x-amz-security-token` when
-/// the credentials are temporary, `authorization`). The caller sends `req.headers` as given.
-pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
+/// Signs a request: the canonical request, the string to sign and the headers to add. The
+/// caller sends `req.headers` as given.
+pub fn sign_detailed(req: &Request, creds: &Credentials) -> Signed {
     let (amz_date, date) = crate::time::amz_date(req.time);
     let token = creds.session_token.as_deref();
     let (creq, signed) = canonical(req, &amz_date, token);
@@ -157,7 +296,18 @@ pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
             creds.access_key_id
         ),
     ));
-    out
+    Signed {
+        canonical_request: creq,
+        string_to_sign: to_sign,
+        signed_headers: signed,
+        headers: out,
+    }
+}
+
+/// Signs a request: returns the headers to add (`x-amz-date`, `x-amz-security-token` when
+/// the credentials are temporary, `authorization`). The caller sends `req.headers` as given.
+pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
+    sign_detailed(req, creds).headers
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod cis;
 pub mod firewall;
+pub mod fix;
 pub mod fixtures;
 pub mod probe;
 
@@ -68,6 +69,10 @@ pub struct Check {
     /// Walks the whole filesystem: skipped by `--no-walks`, excluded from the fast benchmark.
     pub walk: bool,
     pub expect: Cond,
+    /// How to fix a failure (`jikimi fix`); empty: no mechanical fix.
+    pub fix: Vec<fix::Step>,
+    /// Why the check deliberately has no automatic fix (partitioning, a human choice...).
+    pub no_fix: Option<String>,
     /// `file:line` where the check is defined.
     pub origin: String,
 }
@@ -208,6 +213,8 @@ struct RawCheck {
     #[serde(default)]
     walk: bool,
     expect: toml::Table,
+    fix: Option<toml::Value>,
+    no_fix: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -373,6 +380,22 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                 }
             }
             let ctx = Ctx { profile };
+            if rc.fix.is_some() && rc.no_fix.is_some() {
+                push("a check has either `fix` or `no_fix`, not both".into());
+            }
+            if rc.no_fix.as_ref().is_some_and(|r| r.trim().is_empty()) {
+                push("`no_fix` must say why".into());
+            }
+            let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
+                None => Vec::new(),
+                Some(Ok(f)) => f,
+                Some(Err(es)) => {
+                    for m in es {
+                        push(m);
+                    }
+                    Vec::new()
+                }
+            };
             match probe::parse_cond(&toml::Value::Table(rc.expect), &ctx, "expect") {
                 Ok(expect) => {
                     let walk = rc.walk || expect.uses_walk();
@@ -388,6 +411,8 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                         platforms: rc.platforms,
                         walk,
                         expect,
+                        fix,
+                        no_fix: rc.no_fix,
                         origin,
                     })
                 }
@@ -445,16 +470,16 @@ pub fn markdown(c: &Catalog) -> String {
         let _ = writeln!(o, "\n## {a}\n");
         let _ = writeln!(
             o,
-            "| id | severity | title | KISA 2021 | KISA 2026 | CIS | CCE | platforms |"
+            "| id | severity | title | KISA 2021 | KISA 2026 | CIS | CCE | platforms | fix |"
         );
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
         for ch in c.checks.iter().filter(|ch| ch.area == a) {
             let r = &ch.references;
             let cis: Vec<String> = r.cis.iter().map(|(b, s)| format!("{b} {s}")).collect();
             let cce: Vec<String> = r.cce.iter().map(|(p, id)| format!("{id} ({p})")).collect();
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 ch.id,
                 ch.severity,
                 ch.title.replace('|', "\\|"),
@@ -466,9 +491,33 @@ pub fn markdown(c: &Catalog) -> String {
                     "all".to_string()
                 } else {
                     ch.platforms.join(", ")
+                },
+                {
+                    let mut k: Vec<&str> = ch.fix.iter().map(|s| s.action.kind()).collect();
+                    k.dedup();
+                    k.join(", ")
                 }
             );
         }
+    }
+    let with_fix = c.checks.iter().filter(|ch| !ch.fix.is_empty()).count();
+    let _ = writeln!(
+        o,
+        "\n## Automatic fixes\n\n{with_fix} of {} checks have a fix that `jikimi fix` can apply, \
+         verify and undo (the `fix` column names its actions). The others, and why:\n",
+        c.checks.len()
+    );
+    let _ = writeln!(o, "| id | why there is no automatic fix |\n|---|---|");
+    for ch in c.checks.iter().filter(|ch| ch.fix.is_empty()) {
+        let _ = writeln!(
+            o,
+            "| {} | {} |",
+            ch.id,
+            ch.no_fix
+                .as_deref()
+                .unwrap_or("not automated yet")
+                .replace('|', "\\|")
+        );
     }
     o.push_str(&cis::markdown(c));
     o

@@ -2,7 +2,8 @@
 //!
 //! A condition is either one probe (`probe = "file"`, ...) or a combinator (`all`, `any`,
 //! `none`) of conditions. Any condition may carry `platforms = [...]` (NOT_APPLICABLE
-//! elsewhere). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
+//! elsewhere) and `requires = { condition }` (NOT_APPLICABLE unless that condition passes:
+//! what a check examines must be installed before its settings can be judged). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
 //! resolved for the selected profile when the catalog loads.
 
 use super::Profile;
@@ -10,6 +11,9 @@ use crate::fs::FileKind;
 use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+
+mod system;
+pub use system::*;
 
 /// Load-time context.
 pub struct Ctx {
@@ -20,6 +24,9 @@ pub struct Ctx {
 #[derive(Debug, Clone)]
 pub struct Cond {
     pub platforms: Vec<String>,
+    /// `requires`: evaluated first; anything but PASS makes this condition NOT_APPLICABLE
+    /// (ERROR stays ERROR).
+    pub requires: Option<Box<Cond>>,
     pub node: Node,
 }
 
@@ -34,6 +41,9 @@ pub enum Node {
 impl Cond {
     /// Whether evaluating this condition walks the filesystem.
     pub fn uses_walk(&self) -> bool {
+        if self.requires.as_ref().is_some_and(|r| r.uses_walk()) {
+            return true;
+        }
         match &self.node {
             Node::All(v) | Node::Any(v) | Node::None(v) => v.iter().any(Cond::uses_walk),
             Node::Probe(p) => matches!(**p, Probe::Walk(_)),
@@ -60,6 +70,14 @@ pub enum Probe {
     Sudoers(SudoersProbe),
     Pam(PamProbe),
     Sshd(SshdProbe),
+    // system hardening (probe/system.rs)
+    AuditRules(AuditProbe),
+    Boot(BootProbe),
+    Kmod(KmodProbe),
+    SystemdConf(SdConfProbe),
+    Limits(LimitsProbe),
+    Mac(MacProbe),
+    Unit(UnitProbe),
     Firewall(super::firewall::FirewallProbe),
 }
 
@@ -261,7 +279,7 @@ fn num(s: &str) -> Result<f64, String> {
 }
 
 /// Resolves `{ kisa = .., cis = .. }` to the profile's value.
-fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
+pub(crate) fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
     if let toml::Value::Table(t) = v {
         for k in t.keys() {
             if !["kisa", "cis", "default"].contains(&k.as_str()) {
@@ -284,7 +302,7 @@ fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
     Ok(v.clone())
 }
 
-fn scalar_text(v: &toml::Value) -> Result<String, String> {
+pub(crate) fn scalar_text(v: &toml::Value) -> Result<String, String> {
     match v {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
@@ -417,8 +435,12 @@ pub struct SysctlProbe {
     pub compare: Compare,
     pub live: bool,
     pub config: bool,
-    /// The kernel's value when no configuration file sets the key.
+    /// The kernel's value when no configuration file sets the key (used only when the
+    /// running kernel cannot be read, i.e. when scanning an image).
     pub default: Option<String>,
+    /// Verdict when the key does not exist in the running kernel (the feature is not built
+    /// in or is disabled): NOT_APPLICABLE unless the check says otherwise.
+    pub if_absent: IfMissing,
 }
 
 #[derive(Deserialize)]
@@ -430,6 +452,7 @@ struct RawSysctlProbe {
     #[serde(default)]
     source: SysctlSource,
     default: Option<toml::Value>,
+    if_absent: Option<IfMissing>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -587,6 +610,10 @@ pub struct ServiceProbe {
     #[serde(default)]
     pub sysv: Vec<String>,
     pub expect: ServiceExpect,
+    /// Verdict when none of the services is installed (default NOT_APPLICABLE; `fail` when
+    /// the service is itself the requirement).
+    #[serde(default)]
+    pub if_missing: Option<IfMissing>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -1117,8 +1144,9 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
     Ok(PamProbe { test })
 }
 
-/// `probe = "sshd"`: one keyword of the effective sshd configuration, computed as OpenSSH
-/// 9.2p1's `sshd -T` computes it (see `facts::sshd`): the main file with its `Include`s
+/// `probe = "sshd"`: one keyword of the effective sshd configuration, computed as the
+/// host's own OpenSSH release computes `sshd -T` (see `facts::sshd`; 7.4 to 10.0, Debian,
+/// Red Hat and upstream builds): the main file with its `Include`s
 /// expanded (the first value of a keyword wins), built-in defaults for what is not set, and
 /// the `Match` blocks.
 ///
@@ -1133,7 +1161,8 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
 ///
 /// Fields:
 /// - `keyword` (required): an sshd keyword or alias, any case (`PermitRootLogin`,
-///   `ChallengeResponseAuthentication`); checked against sshd 9.2's keyword table at load.
+///   `ChallengeResponseAuthentication`); checked against the newest keyword table (10.0)
+///   at load.
 /// - `config`: the main configuration file (default `/etc/ssh/sshd_config`).
 /// - `op`, `value`: a comparison with the value as `sshd -T` prints it (all printed values
 ///   joined by one space for keywords printed once per value, such as AllowUsers). Text
@@ -1195,7 +1224,7 @@ fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), String> {
 fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
     use crate::facts::sshd::{canonical, ALGORITHM_KEYWORDS, DEFAULT_CONFIG, NOT_PRINTED};
     let keyword = canonical(&r.keyword.to_ascii_lowercase())
-        .ok_or_else(|| format!("`{}` is not a keyword sshd 9.2 uses", r.keyword))?;
+        .ok_or_else(|| format!("`{}` is not a keyword sshd (up to 10.0) uses", r.keyword))?;
     if NOT_PRINTED.contains(&keyword) {
         return Err(format!(
             "`{}` is not part of what sshd -T prints, so it cannot be checked",
@@ -1337,6 +1366,7 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
                 live: !matches!(r.source, SysctlSource::Config),
                 config: !matches!(r.source, SysctlSource::Live),
                 default: r.default.as_ref().map(scalar_text).transpose().map_err(e)?,
+                if_absent: r.if_absent.unwrap_or(IfMissing::NotApplicable),
             })
         }
         "mount" => {
@@ -1408,10 +1438,18 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "sudoers" => Probe::Sudoers(parse_sudoers(de(t).map_err(e)?, ctx).map_err(e)?),
         "pam" => Probe::Pam(parse_pam(de(t).map_err(e)?, ctx).map_err(e)?),
         "sshd" => Probe::Sshd(parse_sshd(de(t).map_err(e)?, ctx).map_err(e)?),
+        // system hardening (probe/system.rs)
+        "audit_rules" => Probe::AuditRules(parse_audit(t).map_err(e)?),
+        "boot" => Probe::Boot(parse_boot(t, ctx).map_err(e)?),
+        "kmod" => Probe::Kmod(parse_kmod(t).map_err(e)?),
+        "systemd_conf" => Probe::SystemdConf(parse_sdconf(t, ctx).map_err(e)?),
+        "limits" => Probe::Limits(parse_limits(t, ctx).map_err(e)?),
+        "mac" => Probe::Mac(parse_mac(t, ctx).map_err(e)?),
+        "unit" => Probe::Unit(parse_unit(t).map_err(e)?),
         "firewall" => Probe::Firewall(super::firewall::parse(de(t).map_err(e)?).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, firewall)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit, firewall)"
             )))
         }
     })
@@ -1438,6 +1476,10 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
         }
         Some(_) => return Err(vec![format!("{at}: `platforms` must be a list")]),
     };
+    let requires = match t.remove("requires") {
+        None => None,
+        Some(r) => Some(Box::new(parse_cond(&r, ctx, &format!("{at}.requires"))?)),
+    };
     let combs: Vec<&str> = ["all", "any", "none"]
         .into_iter()
         .filter(|k| t.contains_key(*k))
@@ -1445,7 +1487,7 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
     if !combs.is_empty() {
         if combs.len() > 1 || t.len() > 1 {
             return Err(vec![format!(
-                "{at}: a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`)"
+                "{at}: a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`, `requires`)"
             )]);
         }
         let k = combs[0];
@@ -1473,7 +1515,11 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
             "any" => Node::Any(kids),
             _ => Node::None(kids),
         };
-        return Ok(Cond { platforms, node });
+        return Ok(Cond {
+            platforms,
+            requires,
+            node,
+        });
     }
     let kind = match t.remove("probe") {
         Some(toml::Value::String(s)) => s,
@@ -1487,6 +1533,7 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
     parse_probe(&kind, &t, ctx, at)
         .map(|p| Cond {
             platforms,
+            requires,
             node: Node::Probe(Box::new(p)),
         })
         .map_err(|e| vec![e])

@@ -11,10 +11,13 @@
 //! A definite FAIL outranks an ERROR in `all` (one proven weakness is enough), and a PASS
 //! outranks an ERROR in `any`. NOT_APPLICABLE children are ignored unless all are.
 
+mod audit;
+mod boot;
 mod firewall;
 mod probes;
 mod sshd;
 mod sudo_pam;
+mod system;
 
 use crate::catalog::probe::{Cond, Node};
 use crate::facts::{FactError, Facts};
@@ -90,6 +93,23 @@ impl From<crate::fs::FsError> for Outcome {
 pub fn evaluate(cond: &Cond, facts: &Facts) -> Outcome {
     if !cond.platforms.is_empty() && !cond.platforms.iter().any(|p| facts.os().matches(p)) {
         return Outcome::na(format!("applies to {} only", cond.platforms.join(", ")));
+    }
+    if let Some(r) = &cond.requires {
+        let o = evaluate(r, facts);
+        match o.status {
+            Status::Pass => {}
+            Status::Error => return o,
+            Status::Fail | Status::NotApplicable => {
+                let why = o.reason.clone().unwrap_or_else(|| {
+                    o.evidence
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+                return Outcome::na(format!("prerequisite not met: {why}"));
+            }
+        }
     }
     let mut out = match &cond.node {
         Node::Probe(p) => probes::eval_probe(p, facts),

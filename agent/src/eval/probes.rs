@@ -4,7 +4,7 @@ use super::{all, Outcome};
 use crate::catalog::probe::*;
 use crate::facts::accounts::{is_nologin_shell, PasswordState};
 use crate::facts::kv;
-use crate::facts::{mounts, services, sysctl, Facts};
+use crate::facts::{mounts, services, sysctl, FactError, Facts};
 use crate::findings::{Evidence, Status};
 use crate::fs::fnmatch;
 
@@ -26,6 +26,14 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::Sudoers(p) => super::sudo_pam::sudoers(p, f),
         Probe::Pam(p) => super::sudo_pam::pam(p, f),
         Probe::Sshd(p) => super::sshd::sshd(p, f),
+        // system hardening
+        Probe::AuditRules(p) => super::audit::audit_rules(p, f),
+        Probe::Boot(p) => super::boot::boot(p, f),
+        Probe::Mac(p) => super::boot::mac_probe(p, f),
+        Probe::Kmod(p) => super::system::kmod(p, f),
+        Probe::SystemdConf(p) => super::system::systemd_conf(p, f),
+        Probe::Limits(p) => super::system::limits(p, f),
+        Probe::Unit(p) => super::system::unit(p, f),
         Probe::Firewall(p) => super::firewall::firewall(p, f),
     }
 }
@@ -285,23 +293,35 @@ fn keyvalue(p: &KeyValueProbe, f: &Facts) -> Outcome {
     }
 }
 
+/// A kernel parameter. On a live host the running kernel is the truth: a key that is not
+/// configured for boot keeps the running value (the kernel's built-in one), so that value is
+/// judged rather than the catalog's assumed compile-time `default` (which only serves image
+/// scans); a key that does not exist in the running kernel means the feature is absent and
+/// gives the probe's `if_absent` verdict, whatever the configuration says.
 fn sysctl_probe(p: &SysctlProbe, f: &Facts) -> Outcome {
     let want = p.compare.describe();
     let key = &p.key;
+    let absent = || {
+        missing(
+            p.if_absent,
+            format!("{key} does not exist in the running kernel (the feature is not built in or is disabled)"),
+        )
+    };
+    let test = |v: &str, ev: Evidence| match p.compare.test(v) {
+        Ok(ok) => Outcome::verdict(ok, vec![ev]),
+        Err(e) => Outcome::error(format!("{key}: {e} ({ev})")),
+    };
+    let running = std::cell::OnceCell::new();
+    let running = || running.get_or_init(|| sysctl::live(f, key)).clone();
     let mut parts = Vec::new();
     if p.live {
-        parts.push(match sysctl::live(f, key) {
+        parts.push(match running() {
             Err(e) => Outcome::from(e),
-            Ok(None) => Outcome::na(format!("{key} does not exist in the running kernel")),
-            Ok(Some(v)) => match p.compare.test(&v) {
-                Ok(ok) => Outcome::verdict(
-                    ok,
-                    vec![Evidence::msg(format!(
-                        "running value {key} = {v} (expected {want})"
-                    ))],
-                ),
-                Err(e) => Outcome::error(format!("{key}: {e}")),
-            },
+            Ok(None) => return absent(),
+            Ok(Some(v)) => test(
+                &v,
+                Evidence::msg(format!("running value {key} = {v} (expected {want})")),
+            ),
         });
     }
     if p.config {
@@ -319,19 +339,26 @@ fn sysctl_probe(p: &SysctlProbe, f: &Facts) -> Outcome {
                     ),
                     Err(e) => Outcome::error(format!("{}:{}: {key}: {e}", s.file, s.line)),
                 },
-                None => match &p.default {
-                    Some(d) => match p.compare.test(d) {
-                        Ok(ok) => Outcome::verdict(
-                            ok,
-                            vec![Evidence::msg(format!(
+                None => match running() {
+                    Ok(Some(v)) => test(
+                        &v,
+                        Evidence::msg(format!(
+                            "{key} is not configured in /etc/sysctl.conf or sysctl.d: the running kernel's own value {v} applies (expected {want})"
+                        )),
+                    ),
+                    Ok(None) => return absent(),
+                    Err(FactError::Failed(m)) => Outcome::error(m),
+                    Err(FactError::Unavailable(_)) => match &p.default {
+                        Some(d) => test(
+                            d,
+                            Evidence::msg(format!(
                                 "{key} not configured: the kernel default {d} applies at boot (expected {want})"
-                            ))],
+                            )),
                         ),
-                        Err(e) => Outcome::error(format!("{key}: {e}")),
+                        None => Outcome::fail(vec![Evidence::msg(format!(
+                            "{key} is not set in /etc/sysctl.conf or sysctl.d (expected {want})"
+                        ))]),
                     },
-                    None => Outcome::fail(vec![Evidence::msg(format!(
-                        "{key} is not set in /etc/sysctl.conf or sysctl.d (expected {want})"
-                    ))]),
                 },
             },
         });
@@ -986,7 +1013,10 @@ fn service(p: &ServiceProbe, f: &Facts) -> Outcome {
         .map(String::as_str)
         .collect();
     if st.installed.is_empty() && st.enabled.is_empty() {
-        return Outcome::na(format!("not installed ({})", names.join(", ")));
+        return missing(
+            p.if_missing.unwrap_or(IfMissing::NotApplicable),
+            format!("not installed ({})", names.join(", ")),
+        );
     }
     let enabled: Vec<Evidence> = st
         .enabled

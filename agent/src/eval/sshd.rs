@@ -1,5 +1,8 @@
 //! Evaluation of the `sshd` probe (field semantics: `catalog::probe::SshdProbe`).
 //!
+//! The semantics are those of the root's own OpenSSH release (`facts::sshd::detect`);
+//! when it is unknown or has no table of its own, the evidence says which table decided.
+//!
 //! The default connection (`sshd -T` without `-C`) decides the value; every `Match` block
 //! that sets the keyword to a value the same test rejects fails the check too. Evidence
 //! names the `file:line` of the deciding directive or says that sshd's built-in default
@@ -122,11 +125,17 @@ pub fn eval_sshd(p: &SshdProbe, cfg: &SshdConfig) -> Outcome {
         .map(|w| weakening_evidence(p, w))
         .collect();
     let ev = default_evidence(p, cfg, setting, ok);
+    // When the host's OpenSSH is unknown or has no table of its own, say which semantics
+    // decided (last, after the deciding line).
+    let note = cfg
+        .version_note()
+        .map(|n| Evidence::msg(format!("sshd semantics: {n}")));
     if ok && weak.is_empty() {
-        return Outcome::pass(vec![ev]);
+        return Outcome::pass(std::iter::once(ev).chain(note).collect());
     }
     let mut all = if ok { Vec::new() } else { vec![ev] };
     all.extend(weak);
+    all.extend(note);
     Outcome::fail(all)
 }
 
@@ -266,11 +275,11 @@ mod tests {
         for (fields, want) in [
             (
                 "keyword = 'PermitRootLogn'\nop = 'eq'\nvalue = 'no'",
-                "not a keyword sshd 9.2 uses",
+                "not a keyword sshd (up to 10.0) uses",
             ),
             (
                 "keyword = 'Protocol'\nop = 'eq'\nvalue = '2'",
-                "not a keyword sshd 9.2 uses",
+                "not a keyword sshd (up to 10.0) uses",
             ),
             (
                 "keyword = 'DebianBanner'\nop = 'eq'\nvalue = 'no'",

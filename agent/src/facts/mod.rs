@@ -5,21 +5,30 @@
 //! nothing else, and twenty checks on `/etc/login.defs` read it once.
 
 pub mod accounts;
+pub mod audit;
+pub mod confdirs;
 pub mod firewall;
+pub mod grub;
 pub mod host;
 pub mod kv;
+pub mod limits;
 pub mod logindefs;
+pub mod mac;
+pub mod modprobe;
 pub mod mounts;
 pub mod origin;
 pub mod packages;
 pub mod pam;
 pub mod procs;
+pub mod rpmdb;
+pub mod sdconf;
 pub mod services;
 pub mod sockets;
 pub mod sshd;
 pub mod sudoers;
 pub mod summary;
 pub mod sysctl;
+pub mod system;
 pub mod walk;
 
 use crate::fs::{FsError, Root, Text};
@@ -61,6 +70,8 @@ pub const SUDOERS: &str = "/etc/sudoers";
 pub struct Facts<'r> {
     pub root: &'r Root,
     pub walk_limits: walk::Limits,
+    /// Audit, bootloader, modprobe, systemd and limits facts (see [`system`]).
+    pub system: system::Cache,
     os: OnceCell<host::OsInfo>,
     accounts: OnceCell<FactResult<Rc<accounts::Accounts>>>,
     mounts: OnceCell<FactResult<Rc<Vec<mounts::Mount>>>>,
@@ -85,6 +96,7 @@ impl<'r> Facts<'r> {
         Facts {
             root,
             walk_limits: walk::Limits::default(),
+            system: system::Cache::default(),
             os: OnceCell::new(),
             accounts: OnceCell::new(),
             mounts: OnceCell::new(),
@@ -276,6 +288,7 @@ impl<'r> Facts<'r> {
             Err(e @ sshd::SshdError::Read(_)) => Err(FactError::Failed(format!(
                 "cannot read the sshd configuration: {e}"
             ))),
+            Err(e @ sshd::SshdError::Version(_)) => Err(FactError::Failed(e.to_string())),
             Err(sshd::SshdError::Fatal(m)) => Err(FactError::Failed(format!(
                 "sshd would refuse this configuration: {path}: {m}"
             ))),

@@ -6,9 +6,17 @@
 //! - **Id** = `jikimi/{account}/{region}/{resource}/{check id}`. It contains no time and no
 //!   version, and it must never change: Security Hub keys a finding's history, workflow state
 //!   and notes on it, so a new Id format would orphan every existing finding.
-//! - **Severity**: a FAILED finding carries the check's severity; PASSED and NOT_AVAILABLE
-//!   findings are INFORMATIONAL (as Security Hub's own controls do), so severity filters
-//!   show open problems only. `Severity.Original` always keeps the check's severity.
+//! - **Severity** and **Types** are sent in `FindingProviderFields` only, as AWS asks of
+//!   finding providers (Security Hub fills the top-level fields from them, and leaves the
+//!   top-level ones to the customer's own updates). A FAILED finding carries the check's
+//!   severity; PASSED and NOT_AVAILABLE findings are INFORMATIONAL (as Security Hub's own
+//!   controls do), so severity filters show open problems only. `Severity.Original` always
+//!   keeps the check's severity.
+//! - **FirstObservedAt / LastObservedAt**: when the current status was first and last seen
+//!   (the Security Hub sink keeps them across runs; `--format asff` uses the report time).
+//! - **SourceUrl / Remediation.Recommendation.Url**: the operator's page for the check
+//!   (`securityhub.reference_url`, `{check_id}` replaced), else the CIS benchmark page of
+//!   the check's first CIS reference; absent when neither exists.
 //! - **Compliance.Status**: PASS → PASSED, FAIL → FAILED, NOT_APPLICABLE and ERROR →
 //!   NOT_AVAILABLE with a StatusReason (`NOT_APPLICABLE` / `CHECK_ERROR`) carrying the reason.
 //! - Every string is one line (whitespace runs collapse to a space), so it matches the
@@ -49,11 +57,13 @@ pub struct Finding {
     pub company_name: String,
     pub generator_id: String,
     pub aws_account_id: String,
-    pub types: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
-    pub severity: Severity,
+    pub first_observed_at: String,
+    pub last_observed_at: String,
     pub finding_provider_fields: FindingProviderFields,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
     pub title: String,
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +98,8 @@ pub struct Remediation {
 #[serde(rename_all = "PascalCase")]
 pub struct Recommendation {
     pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -220,6 +232,41 @@ fn asff_partition(p: &str) -> Option<String> {
     }
 }
 
+/// CIS benchmark pages by the catalog's benchmark keys.
+const CIS_PAGES: &[(&str, &str)] = &[
+    (
+        "al2023",
+        "https://www.cisecurity.org/benchmark/amazon_linux",
+    ),
+    ("rhel", "https://www.cisecurity.org/benchmark/red_hat_linux"),
+    (
+        "ubuntu",
+        "https://www.cisecurity.org/benchmark/ubuntu_linux",
+    ),
+    (
+        "debian",
+        "https://www.cisecurity.org/benchmark/debian_linux",
+    ),
+];
+
+/// The reference page of a check: the operator's template (`{check_id}` replaced), else
+/// the CIS benchmark page of its first CIS reference.
+pub fn reference_url(r: &CheckResult, template: Option<&str>) -> Option<String> {
+    if let Some(t) = template {
+        return Some(t.replace("{check_id}", &form_encode(&r.id)));
+    }
+    r.references.cis.keys().find_map(|bench| {
+        CIS_PAGES
+            .iter()
+            .find(|(k, _)| bench.starts_with(k))
+            .map(|(_, u)| u.to_string())
+    })
+}
+
+fn form_encode(s: &str) -> String {
+    crate::aws::form_encode(s)
+}
+
 /// Standards-based finding types: one per standard the check references.
 fn types(r: &CheckResult) -> Vec<String> {
     let mut t = Vec::new();
@@ -323,13 +370,16 @@ fn product_fields(r: &CheckResult, report: &Report) -> BTreeMap<String, String> 
 }
 
 /// Maps one check result. `created_at` / `updated_at` are RFC 3339 (the Security Hub sink
-/// supplies first-seen and last-change times; `--format asff` uses the report time).
+/// supplies first-seen and last-change times; `--format asff` uses the report time), and so
+/// are the observation times until the sink sets them. `url_template`: see
+/// [`reference_url`].
 pub fn finding(
     r: &CheckResult,
     report: &Report,
     identity: &Identity,
     created_at: &str,
     updated_at: &str,
+    url_template: Option<&str>,
 ) -> Finding {
     let label = match r.status {
         Status::Fail => severity_label(r.severity),
@@ -357,6 +407,7 @@ pub fn finding(
         Status::NotApplicable => ("NOT_AVAILABLE", vec!["NOT_APPLICABLE"]),
         Status::Error => ("NOT_AVAILABLE", vec!["CHECK_ERROR"]),
     };
+    let url = reference_url(r, url_template).filter(|u| u.len() <= 1024);
     let reason_text = r
         .reason
         .as_deref()
@@ -370,15 +421,16 @@ pub fn finding(
         company_name: "Jikimi".into(),
         generator_id: format!("jikimi/{}", r.id),
         aws_account_id: identity.account_id.clone(),
-        types: types.clone(),
         created_at: created_at.to_string(),
         updated_at: updated_at.to_string(),
-        severity: severity.clone(),
+        first_observed_at: updated_at.to_string(),
+        last_observed_at: updated_at.to_string(),
         finding_provider_fields: FindingProviderFields { severity, types },
+        source_url: url.clone(),
         title,
         description: clip(&description, DESCRIPTION_MAX),
         remediation: clip_opt(&r.remediation, REMEDIATION_MAX).map(|text| Remediation {
-            recommendation: Recommendation { text },
+            recommendation: Recommendation { text, url },
         }),
         product_fields: product_fields(r, report),
         resources: vec![resource(identity, report)],
@@ -437,6 +489,15 @@ fn fit(f: &mut Finding, max: usize) {
 
 /// Every result of a report, stamped with the report's finish time.
 pub fn findings(report: &Report, identity: &Identity) -> Vec<Finding> {
+    findings_with(report, identity, None)
+}
+
+/// [`findings`] with the operator's reference page template.
+pub fn findings_with(
+    report: &Report,
+    identity: &Identity,
+    url_template: Option<&str>,
+) -> Vec<Finding> {
     report
         .results
         .iter()
@@ -447,6 +508,7 @@ pub fn findings(report: &Report, identity: &Identity) -> Vec<Finding> {
                 identity,
                 &report.finished_at,
                 &report.finished_at,
+                url_template,
             )
         })
         .collect()
@@ -574,8 +636,18 @@ pub(crate) mod tests {
         assert_eq!(v["GeneratorId"], "jikimi/FILE-001");
         assert_eq!(v["AwsAccountId"], "123456789012");
         assert_eq!(v["CreatedAt"], v["UpdatedAt"]);
-        assert_eq!(v["Severity"]["Label"], "HIGH");
+        assert_eq!(v["FirstObservedAt"], v["UpdatedAt"]);
+        assert_eq!(v["LastObservedAt"], v["UpdatedAt"]);
+        assert!(
+            v.get("Severity").is_none() && v.get("Types").is_none(),
+            "provider fields only"
+        );
         assert_eq!(v["FindingProviderFields"]["Severity"]["Label"], "HIGH");
+        assert_eq!(
+            v["SourceUrl"],
+            "https://www.cisecurity.org/benchmark/red_hat_linux"
+        );
+        assert_eq!(v["Remediation"]["Recommendation"]["Url"], v["SourceUrl"]);
         assert_eq!(v["FindingProviderFields"]["Severity"]["Original"], "high");
         assert_eq!(v["Compliance"]["Status"], "FAILED");
         assert_eq!(
@@ -584,7 +656,7 @@ pub(crate) mod tests {
         );
         assert!(v["Compliance"].get("StatusReasons").is_none());
         assert_eq!(
-            v["Types"],
+            v["FindingProviderFields"]["Types"],
             serde_json::json!([
                 "Software and Configuration Checks/Industry and Regulatory Standards/CIS Host Hardening Benchmarks",
                 "Software and Configuration Checks/Industry and Regulatory Standards/KISA Unix Server Vulnerability Assessment"
@@ -643,8 +715,9 @@ pub(crate) mod tests {
             let rep = report(vec![result("X-1", st)]);
             let v = serde_json::to_value(&findings(&rep, &identity_ec2())[0]).unwrap();
             assert_eq!(v["Compliance"]["Status"], want);
-            assert_eq!(v["Severity"]["Label"], "INFORMATIONAL", "{st:?}");
-            assert_eq!(v["Severity"]["Original"], "high");
+            let sev = &v["FindingProviderFields"]["Severity"];
+            assert_eq!(sev["Label"], "INFORMATIONAL", "{st:?}");
+            assert_eq!(sev["Original"], "high");
             match code {
                 None => assert!(v["Compliance"].get("StatusReasons").is_none()),
                 Some(c) => {
@@ -716,6 +789,26 @@ pub(crate) mod tests {
         fit(&mut g, size(f) - 1);
         assert!(g.product_fields.len() < before);
         assert!(size(&g) < size(f));
+    }
+
+    #[test]
+    fn reference_pages() {
+        let mut r = result("X-1", Status::Fail);
+        assert_eq!(
+            reference_url(&r, Some("https://wiki.example.com/jikimi/{check_id}")).as_deref(),
+            Some("https://wiki.example.com/jikimi/X-1")
+        );
+        r.references.cis = [("ubuntu2404".to_string(), "1.1".to_string())].into();
+        assert_eq!(
+            reference_url(&r, None).as_deref(),
+            Some("https://www.cisecurity.org/benchmark/ubuntu_linux")
+        );
+        r.references.cis.clear();
+        assert_eq!(reference_url(&r, None), None);
+        let rep = report(vec![r]);
+        let v = serde_json::to_value(&findings(&rep, &identity_ec2())[0]).unwrap();
+        assert!(v.get("SourceUrl").is_none());
+        assert!(v["Remediation"]["Recommendation"].get("Url").is_none());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! that (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT) is ~300 lines on top of rustls,
 //! which ureq already links; lettre would add its own MIME, encoding and transport crates.
 //!
-//! The body comes from [`report_text`]: the current run's summary. When a `jikimi report`
-//! command exists it can supply the text instead (only that function changes).
+//! The body is [`report_text`] (the current run's summary) followed by [`daily_report`], the
+//! `jikimi report --since 24h` Markdown built from the scan history.
 
 use super::alerts::Secret;
 use super::SinkSummary;

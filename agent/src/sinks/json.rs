@@ -1,5 +1,5 @@
 //! The JSON document (`--format json`): the [`crate::run::Report`] serialised as is. Its
-//! schema is documented in README.md ("JSON output"); `schema_version` changes on any
+//! schema is documented in docs/output.md; `schema_version` changes on any
 //! incompatible change.
 
 use crate::run::Report;

@@ -1,6 +1,6 @@
 //! The remote (AWS) part of one scan: resolve the host's identity once, run each enabled
-//! sink, and record what they did in [`Report::sinks`]. Used by `check --once` and, later,
-//! the daemon.
+//! sink, and record what they did in [`Report::sinks`]. Used by `check --once` and by each
+//! daemon scan.
 //!
 //! A configuration problem (no account or region known, no credentials) is an error of
 //! the run. A delivery problem (network, throttling, rejected findings) is not: the sink's
@@ -52,6 +52,27 @@ impl Remote {
     }
 }
 
+/// The daemon's pause before its first submission: a random 0..=`aws.first_submission_jitter_secs`
+/// (default 120 s), once per process and only when a remote sink is switched on, so a fleet
+/// started at once spreads its first BatchImportFindings calls. Cut short by a stop
+/// request ([`crate::cancel`]). `check --once` never calls it.
+pub fn first_submission_jitter(cfg: &Config) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let on = cfg.securityhub.enabled
+        || cfg.ssm_compliance.enabled
+        || cfg.ssm_inventory.enabled
+        || cfg.ec2_tags.enabled;
+    if !on || DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let max = cfg.aws.first_submission_jitter().as_millis() as u64;
+    if max > 0 {
+        let wait = crate::aws::http::random_u64() % (max + 1);
+        crate::cancel::sleep(std::time::Duration::from_millis(wait));
+    }
+}
+
 /// Runs the enabled sinks with a session of its own; returns the identity when it was
 /// resolved.
 pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<Identity>, String> {
@@ -89,10 +110,16 @@ pub fn run_with(
         session.credentials()?;
     }
     if remote.securityhub {
+        // Checks the configuration drops are archived like removed ones; what the command
+        // line leaves out of one run (`--only`, `--skip`) is not.
+        let dropped: BTreeSet<String> = cfg.agent.skip.iter().cloned().collect();
         let opts = securityhub::Options {
             state_dir: &remote.state_dir,
             refresh: cfg.securityhub.refresh_interval(),
             catalog_ids: &remote.catalog_ids,
+            dropped: &dropped,
+            min_severity: cfg.min_severity().unwrap_or(None),
+            reference_url: cfg.securityhub.reference_url.as_deref(),
         };
         let s = securityhub::submit(report, &identity, session, &opts);
         report.sinks.insert("securityhub".into(), s);

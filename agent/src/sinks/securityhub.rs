@@ -13,11 +13,20 @@
 //! 2. a new version gets `UpdatedAt = max(now, previous UpdatedAt + 1 ms)`: never backwards,
 //!    even if the clock is. A pending version is re-sent unchanged, with the same UpdatedAt,
 //!    so a request that reached Security Hub before a timeout is not applied twice;
-//! 3. a finding whose check left the catalog is sent once more with RecordState ARCHIVED
+//! 3. a finding whose check left the catalog, or was dropped by the configuration
+//!    (`agent.skip`, `agent.min_severity`), is sent once more with RecordState ARCHIVED
 //!    (checks merely not selected in this run, by `--only` or `--skip`, are left alone);
-//! 4. batches hold at most 100 findings and 6 MB; `FailedFindings` stay pending and are
-//!    reported; throttling and 5xx are retried with jittered backoff, and after a batch
-//!    still fails the run stops sending (everything left stays pending for the next run).
+//! 4. a NOT_APPLICABLE result is never a new finding: an existing finding whose check
+//!    became not applicable is sent once as ARCHIVED (as Security Hub archives its own
+//!    not-applicable control results), and it comes back ACTIVE when the check applies
+//!    again; archived findings are not refreshed;
+//! 5. FirstObservedAt is when the current compliance status was first seen, LastObservedAt
+//!    the scan that produced the version sent (neither counts as a change);
+//! 6. batches hold at most 100 findings and 6 MB; `FailedFindings` stay pending and are
+//!    reported; a reply whose `SuccessCount + FailedCount` is not the batch size (an empty
+//!    2xx from a broken proxy) leaves the whole batch pending; throttling and 5xx are
+//!    retried with jittered backoff, and after a batch still fails the run stops sending
+//!    (everything left stays pending for the next run).
 //!
 //! The state is written before sending (so a crash cannot lose an UpdatedAt) and after each
 //! batch, atomically, under an exclusive lock held for the whole sync.
@@ -26,6 +35,7 @@ use super::asff::{self, Finding};
 use super::SinkSummary;
 use crate::aws::http::ApiError;
 use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
+use crate::findings::Severity;
 use crate::run::Report;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,6 +63,26 @@ pub struct Options<'a> {
     pub refresh: Duration,
     /// Every check id of the loaded catalog: a finding whose check is not here is archived.
     pub catalog_ids: &'a BTreeSet<String>,
+    /// Checks the configuration drops (`agent.skip`): archived like removed checks.
+    pub dropped: &'a BTreeSet<String>,
+    /// `agent.min_severity`: checks below it are archived like removed checks.
+    pub min_severity: Option<Severity>,
+    /// `securityhub.reference_url` (see [`asff::reference_url`]).
+    pub reference_url: Option<&'a str>,
+}
+
+impl Options<'_> {
+    /// Is a check that did not run this time gone for good (removed or dropped by the
+    /// configuration), rather than merely not selected for this run?
+    fn gone(&self, check_id: &str, finding: &Value) -> bool {
+        if !self.catalog_ids.contains(check_id) || self.dropped.contains(check_id) {
+            return true;
+        }
+        let sev = finding["ProductFields"]["jikimi/Severity"]
+            .as_str()
+            .and_then(|s| serde_json::from_value::<Severity>(Value::String(s.into())).ok());
+        matches!((self.min_severity, sev), (Some(min), Some(s)) if s < min)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -80,6 +110,9 @@ struct Entry {
     archived: bool,
     /// That version, whole (archiving a finding re-sends all of it).
     finding: Value,
+    /// When the current compliance status was first seen (FirstObservedAt).
+    #[serde(default)]
+    first_observed: Option<String>,
 }
 
 impl State {
@@ -103,14 +136,35 @@ impl State {
 /// ProductFields that describe the agent rather than the host: a new agent version or
 /// catalog alone does not make every finding of the fleet "changed" (they are refreshed
 /// with the next real change or refresh).
-const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion"];
+const UNHASHED_FIELDS: &[&str] = &["jikimi/CatalogDigest", "jikimi/AgentVersion", STATUS_CHANGE];
+
+/// ProductFields key saying whether this version's compliance status is new: `NEW` (first
+/// version of the finding), `CHANGED` (the status differs from the previous version sent)
+/// or `NONE` (a refresh, or a change of details only). The shipped EventBridge rule alerts
+/// on NEW and CHANGED only, so an unchanged re-import never re-alerts.
+pub const STATUS_CHANGE: &str = "jikimi/StatusChange";
+
+fn mark(finding: &mut Value, change: &str) {
+    if let Some(pf) = finding
+        .get_mut("ProductFields")
+        .and_then(Value::as_object_mut)
+    {
+        pf.insert(STATUS_CHANGE.into(), Value::String(change.into()));
+    }
+}
 
 /// Content hash: the finding without its timestamps and [`UNHASHED_FIELDS`].
 fn content_hash(finding: &Value) -> String {
     let mut v = finding.clone();
     if let Some(o) = v.as_object_mut() {
-        o.remove("CreatedAt");
-        o.remove("UpdatedAt");
+        for k in [
+            "CreatedAt",
+            "UpdatedAt",
+            "FirstObservedAt",
+            "LastObservedAt",
+        ] {
+            o.remove(k);
+        }
         if let Some(pf) = o.get_mut("ProductFields").and_then(Value::as_object_mut) {
             for k in UNHASHED_FIELDS {
                 pf.remove(*k);
@@ -125,6 +179,20 @@ fn stamp(finding: &mut Value, created_at: &str, updated_at: &str) {
     finding["UpdatedAt"] = Value::String(updated_at.to_string());
 }
 
+/// Sets the observation times: `first` when known, `last` = the scan time.
+fn observed(finding: &mut Value, first: Option<&str>, last: &str) {
+    finding["FirstObservedAt"] = Value::String(first.unwrap_or(last).to_string());
+    finding["LastObservedAt"] = Value::String(last.to_string());
+}
+
+fn compliance_status(finding: &Value) -> &str {
+    finding["Compliance"]["Status"].as_str().unwrap_or("")
+}
+
+fn not_applicable(finding: &Value) -> bool {
+    finding["ProductFields"]["jikimi/Status"].as_str() == Some("NOT_APPLICABLE")
+}
+
 /// What one run decided.
 #[derive(Debug, Default, PartialEq)]
 struct Plan {
@@ -137,12 +205,13 @@ struct Plan {
 fn plan(
     state: &mut State,
     current: Vec<Finding>,
-    catalog_ids: &BTreeSet<String>,
+    opts: &Options,
     now_ms: u64,
     refresh_ms: u64,
 ) -> Plan {
     let mut p = Plan::default();
     let next_time = |prev: u64| now_ms.max(prev + 1);
+    let now_s = crate::time::rfc3339(crate::time::from_unix_ms(now_ms));
     let mut seen = BTreeSet::new();
     for f in current {
         let check_id = f
@@ -151,24 +220,32 @@ fn plan(
             .cloned()
             .unwrap_or_default();
         let mut value = serde_json::to_value(&f).unwrap_or_default();
+        let na = not_applicable(&value);
+        if na {
+            value["RecordState"] = Value::String("ARCHIVED".into());
+        }
         let hash = content_hash(&value);
         seen.insert(f.id.clone());
         match state.findings.get_mut(&f.id) {
+            // Not applicable and never reported: nothing to say.
+            None if na => {}
             None => {
-                let t = crate::time::rfc3339(crate::time::from_unix_ms(now_ms));
-                stamp(&mut value, &t, &t);
+                stamp(&mut value, &now_s, &now_s);
+                observed(&mut value, None, &now_s);
+                mark(&mut value, "NEW");
                 state.findings.insert(
                     f.id.clone(),
                     Entry {
                         check_id,
                         hash,
-                        created_at: t.clone(),
-                        updated_at: t,
+                        created_at: now_s.clone(),
+                        updated_at: now_s.clone(),
                         updated_ms: now_ms,
                         sent_ms: None,
                         pending: true,
                         archived: false,
                         finding: value,
+                        first_observed: Some(now_s.clone()),
                     },
                 );
             }
@@ -176,10 +253,14 @@ fn plan(
                 let due = e
                     .sent_ms
                     .is_some_and(|s| now_ms.saturating_sub(s) >= refresh_ms);
-                if !e.pending && due {
+                // Archived findings need no refresh: Security Hub keeps them 90 days and
+                // nothing is lost when they go.
+                if !e.pending && due && !e.archived {
                     e.updated_ms = next_time(e.updated_ms);
                     e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
                     stamp(&mut e.finding, &e.created_at, &e.updated_at);
+                    observed(&mut e.finding, e.first_observed.as_deref(), &now_s);
+                    mark(&mut e.finding, "NONE");
                     e.pending = true;
                     e.sent_ms = None;
                 } else if !e.pending {
@@ -190,18 +271,25 @@ fn plan(
                 e.updated_ms = next_time(e.updated_ms);
                 e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
                 stamp(&mut value, &e.created_at, &e.updated_at);
+                let changed =
+                    compliance_status(&e.finding) != compliance_status(&value) || e.archived != na;
+                if changed || e.first_observed.is_none() {
+                    e.first_observed = Some(now_s.clone());
+                }
+                mark(&mut value, if changed { "CHANGED" } else { "NONE" });
+                observed(&mut value, e.first_observed.as_deref(), &now_s);
                 e.check_id = check_id;
                 e.hash = hash;
                 e.finding = value;
                 e.pending = true;
-                e.archived = false;
+                e.archived = na;
                 e.sent_ms = None;
             }
         }
     }
     let mut forget = Vec::new();
     for (id, e) in state.findings.iter_mut() {
-        if seen.contains(id) || catalog_ids.contains(&e.check_id) {
+        if seen.contains(id) || !opts.gone(&e.check_id, &e.finding) {
             continue;
         }
         if !e.archived {
@@ -209,6 +297,7 @@ fn plan(
             e.updated_at = crate::time::rfc3339(crate::time::from_unix_ms(e.updated_ms));
             e.finding["RecordState"] = Value::String("ARCHIVED".into());
             stamp(&mut e.finding, &e.created_at, &e.updated_at);
+            mark(&mut e.finding, "NONE");
             e.hash = content_hash(&e.finding);
             e.archived = true;
             e.pending = true;
@@ -230,6 +319,48 @@ fn plan(
         .map(|(id, _)| id.clone())
         .collect();
     p
+}
+
+/// Checks a BatchImportFindings reply: `SuccessCount + FailedCount` must be the batch size
+/// (an empty or foreign 2xx answer proves nothing was imported). The failed ids and their
+/// errors on success.
+fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>, String> {
+    let count = |k: &str| reply.get(k).and_then(Value::as_u64);
+    let (Some(ok), Some(failed)) = (count("SuccessCount"), count("FailedCount")) else {
+        return Err(format!(
+            "the reply to a batch of {} has no SuccessCount/FailedCount; kept pending",
+            batch.len()
+        ));
+    };
+    if ok + failed != batch.len() as u64 {
+        return Err(format!(
+            "the reply counts {ok} imported + {failed} failed for a batch of {}; kept pending",
+            batch.len()
+        ));
+    }
+    let list: Vec<(String, String)> = reply["FailedFindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["Id"].as_str().unwrap_or_default().to_string(),
+                format!(
+                    "{} {}",
+                    f["ErrorCode"].as_str().unwrap_or("?"),
+                    f["ErrorMessage"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+    if list.len() as u64 != failed || list.iter().any(|(id, _)| !batch.contains(id)) {
+        return Err(format!(
+            "the reply's FailedFindings ({}) do not match its FailedCount {failed} or the \
+             batch; kept pending",
+            list.len()
+        ));
+    }
+    Ok(list)
 }
 
 /// Splits ids into batches of at most 100 findings and [`BATCH_MAX_BYTES`].
@@ -316,7 +447,7 @@ fn sync(
     let p = plan(
         &mut state,
         findings,
-        opts.catalog_ids,
+        opts,
         now_ms,
         opts.refresh.as_millis() as u64,
     );
@@ -336,18 +467,16 @@ fn sync(
         match import(body.as_bytes()) {
             Ok(reply) => {
                 sum.calls += reply.attempts as usize;
+                let list = match check_counts(&reply.body, &batch) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        sum.error(format!("BatchImportFindings: {e}"));
+                        break;
+                    }
+                };
                 let mut failed = BTreeSet::new();
-                for f in reply.body["FailedFindings"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    let id = f["Id"].as_str().unwrap_or_default().to_string();
-                    sum.error(format!(
-                        "{id}: {} {}",
-                        f["ErrorCode"].as_str().unwrap_or("?"),
-                        f["ErrorMessage"].as_str().unwrap_or("")
-                    ));
+                for (id, why) in list {
+                    sum.error(format!("{id}: {why}"));
                     failed.insert(id);
                 }
                 let sent_at = now_ms;
@@ -388,7 +517,7 @@ pub fn submit(
     session: &Session,
     opts: &Options,
 ) -> SinkSummary {
-    let findings = asff::findings(report, identity);
+    let findings = asff::findings_with(report, identity, opts.reference_url);
     let now_ms = crate::time::unix_ms(std::time::SystemTime::now());
     sync(findings, identity, opts, now_ms, &mut |body| {
         session.call(
@@ -441,10 +570,21 @@ mod tests {
                         attempts: 1,
                     })
                 }
-                _ => Ok(Reply {
+                "empty" => Ok(Reply {
+                    body: serde_json::json!({}),
+                    attempts: 1,
+                }),
+                "miscount" => Ok(Reply {
                     body: serde_json::json!({"FailedCount": 0, "SuccessCount": 1, "FailedFindings": []}),
                     attempts: 1,
                 }),
+                _ => {
+                    let n = v["Findings"].as_array().unwrap().len();
+                    Ok(Reply {
+                        body: serde_json::json!({"FailedCount": 0, "SuccessCount": n, "FailedFindings": []}),
+                        attempts: 1,
+                    })
+                }
             }
         }
         fn sent(&self) -> Vec<Value> {
@@ -463,12 +603,28 @@ mod tests {
         now_ms: u64,
         fake: &Fake,
     ) -> SinkSummary {
+        run_cfg(dir, results, catalog, &[], None, now_ms, fake)
+    }
+
+    fn run_cfg(
+        dir: &Path,
+        results: Vec<crate::findings::CheckResult>,
+        catalog: &[&str],
+        skip: &[&str],
+        min_severity: Option<Severity>,
+        now_ms: u64,
+        fake: &Fake,
+    ) -> SinkSummary {
         let ids: BTreeSet<String> = catalog.iter().map(|s| s.to_string()).collect();
+        let dropped: BTreeSet<String> = skip.iter().map(|s| s.to_string()).collect();
         let rep = report(results);
         let opts = Options {
             state_dir: dir,
             refresh: Duration::from_secs(86_400),
             catalog_ids: &ids,
+            dropped: &dropped,
+            min_severity,
+            reference_url: None,
         };
         let id = identity_ec2();
         sync(asff::findings(&rep, &id), &id, &opts, now_ms, &mut |b| {
@@ -633,12 +789,203 @@ mod tests {
                     pending: true,
                     archived: false,
                     finding: Value::String("x".repeat(1_000_000)),
+                    first_observed: None,
                 },
             );
         }
         let ids: Vec<String> = st.findings.keys().cloned().collect();
         let b = batches(&ids, &st);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 4]);
+    }
+
+    #[test]
+    fn empty_or_miscounted_replies_keep_findings_pending() {
+        for mode in ["empty", "miscount"] {
+            let d = tempfile::tempdir().unwrap();
+            let fake = Fake::new();
+            let cat = ["A-1", "A-2"];
+            let both = || vec![result("A-1", Status::Fail), result("A-2", Status::Pass)];
+            *fake.mode.borrow_mut() = mode;
+            let s = run(d.path(), both(), &cat, T0, &fake);
+            assert_eq!((s.sent, s.pending), (0, 2), "{mode}: {s:?}");
+            assert!(s.errors[0].contains("kept pending"), "{:?}", s.errors);
+            *fake.mode.borrow_mut() = "ok";
+            let s = run(d.path(), both(), &cat, T0 + 10, &fake);
+            assert_eq!((s.sent, s.pending), (2, 0), "{mode}");
+        }
+    }
+
+    #[test]
+    fn not_applicable_is_archived_never_created() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let cat = ["A-1", "A-2"];
+        // A-2 not applicable from the start: no finding at all.
+        let s = run(
+            d.path(),
+            vec![
+                result("A-1", Status::Fail),
+                result("A-2", Status::NotApplicable),
+            ],
+            &cat,
+            T0,
+            &fake,
+        );
+        assert_eq!((s.sent, s.archived), (1, 0));
+        assert!(fake
+            .sent()
+            .iter()
+            .all(|f| f["ProductFields"]["jikimi/CheckId"] == "A-1"));
+        // A-1 becomes not applicable: archived once, with its new content.
+        let s = run(
+            d.path(),
+            vec![
+                result("A-1", Status::NotApplicable),
+                result("A-2", Status::NotApplicable),
+            ],
+            &cat,
+            T0 + 1000,
+            &fake,
+        );
+        assert_eq!((s.sent, s.archived), (1, 1));
+        let a = fake.sent().pop().unwrap();
+        assert_eq!(a["RecordState"], "ARCHIVED");
+        assert_eq!(a["Compliance"]["Status"], "NOT_AVAILABLE");
+        // Still not applicable, even after the refresh interval: nothing.
+        let s = run(
+            d.path(),
+            vec![
+                result("A-1", Status::NotApplicable),
+                result("A-2", Status::NotApplicable),
+            ],
+            &cat,
+            T0 + 3 * 86_400_000,
+            &fake,
+        );
+        assert_eq!((s.sent, s.calls), (0, 0));
+        // Applies again and fails: ACTIVE, same CreatedAt, newly observed.
+        let s = run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &cat,
+            T0 + 4 * 86_400_000,
+            &fake,
+        );
+        assert_eq!(s.sent, 1);
+        let back = fake.sent().pop().unwrap();
+        assert_eq!(back["RecordState"], "ACTIVE");
+        assert_eq!(back["CreatedAt"], fake.sent()[0]["CreatedAt"]);
+        assert_eq!(back["FirstObservedAt"], back["LastObservedAt"]);
+        assert!(back["FirstObservedAt"].as_str() > back["CreatedAt"].as_str());
+    }
+
+    #[test]
+    fn checks_dropped_by_configuration_are_archived() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let cat = ["A-1", "A-2", "A-3"];
+        let mut low = result("A-3", Status::Fail);
+        low.severity = Severity::Low;
+        let s = run(
+            d.path(),
+            vec![
+                result("A-1", Status::Fail),
+                result("A-2", Status::Fail),
+                low,
+            ],
+            &cat,
+            T0,
+            &fake,
+        );
+        assert_eq!(s.sent, 3);
+        // agent.skip = [A-2], agent.min_severity = medium: A-2 and A-3 are archived.
+        let s = run_cfg(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &cat,
+            &["A-2"],
+            Some(Severity::Medium),
+            T0 + 1000,
+            &fake,
+        );
+        assert_eq!((s.sent, s.archived, s.unchanged), (2, 2, 1), "{s:?}");
+        assert!(fake.sent()[3..]
+            .iter()
+            .all(|f| f["RecordState"] == "ARCHIVED"));
+        // Not selected on the command line only (not dropped): left alone.
+        let s = run(d.path(), vec![], &cat, T0 + 2000, &fake);
+        assert_eq!((s.sent, s.calls), (0, 0));
+    }
+
+    #[test]
+    fn status_change_marks_only_new_statuses() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        let mark = |f: &Value| {
+            f["ProductFields"][STATUS_CHANGE]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let mut r = result("A-1", Status::Fail);
+        run(d.path(), vec![r.clone()], &["A-1"], T0, &fake);
+        // Same status, other evidence: a new version, but no new status.
+        r.reason = Some("mode 0777 is more permissive than 0644".into());
+        run(d.path(), vec![r.clone()], &["A-1"], T0 + 10, &fake);
+        // Refreshed unchanged.
+        run(
+            d.path(),
+            vec![r.clone()],
+            &["A-1"],
+            T0 + 86_400_000 + 10,
+            &fake,
+        );
+        // Fixed, then failing again.
+        run(
+            d.path(),
+            vec![result("A-1", Status::Pass)],
+            &["A-1"],
+            T0 + 86_400_000 + 20,
+            &fake,
+        );
+        run(d.path(), vec![r], &["A-1"], T0 + 86_400_000 + 30, &fake);
+        let marks: Vec<String> = fake.sent().iter().map(mark).collect();
+        assert_eq!(marks, ["NEW", "NONE", "NONE", "CHANGED", "CHANGED"]);
+    }
+
+    #[test]
+    fn observation_times() {
+        let d = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &["A-1"],
+            T0,
+            &fake,
+        );
+        // Refreshed unchanged: LastObservedAt moves, FirstObservedAt stays.
+        run(
+            d.path(),
+            vec![result("A-1", Status::Fail)],
+            &["A-1"],
+            T0 + 86_400_000,
+            &fake,
+        );
+        let all = fake.sent();
+        assert_eq!(all[1]["FirstObservedAt"], all[0]["FirstObservedAt"]);
+        assert!(all[1]["LastObservedAt"].as_str() > all[0]["LastObservedAt"].as_str());
+        // The status changes: FirstObservedAt is the time of the change.
+        run(
+            d.path(),
+            vec![result("A-1", Status::Pass)],
+            &["A-1"],
+            T0 + 86_400_000 + 5,
+            &fake,
+        );
+        let p = fake.sent().pop().unwrap();
+        assert_eq!(p["FirstObservedAt"], p["LastObservedAt"]);
+        assert!(p["FirstObservedAt"].as_str() > all[0]["FirstObservedAt"].as_str());
     }
 
     #[test]

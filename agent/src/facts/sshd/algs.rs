@@ -1,105 +1,18 @@
-//! Algorithm lists of OpenSSH 9.2p1 (Debian 12 build, OpenSSL 3) and the `+`/`-`/`^`
-//! modifiers of `kex_assemble_names`.
+//! The `+`/`-`/`^` modifiers and patterns of `kex_assemble_names`, over the algorithm
+//! lists of the release being modelled ([`Profile`]).
 
 use super::matcher::match_pattern_list;
+use super::profile::Profile;
 
-/// Everything `ssh -Q cipher` lists, in that order (patterns expand in this order).
-pub const ALL_CIPHERS: &[&str] = &[
-    "3des-cbc",
-    "aes128-cbc",
-    "aes192-cbc",
-    "aes256-cbc",
-    "aes128-ctr",
-    "aes192-ctr",
-    "aes256-ctr",
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-];
+/// The 9.2 (Debian 12) lists, for tests that spell them out.
+#[cfg(test)]
 pub const DEFAULT_CIPHERS: &str = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,\
 aes128-gcm@openssh.com,aes256-gcm@openssh.com";
-
-pub const ALL_MACS: &[&str] = &[
-    "hmac-sha1",
-    "hmac-sha1-96",
-    "hmac-sha2-256",
-    "hmac-sha2-512",
-    "hmac-md5",
-    "hmac-md5-96",
-    "umac-64@openssh.com",
-    "umac-128@openssh.com",
-    "hmac-sha1-etm@openssh.com",
-    "hmac-sha1-96-etm@openssh.com",
-    "hmac-sha2-256-etm@openssh.com",
-    "hmac-sha2-512-etm@openssh.com",
-    "hmac-md5-etm@openssh.com",
-    "hmac-md5-96-etm@openssh.com",
-    "umac-64-etm@openssh.com",
-    "umac-128-etm@openssh.com",
-];
+#[cfg(test)]
 pub const DEFAULT_MACS: &str = "umac-64-etm@openssh.com,umac-128-etm@openssh.com,\
 hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,\
 umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1";
-
-pub const ALL_KEX: &[&str] = &[
-    "diffie-hellman-group1-sha1",
-    "diffie-hellman-group14-sha1",
-    "diffie-hellman-group14-sha256",
-    "diffie-hellman-group16-sha512",
-    "diffie-hellman-group18-sha512",
-    "diffie-hellman-group-exchange-sha1",
-    "diffie-hellman-group-exchange-sha256",
-    "ecdh-sha2-nistp256",
-    "ecdh-sha2-nistp384",
-    "ecdh-sha2-nistp521",
-    "curve25519-sha256",
-    "curve25519-sha256@libssh.org",
-    "sntrup761x25519-sha512",
-    "sntrup761x25519-sha512@openssh.com",
-];
-pub const DEFAULT_KEX: &str = "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,\
-curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,\
-ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,\
-diffie-hellman-group18-sha512,diffie-hellman-group14-sha256";
-
-/// GSSAPI key exchange method prefixes (Debian's GSSAPI patch).
-pub const GSS_KEX: &[&str] = &[
-    "gss-group1-sha1-",
-    "gss-group14-sha1-",
-    "gss-gex-sha1-",
-    "gss-group14-sha256-",
-    "gss-group16-sha512-",
-    "gss-nistp256-sha256-",
-    "gss-curve25519-sha256-",
-];
-pub const DEFAULT_GSS_KEX: &str = "gss-group14-sha256-,gss-group16-sha512-,gss-nistp256-sha256-,\
-gss-curve25519-sha256-,gss-group14-sha1-,gss-gex-sha1-";
-
-/// Key and signature algorithm names (`ssh -Q key-sig`): what HostKeyAlgorithms,
-/// PubkeyAcceptedAlgorithms and HostbasedAcceptedAlgorithms expand against.
-pub const ALL_KEYS: &[&str] = &[
-    "ssh-ed25519",
-    "ssh-ed25519-cert-v01@openssh.com",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ssh-ed25519-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp256-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp521",
-    "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
-    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-dss",
-    "ssh-dss-cert-v01@openssh.com",
-    "ssh-rsa",
-    "ssh-rsa-cert-v01@openssh.com",
-    "rsa-sha2-256",
-    "rsa-sha2-256-cert-v01@openssh.com",
-    "rsa-sha2-512",
-    "rsa-sha2-512-cert-v01@openssh.com",
-];
+#[cfg(test)]
 pub const DEFAULT_KEYS: &str =
     "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,\
 ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,\
@@ -107,23 +20,6 @@ sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,
 rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,\
 ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,\
 sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
-/// Plain signature algorithms (`ssh -Q sig`): what CASignatureAlgorithms expands against.
-pub const ALL_SIGS: &[&str] = &[
-    "ssh-ed25519",
-    "sk-ssh-ed25519@openssh.com",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-dss",
-    "ssh-rsa",
-    "rsa-sha2-256",
-    "rsa-sha2-512",
-];
-pub const DEFAULT_SIGS: &str = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,\
-ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,\
-rsa-sha2-512,rsa-sha2-256";
 /// Key type short names sshd accepts (case-insensitively) as valid key types.
 const KEY_SHORTNAMES: &[&str] = &["DSA", "ECDSA-SK", "ECDSA", "ED25519-SK", "ED25519", "RSA"];
 
@@ -138,22 +34,23 @@ pub enum Family {
 }
 
 impl Family {
-    pub fn all(self) -> &'static [&'static str] {
+    /// What the build supports, in `ssh -Q` order (patterns expand in this order).
+    pub fn all(self, p: &Profile) -> Vec<&'static str> {
         match self {
-            Family::Cipher => ALL_CIPHERS,
-            Family::Mac => ALL_MACS,
-            Family::Kex => ALL_KEX,
-            Family::Key => ALL_KEYS,
-            Family::Sig => ALL_SIGS,
+            Family::Cipher => p.all_ciphers(),
+            Family::Mac => p.all_macs(),
+            Family::Kex => p.all_kex(),
+            Family::Key => p.all_keys(),
+            Family::Sig => p.all_sigs(),
         }
     }
-    pub fn default_list(self) -> &'static str {
+    pub fn default_list(self, p: &Profile) -> String {
         match self {
-            Family::Cipher => DEFAULT_CIPHERS,
-            Family::Mac => DEFAULT_MACS,
-            Family::Kex => DEFAULT_KEX,
-            Family::Key => DEFAULT_KEYS,
-            Family::Sig => DEFAULT_SIGS,
+            Family::Cipher => p.default_ciphers().to_string(),
+            Family::Mac => p.default_macs().to_string(),
+            Family::Kex => p.default_kex(),
+            Family::Key => p.default_keys().to_string(),
+            Family::Sig => p.default_sigs().to_string(),
         }
     }
 }
@@ -164,29 +61,31 @@ fn names(list: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The parse-time check of a value (after a leading `+`/`^`; `-` lists are not checked).
-pub fn valid(family: Family, list: &str) -> bool {
+pub fn valid(prof: &Profile, family: Family, list: &str) -> bool {
     if list.is_empty() {
         return false;
     }
+    let all = family.all(prof);
+    let keys = prof.all_keys();
+    let gss = if prof.gsskex() { prof.gss_kex() } else { &[] };
     names(list).all(|p| match family {
-        Family::Cipher | Family::Mac => family.all().contains(&p),
-        Family::Kex => ALL_KEX.contains(&p) || GSS_KEX.iter().any(|g| p.starts_with(g)),
+        Family::Cipher | Family::Mac => all.contains(&p),
+        Family::Kex => all.contains(&p) || gss.iter().any(|g| p.starts_with(g)),
         Family::Key | Family::Sig => {
-            ALL_KEYS.contains(&p)
+            keys.contains(&p)
                 || KEY_SHORTNAMES.iter().any(|s| s.eq_ignore_ascii_case(p))
-                || ALL_KEYS
-                    .iter()
-                    .any(|k| match_pattern_list(k, p, false) != 0)
+                || keys.iter().any(|k| match_pattern_list(k, p, false) != 0)
         }
     })
 }
 
 /// GSSAPIKexAlgorithms check: every name must be a known `gss-` method.
-pub fn gss_valid(list: &str) -> bool {
+pub fn gss_valid(prof: &Profile, list: &str) -> bool {
+    let all = prof.all_kex();
     !list.is_empty()
         && names(list).all(|p| {
             p.starts_with("gss-")
-                && (ALL_KEX.contains(&p) || GSS_KEX.iter().any(|g| p.starts_with(g)))
+                && (all.contains(&p) || prof.gss_kex().iter().any(|g| p.starts_with(g)))
         })
 }
 
@@ -234,9 +133,10 @@ fn filter(proposal: &str, filter: &str, deny: bool) -> String {
 
 /// `kex_assemble_names`: the effective list for a configured value. Err for an empty result
 /// or a negated pattern in an explicit list (sshd refuses to start).
-pub fn assemble(family: Family, value: Option<&str>) -> Result<String, String> {
-    let def = family.default_list();
-    let all = family.all().join(",");
+pub fn assemble(prof: &Profile, family: Family, value: Option<&str>) -> Result<String, String> {
+    let def = family.default_list(prof);
+    let def = def.as_str();
+    let all = family.all(prof).join(",");
     let list = match value {
         None | Some("") => return Ok(def.to_string()),
         Some(v) => v,
@@ -269,45 +169,47 @@ pub fn assemble(family: Family, value: Option<&str>) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::sshd::profile::Vendor;
+    const P: Profile = Profile::new(902, Vendor::Debian);
 
     #[test]
     fn modifiers() {
         let c = Family::Cipher;
-        assert_eq!(assemble(c, None).unwrap(), DEFAULT_CIPHERS);
-        assert_eq!(assemble(c, Some("aes128-ctr")).unwrap(), "aes128-ctr");
+        assert_eq!(assemble(&P, c, None).unwrap(), DEFAULT_CIPHERS);
+        assert_eq!(assemble(&P, c, Some("aes128-ctr")).unwrap(), "aes128-ctr");
         assert_eq!(
-            assemble(c, Some("+aes128-cbc")).unwrap(),
+            assemble(&P, c, Some("+aes128-cbc")).unwrap(),
             format!("{DEFAULT_CIPHERS},aes128-cbc")
         );
         assert_eq!(
-            assemble(c, Some("^aes256-ctr,3des-cbc")).unwrap(),
+            assemble(&P, c, Some("^aes256-ctr,3des-cbc")).unwrap(),
             "aes256-ctr,3des-cbc,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"
         );
         assert_eq!(
-            assemble(c, Some("-aes*-ctr,chacha*")).unwrap(),
+            assemble(&P, c, Some("-aes*-ctr,chacha*")).unwrap(),
             "aes128-gcm@openssh.com,aes256-gcm@openssh.com"
         );
-        assert_eq!(assemble(c, Some("-*")).unwrap(), "");
+        assert_eq!(assemble(&P, c, Some("-*")).unwrap(), "");
         assert_eq!(
-            assemble(c, Some("aes*-cbc,aes128-cbc")).unwrap(),
+            assemble(&P, c, Some("aes*-cbc,aes128-cbc")).unwrap(),
             "aes128-cbc,aes192-cbc,aes256-cbc"
         );
-        assert!(assemble(c, Some("!aes128-ctr")).is_err());
+        assert!(assemble(&P, c, Some("!aes128-ctr")).is_err());
         assert_eq!(
-            assemble(Family::Key, Some("-ssh-rsa*,*-cert-v01@openssh.com")).unwrap(),
+            assemble(&P, Family::Key, Some("-ssh-rsa*,*-cert-v01@openssh.com")).unwrap(),
             "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
         );
     }
 
     #[test]
     fn validity() {
-        assert!(valid(Family::Cipher, "aes128-ctr,aes256-ctr"));
-        assert!(!valid(Family::Cipher, "aes*"));
-        assert!(!valid(Family::Cipher, "none"));
-        assert!(valid(Family::Key, "ssh-rsa*"));
-        assert!(valid(Family::Key, "rsa"));
-        assert!(!valid(Family::Key, "bogus"));
-        assert!(valid(Family::Kex, "gss-group14-sha256-"));
-        assert!(valid(Family::Mac, "hmac-sha1"));
+        assert!(valid(&P, Family::Cipher, "aes128-ctr,aes256-ctr"));
+        assert!(!valid(&P, Family::Cipher, "aes*"));
+        assert!(!valid(&P, Family::Cipher, "none"));
+        assert!(valid(&P, Family::Key, "ssh-rsa*"));
+        assert!(valid(&P, Family::Key, "rsa"));
+        assert!(!valid(&P, Family::Key, "bogus"));
+        assert!(valid(&P, Family::Kex, "gss-group14-sha256-"));
+        assert!(valid(&P, Family::Mac, "hmac-sha1"));
     }
 }

@@ -12,6 +12,7 @@ use super::keywords::{self, Op, MATCH};
 use super::lex::strdelim;
 use super::matcher::{addr_match_list, match_hostname, match_pattern_list, user_pattern_valid};
 use super::num::{atoi_err, convtime, scan_ints, scan_scaled, strtol, strtonum, INT_MAX};
+use super::profile::Profile;
 use super::sysdb::SystemDb;
 use super::{Connection, Directive, IncFile, Node, Origin, SshdError};
 
@@ -121,6 +122,25 @@ pub(crate) enum F {
     ChannelTimeouts,
     UnusedConnectionTimeout,
     DebianBanner,
+    ChallengeResponse,
+    UsePrivsep,
+    PamServiceName,
+    PspEnabled,
+    PspCrash,
+    PspAuthfail,
+    PspNoauth,
+    PspGrace,
+    PspRefuse,
+    PspMax,
+    PspMin,
+    PspMaxSources4,
+    PspMaxSources6,
+    PspOverflow,
+    PspOverflow6,
+    PerSourcePenaltyExempt,
+    SshdSessionPath,
+    SshdAuthPath,
+    RefuseConnection,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +261,8 @@ pub(crate) const PERMIT_ROOT_LOGIN: &[(&str, i64)] = &[
     ("yes", 3),
     ("no", 0),
 ];
+pub(crate) const PRIVSEP: &[(&str, i64)] =
+    &[("yes", 2), ("sandbox", 1), ("nosandbox", 2), ("no", 0)];
 pub(crate) const COMPRESSION: &[(&str, i64)] = &[("yes", 2), ("delayed", 2), ("no", 0)];
 pub(crate) const GATEWAY_PORTS: &[(&str, i64)] = &[("clientspecified", 2), ("yes", 1), ("no", 0)];
 pub(crate) const TCP_FWD: &[(&str, i64)] = &[
@@ -409,6 +431,8 @@ pub(crate) struct Pass<'a> {
     pub ci: Option<&'a Connection>,
     /// Treat `Match LocalPort` without a local port as "no match" instead of failing.
     pub lenient_lport: bool,
+    /// The release and build whose semantics apply.
+    pub p: &'a Profile,
 }
 
 /// `a2port`: a number 0..65535 or a tcp service name; -1 when neither.
@@ -517,7 +541,101 @@ fn auth_methods_valid(list: &str, enabled: Option<&Opts>) -> Result<(), String> 
     Ok(())
 }
 
+/// `argv_assemble`: arguments joined by spaces, `\\`, `'` and `"` escaped, an argument
+/// with blanks double-quoted.
+fn argv_assemble(args: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let ws = a.contains([' ', '\t']);
+        if ws {
+            out.push('"');
+        }
+        for c in a.chars() {
+            if matches!(c, '\\' | '\'' | '"') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        if ws {
+            out.push('"');
+        }
+    }
+    out
+}
+
 impl Pass<'_> {
+    /// `PerSourcePenalties` (9.8): `yes`/`no` alone, or `class:duration` and limits.
+    fn penalties(
+        &self,
+        o: &mut Opts,
+        d: &Directive,
+        a: &mut Args,
+        act: bool,
+    ) -> Result<(), SshdError> {
+        let kw = d.keyword.as_str();
+        let org = origin(d);
+        let mut found = false;
+        while let Some(arg) = a.next() {
+            found = true;
+            let yes = arg.eq_ignore_ascii_case("yes");
+            if yes || arg.eq_ignore_ascii_case("no") {
+                if a.left() > 0 {
+                    return Err(err(
+                        d,
+                        format!("keyword {kw} \"{arg}\" argument must appear alone."),
+                    ));
+                }
+                if act && !o.is_set(F::PspEnabled) {
+                    o.set_int(F::PspEnabled, i64::from(yes), &org);
+                }
+                continue;
+            }
+            let mut times: Vec<(&str, F)> = vec![
+                ("crash:", F::PspCrash),
+                ("authfail:", F::PspAuthfail),
+                ("noauth:", F::PspNoauth),
+                ("grace-exceeded:", F::PspGrace),
+            ];
+            if self.p.ge(909) {
+                times.push(("refuseconnection:", F::PspRefuse));
+            }
+            times.extend([("max:", F::PspMax), ("min:", F::PspMin)]);
+            let (f, value) = if let Some((rest, f)) = times
+                .iter()
+                .find_map(|(pre, f)| arg.strip_prefix(pre).map(|r| (r, *f)))
+            {
+                let v =
+                    convtime(rest).ok_or_else(|| err(d, format!("invalid {kw} time value.")))?;
+                (f, v)
+            } else if let Some(rest) = arg.strip_prefix("max-sources4:") {
+                let v = atoi_err(Some(rest)).map_err(|e| err(d, format!("{kw} value {e}.")))?;
+                (F::PspMaxSources4, v)
+            } else if let Some(rest) = arg.strip_prefix("max-sources6:") {
+                let v = atoi_err(Some(rest)).map_err(|e| err(d, format!("{kw} value {e}.")))?;
+                (F::PspMaxSources6, v)
+            } else {
+                match arg {
+                    "overflow:deny-all" => (F::PspOverflow, 1),
+                    "overflow:permissive" => (F::PspOverflow, 2),
+                    "overflow6:deny-all" => (F::PspOverflow6, 1),
+                    "overflow6:permissive" => (F::PspOverflow6, 2),
+                    _ => return Err(err(d, format!("unsupported {kw} keyword {arg}"))),
+                }
+            };
+            if act && !o.is_set(f) {
+                o.set_int(f, value, &org);
+                o.set_int(F::PspEnabled, 1, &org);
+            }
+        }
+        if !found {
+            return Err(err(d, format!("no {kw} specified")));
+        }
+        Ok(())
+    }
+
     /// Walks one file's nodes: `parse_server_config_depth`.
     pub fn walk(
         &self,
@@ -558,7 +676,7 @@ impl Pass<'_> {
         flags: &mut u8,
         active: &mut bool,
     ) -> Result<(), SshdError> {
-        let Some((op, kflags)) = keywords::lookup(&d.key) else {
+        let Some((op, kflags)) = keywords::lookup_in(self.p, &d.key) else {
             return Err(err(d, format!("Bad configuration option: {}", d.keyword)));
         };
         if !*active && kflags & MATCH == 0 {
@@ -607,6 +725,13 @@ impl Pass<'_> {
                 break;
             }
             attributes += 1;
+            // 9.9: `Match Invalid-User` takes no argument.
+            if self.p.ge(909) && attrib.eq_ignore_ascii_case("invalid-user") {
+                if !ci.is_some_and(|c| c.invalid_user) {
+                    result = false;
+                }
+                continue;
+            }
             if attrib.eq_ignore_ascii_case("all") {
                 if attributes > 1 {
                     return Err(bad(
@@ -729,6 +854,13 @@ impl Pass<'_> {
                         }
                     }
                 },
+                // 10.0: the running sshd's release string, with or without a connection.
+                "version" if self.p.ge(1000) => {
+                    let rel = self.p.banner.as_deref().unwrap_or("");
+                    if match_pattern_list(rel, &arg, false) != 1 {
+                        result = false;
+                    }
+                }
                 _ => return Err(bad(format!("Unsupported Match attribute {attrib}"))),
             }
         }
@@ -809,7 +941,7 @@ impl Pass<'_> {
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| err(d, "Missing argument."))?;
             let body = arg.strip_prefix(['+', '^']).unwrap_or(arg);
-            if !arg.starts_with('-') && !algs::valid(fam, body) {
+            if !arg.starts_with('-') && !algs::valid(self.p, fam, body) {
                 return Err(err(d, format!("Bad {what} '{arg}'.")));
             }
             if act && !o.is_set(f) {
@@ -978,7 +1110,7 @@ impl Pass<'_> {
                     .next()
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| err(d, "Missing argument."))?;
-                if !algs::gss_valid(arg) {
+                if !algs::gss_valid(self.p, arg) {
                     return Err(err(d, format!("Bad GSSAPI KexAlgorithms '{arg}'.")));
                 }
                 if act && !o.is_set(F::GssKexAlgorithms) {
@@ -1127,11 +1259,36 @@ impl Pass<'_> {
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| missing("argument"))?;
                 let body = arg.strip_prefix(['+', '^']).unwrap_or(arg);
-                if !arg.starts_with('-') && !algs::valid(fam, body) {
+                if !arg.starts_with('-') && !algs::valid(self.p, fam, body) {
                     return Err(err(d, format!("Bad {what} '{arg}'.")));
                 }
                 if !o.is_set(f) {
                     o.set_str(f, arg.to_string(), &org);
+                }
+            }
+            Op::Subsystem if self.p.ge(905) => {
+                // 9.5: allowed in Match, a duplicate is ignored, the command keeps its
+                // quoting (`argv_assemble`).
+                let name = a
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| missing("argument"))?;
+                if !act || o.list(F::SubsystemNames).iter().any(|(n, _)| n == name) {
+                    a.consume();
+                } else {
+                    let cmd = a
+                        .next()
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| err(d, "Missing subsystem command."))?;
+                    let rest: Vec<&str> = std::iter::from_fn(|| a.next()).collect();
+                    let mut args = argv_assemble(&[cmd]);
+                    let tail = argv_assemble(&rest);
+                    if !tail.is_empty() {
+                        args.push(' ');
+                        args.push_str(&tail);
+                    }
+                    o.push(F::SubsystemNames, name.to_string(), &org);
+                    o.push(F::SubsystemArgs, args, &org);
                 }
             }
             Op::Subsystem => {
@@ -1216,7 +1373,8 @@ impl Pass<'_> {
                 } else {
                     atoi_err(Some(arg)).map_err(|e| err(d, format!("{kw} integer value {e}.")))?
                 };
-                if act {
+                // First match wins from 9.5; the last value before.
+                if act && (!self.p.ge(905) || !o.is_set(F::PerSourceMaxStartups)) {
                     o.set_int(F::PerSourceMaxStartups, v, &org);
                 }
             }
@@ -1299,7 +1457,41 @@ impl Pass<'_> {
                     .next()
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| missing("argument"))?;
-                if arg == "any" || arg == "none" {
+                if self.p.ge(907) {
+                    // 9.7: every argument is read; "any"/"none" only first.
+                    let mut cur = Some(arg);
+                    let mut got: Vec<String> = Vec::new();
+                    while let Some(arg) = cur {
+                        if arg == "any" || arg == "none" {
+                            if !got.is_empty() {
+                                return Err(err(
+                                    d,
+                                    format!("{arg} must appear alone on a {kw} line."),
+                                ));
+                            }
+                            got.push(arg.to_string());
+                        } else {
+                            let (entry, port) = if op == Op::PermitListen && !arg.contains(':') {
+                                (format!("*:{arg}"), Some(arg))
+                            } else {
+                                let (_, rest) = hpdelim(arg)
+                                    .map_err(|()| err(d, format!("{kw} missing host")))?;
+                                (arg.to_string(), rest)
+                            };
+                            let port_ok = port.is_some_and(|p| p == "*" || a2port(self.sys, p) > 0);
+                            if !port_ok {
+                                return Err(err(d, format!("{kw} bad port number")));
+                            }
+                            got.push(entry);
+                        }
+                        cur = a.next();
+                    }
+                    if act && first {
+                        for g in got {
+                            o.push(f, g, &org);
+                        }
+                    }
+                } else if arg == "any" || arg == "none" {
                     if act && first {
                         o.push(f, arg.to_string(), &org);
                     }
@@ -1351,12 +1543,19 @@ impl Pass<'_> {
                     .next()
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| missing("argument"))?;
-                let v = parse_ipqos(arg).ok_or_else(|| err(d, format!("Bad {kw} value: {arg}")))?;
+                // Debian's 10.0 (upstream 10.1) ignores the IPv4 TOS names: "none".
+                let tos_gone = self.p.debian() && self.p.ge(1000);
+                let q = |s: &str| {
+                    let v = parse_ipqos(s).ok_or_else(|| err(d, format!("Bad {kw} value: {s}")))?;
+                    let tos = ["lowdelay", "throughput", "reliability"]
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(s));
+                    Ok::<i64, SshdError>(if tos_gone && tos { INT_MAX } else { v })
+                };
+                let v = q(arg)?;
                 let v2 = match a.next() {
                     None => v,
-                    Some(x) => {
-                        parse_ipqos(x).ok_or_else(|| err(d, format!("Bad {kw} value: {x}")))?
-                    }
+                    Some(x) => q(x)?,
                 };
                 if act {
                     o.set_int(F::IpQosInteractive, v, &org);
@@ -1385,7 +1584,13 @@ impl Pass<'_> {
                 }
                 // sshd tests AuthorizedKeysCommand for both keywords: once it is set,
                 // AuthorizedPrincipalsCommand is ignored, and until then the last one wins.
-                if act && !o.is_set(F::AuthorizedKeysCommand) {
+                let quirk = self.p.ge(807) && !self.p.ge(904);
+                let f = if op == Op::AuthorizedKeysCommand || quirk {
+                    F::AuthorizedKeysCommand
+                } else {
+                    F::AuthorizedPrincipalsCommand
+                };
+                if act && !o.is_set(f) {
                     let f = if op == Op::AuthorizedKeysCommand {
                         F::AuthorizedKeysCommand
                     } else {
@@ -1403,9 +1608,19 @@ impl Pass<'_> {
                 let found = !o.is_set(F::AuthMethods);
                 let mut any = false;
                 let mut parsed = false;
+                // Before 8.7 a line after the first is skipped unread.
+                if !found && !self.p.ge(807) {
+                    a.consume();
+                }
                 while let Some(arg) = a.next() {
                     if arg == "any" {
-                        if o.is_set(F::AuthMethods) {
+                        // 9.7 checks this line only; before, any value already set.
+                        let before = if self.p.ge(907) {
+                            parsed
+                        } else {
+                            o.is_set(F::AuthMethods)
+                        };
+                        if before {
                             return Err(err(d, format!("\"any\" must appear alone in {kw}")));
                         }
                         any = true;
@@ -1419,7 +1634,7 @@ impl Pass<'_> {
                         o.push(F::AuthMethods, arg.to_string(), &org);
                     }
                 }
-                if !parsed {
+                if !parsed && (found || self.p.ge(807)) {
                     return Err(err(d, format!("no {kw} specified")));
                 }
             }
@@ -1457,9 +1672,9 @@ impl Pass<'_> {
                 let first = !o.is_set(F::ChannelTimeouts);
                 while let Some(arg) = a.next() {
                     if arg.eq_ignore_ascii_case("none") {
-                        // sshd never advances its position counter here: only a "none"
-                        // followed by more arguments is refused.
-                        if a.left() > 0 {
+                        // Before 9.7 sshd never advances its position counter here: only
+                        // a "none" followed by more arguments is refused.
+                        if a.left() > 0 || (self.p.ge(907) && a.i > 1) {
                             return Err(err(
                                 d,
                                 format!("keyword {kw} \"none\" argument must appear alone."),
@@ -1489,6 +1704,33 @@ impl Pass<'_> {
                 }
             }
             Op::DebianBanner => multistate(o, a, F::DebianBanner, FLAG)?,
+            Op::ChallengeResponse => multistate(o, a, F::ChallengeResponse, FLAG)?,
+            Op::UsePrivilegeSeparation => multistate(o, a, F::UsePrivsep, PRIVSEP)?,
+            Op::RefuseConnection => multistate(o, a, F::RefuseConnection, FLAG)?,
+            Op::SshdSessionPath => filename(o, a, F::SshdSessionPath)?,
+            Op::SshdAuthPath => filename(o, a, F::SshdAuthPath)?,
+            Op::PamServiceName => {
+                let arg = a
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| err(d, "missing argument."))?;
+                if act && !o.is_set(F::PamServiceName) {
+                    o.set_str(F::PamServiceName, arg.to_string(), &org);
+                }
+            }
+            Op::PerSourcePenaltyExemptList => {
+                let arg = a
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| err(d, "missing argument."))?;
+                if addr_match_list(None, arg) != 0 {
+                    return Err(err(d, format!("keyword {kw} invalid address argument.")));
+                }
+                if act && !o.is_set(F::PerSourcePenaltyExempt) {
+                    o.set_str(F::PerSourcePenaltyExempt, arg.to_string(), &org);
+                }
+            }
+            Op::PerSourcePenalties => self.penalties(o, d, a, act)?,
             Op::Deprecated | Op::Ignore | Op::Unsupported => a.consume(),
         }
         Ok(())
@@ -1567,18 +1809,27 @@ fn process_listen(o: &mut Opts, defaults: bool) -> Result<(), SshdError> {
 
 /// Runs the startup pass: everything outside Match blocks (and `Match All`), then the
 /// defaults and sshd's sanity checks.
-pub(crate) fn startup(nodes: &[Node], sys: &SystemDb) -> Result<Opts, SshdError> {
+pub(crate) fn startup(nodes: &[Node], sys: &SystemDb, p: &Profile) -> Result<Opts, SshdError> {
     let pass = Pass {
         sys,
         ci: None,
         lenient_lport: false,
+        p,
     };
     let mut o = Opts::default();
     let mut active = true;
     pass.walk(&mut o, nodes, 0, &mut active)?;
     process_listen(&mut o, false)?;
-    fill_defaults(&mut o)?;
+    fill_defaults(&mut o, p)?;
     process_listen(&mut o, true)?;
+    // Before 8.7 challenge-response is keyboard-interactive under another name: sshd
+    // turns the latter on when the former is (once, after the defaults).
+    if !p.ge(807) && o.int(F::ChallengeResponse) == Some(1) {
+        let origin = o.origin(F::ChallengeResponse).cloned();
+        if o.int(F::KbdInteractiveAuthentication) != Some(1) {
+            o.set(F::KbdInteractiveAuthentication, V::Int(1), origin);
+        }
+    }
     let needs_user = |cmd: F, user: F| {
         o.str(cmd).is_some_and(|c| !c.eq_ignore_ascii_case("none")) && !o.is_set(user)
     };
@@ -1616,17 +1867,19 @@ pub(crate) fn for_connection(
     sys: &SystemDb,
     conn: &Connection,
     lenient_lport: bool,
+    p: &Profile,
 ) -> Result<Opts, SshdError> {
     let pass = Pass {
         sys,
         ci: Some(conn),
         lenient_lport,
+        p,
     };
     let mut mo = Opts::default();
     let mut active = false;
     pass.walk(&mut mo, nodes, MATCH_ONLY, &mut active)?;
     let mut dst = base.clone();
-    copy_set(&mut dst, &mo)?;
+    copy_set(&mut dst, &mo, p)?;
     Ok(dst)
 }
 
@@ -1699,23 +1952,68 @@ const COPY_INT: &[F] = &[
     F::ChrootDirectory,
 ];
 
-fn copy_set(dst: &mut Opts, src: &Opts) -> Result<(), SshdError> {
-    for f in COPY_INT {
+fn copy_set(dst: &mut Opts, src: &Opts, p: &Profile) -> Result<(), SshdError> {
+    let mut extra = Vec::new();
+    if p.ge(908) {
+        extra.push(F::PamServiceName);
+    }
+    if p.ge(909) {
+        extra.push(F::RefuseConnection);
+    }
+    for f in COPY_INT.iter().chain(&extra) {
+        // SetEnv is applied from Match blocks from 9.1.
+        if *f == F::SetEnv && !p.ge(901) {
+            continue;
+        }
         if src.is_set(*f) {
             if let Some(slot) = src.m.get(f) {
                 dst.m.insert(*f, slot.clone());
             }
         }
     }
-    assemble_all(dst)?;
+    assemble_all(dst, p)?;
+    if p.ge(905) {
+        merge_subsystems(dst, src);
+    }
     for f in [F::ForceCommand, F::ChrootDirectory] {
         dst.clear_on_none(f);
     }
     Ok(())
 }
 
+/// `servconf_merge_subsystems` (9.5): a Match block's Subsystem replaces the command of
+/// one with the same name or adds one.
+fn merge_subsystems(dst: &mut Opts, src: &Opts) {
+    let names = src.list(F::SubsystemNames).to_vec();
+    let args = src.list(F::SubsystemArgs).to_vec();
+    for (n, a) in names.into_iter().zip(args) {
+        let pos = dst
+            .list(F::SubsystemNames)
+            .iter()
+            .position(|(x, _)| *x == n.0);
+        match pos {
+            Some(i) => {
+                if let Some(Slot { v: V::List(l), .. }) = dst.m.get_mut(&F::SubsystemArgs) {
+                    l[i] = a;
+                }
+            }
+            None => {
+                for (f, x) in [(F::SubsystemNames, n), (F::SubsystemArgs, a)] {
+                    let slot = dst.m.entry(f).or_insert(Slot {
+                        v: V::List(Vec::new()),
+                        origin: x.1.clone(),
+                    });
+                    if let V::List(l) = &mut slot.v {
+                        l.push(x);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `assemble_algorithms`: expands `+`, `-`, `^` and patterns against the defaults.
-fn assemble_all(o: &mut Opts) -> Result<(), SshdError> {
+fn assemble_all(o: &mut Opts, p: &Profile) -> Result<(), SshdError> {
     for (f, fam) in [
         (F::Ciphers, Family::Cipher),
         (F::Macs, Family::Mac),
@@ -1726,7 +2024,7 @@ fn assemble_all(o: &mut Opts) -> Result<(), SshdError> {
         (F::CaSignAlgorithms, Family::Sig),
     ] {
         let cur = o.str(f).map(str::to_string);
-        let v = algs::assemble(fam, cur.as_deref()).map_err(|e| match o.origin(f) {
+        let v = algs::assemble(p, fam, cur.as_deref()).map_err(|e| match o.origin(f) {
             Some(org) => SshdError::config(&org.file, org.line, e),
             None => SshdError::Fatal(e),
         })?;
@@ -1737,14 +2035,17 @@ fn assemble_all(o: &mut Opts) -> Result<(), SshdError> {
 }
 
 /// `fill_default_server_options`.
-fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
+fn fill_defaults(o: &mut Opts, p: &Profile) -> Result<(), SshdError> {
     o.default_int(F::UsePam, 0);
     if !o.is_set(F::HostKeys) {
-        let keys = [
-            "/etc/ssh/ssh_host_rsa_key",
+        let mut keys = vec!["/etc/ssh/ssh_host_rsa_key"];
+        if !p.ge(707) {
+            keys.push("/etc/ssh/ssh_host_dsa_key");
+        }
+        keys.extend([
             "/etc/ssh/ssh_host_ecdsa_key",
             "/etc/ssh/ssh_host_ed25519_key",
-        ];
+        ]);
         let v = keys.iter().map(|k| (k.to_string(), None)).collect();
         o.set(F::HostKeys, V::List(v), None);
     }
@@ -1781,15 +2082,17 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
         (F::GssAuthentication, 0),
         (F::GssKeyex, 0),
         (F::GssCleanupCreds, 1),
-        (F::GssStrictAcceptor, 1),
+        (F::GssStrictAcceptor, i64::from(p.ge(705))),
         (F::GssStoreRekey, 0),
     ] {
         o.default_int(f, v);
     }
-    o.default_str(F::GssKexAlgorithms, algs::DEFAULT_GSS_KEX);
+    o.default_str(F::GssKexAlgorithms, p.default_gss_kex());
     for (f, v) in [
         (F::PasswordAuthentication, 1),
-        (F::KbdInteractiveAuthentication, 1),
+        (F::KbdInteractiveAuthentication, i64::from(p.ge(807))),
+        (F::ChallengeResponse, 1),
+        (F::UsePrivsep, 1),
         (F::PermitEmptyPasswd, 0),
         (F::PermitUserEnv, 0),
         (F::Compression, 2),
@@ -1821,8 +2124,9 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
         o.set(F::AuthorizedKeysFiles, V::List(v), None);
     }
     o.default_int(F::PermitTun, 0);
-    o.default_int(F::IpQosInteractive, 0x10);
-    o.default_int(F::IpQosBulk, 0x08);
+    let (qi, qb) = p.default_ipqos();
+    o.default_int(F::IpQosInteractive, qi);
+    o.default_int(F::IpQosBulk, qb);
     o.default_str(F::VersionAddendum, "");
     for (f, v) in [
         (F::StreamlocalBindMask, 0o177),
@@ -1837,7 +2141,33 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
     o.default_int(F::RequiredRsaSize, 1024);
     o.default_int(F::UnusedConnectionTimeout, 0);
     o.default_int(F::DebianBanner, 1);
-    assemble_all(o)?;
+    o.default_str(F::PamServiceName, "sshd");
+    let libexec = match p.vendor {
+        super::profile::Vendor::Debian => "/usr/lib/openssh",
+        super::profile::Vendor::RedHat => "/usr/libexec/openssh",
+        super::profile::Vendor::Upstream => "/usr/libexec",
+    };
+    o.default_str(F::SshdSessionPath, &format!("{libexec}/sshd-session"));
+    o.default_str(F::SshdAuthPath, &format!("{libexec}/sshd-auth"));
+    o.default_int(F::RefuseConnection, 0);
+    for (f, v) in [
+        (F::PspEnabled, 1),
+        (F::PspMaxSources4, 65536),
+        (F::PspMaxSources6, 65536),
+        (F::PspOverflow, 2),
+        (F::PspCrash, 90),
+        (F::PspGrace, if p.ge(909) { 10 } else { 20 }),
+        (F::PspAuthfail, 5),
+        (F::PspNoauth, 1),
+        (F::PspRefuse, 10),
+        (F::PspMin, 15),
+        (F::PspMax, 600),
+    ] {
+        o.default_int(f, v);
+    }
+    let overflow = o.int(F::PspOverflow).unwrap_or(2);
+    o.default_int(F::PspOverflow6, overflow);
+    assemble_all(o, p)?;
     for f in [
         F::PidFile,
         F::XAuthLocation,
@@ -1849,6 +2179,7 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
         F::ForceCommand,
         F::ChrootDirectory,
         F::HostKeyAgent,
+        F::PerSourcePenaltyExempt,
     ] {
         o.clear_on_none(f);
     }
@@ -1863,8 +2194,8 @@ fn fill_defaults(o: &mut Opts) -> Result<(), SshdError> {
 
 /// The value one directive would give its keyword on its own, as `sshd -T` prints it (for
 /// comparing a Match block's value with the effective one).
-pub(crate) fn normalize(d: &Directive, sys: &SystemDb) -> Option<Vec<String>> {
-    normalize_checked(d, sys).ok().flatten()
+pub(crate) fn normalize(d: &Directive, sys: &SystemDb, p: &Profile) -> Option<Vec<String>> {
+    normalize_checked(d, sys, p).ok().flatten()
 }
 
 /// [`normalize`] with sshd's reason when it rejects the directive; `Ok(None)` for a keyword
@@ -1872,14 +2203,16 @@ pub(crate) fn normalize(d: &Directive, sys: &SystemDb) -> Option<Vec<String>> {
 pub(crate) fn normalize_checked(
     d: &Directive,
     sys: &SystemDb,
+    p: &Profile,
 ) -> Result<Option<Vec<String>>, SshdError> {
     let pass = Pass {
         sys,
         ci: None,
         lenient_lport: true,
+        p,
     };
     let mut o = Opts::default();
-    let Some((op, _)) = keywords::lookup(&d.key) else {
+    let Some((op, _)) = keywords::lookup_in(p, &d.key) else {
         return Err(err(d, format!("unsupported option \"{}\"", d.keyword)));
     };
     let mut a = Args { v: &d.args, i: 0 };
@@ -1887,12 +2220,12 @@ pub(crate) fn normalize_checked(
     let mut active = true;
     pass.handle(&mut o, d, op, &mut a, &mut flags, &mut active)?;
     process_listen(&mut o, false)?;
-    fill_defaults(&mut o)?;
+    fill_defaults(&mut o, p)?;
     process_listen(&mut o, true)?;
-    let Some(name) = keywords::canonical(&d.key) else {
+    let Some(name) = keywords::canonical_in(p, &d.key) else {
         return Ok(None);
     };
-    Ok(super::render::settings(&o)
+    Ok(super::render::settings(&o, p)
         .into_iter()
         .find(|s| s.keyword == name)
         .map(|s| s.values))

@@ -1,5 +1,7 @@
-//! The keyword table of sshd 9.2p1 as built by Debian 12 (PAM, Kerberos and GSSAPI with the
-//! key-exchange patch; no AFS, no routing domains on Linux).
+//! sshd's keyword table for every release 7.4 to 10.0 (openssh-portable's `servconf.c`
+//! `keywords[]` at each release tag) and the distribution patches: Debian's and Red Hat's
+//! GSSAPI key exchange, Debian's `DebianBanner`, Red Hat's Kerberos extras. Built with PAM,
+//! Kerberos and GSSAPI; no AFS, no routing domains on Linux.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Op {
@@ -103,6 +105,14 @@ pub(crate) enum Op {
     RequiredRsaSize,
     ChannelTimeout,
     UnusedConnectionTimeout,
+    ChallengeResponse,
+    UsePrivilegeSeparation,
+    PamServiceName,
+    PerSourcePenalties,
+    PerSourcePenaltyExemptList,
+    SshdSessionPath,
+    SshdAuthPath,
+    RefuseConnection,
     DebianBanner,
     Deprecated,
     Ignore,
@@ -115,190 +125,586 @@ pub(crate) const GLOBAL: u8 = 1;
 pub(crate) const ALL: u8 = 3;
 pub(crate) const MATCH: u8 = 2;
 
+/// Which builds have a keyword.
+const DEB: u8 = 1;
+const RH: u8 = 2;
+const GSS: u8 = DEB | RH;
+const ANY: u8 = 7;
+/// No release removes it.
+const NEVER: Release = u16::MAX;
+
+use super::profile::{Profile, Release, Vendor};
 use Op::*;
 
-/// `(name, opcode, flags)` in sshd's order: the first name of an opcode is its canonical
-/// (printed) name.
-pub(crate) const KEYWORDS: &[(&str, Op, u8)] = &[
-    ("usepam", UsePam, GLOBAL),
-    ("pamauthenticationviakbdint", Deprecated, GLOBAL),
-    ("port", Port, GLOBAL),
-    ("hostkey", HostKey, GLOBAL),
-    ("hostdsakey", HostKey, GLOBAL),
-    ("hostkeyagent", HostKeyAgent, GLOBAL),
-    ("pidfile", PidFile, GLOBAL),
-    ("modulifile", ModuliFile, GLOBAL),
-    ("serverkeybits", Deprecated, GLOBAL),
-    ("logingracetime", LoginGraceTime, GLOBAL),
-    ("keyregenerationinterval", Deprecated, GLOBAL),
-    ("permitrootlogin", PermitRootLogin, ALL),
-    ("syslogfacility", LogFacility, GLOBAL),
-    ("loglevel", LogLevel, ALL),
-    ("logverbose", LogVerbose, ALL),
-    ("rhostsauthentication", Deprecated, GLOBAL),
-    ("rhostsrsaauthentication", Deprecated, ALL),
-    ("hostbasedauthentication", HostbasedAuthentication, ALL),
-    (
+/// One keyword of one range of releases.
+pub(crate) struct Kw {
+    pub name: &'static str,
+    pub op: Op,
+    pub flags: u8,
+    /// First release with this entry.
+    pub since: Release,
+    /// First release without it.
+    pub until: Release,
+    vendors: u8,
+}
+
+const fn kw(
+    name: &'static str,
+    op: Op,
+    flags: u8,
+    since: Release,
+    until: Release,
+    vendors: u8,
+) -> Kw {
+    Kw {
+        name,
+        op,
+        flags,
+        since,
+        until,
+        vendors,
+    }
+}
+
+impl Kw {
+    pub(crate) fn active(&self, p: &Profile) -> bool {
+        let v = match p.vendor {
+            Vendor::Debian => DEB,
+            Vendor::RedHat => RH,
+            Vendor::Upstream => 4,
+        };
+        self.since <= p.release && p.release < self.until && self.vendors & v != 0
+    }
+}
+
+/// In sshd's order: the first active name of an opcode is its canonical (printed) name.
+pub(crate) const KEYWORDS: &[Kw] = &[
+    kw("usepam", UsePam, GLOBAL, 0, NEVER, ANY),
+    kw("pamservicename", PamServiceName, ALL, 908, NEVER, ANY),
+    kw(
+        "pamauthenticationviakbdint",
+        Deprecated,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("port", Port, GLOBAL, 0, NEVER, ANY),
+    kw("hostkey", HostKey, GLOBAL, 0, NEVER, ANY),
+    kw("hostdsakey", HostKey, GLOBAL, 0, NEVER, ANY),
+    kw("hostkeyagent", HostKeyAgent, GLOBAL, 0, NEVER, ANY),
+    kw("pidfile", PidFile, GLOBAL, 0, NEVER, ANY),
+    kw("modulifile", ModuliFile, GLOBAL, 806, NEVER, ANY),
+    kw("serverkeybits", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("logingracetime", LoginGraceTime, GLOBAL, 0, NEVER, ANY),
+    kw("keyregenerationinterval", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("permitrootlogin", PermitRootLogin, ALL, 0, NEVER, ANY),
+    kw("syslogfacility", LogFacility, GLOBAL, 0, NEVER, ANY),
+    kw("loglevel", LogLevel, GLOBAL, 0, 706, ANY),
+    kw("loglevel", LogLevel, ALL, 706, NEVER, ANY),
+    kw("logverbose", LogVerbose, ALL, 805, NEVER, ANY),
+    kw("rhostsauthentication", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("rhostsrsaauthentication", Deprecated, ALL, 0, NEVER, ANY),
+    kw(
+        "hostbasedauthentication",
+        HostbasedAuthentication,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
         "hostbasedusesnamefrompacketonly",
         HostbasedUsesNameFromPacketOnly,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    (
+    kw(
         "hostbasedacceptedalgorithms",
         HostbasedAcceptedAlgorithms,
         ALL,
+        805,
+        NEVER,
+        ANY,
     ),
-    (
+    kw(
         "hostbasedacceptedkeytypes",
         HostbasedAcceptedAlgorithms,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    ("hostkeyalgorithms", HostKeyAlgorithms, GLOBAL),
-    ("rsaauthentication", Deprecated, ALL),
-    ("pubkeyauthentication", PubkeyAuthentication, ALL),
-    ("pubkeyacceptedalgorithms", PubkeyAcceptedAlgorithms, ALL),
-    ("pubkeyacceptedkeytypes", PubkeyAcceptedAlgorithms, ALL),
-    ("pubkeyauthoptions", PubkeyAuthOptions, ALL),
-    ("dsaauthentication", PubkeyAuthentication, GLOBAL),
-    ("kerberosauthentication", KerberosAuthentication, ALL),
-    ("kerberosorlocalpasswd", KerberosOrLocalPasswd, GLOBAL),
-    ("kerberosticketcleanup", KerberosTicketCleanup, GLOBAL),
-    ("kerberosgetafstoken", Unsupported, GLOBAL),
-    ("kerberostgtpassing", Unsupported, GLOBAL),
-    ("afstokenpassing", Unsupported, GLOBAL),
-    ("gssapiauthentication", GssAuthentication, ALL),
-    ("gssapicleanupcredentials", GssCleanupCreds, GLOBAL),
-    ("gssapicleanupcreds", GssCleanupCreds, GLOBAL),
-    ("gssapistrictacceptorcheck", GssStrictAcceptor, GLOBAL),
-    ("gssapikeyexchange", GssKeyEx, GLOBAL),
-    ("gssapistorecredentialsonrekey", GssStoreRekey, GLOBAL),
-    ("gssapikexalgorithms", GssKexAlgorithms, GLOBAL),
-    ("gssusesessionccache", Unsupported, GLOBAL),
-    ("gssapiusesessioncredcache", Unsupported, GLOBAL),
-    ("passwordauthentication", PasswordAuthentication, ALL),
-    (
+    kw(
+        "hostkeyalgorithms",
+        HostKeyAlgorithms,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("rsaauthentication", Deprecated, ALL, 0, NEVER, ANY),
+    kw(
+        "pubkeyauthentication",
+        PubkeyAuthentication,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "pubkeyacceptedalgorithms",
+        PubkeyAcceptedAlgorithms,
+        ALL,
+        805,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "pubkeyacceptedkeytypes",
+        PubkeyAcceptedAlgorithms,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("pubkeyauthoptions", PubkeyAuthOptions, ALL, 802, NEVER, ANY),
+    kw(
+        "dsaauthentication",
+        PubkeyAuthentication,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "kerberosauthentication",
+        KerberosAuthentication,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "kerberosorlocalpasswd",
+        KerberosOrLocalPasswd,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "kerberosticketcleanup",
+        KerberosTicketCleanup,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("kerberosgetafstoken", Unsupported, GLOBAL, 0, NEVER, ANY),
+    kw("kerberostgtpassing", Unsupported, GLOBAL, 0, NEVER, ANY),
+    kw("afstokenpassing", Unsupported, GLOBAL, 0, NEVER, ANY),
+    kw(
+        "gssapiauthentication",
+        GssAuthentication,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "gssapicleanupcredentials",
+        GssCleanupCreds,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("gssapicleanupcreds", GssCleanupCreds, GLOBAL, 0, NEVER, GSS),
+    kw(
+        "gssapistrictacceptorcheck",
+        GssStrictAcceptor,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("gssapikeyexchange", GssKeyEx, GLOBAL, 0, NEVER, GSS),
+    kw(
+        "gssapistorecredentialsonrekey",
+        GssStoreRekey,
+        GLOBAL,
+        0,
+        NEVER,
+        GSS,
+    ),
+    kw(
+        "gssapikexalgorithms",
+        GssKexAlgorithms,
+        GLOBAL,
+        800,
+        NEVER,
+        GSS,
+    ),
+    kw("gssusesessionccache", Unsupported, GLOBAL, 0, NEVER, GSS),
+    kw(
+        "gssapiusesessioncredcache",
+        Unsupported,
+        GLOBAL,
+        0,
+        NEVER,
+        GSS,
+    ),
+    kw(
+        "passwordauthentication",
+        PasswordAuthentication,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
         "kbdinteractiveauthentication",
         KbdInteractiveAuthentication,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    (
+    kw(
+        "challengeresponseauthentication",
+        ChallengeResponse,
+        GLOBAL,
+        0,
+        807,
+        ANY,
+    ),
+    kw(
         "challengeresponseauthentication",
         KbdInteractiveAuthentication,
         ALL,
+        807,
+        NEVER,
+        ANY,
     ),
-    ("skeyauthentication", KbdInteractiveAuthentication, ALL),
-    ("checkmail", Deprecated, GLOBAL),
-    ("listenaddress", ListenAddress, GLOBAL),
-    ("addressfamily", AddressFamily, GLOBAL),
-    ("printmotd", PrintMotd, GLOBAL),
-    ("printlastlog", PrintLastLog, GLOBAL),
-    ("ignorerhosts", IgnoreRhosts, ALL),
-    ("ignoreuserknownhosts", IgnoreUserKnownHosts, GLOBAL),
-    ("x11forwarding", X11Forwarding, ALL),
-    ("x11displayoffset", X11DisplayOffset, ALL),
-    ("x11uselocalhost", X11UseLocalhost, ALL),
-    ("xauthlocation", XAuthLocation, GLOBAL),
-    ("strictmodes", StrictModes, GLOBAL),
-    ("permitblacklistedkeys", Deprecated, GLOBAL),
-    ("permitemptypasswords", PermitEmptyPasswords, ALL),
-    ("permituserenvironment", PermitUserEnvironment, GLOBAL),
-    ("uselogin", Deprecated, GLOBAL),
-    ("compression", Compression, GLOBAL),
-    ("rekeylimit", RekeyLimit, ALL),
-    ("tcpkeepalive", TcpKeepAlive, GLOBAL),
-    ("keepalive", TcpKeepAlive, GLOBAL),
-    ("allowtcpforwarding", AllowTcpForwarding, ALL),
-    ("allowagentforwarding", AllowAgentForwarding, ALL),
-    ("allowusers", AllowUsers, ALL),
-    ("denyusers", DenyUsers, ALL),
-    ("allowgroups", AllowGroups, ALL),
-    ("denygroups", DenyGroups, ALL),
-    ("ciphers", Ciphers, GLOBAL),
-    ("macs", Macs, GLOBAL),
-    ("protocol", Ignore, GLOBAL),
-    ("gatewayports", GatewayPorts, ALL),
-    ("subsystem", Subsystem, GLOBAL),
-    ("maxstartups", MaxStartups, GLOBAL),
-    ("persourcemaxstartups", PerSourceMaxStartups, GLOBAL),
-    ("persourcenetblocksize", PerSourceNetBlockSize, GLOBAL),
-    ("maxauthtries", MaxAuthTries, ALL),
-    ("maxsessions", MaxSessions, ALL),
-    ("banner", Banner, ALL),
-    ("usedns", UseDns, GLOBAL),
-    ("verifyreversemapping", Deprecated, GLOBAL),
-    ("reversemappingcheck", Deprecated, GLOBAL),
-    ("clientaliveinterval", ClientAliveInterval, ALL),
-    ("clientalivecountmax", ClientAliveCountMax, ALL),
-    ("authorizedkeysfile", AuthorizedKeysFile, ALL),
-    ("authorizedkeysfile2", Deprecated, ALL),
-    ("useprivilegeseparation", Deprecated, GLOBAL),
-    ("acceptenv", AcceptEnv, ALL),
-    ("setenv", SetEnv, ALL),
-    ("permittunnel", PermitTunnel, ALL),
-    ("permittty", PermitTty, ALL),
-    ("permituserrc", PermitUserRc, ALL),
-    ("match", Match, ALL),
-    ("permitopen", PermitOpen, ALL),
-    ("permitlisten", PermitListen, ALL),
-    ("forcecommand", ForceCommand, ALL),
-    ("chrootdirectory", ChrootDirectory, ALL),
-    ("hostcertificate", HostCertificate, GLOBAL),
-    ("revokedkeys", RevokedKeys, ALL),
-    ("trustedusercakeys", TrustedUserCaKeys, ALL),
-    ("authorizedprincipalsfile", AuthorizedPrincipalsFile, ALL),
-    ("kexalgorithms", KexAlgorithms, GLOBAL),
-    ("include", Include, ALL),
-    ("ipqos", IpQos, ALL),
-    ("authorizedkeyscommand", AuthorizedKeysCommand, ALL),
-    ("authorizedkeyscommanduser", AuthorizedKeysCommandUser, ALL),
-    (
+    kw("skeyauthentication", ChallengeResponse, GLOBAL, 0, 708, ANY),
+    kw("skeyauthentication", Deprecated, GLOBAL, 708, 807, ANY),
+    kw(
+        "skeyauthentication",
+        KbdInteractiveAuthentication,
+        ALL,
+        807,
+        NEVER,
+        ANY,
+    ),
+    kw("checkmail", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("listenaddress", ListenAddress, GLOBAL, 0, NEVER, ANY),
+    kw("addressfamily", AddressFamily, GLOBAL, 0, NEVER, ANY),
+    kw("printmotd", PrintMotd, GLOBAL, 0, NEVER, ANY),
+    kw("printlastlog", PrintLastLog, GLOBAL, 0, NEVER, ANY),
+    kw("ignorerhosts", IgnoreRhosts, GLOBAL, 0, 803, ANY),
+    kw("ignorerhosts", IgnoreRhosts, ALL, 803, NEVER, ANY),
+    kw(
+        "ignoreuserknownhosts",
+        IgnoreUserKnownHosts,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("x11forwarding", X11Forwarding, ALL, 0, NEVER, ANY),
+    kw("x11displayoffset", X11DisplayOffset, ALL, 0, NEVER, ANY),
+    kw("x11uselocalhost", X11UseLocalhost, ALL, 0, NEVER, ANY),
+    kw("xauthlocation", XAuthLocation, GLOBAL, 0, NEVER, ANY),
+    kw("strictmodes", StrictModes, GLOBAL, 0, NEVER, ANY),
+    kw("permitblacklistedkeys", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw(
+        "permitemptypasswords",
+        PermitEmptyPasswords,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "permituserenvironment",
+        PermitUserEnvironment,
+        GLOBAL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("uselogin", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("compression", Compression, GLOBAL, 0, NEVER, ANY),
+    kw("rekeylimit", RekeyLimit, ALL, 0, NEVER, ANY),
+    kw("tcpkeepalive", TcpKeepAlive, GLOBAL, 0, NEVER, ANY),
+    kw("keepalive", TcpKeepAlive, GLOBAL, 0, NEVER, ANY),
+    kw("allowtcpforwarding", AllowTcpForwarding, ALL, 0, NEVER, ANY),
+    kw(
+        "allowagentforwarding",
+        AllowAgentForwarding,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("allowusers", AllowUsers, ALL, 0, NEVER, ANY),
+    kw("denyusers", DenyUsers, ALL, 0, NEVER, ANY),
+    kw("allowgroups", AllowGroups, ALL, 0, NEVER, ANY),
+    kw("denygroups", DenyGroups, ALL, 0, NEVER, ANY),
+    kw("ciphers", Ciphers, GLOBAL, 0, NEVER, ANY),
+    kw("macs", Macs, GLOBAL, 0, NEVER, ANY),
+    kw("protocol", Ignore, GLOBAL, 0, NEVER, ANY),
+    kw("gatewayports", GatewayPorts, ALL, 0, NEVER, ANY),
+    kw("subsystem", Subsystem, GLOBAL, 0, 905, ANY),
+    kw("subsystem", Subsystem, ALL, 905, NEVER, ANY),
+    kw("maxstartups", MaxStartups, GLOBAL, 0, NEVER, ANY),
+    kw(
+        "persourcemaxstartups",
+        PerSourceMaxStartups,
+        GLOBAL,
+        805,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "persourcenetblocksize",
+        PerSourceNetBlockSize,
+        GLOBAL,
+        805,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "persourcepenalties",
+        PerSourcePenalties,
+        GLOBAL,
+        908,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "persourcepenaltyexemptlist",
+        PerSourcePenaltyExemptList,
+        GLOBAL,
+        908,
+        NEVER,
+        ANY,
+    ),
+    kw("maxauthtries", MaxAuthTries, ALL, 0, NEVER, ANY),
+    kw("maxsessions", MaxSessions, ALL, 0, NEVER, ANY),
+    kw("banner", Banner, ALL, 0, NEVER, ANY),
+    kw("usedns", UseDns, GLOBAL, 0, NEVER, ANY),
+    kw("verifyreversemapping", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw("reversemappingcheck", Deprecated, GLOBAL, 0, NEVER, ANY),
+    kw(
+        "clientaliveinterval",
+        ClientAliveInterval,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "clientalivecountmax",
+        ClientAliveCountMax,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("authorizedkeysfile", AuthorizedKeysFile, ALL, 0, NEVER, ANY),
+    kw("authorizedkeysfile2", Deprecated, ALL, 0, NEVER, ANY),
+    kw(
+        "useprivilegeseparation",
+        UsePrivilegeSeparation,
+        GLOBAL,
+        0,
+        705,
+        ANY,
+    ),
+    kw(
+        "useprivilegeseparation",
+        Deprecated,
+        GLOBAL,
+        705,
+        NEVER,
+        ANY,
+    ),
+    kw("acceptenv", AcceptEnv, ALL, 0, NEVER, ANY),
+    kw("setenv", SetEnv, ALL, 708, NEVER, ANY),
+    kw("permittunnel", PermitTunnel, ALL, 0, NEVER, ANY),
+    kw("permittty", PermitTty, ALL, 0, NEVER, ANY),
+    kw("permituserrc", PermitUserRc, ALL, 0, NEVER, ANY),
+    kw("match", Match, ALL, 0, NEVER, ANY),
+    kw("permitopen", PermitOpen, ALL, 0, NEVER, ANY),
+    kw("permitlisten", PermitListen, ALL, 708, NEVER, ANY),
+    kw("forcecommand", ForceCommand, ALL, 0, NEVER, ANY),
+    kw("chrootdirectory", ChrootDirectory, ALL, 0, NEVER, ANY),
+    kw("hostcertificate", HostCertificate, GLOBAL, 0, NEVER, ANY),
+    kw("revokedkeys", RevokedKeys, ALL, 0, NEVER, ANY),
+    kw("trustedusercakeys", TrustedUserCaKeys, ALL, 0, NEVER, ANY),
+    kw(
+        "authorizedprincipalsfile",
+        AuthorizedPrincipalsFile,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw("kexalgorithms", KexAlgorithms, GLOBAL, 0, NEVER, ANY),
+    kw("include", Include, ALL, 802, NEVER, ANY),
+    kw("ipqos", IpQos, ALL, 0, NEVER, ANY),
+    kw(
+        "authorizedkeyscommand",
+        AuthorizedKeysCommand,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "authorizedkeyscommanduser",
+        AuthorizedKeysCommandUser,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
         "authorizedprincipalscommand",
         AuthorizedPrincipalsCommand,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    (
+    kw(
         "authorizedprincipalscommanduser",
         AuthorizedPrincipalsCommandUser,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    ("versionaddendum", VersionAddendum, GLOBAL),
-    ("authenticationmethods", AuthenticationMethods, ALL),
-    ("streamlocalbindmask", StreamLocalBindMask, ALL),
-    ("streamlocalbindunlink", StreamLocalBindUnlink, ALL),
-    (
+    kw("versionaddendum", VersionAddendum, GLOBAL, 0, NEVER, ANY),
+    kw(
+        "authenticationmethods",
+        AuthenticationMethods,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "streamlocalbindmask",
+        StreamLocalBindMask,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "streamlocalbindunlink",
+        StreamLocalBindUnlink,
+        ALL,
+        0,
+        NEVER,
+        ANY,
+    ),
+    kw(
         "allowstreamlocalforwarding",
         AllowStreamLocalForwarding,
         ALL,
+        0,
+        NEVER,
+        ANY,
     ),
-    ("fingerprinthash", FingerprintHash, GLOBAL),
-    ("disableforwarding", DisableForwarding, ALL),
-    ("exposeauthinfo", ExposeAuthInfo, ALL),
-    ("rdomain", RDomain, ALL),
-    ("casignaturealgorithms", CaSignatureAlgorithms, ALL),
-    ("securitykeyprovider", SecurityKeyProvider, GLOBAL),
-    ("requiredrsasize", RequiredRsaSize, ALL),
-    ("channeltimeout", ChannelTimeout, ALL),
-    ("unusedconnectiontimeout", UnusedConnectionTimeout, ALL),
-    ("debianbanner", DebianBanner, GLOBAL),
+    kw("fingerprinthash", FingerprintHash, GLOBAL, 0, NEVER, ANY),
+    kw("disableforwarding", DisableForwarding, ALL, 0, NEVER, ANY),
+    kw("exposeauthinfo", ExposeAuthInfo, ALL, 706, NEVER, ANY),
+    kw("rdomain", RDomain, ALL, 707, NEVER, ANY),
+    kw(
+        "casignaturealgorithms",
+        CaSignatureAlgorithms,
+        ALL,
+        709,
+        NEVER,
+        ANY,
+    ),
+    kw(
+        "securitykeyprovider",
+        SecurityKeyProvider,
+        GLOBAL,
+        802,
+        NEVER,
+        ANY,
+    ),
+    kw("requiredrsasize", RequiredRsaSize, ALL, 901, NEVER, ANY),
+    kw("channeltimeout", ChannelTimeout, ALL, 902, NEVER, ANY),
+    kw(
+        "unusedconnectiontimeout",
+        UnusedConnectionTimeout,
+        ALL,
+        902,
+        NEVER,
+        ANY,
+    ),
+    kw("sshdsessionpath", SshdSessionPath, GLOBAL, 908, NEVER, ANY),
+    kw("sshdauthpath", SshdAuthPath, GLOBAL, 1000, NEVER, ANY),
+    kw("refuseconnection", RefuseConnection, ALL, 909, NEVER, ANY),
+    kw("debianbanner", DebianBanner, GLOBAL, 0, NEVER, DEB),
+    kw("gssapienablek5users", Ignore, ALL, 0, NEVER, RH),
+    kw("kerberosusekuserok", Ignore, ALL, 0, NEVER, RH),
 ];
 
-/// Looks a keyword up case-insensitively.
-pub(crate) fn lookup(key: &str) -> Option<(Op, u8)> {
+/// Looks a keyword up case-insensitively in a release's table.
+pub(crate) fn lookup_in(p: &Profile, key: &str) -> Option<(Op, u8)> {
     KEYWORDS
         .iter()
-        .find(|(n, _, _)| n.eq_ignore_ascii_case(key))
-        .map(|&(_, op, fl)| (op, fl))
+        .find(|k| k.active(p) && k.name.eq_ignore_ascii_case(key))
+        .map(|k| (k.op, k.flags))
 }
 
-/// The name `sshd -T` prints for a keyword or alias (`challengeresponseauthentication` →
-/// `kbdinteractiveauthentication`), or None for unknown, deprecated and ignored keywords.
-pub fn canonical(key: &str) -> Option<&'static str> {
-    let (op, _) = lookup(key)?;
-    if matches!(op, Deprecated | Ignore | Unsupported | Match | Include) {
+/// The name a release's `sshd -T` prints for a keyword or alias, or None for unknown,
+/// deprecated and ignored keywords.
+pub(crate) fn canonical_in(p: &Profile, key: &str) -> Option<&'static str> {
+    let (op, _) = lookup_in(p, key)?;
+    if matches!(
+        op,
+        Deprecated | Ignore | Unsupported | Match | Include | UsePrivilegeSeparation
+    ) {
         return None;
     }
     KEYWORDS
         .iter()
-        .find(|(_, o, _)| *o == op)
-        .map(|(n, _, _)| *n)
+        .find(|k| k.active(p) && k.op == op)
+        .map(|k| k.name)
+}
+
+/// The newest table (Debian's 10.0): what catalog keywords are checked against.
+fn newest() -> Profile {
+    Profile::new(1000, Vendor::Debian)
+}
+
+/// The name `sshd -T` prints for a keyword or alias (`challengeresponseauthentication` →
+/// `kbdinteractiveauthentication`) in the newest release, or None for unknown, deprecated
+/// and ignored keywords. Older names of a renamed keyword map to the new name
+/// (`pubkeyacceptedkeytypes` → `pubkeyacceptedalgorithms`).
+pub fn canonical(key: &str) -> Option<&'static str> {
+    canonical_in(&newest(), key)
+}
+
+/// The names a keyword has been printed under, newest first (`pubkeyacceptedalgorithms`,
+/// `pubkeyacceptedkeytypes`): how [`super::Effective::get`] finds a keyword in any release.
+pub(crate) fn printed_names(canonical: &str) -> &'static [&'static str] {
+    match canonical {
+        "pubkeyacceptedalgorithms" => &["pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes"],
+        "hostbasedacceptedalgorithms" => {
+            &["hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes"]
+        }
+        _ => &[],
+    }
 }

@@ -149,6 +149,57 @@ fn clean_line(raw: &str) -> &str {
 /// Comments, blank lines and lines sshd skips silently (a keyword with an unterminated
 /// quote) yield nothing; a keyword without an argument and an unterminated quote in the
 /// arguments are errors, as they are for sshd.
+/// sshd before 8.7 (`strdelim` tokenising, no `argv_split`): a `#` anywhere ends the
+/// line (even inside quotes), only double quotes group, no backslash escapes, and a list
+/// stops at the first empty token. `SetEnv` values keep their `=`.
+pub fn parse_legacy(text: &str, origin: &str) -> Result<Vec<Directive>, SshdError> {
+    let mut out = Vec::new();
+    for (idx, raw) in text.split('\n').enumerate() {
+        let lineno = idx + 1;
+        if raw.len() > MAX_LINE {
+            return Err(SshdError::config(
+                origin,
+                lineno,
+                format!("line longer than {MAX_LINE} bytes"),
+            ));
+        }
+        let raw = raw.split('#').next().unwrap_or("");
+        let line = clean_line(raw);
+        if line.is_empty() {
+            continue;
+        }
+        let (mut kw, mut rest) = strdelim(Some(line), true);
+        if kw.as_deref() == Some("") {
+            (kw, rest) = strdelim(rest, true);
+        }
+        let Some(keyword) = kw else { continue };
+        if keyword.is_empty() {
+            continue;
+        }
+        let rest = rest.unwrap_or("");
+        let split_equals = !keyword.eq_ignore_ascii_case("setenv");
+        let mut args = Vec::new();
+        let mut cur = Some(rest);
+        loop {
+            let (tok, r) = strdelim(cur, split_equals);
+            cur = r;
+            match tok {
+                Some(t) if !t.is_empty() => args.push(t),
+                _ => break,
+            }
+        }
+        out.push(Directive {
+            key: keyword.to_ascii_lowercase(),
+            keyword,
+            args,
+            rest: rest.to_string(),
+            file: origin.to_string(),
+            line: lineno,
+        });
+    }
+    Ok(out)
+}
+
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Directive>, SshdError> {
     let mut out = Vec::new();
     for (idx, raw) in text.split('\n').enumerate() {

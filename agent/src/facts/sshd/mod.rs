@@ -1,5 +1,7 @@
 //! The effective sshd configuration, computed the way sshd itself computes it (what
-//! `sshd -T [-C spec]` prints), for OpenSSH 9.2p1 as Debian 12 builds it.
+//! `sshd -T [-C spec]` prints), for the OpenSSH release and build the scanned root runs
+//! ([`version`] detects it, [`Profile`] holds what differs between releases 7.4 to 10.0
+//! and between Debian, Red Hat and upstream builds).
 //!
 //! * [`parse`] tokenises one file with sshd's quoting rules (pure).
 //! * [`load`] reads the main file through the scan [`Root`], expands `Include` (globs,
@@ -21,13 +23,16 @@
 //!   `Match LocalPort` makes sshd fail unless a local port is given.
 
 mod algs;
+mod cryptopolicy;
 mod eval;
 mod keywords;
 mod lex;
 mod matcher;
 mod num;
+mod profile;
 mod render;
 mod sysdb;
+mod version;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,7 +41,9 @@ use crate::fs::{FsError, FsErrorKind, Root};
 
 pub use keywords::canonical;
 pub use lex::parse;
+pub use profile::{release_name, Profile, Release, Vendor, KNOWN as KNOWN_RELEASES};
 pub use sysdb::{Group, SystemDb, User};
+pub use version::{detect, parse_release, Detected, VersionSource, MAX_SCAN_BYTES, SSHD_BINARY};
 
 /// Where sshd reads its configuration by default.
 pub const DEFAULT_CONFIG: &str = "/etc/ssh/sshd_config";
@@ -99,6 +106,10 @@ pub enum SshdError {
     /// A malformed `user=..,host=..` connection specification.
     #[error("invalid connection specification: {0}")]
     Connection(String),
+    /// The sshd binary exists but its OpenSSH version cannot be read (and no package
+    /// database says it): the configuration's meaning is unknown.
+    #[error("cannot tell which OpenSSH this is: {0}")]
+    Version(String),
 }
 
 impl SshdError {
@@ -136,7 +147,17 @@ pub const ALGORITHM_KEYWORDS: &[&str] = &[
     "gssapikexalgorithms",
 ];
 
-/// Canonical keywords that `sshd -T` never prints (so no check can read them).
+/// Every keyword name any release or build of the tables knows (aliases and deprecated
+/// names included), lowercase and sorted: for tests that ask a real sshd about each.
+pub fn keyword_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = keywords::KEYWORDS.iter().map(|k| k.name).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Canonical keywords that `sshd -T` does not print on every release (so no check can
+/// read them): `rdomain` is printed only by 7.7 to 8.2, `debianbanner` only by Debian's 10.0.
 pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
 
 /// `keyword value` as `sshd -T` would print the value (`PermitRootLogin prohibit-password`
@@ -144,15 +165,22 @@ pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
 /// per printed line. Err with sshd's reason when sshd would reject the line.
 pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, String> {
     let key = keyword.to_ascii_lowercase();
-    if canonical(&key).is_none() {
+    // The newest table with the GSSAPI keywords but without Debian's 10.0 TOS change (which
+    // would turn `IPQoS throughput` into `none`): values normalise as most releases print them.
+    let newest = Profile::new(1000, Vendor::RedHat);
+    let Some(name) = canonical(&key) else {
         return Err(format!("`{keyword}` is not an sshd keyword"));
+    };
+    // Not printed by every release (DebianBanner only from Debian's 10.0).
+    if NOT_PRINTED.contains(&name) {
+        return Err(format!("sshd -T does not print `{keyword}`"));
     }
     let text = format!("{keyword} {value}");
     let ds = parse(&text, "value").map_err(|e| e.located())?;
     let [d] = ds.as_slice() else {
         return Err(format!("`{text}` is not one configuration line"));
     };
-    match eval::normalize_checked(d, &SystemDb::default()) {
+    match eval::normalize_checked(d, &SystemDb::default(), &newest) {
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(format!("sshd -T does not print `{keyword}`")),
         Err(SshdError::Config { msg, .. }) => Err(format!("sshd would reject `{text}`: {msg}")),
@@ -171,6 +199,8 @@ pub struct Connection {
     pub laddr: Option<String>,
     pub lport: Option<u16>,
     pub rdomain: Option<String>,
+    /// `invalid-user` in the specification (9.9+): the user does not exist.
+    pub invalid_user: bool,
 }
 
 impl Connection {
@@ -194,6 +224,7 @@ impl Connection {
                 "addr" => c.addr = Some(v.to_string()),
                 "laddr" => c.laddr = Some(v.to_string()),
                 "rdomain" => c.rdomain = Some(v.to_string()),
+                "invalid-user" if !p.contains('=') => c.invalid_user = true,
                 "lport" if p.contains('=') => {
                     let port = eval::a2port(sys, v);
                     if port < 0 {
@@ -253,7 +284,10 @@ impl Effective {
     pub fn get(&self, keyword: &str) -> Option<&Setting> {
         let k = keyword.to_ascii_lowercase();
         let k = canonical(&k).unwrap_or(&k);
-        self.settings.iter().find(|s| s.keyword == k)
+        let old = keywords::printed_names(k);
+        self.settings
+            .iter()
+            .find(|s| s.keyword == k || old.contains(&s.keyword))
     }
     /// The first value of a keyword.
     pub fn value(&self, keyword: &str) -> Option<&str> {
@@ -321,6 +355,8 @@ pub struct SshdConfig {
     nodes: Vec<Node>,
     sys: SystemDb,
     base: eval::Opts,
+    profile: Profile,
+    detected: Option<Detected>,
 }
 
 /// Where configuration files come from: a scan [`Root`], or a map for tests.
@@ -375,22 +411,62 @@ impl Source for BTreeMap<String, String> {
 
 /// Reads the configuration at `path` under a scan root (with the root's /etc/passwd,
 /// /etc/group and /etc/services for `Match Group`, `~` and service names).
+///
+/// The OpenSSH release and build come from the root ([`detect`]); a binary whose version
+/// cannot be read is [`SshdError::Version`], never a guess.
 pub fn load(root: &Root, path: &str) -> Result<SshdConfig, SshdError> {
-    load_from(root, path, SystemDb::load(root))
+    let text = Source::read(root, path)?;
+    let det = detect(root).map_err(|e| SshdError::Version(e.0))?;
+    let cmdline = cryptopolicy::command_line(root, &det.profile)?;
+    let mut cfg = load_text(
+        root,
+        path,
+        text,
+        SystemDb::load(root),
+        det.profile.clone(),
+        cmdline,
+    )?;
+    cfg.detected = Some(det);
+    Ok(cfg)
 }
 
-/// Reads a configuration from any [`Source`].
+/// Reads a configuration from any [`Source`] with OpenSSH 9.2's (Debian 12) semantics.
 pub fn load_from(src: &dyn Source, path: &str, sys: SystemDb) -> Result<SshdConfig, SshdError> {
+    load_with(src, path, sys, Profile::default())
+}
+
+/// Reads a configuration from any [`Source`] with the semantics of one release and build.
+pub fn load_with(
+    src: &dyn Source,
+    path: &str,
+    sys: SystemDb,
+    profile: Profile,
+) -> Result<SshdConfig, SshdError> {
     let text = src.read(path)?;
+    load_text(src, path, text, sys, profile, Vec::new())
+}
+
+fn load_text(
+    src: &dyn Source,
+    path: &str,
+    text: String,
+    sys: SystemDb,
+    profile: Profile,
+    cmdline: Vec<Directive>,
+) -> Result<SshdConfig, SshdError> {
     let mut budget = MAX_INCLUDED_FILES;
     let mut chain = vec![path.to_string()];
-    let nodes = expand(src, path, &text, &mut budget, &mut chain)?;
-    let base = eval::startup(&nodes, &sys)?;
+    // `-o` options come first: the first value of a keyword wins.
+    let mut nodes: Vec<Node> = cmdline.into_iter().map(Node::Line).collect();
+    nodes.extend(expand(src, path, &text, &mut budget, &mut chain, &profile)?);
+    let base = eval::startup(&nodes, &sys, &profile)?;
     Ok(SshdConfig {
         path: path.to_string(),
         nodes,
         sys,
         base,
+        profile,
+        detected: None,
     })
 }
 
@@ -401,9 +477,15 @@ fn expand(
     text: &str,
     budget: &mut usize,
     chain: &mut Vec<String>,
+    profile: &Profile,
 ) -> Result<Vec<Node>, SshdError> {
     let mut out = Vec::new();
-    for d in parse(text, file)? {
+    let directives = if profile.ge(807) {
+        parse(text, file)?
+    } else {
+        lex::parse_legacy(text, file)?
+    };
+    for d in directives {
         if d.key != "include" {
             out.push(Node::Line(d));
             continue;
@@ -450,7 +532,7 @@ fn expand(
                     Err(e) => return Err(e),
                 };
                 chain.push(m.clone());
-                let nodes = expand(src, &m, &content, budget, chain)?;
+                let nodes = expand(src, &m, &content, budget, chain, profile)?;
                 chain.pop();
                 files.push(IncFile { path: m, nodes });
             }
@@ -535,6 +617,39 @@ impl SshdConfig {
         &self.sys
     }
 
+    /// The release and build whose semantics were applied.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// How the OpenSSH version was found (None for [`load_from`] / [`load_with`]).
+    pub fn detected(&self) -> Option<&Detected> {
+        self.detected.as_ref()
+    }
+
+    /// What evidence must add: the version used and how the result degrades, when the
+    /// table is not exactly the host's own. None when it is.
+    pub fn version_note(&self) -> Option<String> {
+        match &self.detected {
+            Some(d) if d.degraded() => Some(d.describe()),
+            None => self.profile.note.clone(),
+            _ => None,
+        }
+    }
+
+    /// The keyword this release prints for a catalog keyword (`pubkeyacceptedalgorithms`
+    /// is `pubkeyacceptedkeytypes` before 8.5).
+    fn resolve(&self, keyword: &str) -> Option<&'static str> {
+        let key = keyword.to_ascii_lowercase();
+        if let Some(n) = keywords::canonical_in(&self.profile, &key) {
+            return Some(n);
+        }
+        let newest = canonical(&key)?;
+        keywords::printed_names(newest)
+            .iter()
+            .find_map(|alt| keywords::canonical_in(&self.profile, alt))
+    }
+
     /// The effective configuration for a connection, exactly as `sshd -T -C` computes it,
     /// including its refusals (a `Match LocalPort` with no local port given).
     pub fn try_effective(&self, conn: &Connection) -> Result<Effective, SshdError> {
@@ -546,14 +661,21 @@ impl SshdConfig {
     pub fn effective(&self, conn: &Connection) -> Effective {
         self.effective_impl(conn, true)
             .unwrap_or_else(|_| Effective {
-                settings: render::settings(&self.base),
+                settings: render::settings(&self.base, &self.profile),
             })
     }
 
     fn effective_impl(&self, conn: &Connection, lenient: bool) -> Result<Effective, SshdError> {
-        let o = eval::for_connection(&self.base, &self.nodes, &self.sys, conn, lenient)?;
+        let o = eval::for_connection(
+            &self.base,
+            &self.nodes,
+            &self.sys,
+            conn,
+            lenient,
+            &self.profile,
+        )?;
         Ok(Effective {
-            settings: render::settings(&o),
+            settings: render::settings(&o, &self.profile),
         })
     }
 
@@ -568,8 +690,7 @@ impl SshdConfig {
     /// default connection gets (`sshd -T`) and that `is_weaker` calls weaker. Values are
     /// normalised as `sshd -T` prints them before the predicate sees them.
     pub fn weakenings(&self, keyword: &str, is_weaker: impl Fn(&str) -> bool) -> Vec<Weakening> {
-        let key = keyword.to_ascii_lowercase();
-        let Some(name) = canonical(&key) else {
+        let Some(name) = self.resolve(keyword) else {
             return Vec::new();
         };
         let default = self
@@ -580,10 +701,10 @@ impl SshdConfig {
         let mut out = Vec::new();
         for b in self.match_blocks() {
             for d in &b.directives {
-                if canonical(&d.key) != Some(name) {
+                if keywords::canonical_in(&self.profile, &d.key) != Some(name) {
                     continue;
                 }
-                let Some(values) = eval::normalize(d, &self.sys) else {
+                let Some(values) = eval::normalize(d, &self.sys, &self.profile) else {
                     continue;
                 };
                 let value = values.join(" ");
@@ -609,13 +730,30 @@ pub fn effective_text(
     config_path: &str,
     conn_spec: Option<&str>,
 ) -> Result<String, SshdError> {
+    Ok(effective_report(root, config_path, conn_spec)?.0)
+}
+
+/// [`effective_text`] and the line saying which OpenSSH semantics were applied and how
+/// they were found (for standard error: the text itself stays byte-compatible with
+/// `sshd -T`).
+pub fn effective_report(
+    root: &Root,
+    config_path: &str,
+    conn_spec: Option<&str>,
+) -> Result<(String, String), SshdError> {
     let cfg = load(root, config_path)?;
     let conn = match conn_spec {
         Some(s) => Connection::parse_with(s, cfg.system())?,
         None => Connection::default(),
     };
-    Ok(cfg.try_effective(&conn)?.render())
+    let about = cfg
+        .detected()
+        .map(Detected::describe)
+        .unwrap_or_else(|| cfg.profile().label());
+    Ok((cfg.try_effective(&conn)?.render(), about))
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;

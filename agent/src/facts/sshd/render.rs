@@ -1,14 +1,17 @@
-//! `dump_config`: the settings in the order and form `sshd -T` prints them.
+//! `dump_config`: the settings in the order and form `sshd -T` prints them, for the
+//! release being modelled (lines appear and move between releases).
 
 use super::eval::{
     iptos2str, name_of, Opts, ADDRESS_FAMILY, COMPRESSION, DIGESTS, F, FLAG, GATEWAY_PORTS,
-    IGNORE_RHOSTS, LOG_FACILITIES, LOG_LEVELS, PERMIT_ROOT_LOGIN, TCP_FWD, TUN_MODE,
+    IGNORE_RHOSTS, LOG_FACILITIES, LOG_LEVELS, PERMIT_ROOT_LOGIN, PRIVSEP, TCP_FWD, TUN_MODE,
 };
 use super::num::INT_MAX;
+use super::profile::Profile;
 use super::{Origin, Setting};
 
 struct Out<'a> {
     o: &'a Opts,
+    p: &'a Profile,
     v: Vec<Setting>,
 }
 
@@ -69,6 +72,10 @@ impl Out<'_> {
             if f == F::AuthMethods {
                 self.one(keyword, "any".into(), None);
             }
+            // 9.3 prints "channeltimeout none"; 9.2 printed nothing.
+            if f == F::ChannelTimeouts && self.p.ge(903) {
+                self.one(keyword, "none".into(), None);
+            }
             return;
         }
         let s: Vec<&str> = l.iter().map(|(s, _)| s.as_str()).collect();
@@ -77,8 +84,12 @@ impl Out<'_> {
 }
 
 /// The effective settings in `dump_config` order.
-pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
-    let mut w = Out { o, v: Vec::new() };
+pub(crate) fn settings(o: &Opts, p: &Profile) -> Vec<Setting> {
+    let mut w = Out {
+        o,
+        p,
+        v: Vec::new(),
+    };
     w.lines("port", F::Ports);
     w.fmt("addressfamily", F::AddressFamily, ADDRESS_FAMILY);
     if !o.listen.is_empty() {
@@ -89,20 +100,27 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
         });
     }
     w.fmt("usepam", F::UsePam, FLAG);
+    if p.ge(908) {
+        w.string("pamservicename", F::PamServiceName);
+    }
     w.int("logingracetime", F::LoginGraceTime);
     w.int("x11displayoffset", F::X11DisplayOffset);
     w.int("maxauthtries", F::MaxAuthTries);
     w.int("maxsessions", F::MaxSessions);
     w.int("clientaliveinterval", F::ClientAliveInterval);
     w.int("clientalivecountmax", F::ClientAliveCountMax);
-    w.int("requiredrsasize", F::RequiredRsaSize);
+    if p.ge(901) {
+        w.int("requiredrsasize", F::RequiredRsaSize);
+    }
     let mask = o.int(F::StreamlocalBindMask).unwrap_or(0);
     w.one(
         "streamlocalbindmask",
         format!("0{mask:o}"),
         o.origin(F::StreamlocalBindMask),
     );
-    w.int("unusedconnectiontimeout", F::UnusedConnectionTimeout);
+    if p.ge(902) {
+        w.int("unusedconnectiontimeout", F::UnusedConnectionTimeout);
+    }
 
     w.fmt("permitrootlogin", F::PermitRootLogin, PERMIT_ROOT_LOGIN);
     w.fmt("ignorerhosts", F::IgnoreRhosts, IGNORE_RHOSTS);
@@ -119,16 +137,27 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     w.fmt("kerberosticketcleanup", F::KerberosTicketCleanup, FLAG);
     w.fmt("gssapiauthentication", F::GssAuthentication, FLAG);
     w.fmt("gssapicleanupcredentials", F::GssCleanupCreds, FLAG);
-    w.fmt("gssapikeyexchange", F::GssKeyex, FLAG);
-    w.fmt("gssapistrictacceptorcheck", F::GssStrictAcceptor, FLAG);
-    w.fmt("gssapistorecredentialsonrekey", F::GssStoreRekey, FLAG);
-    w.string("gssapikexalgorithms", F::GssKexAlgorithms);
+    if p.gsskex() {
+        w.fmt("gssapikeyexchange", F::GssKeyex, FLAG);
+        w.fmt("gssapistrictacceptorcheck", F::GssStrictAcceptor, FLAG);
+        w.fmt("gssapistorecredentialsonrekey", F::GssStoreRekey, FLAG);
+        if p.ge(800) {
+            w.string("gssapikexalgorithms", F::GssKexAlgorithms);
+        }
+    }
     w.fmt("passwordauthentication", F::PasswordAuthentication, FLAG);
     w.fmt(
         "kbdinteractiveauthentication",
         F::KbdInteractiveAuthentication,
         FLAG,
     );
+    if !p.ge(807) {
+        w.fmt(
+            "challengeresponseauthentication",
+            F::ChallengeResponse,
+            FLAG,
+        );
+    }
     w.fmt("printmotd", F::PrintMotd, FLAG);
     w.fmt("printlastlog", F::PrintLastLog, FLAG);
     w.fmt("x11forwarding", F::X11Forwarding, FLAG);
@@ -138,6 +167,9 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     w.fmt("strictmodes", F::StrictModes, FLAG);
     w.fmt("tcpkeepalive", F::TcpKeepAlive, FLAG);
     w.fmt("permitemptypasswords", F::PermitEmptyPasswd, FLAG);
+    if !p.ge(708) {
+        w.fmt("permituserenvironment", F::PermitUserEnv, FLAG);
+    }
     w.fmt("compression", F::Compression, COMPRESSION);
     w.fmt("gatewayports", F::GatewayPorts, GATEWAY_PORTS);
     w.fmt("usedns", F::UseDns, FLAG);
@@ -150,11 +182,25 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
         TCP_FWD,
     );
     w.fmt("streamlocalbindunlink", F::StreamlocalBindUnlink, FLAG);
+    if !p.ge(705) {
+        w.fmt("useprivilegeseparation", F::UsePrivsep, PRIVSEP);
+    }
     w.fmt("fingerprinthash", F::FingerprintHash, DIGESTS);
-    w.fmt("exposeauthinfo", F::ExposeAuthInfo, FLAG);
+    if p.ge(706) {
+        w.fmt("exposeauthinfo", F::ExposeAuthInfo, FLAG);
+    }
+    if p.ge(909) {
+        w.fmt("refuseconnection", F::RefuseConnection, FLAG);
+    }
+    // Debian's patch prints DebianBanner from 10.0 (known: not in 9.2, in 10.0).
+    if p.debian() && p.ge(1000) {
+        w.fmt("debianbanner", F::DebianBanner, FLAG);
+    }
 
     w.string("pidfile", F::PidFile);
-    w.string("modulifile", F::ModuliFile);
+    if p.ge(806) {
+        w.string("modulifile", F::ModuliFile);
+    }
     w.string("xauthlocation", F::XAuthLocation);
     w.string("ciphers", F::Ciphers);
     w.string("macs", F::Macs);
@@ -163,7 +209,9 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     w.string("chrootdirectory", F::ChrootDirectory);
     w.string("trustedusercakeys", F::TrustedUserCaKeys);
     w.string("revokedkeys", F::RevokedKeysFile);
-    w.string("securitykeyprovider", F::SkProvider);
+    if p.ge(802) {
+        w.string("securitykeyprovider", F::SkProvider);
+    }
     w.string("authorizedprincipalsfile", F::AuthorizedPrincipalsFile);
     let va = o.str(F::VersionAddendum).unwrap_or("");
     let va = if va.is_empty() { "none" } else { va };
@@ -184,10 +232,40 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     );
     w.string("hostkeyagent", F::HostKeyAgent);
     w.string("kexalgorithms", F::KexAlgorithms);
-    w.string("casignaturealgorithms", F::CaSignAlgorithms);
-    w.string("hostbasedacceptedalgorithms", F::HostbasedAcceptedAlgos);
+    if p.ge(709) {
+        w.string("casignaturealgorithms", F::CaSignAlgorithms);
+    }
+    let renamed = p.ge(805);
+    w.string(
+        if renamed {
+            "hostbasedacceptedalgorithms"
+        } else {
+            "hostbasedacceptedkeytypes"
+        },
+        F::HostbasedAcceptedAlgos,
+    );
     w.string("hostkeyalgorithms", F::HostKeyAlgorithms);
-    w.string("pubkeyacceptedalgorithms", F::PubkeyAcceptedAlgos);
+    w.string(
+        if renamed {
+            "pubkeyacceptedalgorithms"
+        } else {
+            "pubkeyacceptedkeytypes"
+        },
+        F::PubkeyAcceptedAlgos,
+    );
+    // 7.7 to 8.2 print the routing domain on every platform.
+    if p.ge(707) && !p.ge(803) {
+        w.one("rdomain", "none".into(), None);
+    }
+    if p.ge(908) {
+        w.string("sshdsessionpath", F::SshdSessionPath);
+    }
+    if p.ge(1000) {
+        w.string("sshdauthpath", F::SshdAuthPath);
+    }
+    if p.ge(908) {
+        w.string("persourcepenaltyexemptlist", F::PerSourcePenaltyExempt);
+    }
 
     w.one(
         "loglevel",
@@ -208,10 +286,16 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     w.lines("allowgroups", F::AllowGroups);
     w.lines("denygroups", F::DenyGroups);
     w.lines("acceptenv", F::AcceptEnv);
-    w.lines("setenv", F::SetEnv);
+    if p.ge(708) {
+        w.lines("setenv", F::SetEnv);
+    }
     w.oneline("authenticationmethods", F::AuthMethods);
-    w.oneline("logverbose", F::LogVerbose);
-    w.oneline("channeltimeout", F::ChannelTimeouts);
+    if p.ge(805) {
+        w.oneline("logverbose", F::LogVerbose);
+    }
+    if p.ge(902) {
+        w.oneline("channeltimeout", F::ChannelTimeouts);
+    }
 
     let names = o.list(F::SubsystemNames);
     let args = o.list(F::SubsystemArgs);
@@ -238,21 +322,23 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
         ),
         o.origin(F::MaxStartupsBegin),
     );
-    let psm = i(F::PerSourceMaxStartups);
-    w.one(
-        "persourcemaxstartups",
-        if psm == INT_MAX {
-            "none".into()
-        } else {
-            psm.to_string()
-        },
-        o.origin(F::PerSourceMaxStartups),
-    );
-    w.one(
-        "persourcenetblocksize",
-        format!("{}:{}", i(F::PerSourceMasklenV4), i(F::PerSourceMasklenV6)),
-        o.origin(F::PerSourceMasklenV4),
-    );
+    if p.ge(805) {
+        let psm = i(F::PerSourceMaxStartups);
+        w.one(
+            "persourcemaxstartups",
+            if psm == INT_MAX {
+                "none".into()
+            } else {
+                psm.to_string()
+            },
+            o.origin(F::PerSourceMaxStartups),
+        );
+        w.one(
+            "persourcenetblocksize",
+            format!("{}:{}", i(F::PerSourceMasklenV4), i(F::PerSourceMasklenV6)),
+            o.origin(F::PerSourceMasklenV4),
+        );
+    }
     w.one(
         "permittunnel",
         TUN_MODE
@@ -277,10 +363,15 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
         format!("{} {}", i(F::RekeyLimit), i(F::RekeyInterval)),
         o.origin(F::RekeyLimit).or(o.origin(F::RekeyInterval)),
     );
-    for (kw, f) in [
-        ("permitopen", F::PermittedOpens),
-        ("permitlisten", F::PermittedListens),
-    ] {
+    let opens: &[(&'static str, F)] = if p.ge(708) {
+        &[
+            ("permitopen", F::PermittedOpens),
+            ("permitlisten", F::PermittedListens),
+        ]
+    } else {
+        &[("permitopen", F::PermittedOpens)]
+    };
+    for &(kw, f) in opens {
         let l = o.list(f);
         let v = if l.is_empty() {
             "any".to_string()
@@ -293,9 +384,10 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
         w.one(kw, v, l.first().and_then(|(_, o)| o.as_ref()));
     }
     match o.str(F::PermitUserEnvAllowlist) {
-        Some(p) => w.one(
+        _ if !p.ge(708) => {}
+        Some(list) => w.one(
             "permituserenvironment",
-            p.to_string(),
+            list.to_string(),
             o.origin(F::PermitUserEnvAllowlist),
         ),
         None => w.fmt("permituserenvironment", F::PermitUserEnv, FLAG),
@@ -311,10 +403,39 @@ pub(crate) fn settings(o: &Opts) -> Vec<Setting> {
     if pao & 2 != 0 {
         s.push("verify-required");
     }
-    w.one(
-        "pubkeyauthoptions",
-        s.join(" "),
-        o.origin(F::PubkeyAuthOptions),
-    );
+    if p.ge(802) {
+        w.one(
+            "pubkeyauthoptions",
+            s.join(" "),
+            o.origin(F::PubkeyAuthOptions),
+        );
+    }
+    if p.ge(908) {
+        let v = if i(F::PspEnabled) == 0 {
+            "no".to_string()
+        } else {
+            let mode = |f| if i(f) == 1 { "deny-all" } else { "permissive" };
+            let refuse = if p.ge(909) {
+                format!(" refuseconnection:{}", i(F::PspRefuse))
+            } else {
+                String::new()
+            };
+            format!(
+                "crash:{} authfail:{} noauth:{} grace-exceeded:{}{refuse} max:{} min:{} \
+max-sources4:{} max-sources6:{} overflow:{} overflow6:{}",
+                i(F::PspCrash),
+                i(F::PspAuthfail),
+                i(F::PspNoauth),
+                i(F::PspGrace),
+                i(F::PspMax),
+                i(F::PspMin),
+                i(F::PspMaxSources4),
+                i(F::PspMaxSources6),
+                mode(F::PspOverflow),
+                mode(F::PspOverflow6)
+            )
+        };
+        w.one("persourcepenalties", v, o.origin(F::PspEnabled));
+    }
     w.v
 }
