@@ -41,12 +41,24 @@ pub struct Config {
     /// The report by mail over SMTP (`crate::sinks::email`).
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
+    /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
+    /// by [`crate::waivers::load`].
+    #[serde(default)]
+    pub waiver: Vec<toml::Spanned<toml::Table>>,
+    /// `origin:line` of each `[[waiver]]` table (set by [`Config::parse`]).
+    #[serde(skip)]
+    pub waiver_origins: Vec<String>,
+    /// The validated waivers of this configuration and the waivers directory (empty until
+    /// [`crate::waivers::load`] ran with the catalog).
+    #[serde(skip)]
+    pub waivers: crate::waivers::Waivers,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
-    /// Seconds between scans (default 3600).
+    /// Seconds between scans (default 3600, at least [`MIN_INTERVAL_SECS`]).
+    #[serde(default, deserialize_with = "interval_secs")]
     pub interval_secs: Option<u64>,
     /// Random spread around the interval (default a tenth of it, at most 300).
     pub jitter_secs: Option<u64>,
@@ -56,6 +68,28 @@ pub struct DaemonConfig {
     pub textfile: Option<PathBuf>,
     /// One metric series per check (default false: bounded cardinality).
     pub per_check_metrics: Option<bool>,
+}
+
+/// The shortest interval between daemon scans. Shorter ones are refused: a scan every few
+/// seconds would evict all real history (200 records by default) within minutes and keep a
+/// core busy with walks.
+pub const MIN_INTERVAL_SECS: u64 = 60;
+
+/// `daemon.interval_secs` and `--interval`: whole seconds, at least [`MIN_INTERVAL_SECS`].
+pub fn check_interval(secs: u64) -> Result<u64, String> {
+    if secs >= MIN_INTERVAL_SECS {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "interval {secs} s is below the minimum of {MIN_INTERVAL_SECS} s between scans"
+        ))
+    }
+}
+
+fn interval_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    check_interval(u64::deserialize(d)?)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,6 +106,10 @@ pub struct AgentConfig {
     /// Check ids never run.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Directory of `*.toml` files with `[[waiver]]` tables (default `/etc/jikimi/waivers.d`).
+    pub waivers_dir: Option<PathBuf>,
+    /// The furthest a waiver may expire, in days from today (default 365).
+    pub max_waiver_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -81,12 +119,21 @@ pub struct WalkConfig {
     pub max_entries: Option<u64>,
     /// Seconds the walk may take at most (default 300).
     pub max_secs: Option<u64>,
+    /// Deepest directory level visited (default 128, at most 4096); deeper ones make the walk
+    /// incomplete (`crate::facts::walk`).
+    pub max_depth: Option<usize>,
+    /// Filesystems mounted inside the root that the walk enters: "local" (default), "all",
+    /// "none" (`crate::facts::walk::MountPolicy`).
+    pub mounts: Option<crate::facts::walk::MountPolicy>,
+    /// Mount points (globs) never entered and not counted as missing, e.g. NFS home dirs.
+    #[serde(default)]
+    pub ignore_mounts: Vec<String>,
 }
 
 impl Config {
     /// Parses and validates configuration text; errors name the line.
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
-        let c: Config = toml::from_str(text).map_err(|e| {
+        let mut c: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -99,6 +146,14 @@ impl Config {
             .map_err(|e| format!("{origin}: agent.profile: {e}"))?;
         c.min_severity()
             .map_err(|e| format!("{origin}: agent.min_severity: {e}"))?;
+        c.waiver_origins = c
+            .waiver
+            .iter()
+            .map(|w| {
+                let at = w.span().start.min(text.len());
+                format!("{origin}:{}", text[..at].matches('\n').count() + 1)
+            })
+            .collect();
         Ok(c)
     }
 
@@ -108,12 +163,13 @@ impl Config {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
         };
-        match std::fs::read_to_string(&p) {
+        // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
+        match crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES) {
             Ok(t) => Config::parse(&t, &p.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(e) if e.kind == crate::fs::FsErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
-            Err(e) => Err(format!("{}: cannot read configuration: {e}", p.display())),
+            Err(e) => Err(format!("cannot read configuration {e}")),
         }
     }
 
@@ -146,6 +202,13 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("/etc/jikimi/checks.d"))
     }
 
+    pub fn waivers_dir(&self) -> PathBuf {
+        self.agent
+            .waivers_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::waivers::DEFAULT_DIR))
+    }
+
     pub fn walk_limits(&self) -> crate::facts::walk::Limits {
         let mut l = crate::facts::walk::Limits::default();
         if let Some(n) = self.walk.max_entries {
@@ -154,6 +217,13 @@ impl Config {
         if let Some(s) = self.walk.max_secs {
             l.max_time = std::time::Duration::from_secs(s);
         }
+        if let Some(d) = self.walk.max_depth {
+            l.max_depth = d.min(crate::facts::walk::MAX_DEPTH_LIMIT);
+        }
+        if let Some(m) = self.walk.mounts {
+            l.mounts = m;
+        }
+        l.ignore_mounts = self.walk.ignore_mounts.clone();
         l
     }
 }
@@ -176,5 +246,20 @@ mod tests {
         let e = Config::parse("[agent]\nprofile = \"nist\"\n", "t.toml").unwrap_err();
         assert!(e.contains("nist"), "{e}");
         assert!(Config::parse("", "t").is_ok());
+    }
+
+    #[test]
+    fn defect14_interval_below_the_minimum_is_refused() {
+        for bad in ["0", "1", "59"] {
+            let e =
+                Config::parse(&format!("[daemon]\ninterval_secs = {bad}\n"), "t.toml").unwrap_err();
+            assert!(
+                e.starts_with("t.toml:2:") && e.contains("minimum of 60 s"),
+                "{e}"
+            );
+        }
+        let c = Config::parse("[daemon]\ninterval_secs = 60\n", "t").unwrap();
+        assert_eq!(c.daemon.interval_secs, Some(60));
+        assert!(check_interval(0).is_err() && check_interval(3600).is_ok());
     }
 }

@@ -1,12 +1,15 @@
 //! The continuous agent (`jikimi check` without `--once`): a scan at start, then one every
 //! interval with random jitter (so a fleet does not scan in step), metrics on
 //! `/metrics` and `/healthz` (127.0.0.1:9464 by default), SIGHUP reloads the configuration and
-//! catalog, SIGTERM/SIGINT stop within a second. A failed scan is logged and counted; the next
-//! one still happens.
+//! catalog, SIGTERM/SIGINT stop within 2 s, also in the middle of a scan or a delivery
+//! ([`crate::cancel`]). A failed scan is logged and counted; the next one still happens.
 //!
 //! Between scans the agent holds only the catalog and the last metrics text: facts are
 //! collected fresh for every scan and dropped after it, so the idle footprint stays small.
-//! The HTTP server is a plain blocking loop on one thread (requests are tiny and rare).
+//! The HTTP endpoint is [`http`]: one thread, a `poll(2)` loop with per-request deadlines
+//! and a connection cap, so a slow or idle client never delays a scrape.
+
+pub mod http;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -15,7 +18,7 @@ use crate::fs::Root;
 use crate::run::{scan_facts, Report, Selection};
 use crate::sinks::prometheus::{self, Counters};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -48,7 +51,8 @@ enum Event {
 }
 
 struct Shared {
-    metrics: Mutex<String>,
+    /// The last rendered metrics, shared with the replies being written.
+    metrics: Mutex<Arc<String>>,
     last_ok: Mutex<Option<Instant>>,
     stopping: AtomicBool,
 }
@@ -91,71 +95,27 @@ pub fn write_textfile(path: &Path, text: &str) -> std::io::Result<()> {
     crate::state::write_file(path, text.as_bytes(), 0o644).map_err(std::io::Error::other)
 }
 
-fn respond(mut s: TcpStream, shared: &Shared) {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut buf = [0u8; 4096];
-    let mut n = 0;
-    while n < buf.len() {
-        match s.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => {
-                n += k;
-                if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
-            Err(_) => return,
-        }
-    }
-    let req = String::from_utf8_lossy(&buf[..n]);
-    let mut parts = req.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, ctype, body) = match (method, path) {
-        ("GET", "/metrics") => (
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            shared.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
-        ),
-        ("GET", "/healthz") => {
-            let last = shared.last_ok.lock().ok().and_then(|l| *l);
-            match last {
-                Some(t) => (
+impl http::Handler for Shared {
+    fn get(&self, path: &str) -> http::Response {
+        match path {
+            "/metrics" => http::Response {
+                status: "200 OK",
+                content_type: "text/plain; version=0.0.4; charset=utf-8",
+                body: self.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
+            },
+            "/healthz" => {
+                let last = self.last_ok.lock().ok().and_then(|l| *l);
+                http::Response::text(
                     "200 OK",
-                    "text/plain",
-                    format!("ok: last successful scan {}s ago\n", t.elapsed().as_secs()),
-                ),
-                None => (
-                    "200 OK",
-                    "text/plain",
-                    "ok: no successful scan yet\n".to_string(),
-                ),
+                    &match last {
+                        Some(t) => {
+                            format!("ok: last successful scan {}s ago\n", t.elapsed().as_secs())
+                        }
+                        None => "ok: no successful scan yet\n".to_string(),
+                    },
+                )
             }
-        }
-        ("GET", _) => (
-            "404 Not Found",
-            "text/plain",
-            "not found: try /metrics or /healthz\n".into(),
-        ),
-        _ => ("405 Method Not Allowed", "text/plain", "only GET\n".into()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = s
-        .write_all(head.as_bytes())
-        .and_then(|_| s.write_all(body.as_bytes()));
-}
-
-fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    for conn in listener.incoming() {
-        if shared.stopping.load(Ordering::Relaxed) {
-            break;
-        }
-        if let Ok(s) = conn {
-            respond(s, &shared);
+            _ => http::Response::text("404 Not Found", "not found: try /metrics or /healthz\n"),
         }
     }
 }
@@ -173,8 +133,15 @@ fn scan_once(
         per_check: setup.config.daemon.per_check_metrics.unwrap_or(false),
     };
     match scan_facts(&setup.catalog, &facts, &setup.selection) {
+        Ok(_) if crate::cancel::requested() => {
+            // stopped mid-scan: the results are incomplete (an interrupted walk proves
+            // nothing), so they are neither recorded nor sent; queued deliveries stay queued
+            log("scan interrupted by the stop request: not recorded, nothing sent");
+            (None, prometheus::render(None, Some(&facts), counters, opts))
+        }
         Ok(mut report) => {
             counters.scans_ok += 1;
+            crate::waivers::classify_and_apply(&mut report, &setup.rules, &facts, &setup.config);
             // history first: the daily mail reports from it, this scan included
             if let Err(e) =
                 crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)
@@ -254,6 +221,10 @@ fn mail_due(state_dir: &Path) -> bool {
     }
 }
 
+/// How long after SIGTERM/SIGINT the daemon waits for the work in progress to stop by itself
+/// before exiting anyway (the promise is: gone within 2 s).
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
 fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])?;
@@ -265,6 +236,9 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
                 let ev = if sig == SIGHUP {
                     Event::Reload
                 } else {
+                    // at once, from this thread: a scan or a delivery in progress on the main
+                    // thread stops at its next poll instead of running to its end
+                    crate::cancel::request();
                     Event::Stop
                 };
                 let stop = matches!(ev, Event::Stop);
@@ -272,6 +246,17 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
                     break;
                 }
             }
+            // The main thread returns (and the process exits) as soon as what it was doing
+            // noticed the request. Should a step not poll in time (a blocking call deep in a
+            // sink), the process ends here anyway, before systemd's SIGKILL: every state file
+            // is written atomically and saved before its delivery, so what was not sent stays
+            // pending for the next run.
+            std::thread::sleep(STOP_GRACE);
+            log(&format!(
+                "stopping: still busy {} ms after the stop request; exiting now (what was not sent stays pending)",
+                STOP_GRACE.as_millis()
+            ));
+            std::process::exit(0);
         })?;
     Ok(())
 }
@@ -294,12 +279,12 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
         .map(|a| a.to_string())
         .unwrap_or(listen);
     let shared = Arc::new(Shared {
-        metrics: Mutex::new(prometheus::render(
+        metrics: Mutex::new(Arc::new(prometheus::render(
             None,
             None,
             &Counters::default(),
             Default::default(),
-        )),
+        ))),
         last_ok: Mutex::new(None),
         stopping: AtomicBool::new(false),
     });
@@ -308,7 +293,10 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
         std::thread::Builder::new()
             .name("http".into())
             .stack_size(128 * 1024)
-            .spawn(move || serve(listener, shared))
+            .spawn(move || {
+                let stop = || shared.stopping.load(Ordering::Relaxed) || crate::cancel::requested();
+                http::serve(listener, &*shared, http::Limits::default(), &stop)
+            })
             .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
     }
     let (tx, rx) = channel();
@@ -335,7 +323,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             }
         }
         if let Ok(mut m) = shared.metrics.lock() {
-            *m = text;
+            *m = Arc::new(text);
         }
         // logged once the metrics are published, so a reader of the log sees them
         if let Some(r) = &report {
@@ -346,6 +334,12 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             ));
         }
         drop(report);
+        if crate::cancel::requested() {
+            // SIGTERM during the scan: what it produced is saved above; stop now
+            shared.stopping.store(true, Ordering::Relaxed);
+            log("stopping");
+            return Ok(());
+        }
         let interval = Duration::from_secs(
             opts.interval_secs
                 .or(setup.config.daemon.interval_secs)

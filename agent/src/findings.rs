@@ -68,7 +68,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// The four outcomes of a check. Only `Pass` and `Fail` are verdicts about the host.
+/// The five outcomes of a check. Only `Pass`, `Fail` and `Waived` are verdicts about the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
@@ -79,6 +79,9 @@ pub enum Status {
     NotApplicable,
     /// The facts could not be collected (unreadable, malformed, too large...).
     Error,
+    /// The check failed, and a valid waiver (`crate::waivers`) accepts the risk: out of the
+    /// exit code and the score, counted on its own. Only a `Fail` ever becomes `Waived`.
+    Waived,
 }
 
 impl Status {
@@ -88,6 +91,7 @@ impl Status {
             Status::Fail => "FAIL",
             Status::NotApplicable => "NOT_APPLICABLE",
             Status::Error => "ERROR",
+            Status::Waived => "WAIVED",
         }
     }
 }
@@ -187,18 +191,77 @@ pub struct CheckResult {
     /// Milliseconds spent evaluating (facts shared with other checks are counted once, by
     /// the first check that needed them).
     pub duration_ms: f64,
+    /// The waiver behind a `Waived` status, or the expired one of a `Fail`
+    /// (`crate::waivers::apply`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub waiver: Option<WaiverNote>,
+}
+
+/// The waiver applied to a result: who accepted the risk, why, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    pub approved_by: String,
+    /// Last day (UTC) the waiver holds, `YYYY-MM-DD`.
+    pub expires: String,
+    /// Days from the scan's day to `expires` (negative once expired).
+    pub days_left: i64,
+    /// Valid, and expires within [`crate::waivers::EXPIRING_DAYS`] days.
+    pub expiring: bool,
+    /// Past its expiry: the check is `Fail` again.
+    pub expired: bool,
+    /// Where the waiver is declared (`file:line`).
+    pub origin: String,
+}
+
+impl WaiverNote {
+    /// One line: `waived until 2027-03-31 by alice: bastion needs forwarding`, with
+    /// `(expiring in 9 days)` or `waiver expired on 2027-03-31`.
+    pub fn line(&self) -> String {
+        if self.expired {
+            format!(
+                "waiver expired on {} (approved by {}: {})",
+                self.expires, self.approved_by, self.reason
+            )
+        } else {
+            format!(
+                "waived until {}{} by {}: {}",
+                self.expires,
+                if self.expiring {
+                    format!(" (expiring in {} day(s))", self.days_left)
+                } else {
+                    String::new()
+                },
+                self.approved_by,
+                self.reason
+            )
+        }
+    }
 }
 
 impl CheckResult {
-    /// One line for a table: the reason, else the first evidence.
-    pub fn summary_line(&self) -> String {
-        if let Some(r) = &self.reason {
-            return r.clone();
+    /// The reason, else the first evidence; without the waiver (stable from day to day,
+    /// for payloads whose changes cost a re-import).
+    pub fn result_line(&self) -> String {
+        match &self.reason {
+            Some(r) => r.clone(),
+            None => self
+                .evidence
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
         }
-        self.evidence
-            .first()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
+    }
+
+    /// One line for a table: the waiver (when there is one), then the reason, else the first
+    /// evidence.
+    pub fn summary_line(&self) -> String {
+        let base = self.result_line();
+        match &self.waiver {
+            Some(w) if base.is_empty() => w.line(),
+            Some(w) => format!("{} — {base}", w.line()),
+            None => base,
+        }
     }
 }
 
@@ -210,6 +273,15 @@ pub struct Summary {
     pub failed: usize,
     pub not_applicable: usize,
     pub errors: usize,
+    /// Failed checks a valid waiver accepts: neither in `failed`, the exit code nor the score.
+    #[serde(default)]
+    pub waived: usize,
+    /// Waivers that expire within 14 days (their checks are among `waived`).
+    #[serde(default)]
+    pub waivers_expiring: usize,
+    /// Failed checks whose waiver has expired (they are among `failed`).
+    #[serde(default)]
+    pub waivers_expired: usize,
     /// Failed checks by severity.
     pub failed_by_severity: std::collections::BTreeMap<Severity, usize>,
     /// 0..100: passed weight over passed + failed weight (severity-weighted); 100 when nothing
@@ -239,6 +311,11 @@ impl Summary {
                 }
                 Status::NotApplicable => s.not_applicable += 1,
                 Status::Error => s.errors += 1,
+                Status::Waived => s.waived += 1,
+            }
+            if let Some(w) = &r.waiver {
+                s.waivers_expiring += usize::from(w.expiring && r.status == Status::Waived);
+                s.waivers_expired += usize::from(w.expired && r.status == Status::Fail);
             }
         }
         s.score = if all_w == 0 {
@@ -267,6 +344,7 @@ mod tests {
             remediation: String::new(),
             description: String::new(),
             duration_ms: 0.0,
+            waiver: None,
         }
     }
 
@@ -277,7 +355,9 @@ mod tests {
             r(Severity::High, Status::Fail),
             r(Severity::Low, Status::NotApplicable),
             r(Severity::Critical, Status::Error),
+            r(Severity::Critical, Status::Waived),
         ]);
+        assert_eq!(s.waived, 1, "counted on its own");
         assert_eq!(
             (s.passed, s.failed, s.not_applicable, s.errors),
             (1, 1, 1, 1)

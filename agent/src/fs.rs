@@ -82,24 +82,28 @@ impl FsError {
     }
 }
 
+impl FsError {
+    /// Why the path could not be read, without the path (for errors that name it already).
+    pub fn kind_text(&self) -> String {
+        match &self.kind {
+            FsErrorKind::NotFound => "no such file".into(),
+            FsErrorKind::PermissionDenied => "permission denied".into(),
+            FsErrorKind::TooLarge { limit } => format!("larger than the {limit}-byte read limit"),
+            FsErrorKind::Binary { offset } => {
+                format!("binary content (NUL byte at offset {offset})")
+            }
+            FsErrorKind::NotRegular(k) => format!("not a regular file ({k})"),
+            FsErrorKind::SymlinkLoop => "too many levels of symbolic links".into(),
+            FsErrorKind::NotADirectory => "a path component is not a directory".into(),
+            FsErrorKind::Changed => "file changed while being read".into(),
+            FsErrorKind::Other(m) => m.clone(),
+        }
+    }
+}
+
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = &self.path;
-        match &self.kind {
-            FsErrorKind::NotFound => write!(f, "{p}: no such file"),
-            FsErrorKind::PermissionDenied => write!(f, "{p}: permission denied"),
-            FsErrorKind::TooLarge { limit } => {
-                write!(f, "{p}: larger than the {limit}-byte read limit")
-            }
-            FsErrorKind::Binary { offset } => {
-                write!(f, "{p}: binary content (NUL byte at offset {offset})")
-            }
-            FsErrorKind::NotRegular(k) => write!(f, "{p}: not a regular file ({k})"),
-            FsErrorKind::SymlinkLoop => write!(f, "{p}: too many levels of symbolic links"),
-            FsErrorKind::NotADirectory => write!(f, "{p}: a path component is not a directory"),
-            FsErrorKind::Changed => write!(f, "{p}: file changed while being read"),
-            FsErrorKind::Other(m) => write!(f, "{p}: {m}"),
-        }
+        write!(f, "{}: {}", self.path, self.kind_text())
     }
 }
 
@@ -339,10 +343,18 @@ struct Resolved {
 }
 
 impl Root {
-    /// Opens a scan root. `/` means the live host.
+    /// Opens a scan root: the directory `dir` names, itself. The descriptor is opened from the
+    /// path as given (`O_PATH|O_DIRECTORY`, following links on the way) and kept; the path
+    /// is never canonicalized and reopened by name. `/proc/PID/root` of a process in another
+    /// mount namespace resolves (through the kernel's magic link) to that process's root,
+    /// while `readlink` of it says `/` or a path that means something else here (issue 12,
+    /// defect 4).
+    ///
+    /// Only the literal path `/` is the live host (kernel facts from /proc and /sys describe
+    /// it); any other path, even one that leads to `/`, is scanned as an image.
     pub fn new(dir: &Path) -> std::io::Result<Root> {
-        let canon = std::fs::canonicalize(dir)?;
-        let c = cstr(canon.as_os_str().as_bytes());
+        let c = CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
         // SAFETY: valid C string; we take ownership of the returned descriptor.
         let fd = unsafe {
             libc::open(
@@ -353,13 +365,23 @@ impl Root {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let live = canon == Path::new("/");
+        let live = dir.as_os_str().as_bytes() == b"/";
+        let dir = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(dir)
+        };
         Ok(Root {
             // SAFETY: fresh descriptor.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
-            dir: canon,
+            dir,
             live,
         })
+    }
+
+    /// A new descriptor of the root directory (`O_PATH`), for walks that start from it.
+    pub fn dup_fd(&self) -> std::io::Result<OwnedFd> {
+        self.fd.try_clone()
     }
 
     /// True when the root is `/`: live kernel facts (/proc, /sys) describe this host.
@@ -748,6 +770,57 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// Reads a configuration file of the machine running the agent (`--config`, catalog and
+/// `checks.d` files, classification rules) with the guarantees of scanned files: regular files
+/// only (a FIFO or `/dev/zero` is an error, never a hang or an endless read: the open is
+/// `O_NONBLOCK`), at most `limit` bytes, no NUL byte, UTF-8. Links in the path are followed:
+/// the administrator names these paths.
+pub fn read_local_text(path: &Path, limit: u64) -> Result<String, FsError> {
+    let shown = path.display().to_string();
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| FsError::new(&shown, FsErrorKind::Other("NUL byte in the path".into())))?;
+    // SAFETY: valid C string; we own the returned descriptor.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(FsError::from_errno(&shown, errno()));
+    }
+    // SAFETY: fresh descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let st = fstat_raw(fd.as_raw_fd()).map_err(|e| FsError::from_errno(&shown, e))?;
+    let meta = Meta::from_stat(&st);
+    if meta.kind != FileKind::File {
+        return Err(FsError::new(&shown, FsErrorKind::NotRegular(meta.kind)));
+    }
+    if meta.size > limit {
+        return Err(FsError::new(&shown, FsErrorKind::TooLarge { limit }));
+    }
+    let mut buf = Vec::with_capacity(meta.size as usize);
+    std::fs::File::from(fd)
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| FsError::new(&shown, FsErrorKind::Other(e.to_string())))?;
+    if buf.len() as u64 > limit {
+        return Err(FsError::new(&shown, FsErrorKind::TooLarge { limit }));
+    }
+    if let Some(offset) = buf.iter().position(|&b| b == 0) {
+        return Err(FsError::new(&shown, FsErrorKind::Binary { offset }));
+    }
+    String::from_utf8(buf).map_err(|e| {
+        FsError::new(
+            &shown,
+            FsErrorKind::Other(format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )),
+        )
+    })
 }
 
 /// Lossy conversion for paths in messages.

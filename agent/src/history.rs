@@ -92,6 +92,9 @@ pub struct CheckRecord {
     /// Evidence items the check had in all.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence_total: usize,
+    /// The waiver of a WAIVED check, or the expired one of a FAIL (`crate::waivers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::findings::WaiverNote>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -255,6 +258,7 @@ impl Record {
                         Vec::new()
                     },
                     evidence_total: if detailed { r.evidence.len() } else { 0 },
+                    waiver: r.waiver.clone(),
                 }
             })
             .collect();
@@ -413,8 +417,9 @@ pub fn load(dir: &Path) -> Result<(Vec<Record>, usize), String> {
     let mut out = Vec::new();
     let mut bad = 0;
     for (_, name) in list(dir)? {
-        let rec = std::fs::read(dir.join(&name))
+        let rec = crate::state::read(&dir.join(&name))
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice::<Record>(&b).ok());
         match rec {
             Some(r) => out.push(r),

@@ -57,8 +57,14 @@ enum Cmd {
     Report(ReportArgs),
     /// Classify this host as an asset (web, WAS, DB...): the tags and why.
     Classify(ClassifyArgs),
+    /// List the waivers (accepted risks) of the configuration and the waivers directory.
+    #[command(subcommand)]
+    Waivers(commands::waivers::WaiversCmd),
     /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
     Fix(Box<commands::fix::FixArgs>),
+    /// Reports for the whole fleet, from the findings every host sent to Security Hub.
+    #[command(subcommand)]
+    Fleet(jikimi::fleet::cli::FleetCmd),
     /// AWS client diagnostics for the test suites (SigV4 signing of raw requests).
     #[command(subcommand, hide = true)]
     Aws(jikimi::aws::cli::AwsCmd),
@@ -182,8 +188,8 @@ struct CheckArgs {
     /// Daemon: address for /metrics and /healthz (default 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Daemon: seconds between scans (default 3600, from the configuration).
-    #[arg(long, value_name = "SECS")]
+    /// Daemon: seconds between scans (default 3600, from the configuration; at least 60).
+    #[arg(long, value_name = "SECS", value_parser = parse_interval)]
     interval: Option<u64>,
     /// Run only these check ids (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
@@ -302,6 +308,11 @@ enum ConfigCmd {
     },
 }
 
+fn parse_interval(s: &str) -> std::result::Result<u64, String> {
+    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
+    jikimi::config::check_interval(n)
+}
+
 fn load_catalog(opts: &CatalogOpts, cfg: &Config) -> Result<Catalog> {
     let profile: Profile = match &opts.profile {
         Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
@@ -333,8 +344,9 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// Configuration, catalog, selection and classification rules for a check run (also rebuilt
 /// by the daemon on SIGHUP, so a broken rules file fails the start or keeps the old setup).
 fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let mut cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
+    cfg.waivers = jikimi::waivers::load_for(&cfg, &catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,
@@ -383,6 +395,7 @@ fn cmd_check(a: CheckArgs) -> Result<i32> {
         &cfg.asset,
         cfg.ec2_tags.prefix(),
     ));
+    jikimi::waivers::apply(&mut report, &cfg.waivers, jikimi::waivers::today(), None);
     // Remote sinks run before rendering, so the outputs include what they did.
     let remote = sinks::remote::Remote {
         securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
@@ -501,6 +514,8 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
         let v = serde_json::json!({
             "roots": w.roots, "entries": w.entries, "elapsed_ms": secs * 1000.0,
             "entries_per_sec": (w.entries as f64 / secs).round(), "unreadable_dirs": w.unreadable,
+            "too_deep_dirs": w.too_deep, "mounts_skipped": w.mounts_skipped_paths,
+            "mounts_entered": w.mounts_entered, "incomplete": w.incomplete(),
             "truncated": w.truncated, "found": found,
         });
         print_out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
@@ -511,8 +526,7 @@ fn cmd_walk(a: FactsArgs) -> Result<i32> {
             w.roots.join(", "),
             secs * 1000.0,
             w.entries as f64 / secs,
-            w.truncated
-                .as_deref()
+            w.incomplete()
                 .map(|t| format!(" — {t}"))
                 .unwrap_or_default()
         );
@@ -715,9 +729,13 @@ fn main() {
         Cmd::Sshd(c) => cmd_sshd(c),
         Cmd::Report(a) => cmd_report(a),
         Cmd::Classify(a) => cmd_classify(a),
+        Cmd::Waivers(c) => commands::waivers::run(c),
         Cmd::Fix(a) => commands::fix::run(*a),
+        Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(ConfigCmd::Validate { config }) => jikimi::aws::load_config(config.as_deref())
+            .map_err(|e| anyhow!(e))
+            .and_then(|cfg| commands::waivers::validate(&cfg))
             .map(|_| {
                 println!(
                     "configuration OK: {}",
@@ -727,8 +745,7 @@ fn main() {
                         .display()
                 );
                 0
-            })
-            .map_err(|e| anyhow!(e)),
+            }),
     };
     print_stats(start);
     match res {

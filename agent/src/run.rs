@@ -148,6 +148,7 @@ pub fn evaluate_check(check: &Check, facts: &Facts) -> CheckResult {
         },
         description: check.description.clone(),
         duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+        waiver: None,
     }
 }
 

@@ -148,6 +148,35 @@ pub fn now_unix() -> f64 {
         .as_secs_f64()
 }
 
+/// The UTC day of an instant, as days since 1970-01-01.
+pub fn unix_day(t: SystemTime) -> i64 {
+    (unix_ms(t) / 86_400_000) as i64
+}
+
+/// A calendar date `YYYY-MM-DD` as days since 1970-01-01; `None` when malformed or not a
+/// real day (`2027-02-30`).
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let t = &s[r];
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let days = days_from_civil(y as i64, m, d);
+    (civil(days) == (y as i64, m, d)).then_some(days)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+pub fn date(days: i64) -> String {
+    let (y, m, d) = civil(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +192,33 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn calendar_dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(
+            parse_date("2027-03-31").map(date).as_deref(),
+            Some("2027-03-31")
+        );
+        assert_eq!(
+            parse_date("2028-02-29").map(date).as_deref(),
+            Some("2028-02-29")
+        );
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "2027-3-31",
+            "27-03-31",
+            "2027-03-3x",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(
+            unix_day(from_unix_ms(1_795_365_319_123)),
+            parse_date("2026-11-22").unwrap()
         );
     }
 

@@ -43,6 +43,10 @@ def agent_operations():
         ops |= {f"{service}:{m}" for m in re.findall(r'query_body\(\s*"(\w+)"', text)}
         if '"/findings/import"' in text:
             ops.add("securityhub:BatchImportFindings")
+        if '"/findings/batchupdate"' in text:
+            ops.add("securityhub:BatchUpdateFindings")
+        if '"/findings"' in text:
+            ops.add("securityhub:GetFindings")
     return ops
 
 

@@ -114,7 +114,7 @@ class _Base:
                 self.end_headers()
                 self.wfile.write(out)
 
-            do_GET = do_PUT = do_POST = _do
+            do_GET = do_PUT = do_POST = do_PATCH = _do
 
         for _ in range(50):
             try:
@@ -161,6 +161,9 @@ class AwsProxy(_Base):
         self.compliance = []  # PutComplianceItems bodies (answered here)
         self.issued = []  # access key ids STS handed out, in order
         self.skew_rejections = 0
+        # BatchUpdateFindings (moto has none): finding id -> {"Status", "Note"}, as Security
+        # Hub would keep them; tests may set an entry by hand (a person in the console).
+        self.workflow = {}
 
     # -- helpers for tests
     def ops(self, op):
@@ -182,6 +185,7 @@ class AwsProxy(_Base):
         op = target.split(".")[-1] if target else form.get("Action") or {
             "/findings/import": "BatchImportFindings",
             "/findings": "GetFindings",
+            "/findings/batchupdate": "BatchUpdateFindings",
         }.get(path, path)
         try:
             parsed = json.loads(body) if body and not form else form
@@ -214,6 +218,10 @@ class AwsProxy(_Base):
             return _json(*fault)
         if op == "BatchImportFindings":
             return self._import(rec, parsed, headers, body)
+        if op == "BatchUpdateFindings":
+            return self._batch_update(rec, parsed)
+        if op == "GetFindings" and (parsed or {}).get("Filters", {}).get("Id"):
+            return self._get_by_id(rec, parsed, headers)
         if op == "PutComplianceItems":
             errs = awsmodel.validate(awsmodel.input_shape("ssm", "PutComplianceItems"), parsed)
             with self.lock:
@@ -270,6 +278,59 @@ class AwsProxy(_Base):
             resp["FailedCount"] = resp.get("FailedCount", 0) + 1
         rec["status"] = status
         return status, h, json.dumps(resp).encode()
+
+
+    def _get_by_id(self, rec, parsed, headers):
+        """GetFindings filtered by Id (validated against the model): moto ignores Filters and
+        keeps no workflow, so the proxy pages through moto's findings, applies the Id filter
+        and adds the workflow and note BatchUpdateFindings (or a test) set."""
+        errs = awsmodel.validate(awsmodel.input_shape("securityhub", "GetFindings"), parsed)
+        ids = {f["Value"] for f in parsed["Filters"]["Id"] if f.get("Comparison") == "EQUALS"}
+        found, token = [], None
+        while True:
+            body = {"MaxResults": 100, **({"NextToken": token} if token else {})}
+            status, h, out = self._forward("POST", "/findings", headers, json.dumps(body).encode())
+            if status != 200:
+                rec["status"] = status
+                return status, h, out
+            page = json.loads(out)
+            found += [f for f in page.get("Findings", []) if f["Id"] in ids]
+            token = page.get("NextToken")
+            if not token:
+                break
+        with self.lock:
+            self.model_errors.extend(f"GetFindings {e}" for e in errs)
+            for f in found:
+                w = self.workflow.get(f["Id"], {})
+                f["Workflow"] = {"Status": w.get("Status", "NEW")}
+                if "Note" in w:
+                    f["Note"] = dict(w["Note"], UpdatedAt="2026-01-01T00:00:00Z")
+        rec["status"] = 200
+        return _json(200, {"Findings": found})
+
+    def _batch_update(self, rec, parsed):
+        """BatchUpdateFindings answered here (validated against the botocore model): a finding
+        imported through this proxy is processed, any other one is FindingNotFound."""
+        errs = awsmodel.validate(awsmodel.input_shape("securityhub", "BatchUpdateFindings"), parsed or {})
+        http = awsmodel.service("securityhub").operation_model("BatchUpdateFindings").http
+        if (rec["method"], rec["path"]) != (http["method"], http["requestUri"]):
+            errs.append(f"{rec['method']} {rec['path']}: the model says {http['method']} {http['requestUri']}")
+        done, missing = [], []
+        with self.lock:
+            self.model_errors.extend(f"BatchUpdateFindings {e}" for e in errs)
+            for ident in (parsed or {}).get("FindingIdentifiers", []):
+                if ident.get("Id") not in self.applied:
+                    missing.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
+                                    "ErrorMessage": "finding not found"})
+                    continue
+                w = self.workflow.setdefault(ident["Id"], {"Status": "NEW"})
+                if "Workflow" in parsed:
+                    w["Status"] = parsed["Workflow"]["Status"]
+                if "Note" in parsed:
+                    w["Note"] = parsed["Note"]
+                done.append(ident)
+        rec["status"] = 200
+        return _json(200, {"ProcessedFindings": done, "UnprocessedFindings": missing})
 
 
 THROTTLE = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"},

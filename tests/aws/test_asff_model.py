@@ -91,7 +91,13 @@ def test_fixture_hosts_validate_on_ec2(tmp_path, imds, host):
     # the asset classification adds its tags under the prefix (the live fixtures run apache2);
     # Env came from the instance's own tag, so it is not repeated as jikimi:Env
     asset = {k: v for k, v in r["Tags"].items() if k.startswith("jikimi:")}
-    assert asset == ({"jikimi:AssetType": "Web", "jikimi:Product": "httpd"} if host.startswith("live-") else {})
+    expected = {
+        "live-good": {"jikimi:AssetType": "Web", "jikimi:Product": "httpd"},
+        "live-bad": {"jikimi:AssetType": "Web", "jikimi:Product": "httpd"},
+        # packages from its RPM database
+        "rhel9-rpm": {"jikimi:AssetType": "DB,Web", "jikimi:Product": "nginx,postgresql"},
+    }
+    assert asset == expected.get(host, {}), host
     assert r["Details"]["AwsEc2Instance"] == {
         "Type": "t3.micro", "ImageId": "ami-0abcdef1234567890", "IpV4Addresses": ["10.1.2.3"],
         "LaunchedAt": "2026-01-02T03:04:05.000Z",

@@ -302,14 +302,14 @@ def test_https_endpoint_ca_bundle_and_proxy_choice(jk, moto, tmp_path):
 def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path):
     """The daemon (no --once) ships every scan through the same delta sync: the first scan
     sends all findings, the next unchanged scan sends none."""
-    import subprocess, time
+    import signal, subprocess, time
     from conftest import jikimi_bin
 
     root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
     cfg = jk.config(f'[securityhub]\nenabled = true\n[agent]\nstate_dir = "{jk.state}"\n', extra_aws="first_submission_jitter_secs = 0\n")
     env = {k: v for k, v in jk.env.items() if v is not None}
     p = subprocess.Popen(
-        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "1",
+        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "3600",
          "--no-extra-checks", "--root", str(root), "--catalog", str(cat), "--config", str(cfg)],
         env=env, stderr=subprocess.PIPE, text=True)
     lines = []
@@ -320,6 +320,8 @@ def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path
             if not line:
                 break
             lines.append(line)
+            if "scan done" in line and sum("securityhub:" in l for l in lines) == 1:
+                p.send_signal(signal.SIGHUP)  # the next scan now (the interval is >= 60 s)
     finally:
         p.terminate()
         p.wait(timeout=10)

@@ -9,8 +9,14 @@ Runs the release binary (building it unless --no-build) N times on:
      included), measured after its first scan for ~10 s: resident set (VmRSS) and CPU time
      (utime + stime from /proc/PID/stat) as a share of one CPU.
 Prints min / median wall time and the peak RSS (max over runs) of each.
+
+With --walk-big N (e.g. 2000000), only: a synthetic tree generated in a temporary directory
+(one directory of N empty files, plus a few thousand ordinary directories and files) walked
+with `jikimi walk --root`: peak RSS and entries/s (issue 12, defect 16: memory must not grow
+with the largest directory). The tree is removed afterwards. --compare BIN walks it with a
+second binary too (e.g. one built from an older commit).
 """
-import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -85,6 +91,48 @@ def daemon_idle(b, secs):
         subprocess.run(["rm", "-rf", state])
 
 
+def make_big_tree(n):
+    """A scan root with one directory of n empty files (mknod: one system call per file, no
+    descriptor) and 2,000 small directories of 20 files each."""
+    root = tempfile.mkdtemp(prefix="jikimi-walk-bench-")
+    os.makedirs(os.path.join(root, "etc"))
+    with open(os.path.join(root, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    with open(os.path.join(root, "etc/group"), "w") as f:
+        f.write("root:x:0:\n")
+    t = time.perf_counter()
+    big = os.path.join(root, "var/spool/big")
+    os.makedirs(big)
+    fd = os.open(big, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(n):
+            os.mknod(f"session-{i:08d}", 0o600 | 0o100000, dir_fd=fd)
+    finally:
+        os.close(fd)
+    for d in range(2000):
+        p = os.path.join(root, "usr/share", f"d{d // 100}", f"d{d}")
+        os.makedirs(p)
+        for i in range(20):
+            os.mknod(os.path.join(p, f"f{i}"), 0o644 | 0o100000)
+    print(f"generated {n + 40000} files in {time.perf_counter() - t:.1f} s under {root}")
+    return root
+
+
+def walk_big(bins, n, runs):
+    root = make_big_tree(n)
+    try:
+        for b in bins:
+            res = bench(f"walk, synthetic tree, {n}-entry directory", [b, "walk", "--json", "--root", root], runs)
+            w = [json.loads(r["out"]) for r in res]
+            best = max(w, key=lambda x: x["entries_per_sec"])
+            print(f"{'':<44} {best['entries']} entries, best {best['entries_per_sec']:.0f} entries/s, "
+                  f"peak RSS {max(r['rss'] for r in res) / 1024:.1f} MiB ({b})")
+    finally:
+        t = time.perf_counter()
+        shutil.rmtree(root)
+        print(f"removed the tree in {time.perf_counter() - t:.1f} s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=20)
@@ -92,10 +140,14 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/jikimi"))
     ap.add_argument("--idle-secs", type=int, default=10, help="daemon idle sampling time")
     ap.add_argument("--daemon-only", action="store_true", help="only the daemon idle measurement")
+    ap.add_argument("--walk-big", type=int, metavar="N", help="only the synthetic walk with an N-entry directory")
+    ap.add_argument("--compare", metavar="BIN", help="with --walk-big: also walk with this binary")
     a = ap.parse_args()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     b = a.bin
+    if a.walk_big:
+        return walk_big([b] + ([a.compare] if a.compare else []), a.walk_big, max(1, min(a.runs, 3)))
     if a.daemon_only:
         return daemon_idle(b, a.idle_secs)
     size = os.path.getsize(b) / (1 << 20)

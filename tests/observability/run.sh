@@ -61,11 +61,14 @@ agent_addr() {
 }
 printf '[agent]\nstate_dir = "%s"\n[daemon]\njitter_secs = 0\nper_check_metrics = true\n' "$WORK/state-fixture" >"$WORK/fixture.toml"
 printf '[agent]\nstate_dir = "%s"\n[daemon]\njitter_secs = 0\n' "$WORK/state-live" >"$WORK/live.toml"
-"$BIN" check --listen 127.0.0.1:0 --interval 2 --no-extra-checks --config "$WORK/fixture.toml" \
+# the interval's minimum is 60 s: the second scan of each daemon comes from SIGHUP (below)
+"$BIN" check --listen 127.0.0.1:0 --interval 3600 --no-extra-checks --config "$WORK/fixture.toml" \
   --root tests/hosts/live-bad/root 2>"$WORK/fixture.log" &
+FIXTURE_PID=$!
 PIDS+=($!)
-"$BIN" check --listen 127.0.0.1:0 --interval 2 --no-extra-checks --no-walks --config "$WORK/live.toml" \
+"$BIN" check --listen 127.0.0.1:0 --interval 3600 --no-extra-checks --no-walks --config "$WORK/live.toml" \
   2>"$WORK/live.log" &
+LIVE_PID=$!
 PIDS+=($!)
 FIXTURE=$(agent_addr "$WORK/fixture.log") && ok "fixture daemon listens on $FIXTURE" || { bad "fixture daemon did not start"; cat "$WORK/fixture.log"; }
 LIVE=$(agent_addr "$WORK/live.log") && ok "live daemon listens on $LIVE" || { bad "live daemon did not start"; cat "$WORK/live.log"; }
@@ -127,6 +130,11 @@ r = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
 print(r[0]["value"][1] if r else 0)
 PY
 }
+# a second scan of each daemon (SIGHUP reloads and rescans), once its first one is done
+for pl in "$FIXTURE_PID:$WORK/fixture.log" "$LIVE_PID:$WORK/live.log"; do
+  for _ in $(seq 1 150); do grep -q 'scan done' "${pl#*:}" && break; sleep 0.2; done
+  kill -HUP "${pl%%:*}" 2>/dev/null
+done
 # data: every target scraped at least 6 times, and two scans of each daemon in storage
 ready=0
 for _ in $(seq 1 60); do

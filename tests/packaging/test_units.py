@@ -13,8 +13,9 @@ from conftest import REPO, artifact
 UNITS_DIR = REPO / "packaging" / "systemd"
 UNITS = ["jikimi.service", "jikimi-check.service", "jikimi-check.timer"]
 SERVICES = ["jikimi.service", "jikimi-check.service"]
-# Keep the sandbox at least this tight ("OK" in systemd's scale starts below 5.0).
-MAX_EXPOSURE = 3.0
+# Keep the sandbox at least this tight ("OK" in systemd's scale starts below 5.0); issue 12
+# holds both services at 2.6 or below (docs/operations-safety.md lists what is left exposed).
+MAX_EXPOSURE = 2.6
 
 pytestmark = pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
 

@@ -19,12 +19,15 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, String> {
+        // errors show scheme and host only: a URL may carry credentials (userinfo, a token
+        // in its path or query)
+        let url_shown = crate::sinks::redact::shown(url);
         let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(format!("`{url}` is not an http:// or https:// URL"));
+            return Err(format!("`{url_shown}` is not an http:// or https:// URL"));
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -39,20 +42,20 @@ impl Endpoint {
                 .all(|b| b.is_ascii_graphic())
         {
             return Err(format!(
-                "`{url}` is not a plain endpoint URL (scheme://host[:port][/path])"
+                "`{url_shown}` is not a plain endpoint URL (scheme://host[:port][/path])"
             ));
         }
         let (host, port) = match authority.rfind(':') {
             Some(i) if !authority[i..].contains(']') => {
                 let p: u16 = authority[i + 1..]
                     .parse()
-                    .map_err(|_| format!("`{url}`: bad port"))?;
+                    .map_err(|_| format!("`{url_shown}`: bad port"))?;
                 (&authority[..i], Some(p))
             }
             _ => (authority, None),
         };
         if host.is_empty() {
-            return Err(format!("`{url}`: no host"));
+            return Err(format!("`{url_shown}`: no host"));
         }
         Ok(Endpoint {
             https,

@@ -18,6 +18,7 @@ pub mod http;
 pub mod identity;
 pub mod imds;
 pub mod partitions;
+pub mod securityhub_read;
 pub mod sigv4;
 pub mod ssm;
 pub mod sts;
@@ -435,6 +436,31 @@ impl Session {
         Ok(Reply { body, attempts })
     }
 
+    /// [`Session::call`] with the HTTP method PATCH (REST-JSON operations such as Security
+    /// Hub's BatchUpdateFindings).
+    pub fn call_patch(
+        &self,
+        svc: Service,
+        region: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        let (r, attempts) =
+            self.send_method("PATCH", svc, region, path, None, body, Auth::Session)?;
+        let body = if r.body.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(&r.body).map_err(|e| ApiError {
+                status: Some(r.status),
+                code: "InvalidResponse".into(),
+                message: format!("response is not JSON: {e}"),
+                retryable: false,
+                attempts,
+            })?
+        };
+        Ok(Reply { body, attempts })
+    }
+
     /// A signed Query-protocol POST (EC2): `body` from [`query_body`]; returns the XML
     /// answer and the attempts it took. Retries like [`Session::call`].
     pub fn call_query(
@@ -462,14 +488,29 @@ impl Session {
         Ok(String::from_utf8_lossy(&r.body).into_owned())
     }
 
-    /// Signs and sends a POST, retrying; the 2xx response and the attempts it took.
+    /// Signs and sends a POST, retrying (see [`Session::send_method`]).
+    fn send(
+        &self,
+        svc: Service,
+        region: &str,
+        path: &str,
+        target: Option<&str>,
+        body: &[u8],
+        auth_mode: Auth,
+    ) -> Result<(http::Response, u32), ApiError> {
+        self.send_method("POST", svc, region, path, target, body, auth_mode)
+    }
+
+    /// Signs and sends a request, retrying; the 2xx response and the attempts it took.
     ///
     /// Retries: retryable errors, within `aws.max_attempts` and the process's retry quota,
     /// after a full-jitter backoff that a cancellation request cuts short (no retry then).
     /// Clock skew: an authentication error whose answer's `Date` is more than a minute off
     /// the host's clock sets the process's clock correction and is retried once.
-    fn send(
+    #[allow(clippy::too_many_arguments, reason = "the send of every call shape")]
+    fn send_method(
         &self,
+        method: &str,
         svc: Service,
         region: &str,
         path: &str,
@@ -516,7 +557,7 @@ impl Session {
             let auth = match &creds {
                 Some(creds) => sigv4::sign(
                     &sigv4::Request {
-                        method: "POST",
+                        method,
                         host: &host,
                         path: &signed_path,
                         query: "",
@@ -536,7 +577,7 @@ impl Session {
                 headers.push((k, v));
             }
             let mut timeout = false;
-            let err = match client.send_cancellable("POST", &url, &headers, Some(body)) {
+            let err = match client.send_cancellable(method, &url, &headers, Some(body)) {
                 Ok(r) if (200..300).contains(&r.status) => {
                     quota.release(if retry_cost > 0 { retry_cost } else { 1 });
                     return Ok((r, attempt));

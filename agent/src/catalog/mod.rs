@@ -170,15 +170,9 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Catalo
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(&p).map_err(|e| err(format!("{}: {e}", p.display())))?;
-        if meta.len() > crate::fs::MAX_READ_BYTES {
-            return Err(err(format!(
-                "{}: catalog file larger than 4 MiB",
-                p.display()
-            )));
-        }
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| err(format!("{}: cannot read as UTF-8 text: {e}", p.display())))?;
+        // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
+        let text = crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES)
+            .map_err(|e| err(format!("cannot read {e}")))?;
         out.push(SourceFile {
             name: p.display().to_string(),
             text,

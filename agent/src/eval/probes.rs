@@ -997,6 +997,7 @@ fn service(p: &ServiceProbe, f: &Facts) -> Outcome {
         st.installed.extend(s.installed);
         st.enabled.extend(s.enabled);
         st.masked.extend(s.masked);
+        st.unreadable.extend(s.unreadable);
     }
     for n in &p.inetd {
         services::xinetd(f, n, &mut st);
@@ -1012,6 +1013,13 @@ fn service(p: &ServiceProbe, f: &Facts) -> Outcome {
         .chain(&p.sysv)
         .map(String::as_str)
         .collect();
+    // An unreadable unit directory, xinetd file or runlevel directory could enable it: unless
+    // something readable already does, the answer is unknown (issue 12, defect 2).
+    if st.enabled.is_empty() && !st.unreadable.is_empty() {
+        st.unreadable.sort();
+        st.unreadable.dedup();
+        return Outcome::error(format!("cannot read {}", st.unreadable.join("; ")));
+    }
     if st.installed.is_empty() && st.enabled.is_empty() {
         return missing(
             p.if_missing.unwrap_or(IfMissing::NotApplicable),
@@ -1224,11 +1232,10 @@ fn walk(p: &WalkProbe, f: &Facts) -> Outcome {
         o.reason = Some(format!("{} found", hits.len() as u64 + beyond));
         return o;
     }
-    if let Some(t) = &r.truncated {
-        return Outcome::error(format!(
-            "{t}: results incomplete ({} entries visited)",
-            r.entries
-        ));
+    // Nothing found, but part of the tree was not visited (a bound, cancellation, depth,
+    // mounts the policy does not enter, unreadable directories): unknown, not PASS.
+    if let Some(why) = r.incomplete() {
+        return Outcome::error(why);
     }
     // Stable text: entry counts and timings change every run and would make a passing
     // finding look changed to the Security Hub delta sync (`jikimi walk` prints them).

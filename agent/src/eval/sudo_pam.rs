@@ -443,7 +443,11 @@ fn judge_setting<T: ToString>(
 }
 
 fn pwquality(f: &Facts, st: &PamStack, setting: PwqSetting, c: &Compare) -> Outcome {
-    let Some(q) = policy::pwquality(f.root, st) else {
+    let q = match policy::pwquality(f.root, st) {
+        Ok(q) => q,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let Some(q) = q else {
         return Outcome::fail(vec![Evidence::at(
             format!(
                 "pam_pwquality is not in the password stack of {}: password quality is not checked",
@@ -491,7 +495,10 @@ fn pwquality(f: &Facts, st: &PamStack, setting: PwqSetting, c: &Compare) -> Outc
                 _ => "enforcing",
             };
             let conf = if q.module == QualityModule::PwQuality {
-                policy::load_pwquality_conf(f.root)
+                match policy::load_pwquality_conf(f.root) {
+                    Ok(c) => c,
+                    Err(e) => return Outcome::error(format!("pwquality configuration: {e}")),
+                }
             } else {
                 Vec::new()
             };
@@ -649,7 +656,11 @@ fn module_enabled(st: &PamStack, module: &str, ptype: PamType) -> Outcome {
 }
 
 fn lockout(f: &Facts, st: &PamStack, setting: LockSetting, c: &Compare) -> Outcome {
-    let Some(l) = policy::lockout(f.root, st) else {
+    let l = match policy::lockout(f.root, st) {
+        Ok(l) => l,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let Some(l) = l else {
         return Outcome::fail(vec![Evidence::at(
             format!(
                 "pam_faillock is not in the auth stack of {}: accounts are never locked",

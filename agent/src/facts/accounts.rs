@@ -262,17 +262,18 @@ pub fn collect(f: &Facts) -> FactResult<Accounts> {
     nis_lines.extend(nis_p.into_iter().map(|n| ("/etc/passwd".to_string(), n)));
     nis_lines.extend(nis_s.into_iter().map(|n| ("/etc/shadow".to_string(), n)));
     nis_lines.extend(nis_g.into_iter().map(|n| ("/etc/group".to_string(), n)));
-    let uid_min = f
-        .text("/etc/login.defs")
-        .ok()
-        .and_then(|t| {
-            super::kv::parse(&t.content, super::kv::Syntax::whitespace())
-                .into_iter()
-                .rev()
-                .find(|e| e.key == "UID_MIN")
-                .and_then(|e| e.value.parse().ok())
-        })
-        .unwrap_or(1000);
+    // A missing login.defs means shadow-utils' default; an unreadable one is an error, not
+    // the default (issue 12, defect 2: which accounts are "human" depends on it).
+    let uid_min = match f.text("/etc/login.defs") {
+        Ok(t) => super::kv::parse(&t.content, super::kv::Syntax::whitespace())
+            .into_iter()
+            .rev()
+            .find(|e| e.key == "UID_MIN")
+            .and_then(|e| e.value.parse().ok()),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
+    }
+    .unwrap_or(1000);
     Ok(Accounts {
         users,
         shadow,

@@ -24,19 +24,34 @@ pub struct UnitIndex {
     pub masked: BTreeMap<String, String>,
     /// unit name -> `.wants`/`.requires` links that pull it in at boot.
     pub wanted_by: BTreeMap<String, Vec<String>>,
+    /// Unit directories that exist but could not be read, with the reason: what they would
+    /// have said is unknown, so "not enabled" cannot be concluded.
+    pub unreadable: Vec<String>,
 }
 
 pub fn index(root: &Root) -> UnitIndex {
     let mut idx = UnitIndex::default();
     let mut seen_dirs = Vec::new();
     for d in UNIT_DIRS {
-        let Ok(meta) = root.stat(d) else { continue };
+        let meta = match root.stat(d) {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                idx.unreadable.push(e.to_string());
+                continue;
+            }
+        };
         if seen_dirs.contains(&meta.ino) {
             continue;
         }
         seen_dirs.push(meta.ino);
-        let Ok(entries) = root.read_dir(d) else {
-            continue;
+        let entries = match root.read_dir(d) {
+            Ok(e) => e,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                idx.unreadable.push(e.to_string());
+                continue;
+            }
         };
         for e in entries {
             let path = crate::fs::join(d, &e.name);
@@ -44,13 +59,17 @@ pub fn index(root: &Root) -> UnitIndex {
                 || (e.kind.is_none() || e.kind == Some(FileKind::Symlink))
                     && root.stat(&path).is_ok_and(|m| m.kind == FileKind::Dir);
             if is_dir && (e.name.ends_with(".wants") || e.name.ends_with(".requires")) {
-                if let Ok(links) = root.read_dir(&path) {
-                    for l in links {
-                        idx.wanted_by
-                            .entry(l.name.clone())
-                            .or_default()
-                            .push(crate::fs::join(&path, &l.name));
+                match root.read_dir(&path) {
+                    Ok(links) => {
+                        for l in links {
+                            idx.wanted_by
+                                .entry(l.name.clone())
+                                .or_default()
+                                .push(crate::fs::join(&path, &l.name));
+                        }
                     }
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => idx.unreadable.push(e.to_string()),
                 }
                 continue;
             }
@@ -80,11 +99,16 @@ pub struct ServiceState {
     pub enabled: Vec<(String, Option<u32>)>,
     /// Places that mask it.
     pub masked: Vec<String>,
+    /// Files or directories that could have enabled it but could not be read (path: reason).
+    pub unreadable: Vec<String>,
 }
 
 impl UnitIndex {
     pub fn unit(&self, name: &str) -> ServiceState {
-        let mut st = ServiceState::default();
+        let mut st = ServiceState {
+            unreadable: self.unreadable.clone(),
+            ..ServiceState::default()
+        };
         if let Some(f) = self.files.get(name) {
             st.installed.push(f.clone());
         }
@@ -111,15 +135,24 @@ impl UnitIndex {
 /// A service without `disable = yes` is enabled.
 pub fn xinetd(f: &Facts, name: &str, st: &mut ServiceState) {
     let mut files = vec!["/etc/xinetd.conf".to_string()];
-    if let Ok(e) = f.root.read_dir("/etc/xinetd.d") {
-        files.extend(
+    match f.root.read_dir("/etc/xinetd.d") {
+        Ok(e) => files.extend(
             e.into_iter()
                 .filter(|e| !e.name.contains('.') && !e.name.ends_with('~'))
                 .map(|e| format!("/etc/xinetd.d/{}", e.name)),
-        );
+        ),
+        Err(e) if e.is_not_found() => {}
+        Err(e) => st.unreadable.push(e.to_string()),
     }
     for path in files {
-        let Ok(t) = f.text(&path) else { continue };
+        let t = match f.text(&path) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                st.unreadable.push(e.to_string());
+                continue;
+            }
+        };
         let mut current: Option<(u32, bool)> = None; // (line, disabled)
         for (i, l) in t.content.lines().enumerate() {
             let l = l.split('#').next().unwrap_or("").trim();
@@ -147,8 +180,13 @@ pub fn xinetd(f: &Facts, name: &str, st: &mut ServiceState) {
 
 /// inetd: an uncommented /etc/inetd.conf line whose first field is the service name.
 pub fn inetd(f: &Facts, name: &str, st: &mut ServiceState) {
-    let Ok(t) = f.text("/etc/inetd.conf") else {
-        return;
+    let t = match f.text("/etc/inetd.conf") {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return,
+        Err(e) => {
+            st.unreadable.push(e.to_string());
+            return;
+        }
     };
     for (i, l) in t.content.lines().enumerate() {
         let l = l.trim();
@@ -177,8 +215,13 @@ pub fn sysv(f: &Facts, name: &str, st: &mut ServiceState) {
     for base in ["/etc", "/etc/rc.d"] {
         for lvl in 2..=5 {
             let d = format!("{base}/rc{lvl}.d");
-            let Ok(entries) = f.root.read_dir(&d) else {
-                continue;
+            let entries = match f.root.read_dir(&d) {
+                Ok(e) => e,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => {
+                    st.unreadable.push(e.to_string());
+                    continue;
+                }
             };
             for e in entries {
                 if e.name.starts_with('S') && e.name.len() > 3 && &e.name[3..] == name {

@@ -156,6 +156,88 @@ struct State {
     failing: BTreeMap<String, Severity>,
     /// Sink name → undelivered messages, oldest first.
     pending: BTreeMap<String, Vec<Notice>>,
+    /// Waived checks whose coming expiry was announced.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    waivers_expiring: std::collections::BTreeSet<String>,
+}
+
+/// Reads the state. A missing file is a first run. A file that does not parse is moved aside
+/// (`alerts-state.corrupt-MS`, as the Security Hub sink does), the undelivered messages that
+/// can still be read from it are kept, and the second value says what happened: the caller
+/// then treats the baseline as unknown (no event is announced this run). A state written by a
+/// newer agent (another version) is an error and is left alone.
+fn load_state(path: &Path) -> Result<(State, Option<String>), String> {
+    let Some(bytes) = crate::state::read(path)? else {
+        return Ok((State::default(), None));
+    };
+    let err = match serde_json::from_slice::<State>(&bytes) {
+        Ok(s) if s.version == STATE_VERSION => return Ok((s, None)),
+        Ok(s) if s.version > STATE_VERSION => {
+            return Err(format!(
+                "{}: state version {} is newer than this agent's {STATE_VERSION} (left unchanged)",
+                path.display(),
+                s.version
+            ))
+        }
+        Ok(s) => format!("unknown state version {}", s.version),
+        Err(e) => e.to_string(),
+    };
+    let state = State {
+        pending: salvage_pending(&bytes),
+        ..Default::default()
+    };
+    let kept: usize = state.pending.values().map(Vec::len).sum();
+    let aside = path.with_extension(format!(
+        "corrupt-{}",
+        crate::time::unix_ms(std::time::SystemTime::now())
+    ));
+    let moved = match std::fs::rename(path, &aside) {
+        Ok(()) => format!("moved to {}", aside.display()),
+        Err(e) => format!("could not be moved aside ({e})"),
+    };
+    Ok((
+        state,
+        Some(format!(
+            "{}: unreadable state ({err}); {moved}; {kept} undelivered message(s) recovered; \
+             the failures remembered before are unknown, so this run's failures are taken as \
+             the new baseline and not announced",
+            path.display()
+        )),
+    ))
+}
+
+/// The undelivered messages that can still be read from a damaged state file: every JSON
+/// object that parses as a [`Notice`] (they start with `"at"`), under the last `"slack"` or
+/// `"webhook"` queue key before it.
+fn salvage_pending(bytes: &[u8]) -> BTreeMap<String, Vec<Notice>> {
+    let mut out: BTreeMap<String, Vec<Notice>> = BTreeMap::new();
+    let keys: [(&[u8], &str); 2] = [(b"\"slack\"", "slack"), (b"\"webhook\"", "webhook")];
+    let mut sink: Option<&str> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        for (key, name) in keys {
+            if bytes[i..].starts_with(key) {
+                sink = Some(name);
+            }
+        }
+        if bytes[i] == b'{' {
+            let after = bytes[i + 1..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map_or(&[][..], |k| &bytes[i + 1 + k..]);
+            if let (true, Some(name)) = (after.starts_with(b"\"at\""), sink) {
+                let mut it =
+                    serde_json::Deserializer::from_slice(&bytes[i..]).into_iter::<Notice>();
+                if let Some(Ok(n)) = it.next() {
+                    out.entry(name.to_string()).or_default().push(n);
+                    i += it.byte_offset().max(1);
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The events of a run against the remembered failures (updated in place).
@@ -166,7 +248,16 @@ fn diff(report: &Report, min: Severity, failing: &mut BTreeMap<String, Severity>
         let event = match r.status {
             Status::Fail if r.severity >= min && !was => {
                 failing.insert(r.id.clone(), r.severity);
-                "failed"
+                if r.waiver.as_ref().is_some_and(|w| w.expired) {
+                    "waiver_expired"
+                } else {
+                    "failed"
+                }
+            }
+            Status::Waived if was => {
+                // an accepted risk is not a failure to alert on again
+                failing.remove(&r.id);
+                "waived"
             }
             Status::Fail if r.severity < min && was => {
                 // below the threshold now (configuration changed): forget quietly
@@ -195,32 +286,55 @@ fn diff(report: &Report, min: Severity, failing: &mut BTreeMap<String, Severity>
     out
 }
 
-/// Removes every form of `url` (whole, without its scheme, its path and query) from `msg`.
-pub fn redact(msg: &str, url: &str) -> String {
-    let mut m = msg.to_string();
-    if url.is_empty() {
-        return m;
-    }
-    m = m.replace(url, "<webhook URL>");
-    if let Some((_, rest)) = url.split_once("://") {
-        m = m.replace(rest, "<webhook URL>");
-    }
-    if let Some((_, path)) = split_url(url) {
-        if path.len() > 1 {
-            m = m.replace(path, "/<redacted>");
-            let trimmed = path.trim_start_matches('/');
-            if trimmed.len() > 4 {
-                m = m.replace(trimmed, "<redacted>");
+/// Waivers that entered their last 14 days since the last run (`remembered` holds the
+/// checks already announced; a check whose waiver is renewed or gone is forgotten).
+fn expiring_events(
+    report: &Report,
+    min: Severity,
+    remembered: &mut std::collections::BTreeSet<String>,
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    for r in &report.results {
+        let expiring = r.status == Status::Waived && r.waiver.as_ref().is_some_and(|w| w.expiring);
+        if !expiring {
+            if r.status != Status::Waived || r.waiver.is_some() {
+                remembered.remove(&r.id);
             }
+            continue;
         }
+        if r.severity < min || !remembered.insert(r.id.clone()) {
+            continue;
+        }
+        out.push(Event {
+            event: "waiver_expiring".into(),
+            check_id: r.id.clone(),
+            title: r.title.clone(),
+            severity: r.severity,
+            status: r.status.as_str().into(),
+            reason: r.waiver.as_ref().map(|w| super::asff::clip(&w.line(), 300)),
+        });
     }
-    m
+    out
+}
+
+/// Removes every form of `url` from `msg` (see [`super::redact`]).
+pub fn redact(msg: &str, url: &str) -> String {
+    super::redact::url(msg, url)
 }
 
 fn title_of(n: &Notice) -> String {
-    let failed = n.events.iter().filter(|e| e.event == "failed").count();
-    let fixed = n.events.len() - failed;
+    let count = |k: &str| n.events.iter().filter(|e| e.event == k).count();
+    let (failed, fixed) = (count("failed"), count("fixed"));
     let mut parts = Vec::new();
+    for (k, label) in [
+        ("waiver_expired", "waiver expired"),
+        ("waiver_expiring", "waiver expiring"),
+        ("waived", "waived"),
+    ] {
+        if count(k) > 0 {
+            parts.push(format!("{} {label}", count(k)));
+        }
+    }
     if failed > 0 {
         parts.push(format!(
             "{failed} new failure{}",
@@ -249,10 +363,12 @@ fn slack_esc(s: &str) -> String {
 pub fn slack_payload(n: &Notice) -> Value {
     let mut text = format!("*{}*", slack_esc(&title_of(n)));
     for e in n.events.iter().take(EVENTS_SHOWN) {
-        let mark = if e.event == "failed" {
-            ":red_circle: FAILED"
-        } else {
-            ":large_green_circle: FIXED"
+        let mark = match e.event.as_str() {
+            "failed" => ":red_circle: FAILED",
+            "waiver_expired" => ":red_circle: WAIVER EXPIRED",
+            "waiver_expiring" => ":hourglass: WAIVER EXPIRING",
+            "waived" => ":white_circle: WAIVED",
+            _ => ":large_green_circle: FIXED",
         };
         text += &format!(
             "\n{mark} [{}] `{}` {}",
@@ -260,7 +376,9 @@ pub fn slack_payload(n: &Notice) -> Value {
             e.check_id,
             slack_esc(&e.title)
         );
-        if let (Some(r), "failed") = (&e.reason, e.event.as_str()) {
+        if let (Some(r), "failed" | "waiver_expired" | "waiver_expiring") =
+            (&e.reason, e.event.as_str())
+        {
             text += &format!(" — {}", slack_esc(r));
         }
     }
@@ -312,26 +430,27 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
     let data = body.to_string();
     let mut attempt = 0;
     loop {
+        if crate::cancel::requested() {
+            return Delivery::Failed("stopped before delivery (the agent is shutting down)".into());
+        }
         attempt += 1;
         sum.calls += 1;
-        let res = client.send(
-            "POST",
-            url,
-            &[("content-type", "application/json")],
-            Some(data.as_bytes()),
-        );
+        let Some(res) = send_cancellable(client, url, &data) else {
+            return Delivery::Failed(
+                "stopped while waiting for the receiver (the agent is shutting down)".into(),
+            );
+        };
         let (retryable, why) = match res {
             Ok(r) if (200..300).contains(&r.status) => return Delivery::Done,
             Ok(r) => {
-                let text: String = String::from_utf8_lossy(&r.body)
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(120)
-                    .collect();
+                // redacted whole, before and after folding whitespace, and only then cut: a
+                // cut first could leave a prefix of the URL that no longer matches
+                let body = redact(&String::from_utf8_lossy(&r.body), url);
+                let folded = body.split_whitespace().collect::<Vec<_>>().join(" ");
+                let text =
+                    super::redact::clip(&super::table::escape_controls(&redact(&folded, url)), 120);
                 if matches!(r.status, 400 | 413 | 422) {
-                    return Delivery::Rejected(redact(&format!("HTTP {}: {text}", r.status), url));
+                    return Delivery::Rejected(format!("HTTP {}: {text}", r.status));
                 }
                 (
                     matches!(r.status, 408 | 429) || r.status >= 500,
@@ -348,7 +467,50 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
             };
             return Delivery::Failed(redact(&format!("{why}{tries}"), url));
         }
-        std::thread::sleep(retry.delay(attempt).max(Duration::from_millis(100)));
+        if !crate::cancel::sleep(retry.delay(attempt).max(Duration::from_millis(100))) {
+            return Delivery::Failed(redact(
+                &format!("{why}; stopped before retrying (the agent is shutting down)"),
+                url,
+            ));
+        }
+    }
+}
+
+/// One POST on its own thread, so that a receiver that accepts and never answers (up to the
+/// client's 15 s timeout) cannot hold up a stop: `None` when cancellation was requested first
+/// (the thread is left to time out; the process is exiting).
+fn send_cancellable(
+    client: &Client,
+    url: &str,
+    data: &str,
+) -> Option<Result<crate::aws::http::Response, String>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (client, url, data) = (client.clone(), url.to_string(), data.to_string());
+    let spawned = std::thread::Builder::new()
+        .name("webhook".into())
+        .spawn(move || {
+            let r = client.send(
+                "POST",
+                &url,
+                &[("content-type", "application/json")],
+                Some(data.as_bytes()),
+            );
+            let _ = tx.send(r);
+        });
+    if let Err(e) = spawned {
+        return Some(Err(format!("cannot start the delivery thread: {e}")));
+    }
+    loop {
+        match rx.recv_timeout(crate::cancel::POLL) {
+            Ok(r) => return Some(r),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Some(Err("the delivery thread ended without an answer".into()))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::cancel::requested() => {
+                return None
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -381,12 +543,8 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
         }
     };
     let path = opts.state_dir.join(STATE_FILE);
-    let mut state = match crate::state::read(&path) {
-        Ok(Some(b)) => serde_json::from_slice::<State>(&b)
-            .ok()
-            .filter(|s| s.version == STATE_VERSION)
-            .unwrap_or_default(),
-        Ok(None) => State::default(),
+    let (mut state, corrupt) = match load_state(&path) {
+        Ok(s) => s,
         Err(e) => {
             fail_all(&mut out, e);
             return out;
@@ -394,7 +552,13 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     };
     state.version = STATE_VERSION;
     let min = cfg.min_severity.unwrap_or(Severity::High);
-    let events = diff(report, min, &mut state.failing);
+    let mut events = diff(report, min, &mut state.failing);
+    events.extend(expiring_events(report, min, &mut state.waivers_expiring));
+    if corrupt.is_some() {
+        // unknown baseline: the failures remembered before are lost, so nothing this run
+        // sees can be told new; this run's failures become the baseline, unannounced
+        events.clear();
+    }
     let max_pending = cfg.max_pending.unwrap_or(100).max(1);
     let mut dropped: BTreeMap<&str, usize> = BTreeMap::new();
     if !events.is_empty() {
@@ -434,6 +598,9 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     let max_attempts = cfg.max_attempts.unwrap_or(3).clamp(1, 10);
     for (name, hook) in &sinks {
         let mut sum = SinkSummary::default();
+        if let Some(e) = &corrupt {
+            sum.error(e.clone());
+        }
         if let Some(e) = &save_err {
             sum.error(e.clone());
         }
@@ -540,6 +707,60 @@ pub fn run_local(report: &mut Report, cfg: &crate::config::Config, state_dir: &P
     }
 }
 
+/// Posts one prepared payload to a configured hook (`jikimi fleet report --slack`), with
+/// the URL handling, redaction and retries of the alert sinks; nothing is queued.
+pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let url = match (&hook.url, &hook.url_parameter) {
+        (Some(u), _) => Ok(u.0.clone()),
+        (None, Some(p)) => (opts.parameter)(p).and_then(|u| {
+            let u = u.trim().to_string();
+            match split_url(&u) {
+                Some(_) => Ok(u),
+                None => Err(format!("parameter {p} does not hold an http(s) URL")),
+            }
+        }),
+        (None, None) => Err("no URL configured".into()),
+    };
+    let client = url.and_then(|u| {
+        let (base, _) = split_url(&u).ok_or("not an http(s) URL")?;
+        let ep = Endpoint::parse(base).map_err(|e| redact(&e, &u))?;
+        Ok((
+            Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &u))?,
+            u,
+        ))
+    });
+    match client {
+        Err(e) => {
+            sum.pending = 1;
+            sum.error(e);
+        }
+        Ok((client, url)) => {
+            match deliver(&client, &url, body, max_attempts.clamp(1, 10), &mut sum) {
+                Delivery::Done => sum.sent = 1,
+                Delivery::Rejected(e) | Delivery::Failed(e) => {
+                    sum.failed = 1;
+                    sum.error(e);
+                }
+            }
+        }
+    }
+    sum
+}
+
+/// CA roots for the hooks: `aws.ca_bundle`, else `AWS_CA_BUNDLE`, else the built-in ones.
+pub fn roots(cfg: &crate::config::Config) -> Roots {
+    match cfg
+        .aws
+        .ca_bundle
+        .clone()
+        .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
+    {
+        Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
+        None => Roots::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,6 +797,59 @@ mod tests {
     }
 
     #[test]
+    fn waiver_transitions_alert_once() {
+        use crate::waivers::{apply, Waiver, Waivers};
+        let w = Waiver {
+            check: "A-1".into(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "bastion".into(),
+            approved_by: "kim".into(),
+            expires: crate::time::parse_date("2027-01-10").unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = Waivers { list: vec![w] };
+        let day = |s: &str| crate::time::parse_date(s).unwrap();
+        let at = |d: &str| {
+            let mut r = report(vec![result("A-1", Status::Fail)]);
+            apply(&mut r, &ws, day(d), None);
+            r
+        };
+        let (mut failing, mut expiring) = (BTreeMap::new(), Default::default());
+        let mut events = |r: &Report| {
+            let mut e = diff(r, Severity::High, &mut failing);
+            e.extend(expiring_events(r, Severity::High, &mut expiring));
+            e.into_iter().map(|e| e.event).collect::<Vec<_>>()
+        };
+        // a failure that is waived from the start never alerts
+        assert!(events(&at("2026-12-01")).is_empty());
+        assert_eq!(events(&at("2026-12-27")), ["waiver_expiring"]);
+        assert!(events(&at("2026-12-28")).is_empty(), "announced once");
+        let expired = at("2027-01-11");
+        assert_eq!(events(&expired), ["waiver_expired"]);
+        assert!(title_of(&Notice {
+            at: String::new(),
+            hostname: "h".into(),
+            machine_id: String::new(),
+            asset: Default::default(),
+            failing: 1,
+            events: diff(&expired, Severity::High, &mut BTreeMap::new()),
+        })
+        .contains("1 waiver expired"));
+        // waived again (renewed): said once
+        let renewed = Waivers {
+            list: vec![Waiver {
+                expires: day("2027-06-01"),
+                ..ws.list[0].clone()
+            }],
+        };
+        let mut r = report(vec![result("A-1", Status::Fail)]);
+        apply(&mut r, &renewed, day("2027-01-12"), None);
+        assert_eq!(events(&r), ["waived"]);
+        assert!(events(&r).is_empty());
+    }
+
+    #[test]
     fn urls_are_redacted_everywhere() {
         let url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
         for msg in [
@@ -603,6 +877,96 @@ mod tests {
             e.starts_with("t.toml:2:") && !e.contains("XXXXSECRET"),
             "{e}"
         );
+    }
+
+    fn notice(id: &str) -> Notice {
+        Notice {
+            at: "2026-11-22T16:35:19.140Z".into(),
+            hostname: "web-1".into(),
+            machine_id: "m".into(),
+            asset: BTreeMap::new(),
+            events: vec![Event {
+                event: "fixed".into(),
+                check_id: id.into(),
+                title: "t".into(),
+                severity: Severity::High,
+                status: "PASS".into(),
+                reason: None,
+            }],
+            failing: 0,
+        }
+    }
+
+    #[test]
+    fn defect9_corrupt_state_is_moved_aside_keeps_queued_messages_and_announces_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        // a state with a queued "fixed" message and 18 known failures, then damaged
+        let mut good = State {
+            version: STATE_VERSION,
+            ..Default::default()
+        };
+        for i in 0..18 {
+            good.failing.insert(format!("K-{i:02}"), Severity::High);
+        }
+        good.pending.insert("webhook".into(), vec![notice("FIX-1")]);
+        let mut bytes = serde_json::to_vec_pretty(&good).unwrap();
+        let cut = bytes.len() - 10;
+        bytes.truncate(cut);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let (state, why) = load_state(&path).unwrap();
+        let why = why.expect("corruption is reported");
+        assert!(
+            why.contains("moved to") && why.contains("1 undelivered message(s) recovered"),
+            "{why}"
+        );
+        assert_eq!(state.pending["webhook"], vec![notice("FIX-1")]);
+        assert!(!path.exists(), "moved aside");
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("alerts-state.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+
+        // a run over it: the 18 failures are not re-announced, the queued message is kept
+        std::fs::write(&path, &bytes).unwrap();
+        let results = (0..18)
+            .map(|i| result(&format!("K-{i:02}"), Status::Fail))
+            .collect();
+        let cfg = AlertsConfig {
+            max_attempts: Some(1),
+            webhook: Some(HookConfig {
+                url: Some(Secret("http://127.0.0.1:9/hook/s3cr3t-hook-path".into())),
+                url_parameter: None,
+            }),
+            ..Default::default()
+        };
+        let no_param = |_: &str| -> Result<String, String> { Err("none".into()) };
+        let opts = Options {
+            state_dir: dir.path(),
+            roots: Roots::default(),
+            parameter: &no_param,
+        };
+        let out = run(&report(results), &cfg, &opts);
+        let s = &out["alerts_webhook"];
+        assert_eq!(s.pending, 1, "{s:?}");
+        assert!(s.errors[0].contains("unreadable state"), "{s:?}");
+        assert!(s.errors.iter().all(|e| !e.contains("s3cr3t")), "{s:?}");
+        let saved: State = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(
+            saved.pending["webhook"].len(),
+            1,
+            "only the recovered message is queued"
+        );
+        assert_eq!(saved.pending["webhook"][0].events[0].check_id, "FIX-1");
+        assert_eq!(saved.failing.len(), 18, "re-baselined");
+
+        // a state from a newer agent is left alone
+        std::fs::write(&path, br#"{"version": 9, "failing": {}, "pending": {}}"#).unwrap();
+        assert!(load_state(&path).unwrap_err().contains("newer"));
+        assert!(path.exists());
     }
 
     #[test]

@@ -361,6 +361,15 @@ fn product_fields(r: &CheckResult, report: &Report) -> BTreeMap<String, String> 
     if let Some(reason) = &r.reason {
         put("jikimi/Reason", reason);
     }
+    if let Some(w) = &r.waiver {
+        put(
+            "jikimi/WaiverState",
+            if w.expired { "expired" } else { "valid" },
+        );
+        put("jikimi/WaiverExpires", &w.expires);
+        put("jikimi/WaiverApprovedBy", &w.approved_by);
+        put("jikimi/WaiverReason", &w.reason);
+    }
     put("jikimi/EvidenceCount", &r.evidence.len().to_string());
     for (i, e) in r.evidence.iter().take(EVIDENCE_FIELDS_MAX).enumerate() {
         put(&format!("jikimi/Evidence/{i:02}"), &e.to_string());
@@ -382,7 +391,8 @@ pub fn finding(
     url_template: Option<&str>,
 ) -> Finding {
     let label = match r.status {
-        Status::Fail => severity_label(r.severity),
+        // a waiver accepts the risk; it does not lower it
+        Status::Fail | Status::Waived => severity_label(r.severity),
         _ => "INFORMATIONAL",
     };
     let severity = Severity {
@@ -396,14 +406,18 @@ pub fn finding(
         description = title.clone();
     }
     if r.status != Status::Pass {
-        let line = r.summary_line();
+        // the waiver is in ProductFields and the workflow note, not in the description
+        // (its "expiring in N days" would change the finding every day)
+        let line = r.result_line();
         if !line.trim().is_empty() {
             description = format!("{description} Result: {line}");
         }
     }
     let (status, reasons) = match r.status {
         Status::Pass => ("PASSED", vec![]),
-        Status::Fail => ("FAILED", vec![]),
+        // A waiver accepts the risk; it does not make the host compliant. The workflow
+        // (SUPPRESSED) says it is waived: `crate::sinks::securityhub`.
+        Status::Fail | Status::Waived => ("FAILED", vec![]),
         Status::NotApplicable => ("NOT_AVAILABLE", vec!["NOT_APPLICABLE"]),
         Status::Error => ("NOT_AVAILABLE", vec!["CHECK_ERROR"]),
     };
@@ -579,6 +593,7 @@ pub(crate) mod tests {
             remediation: "chown root:root /etc/passwd\nchmod 644 /etc/passwd".into(),
             description: "/etc/passwd maps users to UIDs.".into(),
             duration_ms: 0.1,
+            waiver: None,
         }
     }
 
@@ -699,6 +714,39 @@ pub(crate) mod tests {
             "regular file root:root 0666 (/etc/passwd)"
         );
         assert_eq!(v["RecordState"], "ACTIVE");
+    }
+
+    #[test]
+    fn waived_finding_stays_failed_at_its_severity_with_the_waiver_in_product_fields() {
+        let mut rep = report(vec![result("FILE-001", Status::Fail)]);
+        let plain = findings(&rep, &identity_ec2())[0].clone();
+        let w = crate::waivers::Waiver {
+            check: "FILE-001".into(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "legacy".into(),
+            approved_by: "kim".into(),
+            expires: crate::time::parse_date("2026-12-10").unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = crate::waivers::Waivers { list: vec![w] };
+        let day = |d: &str| crate::time::parse_date(d).unwrap();
+        crate::waivers::apply(&mut rep, &ws, day("2026-11-01"), None);
+        let f = findings(&rep, &identity_ec2())[0].clone();
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(v["Compliance"]["Status"], "FAILED");
+        assert_eq!(v["FindingProviderFields"]["Severity"]["Label"], "HIGH");
+        assert_eq!(v["ProductFields"]["jikimi/Status"], "WAIVED");
+        assert_eq!(v["ProductFields"]["jikimi/WaiverExpires"], "2026-12-10");
+        assert_eq!(v["ProductFields"]["jikimi/WaiverApprovedBy"], "kim");
+        assert_eq!(v["ProductFields"]["jikimi/WaiverState"], "valid");
+        assert_eq!(
+            f.description, plain.description,
+            "no waiver text in the description"
+        );
+        // entering the last 14 days changes nothing in the finding
+        crate::waivers::apply(&mut rep, &ws, day("2026-12-01"), None);
+        assert_eq!(findings(&rep, &identity_ec2())[0], f);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::SinkSummary;
 use crate::findings::Status;
 use crate::run::Report;
 use serde::Deserialize;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +60,9 @@ pub fn daily_report(history_dir: &std::path::Path) -> Option<String> {
 /// Subject and body of the mail: the current run's summary. (`jikimi report`, when it
 /// exists, can produce this text instead.)
 pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
+    // text from the scanned host (names, titles, evidence) is shown, never interpreted by the
+    // terminal a mail may be read in
+    let e = super::table::escape_controls;
     let s = &report.summary;
     let env = report
         .asset
@@ -69,13 +72,17 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .unwrap_or_default();
     let subject = format!(
         "{prefix}{env} {}: {} failed, score {:.1}",
-        report.host.hostname, s.failed, s.score
+        e(&report.host.hostname),
+        s.failed,
+        s.score
     );
     let mut b = String::new();
-    b += &format!("Jikimi report for {}\n", report.host.hostname);
+    b += &format!("Jikimi report for {}\n", e(&report.host.hostname));
     b += &format!(
         "Host: {} ({}), machine id {}\n",
-        report.host.hostname, report.host.os_name, report.host.machine_id
+        e(&report.host.hostname),
+        e(&report.host.os_name),
+        e(&report.host.machine_id)
     );
     b += &format!(
         "Scan: {} ({:.0} ms)\n",
@@ -88,7 +95,11 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
     );
     if let Some(a) = &report.asset {
         if !a.tags.is_empty() {
-            let tags: Vec<String> = a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let tags: Vec<String> = a
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{}={}", e(k), e(v)))
+                .collect();
             b += &format!("Asset: {}\n", tags.join(", "));
         }
     }
@@ -108,15 +119,15 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
             b += &format!(
                 "  [{}] {} {}\n",
                 r.severity.as_str().to_uppercase(),
-                r.id,
-                r.title
+                e(&r.id),
+                e(&r.title)
             );
-            if let Some(e) = r
+            if let Some(why) = r
                 .reason
                 .clone()
-                .or_else(|| r.evidence.first().map(|e| e.to_string()))
+                .or_else(|| r.evidence.first().map(|ev| ev.to_string()))
             {
-                b += &format!("      {}\n", super::asff::clip(&e, 300));
+                b += &format!("      {}\n", e(&super::asff::clip(&why, 300)));
             }
         }
     }
@@ -130,42 +141,23 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         for r in errors {
             b += &format!(
                 "  {} {}: {}\n",
-                r.id,
-                r.title,
-                r.reason.as_deref().unwrap_or("")
+                e(&r.id),
+                e(&r.title),
+                e(r.reason.as_deref().unwrap_or(""))
             );
         }
     }
     if !report.sinks.is_empty() {
         b += "\nDelivery:\n";
         for (name, s) in &report.sinks {
-            b += &format!("  {}\n", s.line(name));
+            b += &format!("  {}\n", e(&s.line(name)));
         }
     }
     (subject, b)
 }
 
 fn b64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        out.push(A[(n >> 18) as usize & 63] as char);
-        out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 {
-            A[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if c.len() > 2 {
-            A[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
+    super::redact::base64(data)
 }
 
 /// An address for a header or an envelope: `local@domain`, printable, no brackets.
@@ -257,10 +249,22 @@ struct Smtp {
     buf: Vec<u8>,
     /// A transcript of commands and replies for errors (AUTH lines left out).
     last: String,
+    /// The password and the AUTH tokens made from it: removed from every quoted reply
+    /// (a server may echo them), before the quote is cut to length.
+    secret: Option<(String, Vec<String>)>,
 }
+
+/// How long one reply line may take.
+const REPLY_WAIT: Duration = Duration::from_secs(30);
+/// The socket read timeout: how often a wait for the server looks at the stop flag.
+const READ_SLICE: Duration = Duration::from_millis(250);
+
+/// Lines of one (multi-line) reply read at most: a server cannot make the agent buffer more.
+const MAX_REPLY_LINES: usize = 256;
 
 impl Smtp {
     fn line(&mut self) -> Result<String, String> {
+        let started = std::time::Instant::now();
         loop {
             if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
                 let l: Vec<u8> = self.buf.drain(..=i).collect();
@@ -270,10 +274,22 @@ impl Smtp {
                 return Err("SMTP reply line too long".into());
             }
             let mut chunk = [0u8; 4096];
-            let n = self
-                .conn
-                .read(&mut chunk)
-                .map_err(|e| format!("reading the SMTP reply: {e}"))?;
+            let n = match self.conn.read(&mut chunk) {
+                Ok(n) => n,
+                // the socket's read timeout is a short slice: look at the stop flag and the
+                // reply deadline, then wait again
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if crate::cancel::requested() {
+                        return Err("stopped while waiting for the SMTP server (the agent is shutting down)".into());
+                    }
+                    if started.elapsed() >= REPLY_WAIT {
+                        return Err(format!("no SMTP reply within {} s", REPLY_WAIT.as_secs()));
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("reading the SMTP reply: {e}")),
+            };
             if n == 0 {
                 return Err("the SMTP server closed the connection".into());
             }
@@ -281,17 +297,28 @@ impl Smtp {
         }
     }
 
+    /// Server text fit to quote in an error: secrets removed first, then cut to `n`
+    /// characters, control characters escaped.
+    fn quote(&self, text: &str, n: usize) -> String {
+        let t = match &self.secret {
+            Some((p, ctx)) => super::redact::secret(text, p, ctx),
+            None => text.to_string(),
+        };
+        super::redact::clip(&crate::sinks::table::escape_controls(&t), n)
+    }
+
     /// Reads one (multi-line) reply: its code and text lines.
     fn reply(&mut self) -> Result<(u16, Vec<String>), String> {
         let mut lines = Vec::new();
         loop {
+            if lines.len() >= MAX_REPLY_LINES {
+                return Err(format!("SMTP reply longer than {MAX_REPLY_LINES} lines"));
+            }
             let l = self.line()?;
-            let code: u16 = l.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| {
-                format!(
-                    "malformed SMTP reply `{}`",
-                    l.chars().take(80).collect::<String>()
-                )
-            })?;
+            let code: Option<u16> = l.get(..3).and_then(|c| c.parse().ok());
+            let Some(code) = code else {
+                return Err(format!("malformed SMTP reply `{}`", self.quote(&l, 80)));
+            };
             let more = l.as_bytes().get(3) == Some(&b'-');
             lines.push(l.get(4..).unwrap_or("").to_string());
             if !more {
@@ -316,10 +343,7 @@ impl Smtp {
         if ok.contains(&code) {
             return Ok(lines);
         }
-        let mut e = format!(
-            "{shown}: server answered {}",
-            self.last.chars().take(200).collect::<String>()
-        );
+        let mut e = format!("{shown}: server answered {}", self.quote(&self.last, 200));
         if code >= 500 {
             e += " (permanent)";
         }
@@ -377,16 +401,22 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
         .ok_or_else(|| format!("{}: no address", m.host))?;
     let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .map_err(|e| format!("cannot connect to {}:{}: {e}", m.host, m.port))?;
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = tcp.set_read_timeout(Some(READ_SLICE));
     let _ = tcp.set_write_timeout(Some(Duration::from_secs(30)));
     let mut s = Smtp {
         conn: Conn::Plain(tcp),
         buf: Vec::new(),
         last: String::new(),
+        secret: m.auth.filter(|(_, p)| !p.is_empty()).map(|(u, p)| {
+            (
+                p.to_string(),
+                vec![format!("\0{u}\0{p}"), format!("{u}\0{p}")],
+            )
+        }),
     };
     let (code, _) = s.reply()?;
     if code != 220 {
-        return Err(format!("SMTP greeting: {}", s.last));
+        return Err(format!("SMTP greeting: {}", s.quote(&s.last, 200)));
     }
     let helo = {
         let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -565,12 +595,142 @@ pub fn submit(
                 return sum;
             }
             Err(e) => {
+                // replies are redacted where they are quoted; this catches any other echo
                 let e = match password.as_deref() {
-                    Some(p) if !p.is_empty() => e.replace(p, "<redacted>"),
+                    Some(p) if !p.is_empty() => super::redact::secret(&e, p, &[]),
                     _ => e,
                 };
                 let permanent = e.contains("(permanent)") || e.contains("refusing");
                 if permanent || attempt == retry.max_attempts {
+                    sum.failed = 1;
+                    sum.error(format!("SMTP {host}: {e}"));
+                    return sum;
+                }
+                if !crate::cancel::sleep(retry.delay(attempt).max(Duration::from_millis(200))) {
+                    sum.failed = 1;
+                    sum.pending = 1;
+                    sum.error(format!(
+                        "SMTP {host}: {e}; stopped before retrying (the agent is shutting down)"
+                    ));
+                    return sum;
+                }
+            }
+        }
+    }
+    sum
+}
+
+/// A multipart/alternative message: the text, and the same content as HTML (mail clients
+/// show the HTML, plain-text readers the text). Both parts base64 in 76-column lines.
+pub fn message_alternative(
+    from: &str,
+    to: &[String],
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> String {
+    let now = std::time::SystemTime::now();
+    let rnd = crate::aws::http::random_u64();
+    // base64 never contains `-`, so the boundary cannot occur in a part.
+    let boundary = format!("--jikimi-{rnd:016x}");
+    let mut m = String::new();
+    m += &format!("From: {from}\r\n");
+    m += &format!("To: {}\r\n", to.join(", "));
+    m += &format!("Subject: {}\r\n", header_value(subject));
+    m += &format!("Date: {}\r\n", crate::time::rfc5322(now));
+    m += &format!(
+        "Message-ID: <jikimi.{}.{}@localhost>\r\n",
+        crate::time::unix_ms(now),
+        rnd % 1_000_000_000
+    );
+    m += "MIME-Version: 1.0\r\n";
+    m += &format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n");
+    m += "Auto-Submitted: auto-generated\r\n\r\n";
+    for (kind, part) in [("plain", text), ("html", html)] {
+        m += &format!("--{boundary}\r\n");
+        m += &format!("Content-Type: text/{kind}; charset=utf-8\r\n");
+        m += "Content-Transfer-Encoding: base64\r\n\r\n";
+        let enc = b64(part.replace("\r\n", "\n").replace('\n', "\r\n").as_bytes());
+        for chunk in enc.as_bytes().chunks(76) {
+            m += std::str::from_utf8(chunk).unwrap_or_default();
+            m += "\r\n";
+        }
+    }
+    m += &format!("--{boundary}--\r\n");
+    m
+}
+
+/// Mails a prepared text (`jikimi fleet report --mail`), with an HTML alternative when
+/// given: the `[email]` settings, checks, password lookup and retries of [`submit`], with
+/// the caller's subject and body instead of a host's report.
+pub fn send_text(
+    cfg: &EmailConfig,
+    parameter: &dyn Fn(&str) -> Result<String, String>,
+    subject: &str,
+    body: &str,
+    html: Option<&str>,
+) -> SinkSummary {
+    let mut sum = SinkSummary::default();
+    let (Some(host), Some(from)) = (&cfg.smtp_host, &cfg.from) else {
+        sum.error("not configured: set email.smtp_host, email.from and email.to");
+        sum.pending = 1;
+        return sum;
+    };
+    if cfg.to.is_empty()
+        || !std::iter::once(from)
+            .chain(&cfg.to)
+            .all(|a| valid_address(a))
+    {
+        sum.error("email.from and email.to must be plain mail addresses (local@domain)");
+        sum.pending = 1;
+        return sum;
+    }
+    let password = match (&cfg.password, &cfg.password_parameter) {
+        (Some(p), _) => Some(p.0.clone()),
+        (None, Some(name)) => match parameter(name) {
+            Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+            Err(e) => {
+                sum.error(format!("email password from {name}: {e}"));
+                sum.pending = 1;
+                return sum;
+            }
+        },
+        (None, None) => None,
+    };
+    let prefix = cfg.subject_prefix.as_deref().unwrap_or("[Jikimi]");
+    let subject = format!("{prefix} {subject}");
+    let data = match html {
+        Some(h) => message_alternative(from, &cfg.to, &subject, body, h),
+        None => message(from, &cfg.to, &subject, body, ""),
+    };
+    let mail = Mail {
+        host,
+        port: cfg.smtp_port.unwrap_or(587),
+        starttls: cfg.starttls.unwrap_or(true),
+        auth: cfg.username.as_deref().zip(password.as_deref()),
+        from,
+        to: &cfg.to,
+        data: &data,
+        ca_bundle: cfg.ca_bundle.as_ref(),
+    };
+    let retry = crate::aws::http::Retry {
+        max_attempts: 3,
+        base: Duration::from_millis(500),
+        cap: Duration::from_secs(4),
+    };
+    for attempt in 1..=retry.max_attempts {
+        sum.calls += 1;
+        match deliver(&mail) {
+            Ok(()) => {
+                sum.sent = 1;
+                return sum;
+            }
+            Err(e) => {
+                let e = match password.as_deref() {
+                    Some(p) if !p.is_empty() => e.replace(p, "<redacted>"),
+                    _ => e,
+                };
+                if e.contains("(permanent)") || e.contains("refusing") || attempt == 3 {
                     sum.failed = 1;
                     sum.error(format!("SMTP {host}: {e}"));
                     return sum;
@@ -585,6 +745,22 @@ pub fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defect8_mail_body_escapes_control_characters() {
+        use crate::sinks::asff::tests::{report, result};
+        let mut r = result("A-1", Status::Fail);
+        r.title = "\x1b[1A\x1b[2Kfake PASS".into();
+        let mut rep = report(vec![r, result("B-1", Status::Error)]);
+        rep.host.hostname = "h\x1b]0;x\x07".into();
+        let (subject, body) = report_text(&rep, "[J]");
+        assert!(
+            !body.chars().any(|c| c.is_control() && c != '\n'),
+            "{body:?}"
+        );
+        assert!(body.contains("\\x1b[1A"), "{body}");
+        assert!(!header_value(&subject).chars().any(char::is_control));
+    }
 
     #[test]
     fn base64_and_headers() {

@@ -50,18 +50,19 @@ fn standards(r: &CheckResult) -> Vec<String> {
 
 fn event(r: &CheckResult, report: &Report, identity: Option<&Identity>, time_ms: u64) -> Value {
     let (sev_id, sev) = match r.status {
-        Status::Fail => severity_id(r.severity),
+        Status::Fail | Status::Waived => severity_id(r.severity),
         _ => (1, "Informational"),
     };
     let (comp_id, comp) = match r.status {
         Status::Pass => (1, "Pass"),
-        Status::Fail => (3, "Fail"),
+        Status::Fail | Status::Waived => (3, "Fail"),
         Status::NotApplicable => (99, "Not Applicable"),
         // "Warning: the compliance check did not yield a result due to missing information."
         Status::Error => (2, "Warning"),
     };
     let (status_id, status) = match r.status {
         Status::Fail => (1, "New"),
+        Status::Waived => (3, "Suppressed"),
         Status::Pass => (4, "Resolved"),
         Status::NotApplicable => (99, "Not Applicable"),
         Status::Error => (99, "Error"),

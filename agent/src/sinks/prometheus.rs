@@ -155,6 +155,7 @@ pub fn render(
             Status::Fail,
             Status::NotApplicable,
             Status::Error,
+            Status::Waived,
         ] {
             for sev in Severity::ALL {
                 counts.insert((st, sev), 0);
@@ -169,6 +170,24 @@ pub fn render(
                 &[("status", st.as_str()), ("severity", sev.as_str())],
                 n as f64,
             );
+        }
+        o.family(
+            "jikimi_waived_checks",
+            "gauge",
+            "Failing checks of the last scan under a waiver: active, expiring (within 14 days) or expired (failing again).",
+        );
+        for state in ["active", "expiring", "expired"] {
+            let n = r
+                .results
+                .iter()
+                .filter_map(|x| x.waiver.as_ref().map(|w| (x.status, w)))
+                .filter(|(st, w)| match state {
+                    "expired" => w.expired && *st == Status::Fail,
+                    "expiring" => w.expiring && *st == Status::Waived,
+                    _ => !w.expiring && *st == Status::Waived,
+                })
+                .count();
+            o.sample("jikimi_waived_checks", &[("state", state)], n as f64);
         }
         sink_metrics(&mut o, r);
         if let Some(a) = &r.asset {
@@ -453,6 +472,51 @@ mod tests {
         assert!(text.contains("jikimi_scans_total{result=\"ok\"} 2\n"));
         assert!(!text.contains("jikimi_checks"), "no scan yet: no results");
         assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn waived_checks_are_counted_without_check_labels() {
+        use crate::findings::Status;
+        use crate::sinks::asff::tests::{report, result};
+        use crate::waivers::{apply, Waiver, Waivers};
+        let mut r = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Fail),
+            result("A-3", Status::Fail),
+        ]);
+        let w = |check: &str, expires: &str| Waiver {
+            check: check.into(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "r".into(),
+            approved_by: "a".into(),
+            expires: crate::time::parse_date(expires).unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = Waivers {
+            list: vec![
+                w("A-1", "2027-06-01"),
+                w("A-2", "2026-12-10"),
+                w("A-3", "2026-12-01"),
+            ],
+        };
+        apply(
+            &mut r,
+            &ws,
+            crate::time::parse_date("2026-12-06").unwrap(),
+            None,
+        );
+        let text = render(Some(&r), None, &Counters::default(), Options::default());
+        for want in [
+            "jikimi_waived_checks{state=\"active\"} 1\n",
+            "jikimi_waived_checks{state=\"expiring\"} 1\n",
+            "jikimi_waived_checks{state=\"expired\"} 1\n",
+            "jikimi_checks{status=\"WAIVED\",severity=\"high\"} 2\n",
+            "jikimi_checks{status=\"FAIL\",severity=\"high\"} 1\n",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        assert!(!text.contains("A-1"), "no check ids in the default series");
     }
 
     #[test]

@@ -105,6 +105,13 @@ pub fn run_with(
             a.apply_instance_tags(&identity.tags, &prefix);
         }
     }
+    // Again with the instance id and the instance's tags, which only now are known.
+    crate::waivers::apply(
+        report,
+        &cfg.waivers,
+        crate::waivers::today(),
+        Some(&identity.resource_id),
+    );
     if remote.sends() {
         // Fail before sending anything when no credentials can be found at all.
         session.credentials()?;
@@ -123,6 +130,11 @@ pub fn run_with(
         };
         let s = securityhub::submit(report, &identity, session, &opts);
         report.sinks.insert("securityhub".into(), s);
+        // Waived findings: workflow SUPPRESSED / NEW (after the import, so they exist).
+        let w = super::securityhub_workflow::submit(report, &identity, session, &remote.state_dir);
+        if w.calls > 0 || !w.errors.is_empty() {
+            report.sinks.insert("securityhub_workflow".into(), w);
+        }
     }
     if remote.ssm_compliance {
         let s = ssm_compliance::submit(report, &identity, session);

@@ -66,6 +66,9 @@ pub struct Document {
     pub fixed: Vec<Item>,
     pub still_failing: Vec<Item>,
     pub errors: Vec<Item>,
+    /// Failing checks a valid waiver accepts (`crate::waivers`), expiring ones first.
+    #[serde(default)]
+    pub waived: Vec<Item>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facts: Option<FactsSummary>,
     /// The baseline (when before the period) and every scan of the period, oldest first.
@@ -118,6 +121,9 @@ pub struct Item {
     /// First scan of the uninterrupted run of failures that reaches the latest scan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<String>,
+    /// The waiver of a waived check, or the expired one of a failing check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::findings::WaiverNote>,
 }
 
 fn point(r: &Record) -> Point {
@@ -139,10 +145,16 @@ fn item(c: &CheckRecord, previous: Option<Status>) -> Item {
         previous,
         references: c.references.as_ref().map(|r| r.flat()).unwrap_or_default(),
         remediation: c.remediation.clone(),
-        reason: c.reason.clone(),
+        // the waiver (or its expiry) first: it is why the check is listed where it is
+        reason: match (&c.waiver, &c.reason) {
+            (Some(w), Some(r)) => Some(format!("{} — {r}", w.line())),
+            (Some(w), None) => Some(w.line()),
+            (None, r) => r.clone(),
+        },
         evidence: c.evidence.clone(),
         evidence_total: c.evidence_total,
         failing_since: None,
+        waiver: c.waiver.clone(),
     }
 }
 
@@ -183,6 +195,7 @@ pub fn build(
         .map(|b| b.checks.iter().map(|c| (c.id.as_str(), c)).collect())
         .unwrap_or_default();
     let (mut newly, mut fixed, mut still, mut errors) = (vec![], vec![], vec![], vec![]);
+    let mut waived = vec![];
     for c in &latest.checks {
         let prev = base.get(c.id.as_str()).map(|p| p.status);
         match c.status {
@@ -196,6 +209,7 @@ pub fn build(
                 }
             }
             Status::Error => errors.push(item(c, prev)),
+            Status::Waived => waived.push(item(c, prev)),
             Status::Pass if prev == Some(Status::Fail) => {
                 // details (references, remediation) were kept with the failure
                 let mut it = item(base[c.id.as_str()], prev);
@@ -208,9 +222,11 @@ pub fn build(
             _ => {}
         }
     }
-    for v in [&mut newly, &mut fixed, &mut still, &mut errors] {
+    for v in [&mut newly, &mut fixed, &mut still, &mut errors, &mut waived] {
         sort(v);
     }
+    // expiring waivers first
+    waived.sort_by_key(|i| !i.waiver.as_ref().is_some_and(|w| w.expiring));
     let mut trend: Vec<Point> = before.last().map(|b| point(b)).into_iter().collect();
     trend.extend(within.iter().map(|r| point(r)));
     Ok(Document {
@@ -233,6 +249,7 @@ pub fn build(
         newly_failed: newly,
         fixed,
         still_failing: still,
+        waived,
         errors,
         facts: latest.facts.clone(),
         trend,
@@ -251,12 +268,13 @@ fn failing_since(subject: &[&Record], id: &str) -> Option<String> {
 }
 
 /// `2026-11-22 16:35 UTC`.
+/// `2026-11-22 16:35 UTC` from an RFC 3339 time (a history record's, so control characters
+/// are escaped: a damaged record cannot put them in the report).
 fn human_time(rfc: &str) -> String {
-    if rfc.len() >= 16 {
-        format!("{} {} UTC", &rfc[..10], &rfc[11..16])
-    } else {
-        rfc.to_string()
-    }
+    super::table::escape_controls(&match (rfc.get(..10), rfc.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => rfc.to_string(),
+    })
 }
 
 fn gib(b: u64) -> String {
@@ -404,7 +422,7 @@ fn severity_groups(items: &[Item]) -> Vec<(Severity, Vec<&Item>)> {
         .collect()
 }
 
-fn sections(d: &Document) -> [(&'static str, &'static str, &[Item]); 4] {
+fn sections(d: &Document) -> [(&'static str, &'static str, &[Item]); 5] {
     [
         (
             "Newly failed",
@@ -414,12 +432,23 @@ fn sections(d: &Document) -> [(&'static str, &'static str, &[Item]); 4] {
         ("Fixed", "failed in the baseline, pass now", &d.fixed),
         ("Still failing", "", &d.still_failing),
         ("Errors", "could not be evaluated", &d.errors),
+        (
+            "Waived",
+            "accepted risks, out of the score; expiring waivers first",
+            &d.waived,
+        ),
     ]
 }
 
+/// Markdown punctuation escaped; control characters shown as `\xHH` (see
+/// [`super::table::escape_controls`]): the Markdown goes to terminals and mail readers too.
 fn md_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
+        if super::table::needs_escape(c) {
+            o.push_str(&super::table::escape_controls(c.encode_utf8(&mut [0; 4])));
+            continue;
+        }
         if matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
@@ -434,7 +463,10 @@ fn md_escape(s: &str) -> String {
 fn md_code(s: &str) -> String {
     let ticks = if s.contains('`') { "`` " } else { "`" };
     let close = if s.contains('`') { " ``" } else { "`" };
-    format!("{ticks}{}{close}", s.replace('\n', " "))
+    format!(
+        "{ticks}{}{close}",
+        super::table::escape_controls(&s.replace('\n', " "))
+    )
 }
 
 fn period_line(d: &Document) -> String {
@@ -1023,6 +1055,7 @@ mod tests {
                 vec![]
             },
             evidence_total: usize::from(st == Status::Fail) * 4,
+            waiver: None,
         }
     }
 
@@ -1039,6 +1072,7 @@ mod tests {
                 }
                 Status::Error => summary.errors += 1,
                 Status::NotApplicable => summary.not_applicable += 1,
+                Status::Waived => summary.waived += 1,
             }
         }
         summary.score =
@@ -1101,6 +1135,71 @@ mod tests {
                 ],
             ),
         ]
+    }
+
+    #[test]
+    fn waived_checks_have_their_own_section_and_an_expired_waiver_fails_anew() {
+        use Severity::*;
+        use Status::*;
+        let note = |expires: &str, days_left: i64, expiring: bool, expired: bool| {
+            crate::findings::WaiverNote {
+                reason: "bastion".into(),
+                approved_by: "kim".into(),
+                expires: expires.into(),
+                days_left,
+                expiring,
+                expired,
+                origin: "w.toml:1".into(),
+            }
+        };
+        let waived = |id: &str, n| CheckRecord {
+            waiver: Some(n),
+            ..check(id, High, Waived)
+        };
+        let recs = vec![
+            rec(
+                NOW - 10 * H,
+                vec![
+                    waived("A-1", note("2027-01-01", 40, false, false)),
+                    waived("B-1", note("2026-12-01", 3, true, false)),
+                ],
+            ),
+            rec(
+                NOW - H,
+                vec![
+                    waived("A-1", note("2027-01-01", 40, false, false)),
+                    CheckRecord {
+                        waiver: Some(note("2026-12-01", -1, false, true)),
+                        ..check("B-1", High, Fail)
+                    },
+                    waived("C-1", note("2026-12-05", 5, true, false)),
+                ],
+            ),
+        ];
+        let d = build(
+            &recs,
+            0,
+            Duration::from_secs(86_400),
+            "24h",
+            crate::time::from_unix_ms(NOW),
+        )
+        .unwrap();
+        let ids = |v: &[Item]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&d.waived), ["C-1", "A-1"], "expiring first");
+        assert_eq!(ids(&d.newly_failed), ["B-1"]);
+        assert_eq!(d.summary.waived, 2);
+        let md = markdown(&d);
+        for want in [
+            "## Waived (2) — accepted risks",
+            "waived until 2026-12-05 (expiring in 5 day(s)) by kim: bastion",
+            "waived until 2027-01-01 by kim: bastion",
+            "waiver expired on 2026-12-01",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
+        }
+        let html = html(&d);
+        assert!(html.contains("Waived"), "{html}");
+        assert_eq!(json(&d).matches("\"expiring\": true").count(), 1);
     }
 
     #[test]
@@ -1201,6 +1300,14 @@ mod tests {
         assert_eq!(d.scans, 1);
         assert!(d.baseline.is_none());
         assert!(markdown(&d).contains("image `/mnt/image`"));
+    }
+
+    #[test]
+    fn defect8_markdown_escapes_control_characters() {
+        let hostile = "\x1b[1A\x1b[2K\u{202e}";
+        assert_eq!(md_escape(hostile), "\\x1b\\[1A\\x1b\\[2K\\u{202e}");
+        assert_eq!(md_code(hostile), "`\\x1b[1A\\x1b[2K\\u{202e}`");
+        assert_eq!(human_time("\x1b[2K"), "\\x1b[2K");
     }
 
     #[test]

@@ -5,7 +5,12 @@
 //! Status: PASS → COMPLIANT; FAIL → NON_COMPLIANT; ERROR → NON_COMPLIANT (a check that could
 //! not be verified is not shown as compliant); NOT_APPLICABLE → COMPLIANT (nothing to
 //! violate here: the service is not installed, the platform differs). `Details` keeps the
-//! agent's own status and reason, so the two cases stay distinguishable. Severity maps
+//! agent's own status and reason, so the two cases stay distinguishable. WAIVED → COMPLIANT
+//! with `Status: WAIVED` and the waiver (`WaiverReason`, `WaiverApprovedBy`, `WaiverExpires`)
+//! in `Details`: SSM Compliance has no exception status, the agent's exit code and score
+//! already leave a waived check out, and a NON_COMPLIANT that can never be cleared is what
+//! waivers exist to stop (docs/waivers.md). An expired waiver is NON_COMPLIANT again, with
+//! `WaiverExpired` in `Details`. Severity maps
 //! one to one (info → INFORMATIONAL). `ItemContentHash` lets SSM ignore an unchanged upload.
 
 use super::SinkSummary;
@@ -32,7 +37,7 @@ fn severity(s: Severity) -> &'static str {
 
 fn status(s: Status) -> &'static str {
     match s {
-        Status::Pass | Status::NotApplicable => "COMPLIANT",
+        Status::Pass | Status::NotApplicable | Status::Waived => "COMPLIANT",
         Status::Fail | Status::Error => "NON_COMPLIANT",
     }
 }
@@ -54,6 +59,15 @@ fn item(r: &CheckResult) -> Value {
         put("Evidence", &e.to_string());
     }
     put("References", &r.references.flat().join(", "));
+    if let Some(w) = &r.waiver {
+        if w.expired {
+            put("WaiverExpired", &w.expires);
+        } else {
+            put("WaiverExpires", &w.expires);
+        }
+        put("WaiverReason", &w.reason);
+        put("WaiverApprovedBy", &w.approved_by);
+    }
     json!({
         "Id": r.id,
         "Title": super::asff::clip(&r.title, TITLE_MAX),
@@ -168,5 +182,45 @@ mod tests {
         assert!(payload(&rep, &other, 0)
             .unwrap_err()
             .contains("managed instance"));
+    }
+
+    #[test]
+    fn waived_is_compliant_with_the_waiver_in_details() {
+        let mut rep = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Fail),
+        ]);
+        let w = |expires: &str| crate::waivers::Waiver {
+            check: String::new(),
+            hosts: vec![],
+            tags: Default::default(),
+            reason: "bastion".into(),
+            approved_by: "kim".into(),
+            expires: crate::time::parse_date(expires).unwrap(),
+            origin: "t:1".into(),
+        };
+        let ws = crate::waivers::Waivers {
+            list: vec![
+                crate::waivers::Waiver {
+                    check: "A-1".into(),
+                    ..w("2027-03-31")
+                },
+                crate::waivers::Waiver {
+                    check: "A-2".into(),
+                    ..w("2026-01-01")
+                },
+            ],
+        };
+        let today = crate::time::parse_date("2026-12-06").unwrap();
+        crate::waivers::apply(&mut rep, &ws, today, None);
+        let p = payload(&rep, &identity_ec2(), 0).unwrap();
+        let (a, b) = (&p["Items"][0], &p["Items"][1]);
+        assert_eq!(a["Status"], "COMPLIANT");
+        assert_eq!(a["Details"]["Status"], "WAIVED");
+        assert_eq!(a["Details"]["WaiverExpires"], "2027-03-31");
+        assert_eq!(a["Details"]["WaiverApprovedBy"], "kim");
+        assert_eq!(a["Details"]["WaiverReason"], "bastion");
+        assert_eq!(b["Status"], "NON_COMPLIANT");
+        assert_eq!(b["Details"]["WaiverExpired"], "2026-01-01");
     }
 }

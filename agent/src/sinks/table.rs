@@ -1,9 +1,40 @@
 //! The human table: results grouped by area, then a summary. Colour only when asked (the
-//! caller decides from the TTY and `NO_COLOR`).
+//! caller decides from the TTY and `NO_COLOR`). Every string that comes from the scanned
+//! host, the catalog or a sink passes through [`escape_controls`], so only the table's own
+//! colour codes reach the terminal.
 
 use crate::findings::{Severity, Status};
 use crate::run::Report;
 use std::fmt::Write as _;
+
+/// Control characters shown, never sent to the terminal: C0 (newline and tab included: a
+/// table cell is one line), DEL, C1 (U+0080–U+009F, 8-bit CSI among them) and the Unicode
+/// bidirectional overrides and isolates, which can reorder what a line seems to say. Each
+/// becomes `\xHH` or `\u{HHHH}`. Text from a scanned image or a process name (an
+/// unprivileged user can name a listener `\e[1A\e[2K`) would otherwise reach the terminal raw
+/// and could erase or rewrite the lines above it.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs_escape(c) {
+            o.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(o, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(o, "\\u{{{:04x}}}", c as u32);
+        }
+    }
+    o
+}
+
+/// Whether [`escape_controls`] rewrites `c`.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 fn paint(s: &str, code: &str, color: bool) -> String {
     if color {
@@ -19,6 +50,7 @@ fn status_code(s: Status) -> &'static str {
         Status::Fail => "31;1",
         Status::NotApplicable => "90",
         Status::Error => "33;1",
+        Status::Waived => "36",
     }
 }
 
@@ -36,28 +68,29 @@ fn cut(s: &str, n: usize) -> String {
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let h = &report.host;
+    let e = escape_controls;
     let _ = writeln!(
         out,
         "jikimi {} on {} ({}){}: {} checks, profile {}, catalog {}",
         report.agent.version,
         if h.hostname.is_empty() {
-            "unknown host"
+            "unknown host".to_string()
         } else {
-            &h.hostname
+            e(&h.hostname)
         },
-        if h.os_name.is_empty() {
+        e(if h.os_name.is_empty() {
             &h.os_id
         } else {
             &h.os_name
-        },
+        }),
         if h.live {
             String::new()
         } else {
-            format!(" [root {}]", h.root)
+            format!(" [root {}]", e(&h.root))
         },
         report.results.len(),
         report.catalog.profile.as_str(),
-        &report.catalog.digest[..12.min(report.catalog.digest.len())]
+        e(&report.catalog.digest.chars().take(12).collect::<String>())
     );
     let mut areas: Vec<&str> = Vec::new();
     for r in &report.results {
@@ -68,12 +101,12 @@ pub fn render(report: &Report, color: bool) -> String {
     let idw = report
         .results
         .iter()
-        .map(|r| r.id.len())
+        .map(|r| e(&r.id).chars().count())
         .max()
         .unwrap_or(8)
         .max(2);
     for area in areas {
-        let _ = writeln!(out, "\n{}", paint(&format!("== {area}"), "1", color));
+        let _ = writeln!(out, "\n{}", paint(&format!("== {}", e(area)), "1", color));
         for r in report.results.iter().filter(|r| r.area == area) {
             let st = format!(
                 "{:<6}",
@@ -87,11 +120,11 @@ pub fn render(report: &Report, color: bool) -> String {
                 "{} {:<8} {:<idw$} {}",
                 paint(&st, status_code(r.status), color),
                 r.severity.as_str(),
-                r.id,
-                cut(&r.title, 70),
+                e(&r.id),
+                cut(&e(&r.title), 70),
             );
             if r.status != Status::Pass {
-                let line = r.summary_line();
+                let line = e(&r.summary_line());
                 if !line.is_empty() {
                     let _ = writeln!(out, "       {:<8} {:<idw$} ↳ {}", "", "", cut(&line, 110));
                 }
@@ -112,12 +145,58 @@ pub fn render(report: &Report, color: bool) -> String {
             .collect();
         let _ = writeln!(out, "failed by severity: {}", by.join(", "));
     }
+    if s.waived > 0 || s.waivers_expired > 0 {
+        let _ = writeln!(
+            out,
+            "{} waived (out of the exit code and score), {} expiring within 14 days, {} waiver(s) expired",
+            s.waived, s.waivers_expiring, s.waivers_expired
+        );
+    }
     let _ = writeln!(out, "score: {:.1}/100", s.score);
     for (name, sink) in &report.sinks {
-        let _ = writeln!(out, "{}", sink.line(name));
-        for e in &sink.errors {
-            let _ = writeln!(out, "  {name}: {e}");
+        let _ = writeln!(out, "{}", e(&sink.line(name)));
+        for err in &sink.errors {
+            let _ = writeln!(out, "  {}: {}", e(name), e(err));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Status;
+    use crate::sinks::asff::tests::{report, result};
+
+    #[test]
+    fn defect8_control_characters_never_reach_the_terminal() {
+        let hostile = "\x1b[1A\x1b[2Kroot\u{9b}31m\u{202e}x\u{7f}\n";
+        assert_eq!(
+            escape_controls(hostile),
+            "\\x1b[1A\\x1b[2Kroot\\x9b31m\\u{202e}x\\x7f\\x0a"
+        );
+        assert_eq!(escape_controls("plain 지킴이 text"), "plain 지킴이 text");
+        let mut r = result("A-1", Status::Fail);
+        r.reason = Some(format!("listener {hostile} on 0.0.0.0:22"));
+        r.title = format!("title {hostile}");
+        let mut rep = report(vec![r]);
+        rep.host.hostname = hostile.into();
+        rep.host.live = false;
+        rep.host.root = hostile.into();
+        let mut sink = crate::sinks::SinkSummary::default();
+        sink.error(hostile);
+        rep.sinks.insert("alerts_slack".into(), sink);
+        for color in [false, true] {
+            let out = render(&rep, color);
+            let stripped = out
+                .replace("\x1b[0m", "")
+                .replace("\x1b[1m", "")
+                .replace("\x1b[31;1m", "");
+            assert!(
+                !stripped.chars().any(|c| needs_escape(c) && c != '\n'),
+                "{out:?}"
+            );
+            assert!(out.contains("\\x1b[1A"), "{out}");
+        }
+    }
 }

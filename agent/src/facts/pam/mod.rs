@@ -18,6 +18,12 @@ use crate::fs::Root;
 pub const PAM_DIR: &str = "/etc/pam.d";
 /// Nested includes followed before giving up.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
+/// Service files expanded at most for one stack, counting each inclusion (sshd's 2048
+/// included files are the model): a chain of files each including the next twice would
+/// otherwise expand 2^N times.
+pub const MAX_EXPANDED_FILES: usize = 2048;
+/// Lines one expanded stack may hold (real stacks hold tens).
+pub const MAX_EXPANDED_LINES: usize = 65_536;
 
 /// Services holding the shared "auth" lines on Debian/Ubuntu and on RHEL/Fedora/Amazon Linux;
 /// pass to [`platform_stack`].
@@ -358,6 +364,10 @@ struct StackLoader<'a> {
     root: &'a Root,
     stack: Vec<String>,
     out: PamStack,
+    /// Every service file read, parsed once (memory linear in the input).
+    parsed: std::collections::HashMap<String, std::rc::Rc<Vec<PamLine>>>,
+    /// Files expanded so far (each inclusion counts).
+    expanded: usize,
 }
 
 impl StackLoader<'_> {
@@ -380,16 +390,32 @@ impl StackLoader<'_> {
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             return Err(here(format!("{path}: too many levels of includes")));
         }
-        let text = self.root.read_text(path).map_err(|e| here(e.to_string()))?;
-        if !self.out.files.iter().any(|f| f == path) {
-            self.out.files.push(path.to_string());
+        self.expanded += 1;
+        if self.expanded > MAX_EXPANDED_FILES {
+            return Err(here(format!(
+                "include fan-out: more than {MAX_EXPANDED_FILES} files expanded in one stack ({path} included again)"
+            )));
         }
-        let lines = parse_service(&text.content, path)?;
+        let lines = match self.parsed.get(path) {
+            Some(l) => l.clone(),
+            None => {
+                let text = self.root.read_text(path).map_err(|e| here(e.to_string()))?;
+                let l = std::rc::Rc::new(parse_service(&text.content, path)?);
+                self.parsed.insert(path.to_string(), l.clone());
+                self.out.files.push(path.to_string());
+                l
+            }
+        };
         self.stack.push(path.to_string());
-        for l in lines {
+        for l in lines.iter().cloned() {
             match l {
                 PamLine::Rule(mut e) => {
                     if only.is_none_or(|t| t == e.ptype) {
+                        if self.out.entries.len() >= MAX_EXPANDED_LINES {
+                            return Err(here(format!(
+                                "include fan-out: more than {MAX_EXPANDED_LINES} lines in one stack"
+                            )));
+                        }
                         e.via = via.to_vec();
                         self.out.entries.push(e);
                     }
@@ -422,6 +448,8 @@ impl StackLoader<'_> {
 pub fn load_stack(root: &Root, service: &str) -> Result<PamStack, PamError> {
     let mut l = StackLoader {
         root,
+        parsed: std::collections::HashMap::new(),
+        expanded: 0,
         stack: Vec::new(),
         out: PamStack {
             service: service.to_string(),
@@ -649,5 +677,43 @@ mod tests {
         assert!(platform_stack(&r, &["common-auth"], PamType::Auth)
             .unwrap()
             .is_none());
+    }
+
+    /// Regression (issue 12, defect 5): each file including the next twice expanded 2^N
+    /// times (19 files: 10 s and 375 MB). Now an ERROR naming the bound, fast.
+    #[test]
+    fn defect5_include_fan_out_is_bounded() {
+        for n in [19usize, 26] {
+            let t = tempfile::tempdir().unwrap();
+            let d = t.path().join("etc/pam.d");
+            std::fs::create_dir_all(&d).unwrap();
+            for i in 0..n {
+                let body = if i + 1 < n {
+                    format!(
+                        "auth required pam_env.so\n@include s{}\nauth include s{}\n",
+                        i + 1,
+                        i + 1
+                    )
+                } else {
+                    "auth required pam_unix.so\n".to_string()
+                };
+                std::fs::write(d.join(format!("s{i}")), body).unwrap();
+            }
+            let r = Root::new(t.path()).unwrap();
+            let start = std::time::Instant::now();
+            let e = load_stack(&r, "s0").unwrap_err();
+            assert!(e.message.contains("fan-out"), "{e}");
+            assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        }
+        // a file included twice is still fine
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("etc/pam.d");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("a"), "@include b\n@include b\n").unwrap();
+        std::fs::write(d.join("b"), "auth required pam_unix.so\n").unwrap();
+        let r = Root::new(t.path()).unwrap();
+        let s = load_stack(&r, "a").unwrap();
+        assert_eq!(s.entries.len(), 2);
+        assert_eq!(s.files, ["/etc/pam.d/a", "/etc/pam.d/b"]);
     }
 }

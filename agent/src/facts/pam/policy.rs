@@ -163,37 +163,70 @@ impl PwQuality {
     }
 }
 
+/// Reads one `key = value` policy file. A missing file is `Ok(None)` (the module's defaults
+/// apply); any other failure (too large, not a regular file, a symlink loop, a NUL byte,
+/// permission denied) is an error: the module reads the file, so the defaults would be a guess.
+pub fn read_kv_conf(root: &Root, path: &str) -> Result<Option<Vec<ConfItem>>, PamError> {
+    match root.read_text(path) {
+        Ok(t) => Ok(Some(parse_kv_conf(&t.content, path))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(PamError {
+            file: path.to_string(),
+            line: 0,
+            message: format!("cannot read: {}", e.kind_text()),
+        }),
+    }
+}
+
 /// Reads pwquality's configuration in libpwquality's order: the `pwquality.conf.d/*.conf`
 /// files first (ASCII order), then `pwquality.conf`, later values overriding earlier ones.
-/// Missing files are fine (defaults apply).
-pub fn load_pwquality_conf(root: &Root) -> Vec<ConfItem> {
+/// Missing files are fine (defaults apply); an unreadable file or directory is an error.
+pub fn load_pwquality_conf(root: &Root) -> Result<Vec<ConfItem>, PamError> {
     let mut out = Vec::new();
-    let mut files = root
-        .glob(&format!("{PWQUALITY_CONF_DIR}/*.conf"))
-        .unwrap_or_default();
-    files.push(PWQUALITY_CONF.to_string());
-    for f in files {
-        if let Ok(t) = root.read_text(&f) {
-            out.extend(parse_kv_conf(&t.content, &f));
+    let mut files = Vec::new();
+    match root.read_dir(PWQUALITY_CONF_DIR) {
+        Ok(entries) => {
+            for e in entries {
+                if e.name.ends_with(".conf") && !e.name.starts_with('.') {
+                    files.push(crate::fs::join(PWQUALITY_CONF_DIR, &e.name));
+                }
+            }
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => {
+            return Err(PamError {
+                file: PWQUALITY_CONF_DIR.to_string(),
+                line: 0,
+                message: format!("cannot list: {}", e.kind_text()),
+            })
         }
     }
-    out
+    files.push(PWQUALITY_CONF.to_string());
+    for f in files {
+        if let Some(items) = read_kv_conf(root, &f)? {
+            out.extend(items);
+        }
+    }
+    Ok(out)
 }
 
 /// The effective quality rules of the first `pam_pwquality.so` (else `pam_cracklib.so`) line
 /// of a password stack; `None` when the stack has neither.
-pub fn pwquality(root: &Root, stack: &PamStack) -> Option<PwQuality> {
-    let entry = stack
+pub fn pwquality(root: &Root, stack: &PamStack) -> Result<Option<PwQuality>, PamError> {
+    let Some(entry) = stack
         .entries
         .iter()
         .filter(|e| e.ptype == PamType::Password)
-        .find(|e| matches!(e.module_name(), "pam_pwquality.so" | "pam_cracklib.so"))?;
+        .find(|e| matches!(e.module_name(), "pam_pwquality.so" | "pam_cracklib.so"))
+    else {
+        return Ok(None);
+    };
     let conf = if entry.module_name() == "pam_pwquality.so" {
-        load_pwquality_conf(root)
+        load_pwquality_conf(root)?
     } else {
         Vec::new()
     };
-    Some(PwQuality::compute(entry, &conf))
+    Ok(Some(PwQuality::compute(entry, &conf)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,7 +320,7 @@ impl Lockout {
 
 /// The lockout policy of an auth stack: its `pam_faillock.so` lines (else `pam_tally2.so`)
 /// plus faillock.conf (or the file named by a `conf=` argument).
-pub fn lockout(root: &Root, stack: &PamStack) -> Option<Lockout> {
+pub fn lockout(root: &Root, stack: &PamStack) -> Result<Option<Lockout>, PamError> {
     let pick = |name: &str| -> Vec<PamEntry> {
         stack
             .entries
@@ -301,20 +334,21 @@ pub fn lockout(root: &Root, stack: &PamStack) -> Option<Lockout> {
     if entries.is_empty() {
         entries = pick("pam_tally2.so");
     }
-    let conf = if entries.first()?.module_name() == "pam_faillock.so" {
+    let Some(first) = entries.first() else {
+        return Ok(None);
+    };
+    let conf = if first.module_name() == "pam_faillock.so" {
         let path = entries
             .iter()
             .rev()
             .find_map(|e| e.arg("conf"))
             .unwrap_or(FAILLOCK_CONF)
             .to_string();
-        root.read_text(&path)
-            .map(|t| parse_kv_conf(&t.content, &path))
-            .unwrap_or_default()
+        read_kv_conf(root, &path)?.unwrap_or_default()
     } else {
         Vec::new()
     };
-    Lockout::compute(&entries, &conf)
+    Ok(Lockout::compute(&entries, &conf))
 }
 
 /// A `pam_wheel.so` auth line of the `su` service.
@@ -474,14 +508,14 @@ mod tests {
         assert_eq!(su.len(), 1);
         assert_eq!(su[0].entry.origin.line, 3);
         let p = load_stack(&r, "common-password").unwrap();
-        let q = pwquality(&r, &p).unwrap();
+        let q = pwquality(&r, &p).unwrap().unwrap();
         assert_eq!(
             q.minlen.value, 10,
             "pwquality.conf is read after pwquality.conf.d"
         );
         assert_eq!(q.minclass.value, 3);
         let a = load_stack(&r, "su").unwrap();
-        assert_eq!(lockout(&r, &a).unwrap().deny.value, 4);
+        assert_eq!(lockout(&r, &a).unwrap().unwrap().deny.value, 4);
         assert_eq!(a.nullok().len(), 1);
     }
 }

@@ -422,7 +422,7 @@ pub fn load(root: &Root, path: &str) -> Result<SshdConfig, SshdError> {
         root,
         path,
         text,
-        SystemDb::load(root),
+        SystemDb::load(root).map_err(SshdError::Read)?,
         det.profile.clone(),
         cmdline,
     )?;

@@ -93,14 +93,19 @@ impl SystemDb {
         }
     }
 
-    /// Reads the databases under a scan root; a missing or unreadable file counts as empty.
-    pub fn load(root: &Root) -> SystemDb {
-        let read = |p: &str| root.read_text(p).map(|t| t.content).unwrap_or_default();
-        SystemDb::parse(
-            &read("/etc/passwd"),
-            &read("/etc/group"),
-            &read("/etc/services"),
-        )
+    /// Reads the databases under a scan root; a missing file counts as empty, an unreadable
+    /// one is an error (`Match User`/`Group` and `~` would otherwise be decided on nothing).
+    pub fn load(root: &Root) -> Result<SystemDb, crate::fs::FsError> {
+        let read = |p: &str| match root.read_text(p) {
+            Ok(t) => Ok(t.content),
+            Err(e) if e.is_not_found() => Ok(String::new()),
+            Err(e) => Err(e),
+        };
+        Ok(SystemDb::parse(
+            &read("/etc/passwd")?,
+            &read("/etc/group")?,
+            &read("/etc/services")?,
+        ))
     }
 
     pub fn user(&self, name: &str) -> Option<&User> {
