@@ -8,6 +8,7 @@ use std::process::Command;
 
 mod classify;
 mod daemon_hardening;
+mod firewall_roots;
 mod fix;
 mod hardening;
 mod history;

@@ -5,6 +5,8 @@
 //! Unknown fields, unknown probe kinds, unknown operators, bad regexes and duplicate ids are
 //! all load errors, never a check that silently fails at run time.
 
+pub mod cis;
+pub mod firewall;
 pub mod fix;
 pub mod fixtures;
 pub mod probe;
@@ -265,12 +267,18 @@ fn validate_references(r: &References) -> Vec<String> {
                 BENCH.join(", ")
             ));
         }
-        let ok = !s.is_empty()
-            && s.split(['.', '-'])
-                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+        // one section (`5.1.20`), a range of the last level (`1.1.2.5.2-4`), or a comma list
+        // of those when one check implements several sections (`4.2.7, 4.3.8`)
+        let ok = s.split(',').all(|one| {
+            let one = one.trim();
+            !one.is_empty()
+                && one
+                    .split(['.', '-'])
+                    .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+        });
         if !ok {
             errs.push(format!(
-                "references.cis.{b}: `{s}` is not a section number like 5.1.20"
+                "references.cis.{b}: `{s}` is not a section number like 5.1.20 (or a comma list of them)"
             ));
         }
     }
@@ -505,6 +513,7 @@ pub fn markdown(c: &Catalog) -> String {
                 .replace('|', "\\|")
         );
     }
+    o.push_str(&cis::markdown(c));
     o
 }
 

@@ -78,6 +78,7 @@ pub enum Probe {
     Limits(LimitsProbe),
     Mac(MacProbe),
     Unit(UnitProbe),
+    Firewall(super::firewall::FirewallProbe),
 }
 
 /// What to conclude when the file a probe needs does not exist.
@@ -537,6 +538,13 @@ pub enum AccountRule {
     RootGid0,
     /// Accounts with a password have the inactivity lock (shadow field 7) <= value days.
     InactiveLock,
+    /// Group `shadow` (Debian) has no members and is no account's primary group.
+    ShadowGroupEmpty,
+    /// No shadow entry's last password change (field 3) lies after today.
+    LastChangeInPast,
+    /// Accounts (other than root) whose shell is not a valid login shell of /etc/shells are
+    /// locked in shadow.
+    NoShellLocked,
 }
 
 /// `probe = "socket"`: listening sockets.
@@ -875,7 +883,20 @@ fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> 
 ///     `sha512`, `sha256`, `blowfish`, `md5`, `bigcrypt`, `des`). The last algorithm
 ///     argument on the line wins; with none, pam_unix uses `ENCRYPT_METHOD` of
 ///     `/etc/login.defs`; with neither, the built-in default `des`. `pam_unix` absent: FAIL.
-/// - `setting`: required by `pwquality` and `lockout`, from their list above.
+///   - `pwhistory`: `setting` of the `pam_pwhistory` password line, merged as the module does:
+///     built-in default < `/etc/security/pwhistory.conf` (or the `conf=` file) < arguments.
+///     Settings: `remember` (number, default 10), `enforce_for_root` and `use_authtok`
+///     (`true` / `false`; `use_authtok` is an argument only). Module absent or not required:
+///     FAIL. pwquality also knows `maxrepeat`, `maxsequence` (0 = no limit), `dictcheck` and
+///     `enforcing` (0 / 1).
+///   - `unix_no_remember`: no `pam_unix` line of the shared stacks carries `remember=` (old
+///     passwords belong in pam_pwhistory's opasswd handling, not pam_unix's).
+///   - `unix_use_authtok`: every `pam_unix` password line carries `use_authtok`, so the
+///     password the quality and history modules checked is the one that is set. `pam_unix`
+///     absent: FAIL.
+///   - `module`: the PAM module `module` (a file name such as `pam_faillock.so`) is on a line
+///     of the shared `stack` (`auth` or `password`, default `password`), by any control.
+/// - `setting`: required by `pwquality`, `lockout` and `pwhistory`, from their lists above.
 /// - `op`, `value`: required by `pwquality`, `lockout` and `hash_algorithm`; rejected by
 ///   `su_wheel` and `no_nullok` (their expectation is fixed).
 #[derive(Debug, Clone)]
@@ -898,6 +919,33 @@ pub enum PamTest {
     HashAlgorithm {
         compare: Compare,
     },
+    Pwhistory {
+        setting: HistSetting,
+        compare: Compare,
+    },
+    UnixNoRemember,
+    UnixUseAuthtok,
+    Module {
+        module: String,
+        stack: PamStackKind,
+    },
+}
+
+/// Settings of pam_pwhistory the `pwhistory` test reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistSetting {
+    Remember,
+    EnforceForRoot,
+    UseAuthtok,
+}
+
+/// Which shared stack the `module` test looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PamStackKind {
+    Auth,
+    Password,
 }
 
 /// Settings of pam_pwquality / pam_cracklib the `pwquality` test reads.
@@ -913,6 +961,10 @@ pub enum PwqSetting {
     Difok,
     Retry,
     EnforceForRoot,
+    Maxrepeat,
+    Maxsequence,
+    Dictcheck,
+    Enforcing,
 }
 
 /// Settings of pam_faillock / pam_tally2 the `lockout` test reads.
@@ -933,6 +985,10 @@ enum PamTestKind {
     SuWheel,
     NoNullok,
     HashAlgorithm,
+    Pwhistory,
+    UnixNoRemember,
+    UnixUseAuthtok,
+    Module,
 }
 
 #[derive(Deserialize)]
@@ -942,6 +998,8 @@ struct RawPamProbe {
     setting: Option<String>,
     op: Option<Op>,
     value: Option<toml::Value>,
+    module: Option<String>,
+    stack: Option<PamStackKind>,
 }
 
 /// Algorithm names of `hash_algorithm` (pam_unix's option names, plus `des` for none).
@@ -990,13 +1048,24 @@ fn setting_of<T: DeserializeOwned>(s: &str, test: &str, known: &str) -> Result<T
 fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
     use PamTestKind as K;
     let k = r.test;
-    let has_setting = matches!(k, K::Pwquality | K::Lockout);
+    let has_setting = matches!(k, K::Pwquality | K::Lockout | K::Pwhistory);
     if !has_setting && r.setting.is_some() {
-        return Err("`setting` belongs to the pam tests `pwquality` and `lockout` only".into());
+        return Err(
+            "`setting` belongs to the pam tests `pwquality`, `lockout` and `pwhistory` only".into(),
+        );
     }
-    let fixed = matches!(k, K::SuWheel | K::NoNullok);
+    let fixed = matches!(
+        k,
+        K::SuWheel | K::NoNullok | K::UnixNoRemember | K::UnixUseAuthtok | K::Module
+    );
     if fixed && (r.op.is_some() || r.value.is_some()) {
-        return Err("pam tests su_wheel and no_nullok take no `op` / `value`".into());
+        return Err(
+            "pam tests su_wheel, no_nullok, unix_no_remember, unix_use_authtok and module take no `op` / `value`"
+                .into(),
+        );
+    }
+    if k != K::Module && (r.module.is_some() || r.stack.is_some()) {
+        return Err("`module` and `stack` belong to the pam test `module` only".into());
     }
     let cmp = || -> Result<Compare, String> {
         let op = r.op.ok_or("this pam test needs `op` and `value`")?;
@@ -1008,7 +1077,7 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
             let setting: PwqSetting = setting_of(
                 &setting()?,
                 "pwquality",
-                "minlen, minclass, dcredit, ucredit, lcredit, ocredit, difok, retry, enforce_for_root",
+                "minlen, minclass, dcredit, ucredit, lcredit, ocredit, difok, retry, enforce_for_root, maxrepeat, maxsequence, dictcheck, enforcing",
             )?;
             let compare = cmp()?;
             setting_compare_fits(&compare, setting == PwqSetting::EnforceForRoot)?;
@@ -1023,6 +1092,30 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
             let compare = cmp()?;
             setting_compare_fits(&compare, setting == LockSetting::EvenDenyRoot)?;
             PamTest::Lockout { setting, compare }
+        }
+        K::Pwhistory => {
+            let setting: HistSetting = setting_of(
+                &setting()?,
+                "pwhistory",
+                "remember, enforce_for_root, use_authtok",
+            )?;
+            let compare = cmp()?;
+            setting_compare_fits(&compare, setting != HistSetting::Remember)?;
+            PamTest::Pwhistory { setting, compare }
+        }
+        K::UnixNoRemember => PamTest::UnixNoRemember,
+        K::UnixUseAuthtok => PamTest::UnixUseAuthtok,
+        K::Module => {
+            let module = r.module.clone().ok_or("pam test module needs `module`")?;
+            if !module.starts_with("pam_") || !module.ends_with(".so") || module.contains('/') {
+                return Err(format!(
+                    "`{module}` is not a PAM module file name such as pam_pwhistory.so"
+                ));
+            }
+            PamTest::Module {
+                module,
+                stack: r.stack.unwrap_or(PamStackKind::Password),
+            }
         }
         K::SuWheel => PamTest::SuWheel,
         K::NoNullok => PamTest::NoNullok,
@@ -1353,9 +1446,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "limits" => Probe::Limits(parse_limits(t, ctx).map_err(e)?),
         "mac" => Probe::Mac(parse_mac(t, ctx).map_err(e)?),
         "unit" => Probe::Unit(parse_unit(t).map_err(e)?),
+        "firewall" => Probe::Firewall(super::firewall::parse(de(t).map_err(e)?).map_err(e)?),
         other => {
             return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit)"
+                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit, firewall)"
             )))
         }
     })
@@ -1540,6 +1634,12 @@ mod tests {
             "probe = 'pam'\ntest = 'su_wheel'",
             "probe = 'pam'\ntest = 'no_nullok'",
             "probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'YESCRYPT']",
+            "probe = 'pam'\ntest = 'pwhistory'\nsetting = 'remember'\nop = 'ge'\nvalue = 24",
+            "probe = 'pam'\ntest = 'pwhistory'\nsetting = 'use_authtok'\nop = 'eq'\nvalue = true",
+            "probe = 'pam'\ntest = 'pwquality'\nsetting = 'maxsequence'\nop = 'le'\nvalue = 3",
+            "probe = 'pam'\ntest = 'unix_no_remember'",
+            "probe = 'pam'\ntest = 'unix_use_authtok'",
+            "probe = 'pam'\ntest = 'module'\nmodule = 'pam_faillock.so'\nstack = 'auth'",
         ];
         for t in ok {
             assert!(cond(t).is_ok(), "{t}: {:?}", cond(t).err());
@@ -1567,6 +1667,12 @@ mod tests {
             ("probe = 'pam'\ntest = 'no_nullok'\nsetting = 'minlen'", "`setting` belongs"),
             ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'in'\nvalue = ['sha512', 'sha3']", "`sha3`"),
             ("probe = 'pam'\ntest = 'hash_algorithm'\nop = 'ge'\nvalue = 5", "compares names"),
+            ("probe = 'pam'\ntest = 'pwhistory'\nsetting = 'minlen'\nop = 'ge'\nvalue = 5", "unknown setting `minlen`"),
+            ("probe = 'pam'\ntest = 'pwhistory'\nsetting = 'remember'\nop = 'eq'\nvalue = true", "number"),
+            ("probe = 'pam'\ntest = 'module'", "needs `module`"),
+            ("probe = 'pam'\ntest = 'module'\nmodule = '/lib/pam_x.so'", "not a PAM module"),
+            ("probe = 'pam'\ntest = 'unix_use_authtok'\nmodule = 'pam_unix.so'", "`module` and `stack`"),
+            ("probe = 'pam'\ntest = 'unix_no_remember'\nop = 'set'", "no `op`"),
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);

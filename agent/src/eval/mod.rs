@@ -13,6 +13,7 @@
 
 mod audit;
 mod boot;
+mod firewall;
 mod probes;
 mod sshd;
 mod sudo_pam;

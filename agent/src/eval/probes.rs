@@ -34,6 +34,7 @@ pub fn eval_probe(p: &Probe, f: &Facts) -> Outcome {
         Probe::SystemdConf(p) => super::system::systemd_conf(p, f),
         Probe::Limits(p) => super::system::limits(p, f),
         Probe::Unit(p) => super::system::unit(p, f),
+        Probe::Firewall(p) => super::firewall::firewall(p, f),
     }
 }
 
@@ -764,6 +765,87 @@ fn accounts(p: &AccountsProbe, f: &Facts) -> Outcome {
                 None => bad.push(Evidence::msg("no root account in /etc/passwd")),
             }
             note = "root's primary group is 0".into();
+        }
+        R::ShadowGroupEmpty => match a.groups.iter().find(|g| g.name == "shadow") {
+            None => note = "no shadow group (the shadow file is root's alone)".into(),
+            Some(g) => {
+                for m in g.members.iter().filter(|m| !allowed(m)) {
+                    bad.push(Evidence::at(
+                        format!("{m} is a member of group shadow"),
+                        "/etc/group",
+                        Some(g.line),
+                    ));
+                }
+                for u in a
+                    .users
+                    .iter()
+                    .filter(|u| u.gid == g.gid && !allowed(&u.name))
+                {
+                    bad.push(Evidence::at(
+                        format!("{} has primary group shadow", u.name),
+                        "/etc/passwd",
+                        Some(u.line),
+                    ));
+                }
+                note = "group shadow has no members and is no one's primary group".into();
+            }
+        },
+        R::LastChangeInPast => {
+            let Some(sh) = &a.shadow else {
+                return Outcome::na("/etc/shadow is absent");
+            };
+            let today = (crate::time::now_unix() / 86_400.0).floor() as i64;
+            for s in sh.iter().filter(|s| !allowed(&s.name)) {
+                if let Some(d) = s.last_change.filter(|d| *d > today) {
+                    bad.push(Evidence::at(
+                        format!(
+                            "{}: last password change is day {d}, {} day(s) in the future",
+                            s.name,
+                            d - today
+                        ),
+                        "/etc/shadow",
+                        Some(s.line),
+                    ));
+                }
+            }
+            note = "every last password change date is in the past".into();
+        }
+        R::NoShellLocked => {
+            let Some(sh) = &a.shadow else {
+                return Outcome::na("/etc/shadow is absent");
+            };
+            // valid shells: /etc/shells without nologin entries (the built-in list when absent)
+            let listed: Option<Vec<String>> = f.text("/etc/shells").ok().map(|t| {
+                t.content
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('/') && !is_nologin_shell(l))
+                    .map(str::to_string)
+                    .collect()
+            });
+            let valid = |shell: &str| match &listed {
+                Some(v) => v.iter().any(|x| x == shell),
+                None => !is_nologin_shell(shell),
+            };
+            for u in a
+                .users
+                .iter()
+                .filter(|u| u.name != "root" && !allowed(&u.name) && !valid(&u.shell))
+            {
+                let state = sh.iter().find(|s| s.name == u.name).map(|s| &s.password);
+                if !matches!(state, Some(PasswordState::Locked)) {
+                    bad.push(Evidence::at(
+                        format!(
+                            "{} has no valid login shell ({}) but its password is not locked",
+                            u.name,
+                            if u.shell.is_empty() { "none" } else { &u.shell }
+                        ),
+                        "/etc/passwd",
+                        Some(u.line),
+                    ));
+                }
+            }
+            note = "every account without a valid login shell is locked".into();
         }
     }
     if bad.is_empty() {

@@ -6,10 +6,11 @@
 
 use super::{all, Outcome};
 use crate::catalog::probe::{
-    Compare, LockSetting, Op, PamProbe, PamTest, PwqSetting, SudoersProbe, SudoersTest,
-    PAM_HASH_ALGORITHMS,
+    Compare, HistSetting, LockSetting, Op, PamProbe, PamStackKind, PamTest, PwqSetting,
+    SudoersProbe, SudoersTest, PAM_HASH_ALGORITHMS,
 };
 use crate::facts::origin::Origin;
+use crate::facts::pam::history;
 use crate::facts::pam::policy::{self, LockModule, QualityModule, Setting, WheelRule};
 use crate::facts::pam::{Control, PamEntry, PamStack, PamType};
 use crate::facts::sudoers::{
@@ -355,6 +356,18 @@ pub(super) fn pam(p: &PamProbe, f: &Facts) -> Outcome {
         PamTest::HashAlgorithm { compare } => per_stack(f.pam_password(), "password", |st| {
             hash_algorithm(f, st, compare)
         }),
+        PamTest::Pwhistory { setting, compare } => per_stack(f.pam_password(), "password", |st| {
+            pwhistory(f, st, *setting, compare)
+        }),
+        PamTest::UnixNoRemember => unix_no_remember(f),
+        PamTest::UnixUseAuthtok => per_stack(f.pam_password(), "password", unix_use_authtok),
+        PamTest::Module { module, stack } => {
+            let (stacks, kind, ptype) = match stack {
+                PamStackKind::Auth => (f.pam_auth(), "auth", PamType::Auth),
+                PamStackKind::Password => (f.pam_password(), "password", PamType::Password),
+            };
+            per_stack(stacks, kind, |st| module_enabled(st, module, ptype))
+        }
     }
 }
 
@@ -471,6 +484,174 @@ fn pwquality(f: &Facts, st: &PamStack, setting: PwqSetting, c: &Compare) -> Outc
         PwqSetting::EnforceForRoot => {
             judge_setting("enforce_for_root", &q.enforce_for_root, module, o, c)
         }
+        PwqSetting::Maxrepeat
+        | PwqSetting::Maxsequence
+        | PwqSetting::Dictcheck
+        | PwqSetting::Enforcing => {
+            let key = match setting {
+                PwqSetting::Maxrepeat => "maxrepeat",
+                PwqSetting::Maxsequence => "maxsequence",
+                PwqSetting::Dictcheck => "dictcheck",
+                _ => "enforcing",
+            };
+            let conf = if q.module == QualityModule::PwQuality {
+                match policy::load_pwquality_conf(f.root) {
+                    Ok(c) => c,
+                    Err(e) => return Outcome::error(format!("pwquality configuration: {e}")),
+                }
+            } else {
+                Vec::new()
+            };
+            let s = history::pwquality_extra(&q.entry, &conf, key);
+            if q.module == QualityModule::Cracklib && s.origin.is_none() && key != "maxrepeat" {
+                return Outcome::verdict(
+                    c.test(&s.value.to_string()).unwrap_or(false),
+                    vec![at(
+                        format!("pam_cracklib has no {key} setting: it behaves as {key}={} (expected {})", s.value, c.describe()),
+                        o,
+                    )],
+                );
+            }
+            n(&s, key)
+        }
+    }
+}
+
+fn pwhistory(f: &Facts, st: &PamStack, setting: HistSetting, c: &Compare) -> Outcome {
+    let h = match history::pwhistory(f.root, st) {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            return Outcome::fail(vec![Evidence::at(
+                format!(
+                    "pam_pwhistory is not in the password stack of {}: old passwords can be reused",
+                    top(st)
+                ),
+                &top(st),
+                None,
+            )])
+        }
+        Err(e) => return Outcome::error(format!("pam_pwhistory configuration: {e}")),
+    };
+    if !h.entry.control.is_mandatory() {
+        return Outcome::fail(vec![at(
+            format!(
+                "pam_pwhistory is {}: a reused password is still accepted",
+                control(&h.entry.control)
+            ),
+            &h.entry.origin,
+        )]);
+    }
+    let o = &h.entry.origin;
+    match setting {
+        HistSetting::Remember => judge_setting("remember", &h.remember, "pam_pwhistory", o, c),
+        HistSetting::EnforceForRoot => judge_setting(
+            "enforce_for_root",
+            &h.enforce_for_root,
+            "pam_pwhistory",
+            o,
+            c,
+        ),
+        HistSetting::UseAuthtok => {
+            let v = h.use_authtok.to_string();
+            let ev = at(
+                format!(
+                    "pam_pwhistory {} use_authtok (expected {})",
+                    if h.use_authtok { "has" } else { "lacks" },
+                    c.describe()
+                ),
+                o,
+            );
+            match c.test(&v) {
+                Ok(ok) => Outcome::verdict(ok, vec![ev]),
+                Err(e) => Outcome::error(e),
+            }
+        }
+    }
+}
+
+/// No pam_unix line of the shared auth and password stacks carries `remember=`.
+fn unix_no_remember(f: &Facts) -> Outcome {
+    let mut outs = Vec::new();
+    for (stacks, kind) in [(f.pam_auth(), "auth"), (f.pam_password(), "password")] {
+        outs.push(per_stack(stacks, kind, |st| {
+            let unix = st.modules("pam_unix.so");
+            let bad: Vec<Evidence> = unix
+                .iter()
+                .filter(|e| e.arg("remember").is_some())
+                .map(|e| {
+                    at(
+                        format!(
+                            "pam_unix remember={}: use pam_pwhistory instead",
+                            e.arg("remember").unwrap_or("")
+                        ),
+                        &e.origin,
+                    )
+                })
+                .collect();
+            if !bad.is_empty() {
+                return Outcome::fail(bad);
+            }
+            Outcome::pass(vec![Evidence::at(
+                format!("{} pam_unix line(s) without remember=", unix.len()),
+                &top(st),
+                None,
+            )])
+        }));
+    }
+    all(outs)
+}
+
+/// Every pam_unix password line carries use_authtok.
+fn unix_use_authtok(st: &PamStack) -> Outcome {
+    let unix: Vec<&PamEntry> = st
+        .modules("pam_unix.so")
+        .into_iter()
+        .filter(|e| e.ptype == PamType::Password)
+        .collect();
+    if unix.is_empty() {
+        return Outcome::fail(vec![Evidence::at(
+            format!("pam_unix is not in the password stack of {}", top(st)),
+            &top(st),
+            None,
+        )]);
+    }
+    let (good, bad): (Vec<&PamEntry>, Vec<&PamEntry>) =
+        unix.into_iter().partition(|e| e.has_flag("use_authtok"));
+    if bad.is_empty() {
+        Outcome::pass(
+            good.iter()
+                .map(|e| at("pam_unix password line has use_authtok", &e.origin))
+                .collect(),
+        )
+    } else {
+        Outcome::fail(
+            bad.iter()
+                .map(|e| at("pam_unix password line lacks use_authtok: it may set a password the modules before it never checked", &e.origin))
+                .collect(),
+        )
+    }
+}
+
+/// The module is on a line of type `ptype` of the stack.
+fn module_enabled(st: &PamStack, module: &str, ptype: PamType) -> Outcome {
+    let lines: Vec<Evidence> = st
+        .modules(module)
+        .into_iter()
+        .filter(|e| e.ptype == ptype)
+        .map(|e| at(format!("{module} ({})", control(&e.control)), &e.origin))
+        .collect();
+    if lines.is_empty() {
+        Outcome::fail(vec![Evidence::at(
+            format!(
+                "{module} is not in the {} stack of {}",
+                format!("{ptype:?}").to_lowercase(),
+                top(st)
+            ),
+            &top(st),
+            None,
+        )])
+    } else {
+        Outcome::pass(lines)
     }
 }
 

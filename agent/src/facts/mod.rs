@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod confdirs;
+pub mod firewall;
 pub mod grub;
 pub mod host;
 pub mod kv;
@@ -87,6 +88,7 @@ pub struct Facts<'r> {
     login_defs: OnceCell<FactResult<Rc<logindefs::LoginDefs>>>,
     sshd: RefCell<HashMap<String, FactResult<Option<Rc<sshd::SshdConfig>>>>>,
     texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
+    firewall: OnceCell<Rc<firewall::Firewall>>,
 }
 
 impl<'r> Facts<'r> {
@@ -111,6 +113,7 @@ impl<'r> Facts<'r> {
             login_defs: OnceCell::new(),
             sshd: RefCell::new(HashMap::new()),
             texts: RefCell::new(HashMap::new()),
+            firewall: OnceCell::new(),
         }
     }
 
@@ -139,6 +142,14 @@ impl<'r> Facts<'r> {
             }
         }
         Ok(out)
+    }
+
+    /// The host firewall: frameworks enabled at boot and the rules they load (see
+    /// [`firewall`]), collected once.
+    pub fn firewall(&self) -> Rc<firewall::Firewall> {
+        self.firewall
+            .get_or_init(|| Rc::new(firewall::collect(self)))
+            .clone()
     }
 
     pub fn os(&self) -> &host::OsInfo {

@@ -8,6 +8,7 @@
 //! Debian's `@include NAME` (every line of `/etc/pam.d/NAME`) and the `include` / `substack`
 //! controls (only the lines of the same type).
 
+pub mod history;
 pub mod policy;
 
 pub use crate::facts::origin::Origin;
