@@ -160,14 +160,12 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
     let mut made: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut tried = 0;
     for c in cat.checks.iter().filter(|c| !c.fix.is_empty()) {
-        // the fixtures (kisa profile) where the check fails; `live-*` fixtures fake a running
+        // the fixtures where the check fails (run with their profile); `live-*` fixtures fake a running
         // kernel, which a configuration fix does not change
         let failing: Vec<_> = fx
             .iter()
             .filter(|f| {
                 !f.name.starts_with("live-")
-                    && f.profile
-                        .is_none_or(|p| p == jikimi::catalog::Profile::Kisa)
                     && f.expect.get(&c.id) == Some(&jikimi::findings::Status::Fail)
             })
             .collect();
@@ -185,10 +183,18 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
             let root = e.work.join(format!("case-{}", c.id));
             copy(&src, &root);
             let before = tree_state(&root);
+            let profile = f.profile.unwrap_or_default().as_str();
             let r = jikimi(&fix_args(
                 &e,
                 root.to_str().unwrap(),
-                &["--only", &c.id, "--yes", "--no-extra-checks"],
+                &[
+                    "--only",
+                    &c.id,
+                    "--yes",
+                    "--no-extra-checks",
+                    "--profile",
+                    profile,
+                ],
             ));
             if r.code != 0 {
                 // not fixable here (a refusal, a PAM module missing from the stack...): the
@@ -220,7 +226,7 @@ fn every_fix_passes_its_check_on_a_failing_fixture_and_undo_restores_the_tree() 
             let st = statuses(
                 &e,
                 root.to_str().unwrap(),
-                &["--only", &c.id, "--no-extra-checks"],
+                &["--only", &c.id, "--no-extra-checks", "--profile", profile],
             );
             assert_eq!(st[&c.id], "PASS", "{} on {} after its fix", c.id, f.name);
             let id = run_id(&r.stdout);
