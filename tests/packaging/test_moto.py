@@ -17,6 +17,7 @@ SEND_PARAMS = {
         "units": ["timer"],
     },
     "Jikimi-RunCheck": {"sinks": ["file"], "failOnFindings": ["false"]},
+    "Jikimi-Fix": {"checkIds": ["SSH-001,KERN-015"], "dryRun": ["true"], "minSeverity": ["info"]},
     "Jikimi-Uninstall": {"keepState": ["true"]},
 }
 

@@ -10,6 +10,7 @@
 //! 5. a target still failing is dropped and the run re-planned without it (at most three
 //!    rounds); a validation error or any check that got worse rolls the whole run back.
 
+pub mod diff;
 pub mod edit;
 pub mod guard;
 pub mod io;
@@ -209,14 +210,7 @@ pub fn render_diff(p: &Plan) -> String {
                     } else {
                         "/dev/null".into()
                     };
-                    let diff = similar::TextDiff::from_lines(&old, &new);
-                    let _ = write!(
-                        o,
-                        "{}",
-                        diff.unified_diff()
-                            .context_radius(2)
-                            .header(&from, &format!("b{path}"))
-                    );
+                    o.push_str(&diff::unified(&old, &new, &from, &format!("b{path}"), 2));
                 }
             }
             Node::Absent => {
@@ -253,14 +247,13 @@ pub struct Outcome {
     pub after: Option<Report>,
 }
 
-fn rank(s: Status) -> u8 {
-    match s {
-        Status::Pass => 3,
-        Status::NotApplicable => 2,
-        // a waived check still fails underneath
-        Status::Fail | Status::Waived => 1,
-        Status::Error => 0,
-    }
+/// Whether a check got worse: a pass lost, or a check that could be evaluated no longer can.
+/// A check that was not applicable and now applies and fails (audit rules appear, so the
+/// "rules are immutable" check starts to apply) surfaces a finding; it does not weaken the
+/// host, so it is reported, not rolled back.
+fn got_worse(before: Status, after: Status) -> bool {
+    (before == Status::Pass && after != Status::Pass)
+        || (after == Status::Error && before != Status::Error)
 }
 
 /// Paths whose change needs their daemon's own validation.
@@ -413,7 +406,7 @@ fn one_round(catalog: &Catalog, root: &Root, o: &Options, p: &Plan) -> Result<Ro
         .iter()
         .filter(|r| {
             was.get(r.id.as_str())
-                .is_some_and(|s| rank(r.status) < rank(*s))
+                .is_some_and(|s| got_worse(*s, r.status))
         })
         .map(|r| format!("{} {:?} -> {:?}", r.id, was[r.id.as_str()], r.status))
         .collect();
