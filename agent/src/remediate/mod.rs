@@ -371,9 +371,33 @@ fn one_round(catalog: &Catalog, root: &Root, o: &Options, p: &Plan) -> Result<Ro
     let dir = journal::fixes_dir(&o.state_dir).join(&run_id);
     let changed: Vec<String> = changes.iter().map(|c| c.path.to_string()).collect();
     let facts = Facts::new(root);
-    let verdict = validate(root, &changed).and_then(|()| {
-        scan_facts(catalog, &facts, &selection()).map_err(|e| format!("re-scan failed: {e}"))
-    });
+    let was: BTreeMap<&str, Status> = p
+        .before
+        .results
+        .iter()
+        .map(|r| (r.id.as_str(), r.status))
+        .collect();
+    // a validation error, a failed re-scan or a check that got worse: the whole run goes
+    let verdict = validate(root, &changed)
+        .and_then(|()| {
+            scan_facts(catalog, &facts, &selection()).map_err(|e| format!("re-scan failed: {e}"))
+        })
+        .and_then(|after| {
+            let regressed: Vec<String> = after
+                .results
+                .iter()
+                .filter(|r| {
+                    was.get(r.id.as_str())
+                        .is_some_and(|s| got_worse(*s, r.status))
+                })
+                .map(|r| format!("{} {:?} -> {:?}", r.id, was[r.id.as_str()], r.status))
+                .collect();
+            if regressed.is_empty() {
+                Ok(after)
+            } else {
+                Err(format!("checks got worse: {}", regressed.join(", ")))
+            }
+        });
     let after = match verdict {
         Ok(a) => a,
         Err(reason) => {
@@ -395,40 +419,6 @@ fn one_round(catalog: &Catalog, root: &Root, o: &Options, p: &Plan) -> Result<Ro
             })));
         }
     };
-    let was: BTreeMap<&str, Status> = p
-        .before
-        .results
-        .iter()
-        .map(|r| (r.id.as_str(), r.status))
-        .collect();
-    let regressed: Vec<String> = after
-        .results
-        .iter()
-        .filter(|r| {
-            was.get(r.id.as_str())
-                .is_some_and(|s| got_worse(*s, r.status))
-        })
-        .map(|r| format!("{} {:?} -> {:?}", r.id, was[r.id.as_str()], r.status))
-        .collect();
-    if !regressed.is_empty() {
-        let reason = format!("checks got worse: {}", regressed.join(", "));
-        journal::restore(root, &dir, &mut j)?;
-        journal::finish(
-            &o.state_dir,
-            &mut j,
-            journal::RunStatus::RolledBack,
-            Some(reason.clone()),
-        )?;
-        not_fixed.extend(planned.iter().map(|id| (id.clone(), reason.clone())));
-        not_fixed.extend(unchanged);
-        return Ok(Round::Done(Box::new(Outcome {
-            run_id: Some(run_id),
-            fixed: vec![],
-            not_fixed,
-            rolled_back: Some(reason),
-            after: None,
-        })));
-    }
     let status_after: BTreeMap<&str, Status> = after
         .results
         .iter()
