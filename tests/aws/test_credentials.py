@@ -261,11 +261,12 @@ def test_daemon_assumes_the_role_once_per_credential_lifetime(jk, aws, tmp_path)
                     extra_aws="first_submission_jitter_secs = 0\n")
     env = {k: v for k, v in {**jk.env, **NO_ENV_KEYS, "AWS_PROFILE": "fleet"}.items() if v is not None}
     p = subprocess.Popen(
-        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "1",
+        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "60",
          "--no-extra-checks", "--root", str(root), "--catalog", str(cat), "--config", str(cfg)],
         env=env, stderr=subprocess.PIPE, text=True)
     lines = []
     try:
+        import signal
         import time
         deadline = time.time() + 40
         while time.time() < deadline and sum("securityhub:" in l for l in lines) < 3:
@@ -273,6 +274,10 @@ def test_daemon_assumes_the_role_once_per_credential_lifetime(jk, aws, tmp_path)
             if not line:
                 break
             lines.append(line)
+            if "securityhub:" in line:
+                # the interval is at least 60 s: SIGHUP rescans now (the process, and so its
+                # credential cache, stays)
+                p.send_signal(signal.SIGHUP)
     finally:
         p.terminate()
         p.wait(timeout=10)
