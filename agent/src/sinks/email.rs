@@ -582,6 +582,14 @@ pub fn submit(
         data: &data,
         ca_bundle: cfg.ca_bundle.as_ref(),
     };
+    deliver_with_retry(&mail, password.as_deref(), &mut sum);
+    sum
+}
+
+/// Sends one message with up to three tries on temporary failures (jittered backoff that
+/// stops when the agent is asked to stop), recording the outcome in `sum`. Errors never
+/// carry the password, in any form.
+fn deliver_with_retry(mail: &Mail, password: Option<&str>, sum: &mut SinkSummary) {
     let retry = crate::aws::http::Retry {
         max_attempts: 3,
         base: Duration::from_millis(500),
@@ -589,35 +597,35 @@ pub fn submit(
     };
     for attempt in 1..=retry.max_attempts {
         sum.calls += 1;
-        match deliver(&mail) {
+        match deliver(mail) {
             Ok(()) => {
                 sum.sent = 1;
-                return sum;
+                return;
             }
             Err(e) => {
                 // replies are redacted where they are quoted; this catches any other echo
-                let e = match password.as_deref() {
+                let e = match password {
                     Some(p) if !p.is_empty() => super::redact::secret(&e, p, &[]),
                     _ => e,
                 };
                 let permanent = e.contains("(permanent)") || e.contains("refusing");
                 if permanent || attempt == retry.max_attempts {
                     sum.failed = 1;
-                    sum.error(format!("SMTP {host}: {e}"));
-                    return sum;
+                    sum.error(format!("SMTP {}: {e}", mail.host));
+                    return;
                 }
                 if !crate::cancel::sleep(retry.delay(attempt).max(Duration::from_millis(200))) {
                     sum.failed = 1;
                     sum.pending = 1;
                     sum.error(format!(
-                        "SMTP {host}: {e}; stopped before retrying (the agent is shutting down)"
+                        "SMTP {}: {e}; stopped before retrying (the agent is shutting down)",
+                        mail.host
                     ));
-                    return sum;
+                    return;
                 }
             }
         }
     }
-    sum
 }
 
 /// A multipart/alternative message: the text, and the same content as HTML (mail clients
@@ -713,32 +721,7 @@ pub fn send_text(
         data: &data,
         ca_bundle: cfg.ca_bundle.as_ref(),
     };
-    let retry = crate::aws::http::Retry {
-        max_attempts: 3,
-        base: Duration::from_millis(500),
-        cap: Duration::from_secs(4),
-    };
-    for attempt in 1..=retry.max_attempts {
-        sum.calls += 1;
-        match deliver(&mail) {
-            Ok(()) => {
-                sum.sent = 1;
-                return sum;
-            }
-            Err(e) => {
-                let e = match password.as_deref() {
-                    Some(p) if !p.is_empty() => e.replace(p, "<redacted>"),
-                    _ => e,
-                };
-                if e.contains("(permanent)") || e.contains("refusing") || attempt == 3 {
-                    sum.failed = 1;
-                    sum.error(format!("SMTP {host}: {e}"));
-                    return sum;
-                }
-                std::thread::sleep(retry.delay(attempt).max(Duration::from_millis(200)));
-            }
-        }
-    }
+    deliver_with_retry(&mail, password.as_deref(), &mut sum);
     sum
 }
 
