@@ -75,6 +75,17 @@ pub struct Check {
     pub no_fix: Option<String>,
     /// `file:line` where the check is defined.
     pub origin: String,
+    /// Korean text (`title_ko`, `description_ko`, `rationale_ko`, `remediation_ko`).
+    pub ko: Localized,
+}
+
+/// A check's human-facing text in one more language; empty fields: not translated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Localized {
+    pub title: String,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: String,
 }
 
 /// One catalog source file.
@@ -200,6 +211,10 @@ struct RawCheck {
     #[serde(default)]
     rationale: String,
     remediation: String,
+    title_ko: Option<String>,
+    description_ko: Option<String>,
+    rationale_ko: Option<String>,
+    remediation_ko: Option<String>,
     #[serde(default)]
     references: References,
     #[serde(default)]
@@ -362,6 +377,18 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
             if rc.remediation.trim().is_empty() {
                 push("remediation must not be empty".into());
             }
+            for (key, v) in [
+                ("title_ko", &rc.title_ko),
+                ("description_ko", &rc.description_ko),
+                ("rationale_ko", &rc.rationale_ko),
+                ("remediation_ko", &rc.remediation_ko),
+            ] {
+                if let Some(v) = v {
+                    if !v.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
+                        push(format!("`{key}` must be Korean text (no Hangul found)"));
+                    }
+                }
+            }
             for m in validate_references(&rc.references) {
                 push(m);
             }
@@ -408,6 +435,12 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                         fix,
                         no_fix: rc.no_fix,
                         origin,
+                        ko: Localized {
+                            title: rc.title_ko.unwrap_or_default(),
+                            description: rc.description_ko.unwrap_or_default(),
+                            rationale: rc.rationale_ko.unwrap_or_default(),
+                            remediation: rc.remediation_ko.unwrap_or_default(),
+                        },
                     })
                 }
                 Err(es) => {
