@@ -1,44 +1,16 @@
 //! `jikimi waivers list` and the waiver part of `jikimi config validate`: the command-line
 //! side of `jikimi::waivers`.
 
-use super::{load_catalog, print_out, CatalogOpts};
+use super::{load_catalog, print_out};
+use crate::cli::{CatalogOpts, WaiversCmd, WaiversListArgs};
 use anyhow::{anyhow, Result};
-use clap::{Args, Subcommand};
 use jikimi::config::Config;
-use std::path::PathBuf;
 
 /// Runs a `waivers` subcommand.
 pub fn run(c: WaiversCmd) -> Result<i32> {
     match c {
         WaiversCmd::List(a) => list(a),
     }
-}
-
-#[derive(Subcommand)]
-pub enum WaiversCmd {
-    /// Each waiver with its state (active, expiring within 14 days, expired), by expiry.
-    List(WaiversListArgs),
-}
-
-#[derive(Args)]
-pub struct WaiversListArgs {
-    /// Only expired waivers.
-    #[arg(long, conflicts_with = "expiring")]
-    expired: bool,
-    /// Only waivers expiring within 14 days.
-    #[arg(long)]
-    expiring: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    /// Agent configuration file (or ssm:/parameter).
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Waivers directory (default from the configuration: /etc/jikimi/waivers.d).
-    #[arg(long, value_name = "DIR")]
-    waivers_dir: Option<PathBuf>,
-    #[command(flatten)]
-    cat: CatalogOpts,
 }
 
 /// `config validate` also checks the waivers against the catalog the agent would load.
