@@ -15,7 +15,7 @@
 use crate::config::Config;
 use crate::facts::{host, Facts};
 use crate::findings::{References, Severity, Status, Summary};
-use crate::run::Report;
+use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

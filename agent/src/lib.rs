@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod fs;
 pub mod history;
 pub mod remediate;
+pub mod report;
 pub mod run;
 pub mod sinks;
 pub mod state;

@@ -22,7 +22,7 @@
 
 use crate::config::Config;
 use crate::findings::{CheckResult, Status, Summary, WaiverNote};
-use crate::run::Report;
+use crate::report::Report;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

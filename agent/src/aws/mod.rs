@@ -277,7 +277,7 @@ impl Session {
     }
 
     /// The host's identity (see [`Identity::resolve`]).
-    pub fn identity(&self, host: &crate::run::HostInfo) -> Result<Identity, String> {
+    pub fn identity(&self, host: &crate::report::HostInfo) -> Result<Identity, String> {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 

@@ -20,7 +20,7 @@
 use super::SinkSummary;
 use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@
 use super::{securityhub, ssm_compliance};
 use crate::aws::{Identity, Session};
 use crate::config::Config;
-use crate::run::Report;
+use crate::report::Report;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
