@@ -157,6 +157,22 @@ impl Config {
         Ok(c)
     }
 
+    /// Loads the configuration `--config` names: from Parameter Store for `ssm:NAME`
+    /// (`crate::aws::ssm::config_parameter` fetches the text), else from the file (see
+    /// [`Config::load`]).
+    pub fn load_from(path: Option<&Path>) -> Result<Config, String> {
+        match path
+            .and_then(|p| p.to_str())
+            .and_then(|s| s.strip_prefix(crate::aws::ssm::PREFIX))
+        {
+            Some(name) => {
+                let text = crate::aws::ssm::config_parameter(name)?;
+                Config::parse(&text, &format!("{}{name}", crate::aws::ssm::PREFIX))
+            }
+            None => Config::load(path),
+        }
+    }
+
     /// Loads a file. A missing default file means defaults; a missing explicit file is an error.
     pub fn load(path: Option<&Path>) -> Result<Config, String> {
         let (p, explicit) = match path {

@@ -24,7 +24,6 @@ pub mod ssm;
 pub mod sts;
 
 pub use identity::Identity;
-pub use ssm::load_config;
 
 use config::AwsConfig;
 use credentials::Source;

@@ -18,7 +18,7 @@ fn confirm() -> Result<bool> {
 }
 
 pub fn run(a: FixArgs) -> Result<i32> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let state_dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
     let mut stdout = std::io::stdout().lock();
     if a.list {

@@ -28,7 +28,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
 
 fn list(a: WaiversListArgs) -> Result<i32> {
     use jikimi::waivers::{self, ListFilter};
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
     let known = catalog.checks.iter().map(|c| c.id.clone()).collect();
     let w = waivers::load(&cfg, a.waivers_dir.as_deref(), &known, waivers::today())
