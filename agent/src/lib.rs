@@ -16,6 +16,7 @@ pub mod findings;
 pub mod fleet;
 pub mod fs;
 pub mod history;
+pub mod redact;
 pub mod remediate;
 pub mod report;
 pub mod run;

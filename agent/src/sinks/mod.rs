@@ -8,7 +8,6 @@ pub mod email;
 pub mod json;
 pub mod ocsf;
 pub mod prometheus;
-pub mod redact;
 pub mod remote;
 pub mod report;
 pub mod securityhub;
@@ -17,4 +16,6 @@ pub mod ssm_compliance;
 pub mod ssm_inventory;
 pub mod table;
 
+/// Redaction sits below both the sinks and the AWS client (which redacts URLs in its errors).
+pub use crate::redact;
 pub use crate::report::SinkSummary;
