@@ -22,7 +22,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
         profile: None,
     };
     let catalog = load_catalog(&opts, cfg)?;
-    jikimi::waivers::load_for(cfg, &catalog).map_err(|e| anyhow!(e))?;
+    cfg.load_waivers(&catalog).map_err(|e| anyhow!(e))?;
     Ok(())
 }
 
@@ -31,8 +31,12 @@ fn list(a: WaiversListArgs) -> Result<i32> {
     let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
     let known = catalog.checks.iter().map(|c| c.id.clone()).collect();
-    let w = waivers::load(&cfg, a.waivers_dir.as_deref(), &known, waivers::today())
-        .map_err(|e| anyhow!(e))?;
+    let w = waivers::load(
+        &cfg.waiver_sources(a.waivers_dir.as_deref()),
+        &known,
+        waivers::today(),
+    )
+    .map_err(|e| anyhow!(e))?;
     let filter = match (a.expired, a.expiring) {
         (true, _) => ListFilter::Expired,
         (_, true) => ListFilter::Expiring,

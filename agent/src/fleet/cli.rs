@@ -291,7 +291,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     let state_dir = cfg.state_dir();
     let opts = crate::sinks::alerts::Options {
         state_dir: &state_dir,
-        roots: crate::sinks::alerts::roots(&cfg),
+        roots: crate::sinks::alerts::roots(&cfg.aws),
         parameter: &parameter,
     };
     let attempts = cfg.alerts.max_attempts.unwrap_or(3);
