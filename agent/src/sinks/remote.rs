@@ -99,7 +99,7 @@ pub fn run(
     if remote.need() == IdentityNeed::None {
         return Ok(None);
     }
-    run_with(&Session::new(&cfg.aws)?, report, cfg, remote)
+    run_with(&Session::new(cfg.aws)?, report, cfg, remote)
 }
 
 /// [`run`] with a caller's session (a long-running process keeps one: IMDS answers and
