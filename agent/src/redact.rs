@@ -8,6 +8,22 @@
 //! Callers redact the *whole* text first and cut it to length afterwards: a cut made first
 //! can leave a prefix of a secret that no longer matches.
 
+/// A secret string (webhook URL, password): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Secret(<String as serde::Deserialize>::deserialize(d)?))
+    }
+}
+
 /// Path segments at least this long are redacted on their own (shorter ones, such as `v1`
 /// or `hooks`, are too common to be secret and would mangle unrelated text); whole paths are
 /// redacted whatever their length.
