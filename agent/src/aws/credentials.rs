@@ -17,6 +17,7 @@
 
 use super::http::Client;
 use super::imds::Imds;
+pub use super::sigv4::parse_json_credentials;
 use super::sigv4::Credentials;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,25 +34,6 @@ pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_PROCESS_OUTPUT: usize = 64 * 1024;
 /// Longest chain of `source_profile` hops followed.
 const MAX_CHAIN: usize = 5;
-
-/// Parses the JSON of IMDS role credentials and the container credentials endpoint.
-pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("{source}: credentials: {e}"))?;
-    if let Some(code) = v.get("Code").and_then(|c| c.as_str()) {
-        if code != "Success" {
-            return Err(format!("{source}: credentials not available ({code})"));
-        }
-    }
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
-    Ok(Credentials {
-        access_key_id: s("AccessKeyId").ok_or(format!("{source}: no AccessKeyId"))?,
-        secret_access_key: s("SecretAccessKey").ok_or(format!("{source}: no SecretAccessKey"))?,
-        session_token: s("Token"),
-        expires: s("Expiration").and_then(|e| crate::time::parse_rfc3339(&e)),
-        source: source.to_string(),
-    })
-}
 
 /// Static keys from the environment.
 pub fn from_env() -> Option<Credentials> {
