@@ -15,16 +15,13 @@
 //! effective user's home directory from the passwd database (`getpwuid_r`): the SSM Agent
 //! writes a hybrid instance's credentials to `/root/.aws/credentials`.
 
+use super::env;
 use super::http::Client;
 use super::imds::Imds;
 pub use super::sigv4::parse_json_credentials;
 use super::sigv4::Credentials;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Largest shared credentials/config file or token file read.
 const MAX_FILE: u64 = 1 << 20;

@@ -3,6 +3,7 @@
 //! token bucket, as the SDKs' standard retry mode has), so that a fleet facing an outage
 //! stops retrying instead of multiplying the load.
 
+use super::env;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -132,10 +133,6 @@ const MAX_BODY: u64 = 8 << 20;
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
-}
-
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Does a `NO_PROXY` list (`*`, `host`, `.domain`, `*.domain`, comma-separated) cover `host`?
