@@ -93,38 +93,11 @@ fn get(pairs: &[(String, String)], k: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// The effective user's home directory from the passwd database (`getpwuid_r`, bounded
-/// buffer); `None` when the user has no entry or the entry is not an absolute path.
-pub fn passwd_home() -> Option<PathBuf> {
-    use std::ffi::CStr;
-    let uid = unsafe { libc::geteuid() };
-    let mut size = 1024usize;
-    while size <= 1 << 20 {
-        let mut buf = vec![0 as libc::c_char; size];
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; the strings it fills point into
-        // `buf`, which outlives their use below.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), size, &mut out) };
-        if rc == libc::ERANGE {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 || out.is_null() || pwd.pw_dir.is_null() {
-            return None;
-        }
-        // SAFETY: getpwuid_r succeeded, so pw_dir is a NUL-terminated string inside `buf`.
-        let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
-        let dir = std::str::from_utf8(dir.to_bytes()).ok()?;
-        let p = PathBuf::from(dir);
-        return (p.is_absolute() && dir.len() < 4096).then_some(p);
-    }
-    None
-}
-
 /// `HOME`, else the passwd database's home of the effective user.
 pub fn home_dir() -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from).or_else(passwd_home)
+    env("HOME")
+        .map(PathBuf::from)
+        .or_else(crate::fs::passwd_home)
 }
 
 /// Reads a small regular file (never blocks on a FIFO, never reads a device); `Ok(None)`
@@ -134,7 +107,10 @@ pub fn read_small(path: &Path) -> Result<Option<String>, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = match std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .custom_flags({
+            use rustix::fs::OFlags;
+            (OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC).bits() as i32
+        })
         .open(path)
     {
         Ok(f) => f,
@@ -993,7 +969,7 @@ mod tests {
 
     #[test]
     fn passwd_home_of_this_user() {
-        let h = passwd_home().expect("the test user has a passwd entry");
+        let h = crate::fs::passwd_home().expect("the test user has a passwd entry");
         assert!(h.is_absolute());
     }
 }
