@@ -20,6 +20,7 @@
 use super::SinkSummary;
 use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
+pub use crate::redact::Secret;
 use crate::report::Report;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -32,22 +33,6 @@ pub const LOCK_FILE: &str = "alerts.lock";
 const STATE_VERSION: u32 = 1;
 /// Events listed in one message; the rest are counted.
 const EVENTS_SHOWN: usize = 20;
-
-/// A secret string (webhook URL, password): `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(String::deserialize(d)?))
-    }
-}
 
 /// An http(s) URL; the error never repeats the value.
 fn webhook_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
