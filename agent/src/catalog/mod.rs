@@ -39,13 +39,23 @@ impl Profile {
     }
 }
 
+/// A profile name that is neither `kisa` nor `cis`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{given}` (expected kisa or cis)")]
+pub struct UnknownProfile {
+    /// The text as given.
+    pub given: String,
+}
+
 impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, UnknownProfile> {
         match s {
             "kisa" => Ok(Profile::Kisa),
             "cis" => Ok(Profile::Cis),
-            _ => Err(format!("unknown profile `{s}` (expected kisa or cis)")),
+            _ => Err(UnknownProfile {
+                given: s.to_string(),
+            }),
         }
     }
 }
