@@ -64,13 +64,18 @@ pub struct FirewallProbe {
 }
 
 /// Validates a raw firewall probe.
-pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, String> {
+pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, super::probe::ProbeError> {
+    use super::probe::ProbeError;
     match (&p.test, &p.hooks) {
-        (FirewallTest::DefaultDeny, Some(h)) if h.is_empty() => {
-            Err("`hooks` must name at least one of input, forward, output".into())
-        }
+        (FirewallTest::DefaultDeny, Some(h)) if h.is_empty() => Err(ProbeError::Shape {
+            field: "`hooks`".into(),
+            rule: "name at least one of input, forward, output",
+        }),
         (FirewallTest::DefaultDeny, _) | (_, None) => Ok(p),
-        (_, Some(_)) => Err("`hooks` belongs to the firewall test `default_deny` only".into()),
+        (_, Some(_)) => Err(ProbeError::Misplaced {
+            fields: "`hooks`".into(),
+            rule: "belongs to the firewall test `default_deny` only",
+        }),
     }
 }
 
@@ -95,6 +100,11 @@ mod tests {
             "expect",
         )
         .map(|_| ())
+        .map_err(|es| {
+            es.iter()
+                .map(|e| crate::catalog::probe::chain_text(e))
+                .collect()
+        })
     }
 
     #[test]

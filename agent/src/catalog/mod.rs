@@ -421,8 +421,8 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                 None => Vec::new(),
                 Some(Ok(f)) => f,
                 Some(Err(es)) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(probe::chain_text(&e));
                     }
                     Vec::new()
                 }
@@ -454,8 +454,8 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                     })
                 }
                 Err(es) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(probe::chain_text(&e));
                     }
                 }
             }
