@@ -1280,10 +1280,7 @@ fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), ProbeError> {
     let one = |v: &str| {
         printed_value(keyword, v)
             .map(|p| p.join(" "))
-            .map_err(|message| ProbeError::SshdValue {
-                keyword: keyword.to_string(),
-                message,
-            })
+            .map_err(ProbeError::SshdValue)
     };
     match (&c.op, &mut c.value) {
         (Op::Eq | Op::Ne, Expected::Text(t)) => {

@@ -75,8 +75,8 @@ pub enum ProbeError {
     #[error("`forbid` needs an algorithm-list keyword ({allowed}), not `{keyword}`")]
     NotAlgorithmList { keyword: String, allowed: String },
     /// An sshd value sshd itself would refuse.
-    #[error("{message}")]
-    SshdValue { keyword: String, message: String },
+    #[error(transparent)]
+    SshdValue(#[from] crate::facts::sshd::PrintedValueError),
     /// An audit rule of `require` that auditctl would refuse or that is not a rule.
     #[error("require[{index}] `{rule}`{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_else(|| " is not an audit rule".into()))]
     AuditRule {
@@ -124,16 +124,7 @@ impl ProbeError {
 }
 
 /// An error and its causes, joined by `: ` (one line, as catalog messages are shown).
-pub fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+pub use crate::error_text::chain as chain_text;
 
 #[cfg(test)]
 mod tests {
