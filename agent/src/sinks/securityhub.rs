@@ -321,22 +321,38 @@ fn plan(
     p
 }
 
+/// A 2xx Security Hub reply that does not account for what was sent: nothing in it can be
+/// taken as imported or updated, so the findings stay pending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyMismatch {
+    #[error("the reply to a batch of {batch} has no SuccessCount/FailedCount; kept pending")]
+    NoCounts { batch: usize },
+    #[error("the reply counts {imported} imported + {failed} failed for a batch of {batch}; kept pending")]
+    Counts {
+        imported: u64,
+        failed: u64,
+        batch: usize,
+    },
+    #[error("the reply's FailedFindings ({listed}) do not match its FailedCount {failed} or the batch; kept pending")]
+    FailedList { listed: usize, failed: u64 },
+    #[error("the reply accounts for {accounted} of {sent} findings")]
+    Accounted { accounted: usize, sent: usize },
+}
+
 /// Checks a BatchImportFindings reply: `SuccessCount + FailedCount` must be the batch size
 /// (an empty or foreign 2xx answer proves nothing was imported). The failed ids and their
 /// errors on success.
-fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>, String> {
+fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>, ReplyMismatch> {
     let count = |k: &str| reply.get(k).and_then(Value::as_u64);
     let (Some(ok), Some(failed)) = (count("SuccessCount"), count("FailedCount")) else {
-        return Err(format!(
-            "the reply to a batch of {} has no SuccessCount/FailedCount; kept pending",
-            batch.len()
-        ));
+        return Err(ReplyMismatch::NoCounts { batch: batch.len() });
     };
     if ok + failed != batch.len() as u64 {
-        return Err(format!(
-            "the reply counts {ok} imported + {failed} failed for a batch of {}; kept pending",
-            batch.len()
-        ));
+        return Err(ReplyMismatch::Counts {
+            imported: ok,
+            failed,
+            batch: batch.len(),
+        });
     }
     let list: Vec<(String, String)> = reply["FailedFindings"]
         .as_array()
@@ -354,11 +370,10 @@ fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>
         })
         .collect();
     if list.len() as u64 != failed || list.iter().any(|(id, _)| !batch.contains(id)) {
-        return Err(format!(
-            "the reply's FailedFindings ({}) do not match its FailedCount {failed} or the \
-             batch; kept pending",
-            list.len()
-        ));
+        return Err(ReplyMismatch::FailedList {
+            listed: list.len(),
+            failed,
+        });
     }
     Ok(list)
 }
