@@ -15,6 +15,7 @@ pub mod securityhub;
 pub mod securityhub_workflow;
 pub mod ssm_compliance;
 pub mod ssm_inventory;
+pub mod state_file;
 pub mod table;
 
 use serde::Serialize;

@@ -32,6 +32,7 @@
 //! batch, atomically, under an exclusive lock held for the whole sync.
 
 use super::asff::{self, Finding};
+use super::state_file::StateFileError;
 use super::SinkSummary;
 use crate::aws::http::ApiError;
 use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
@@ -397,8 +398,16 @@ fn batches(ids: &[String], state: &State) -> Vec<Vec<String>> {
     out
 }
 
-fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result<State, String> {
-    let Some(bytes) = crate::state::read(path)? else {
+fn load_state(
+    path: &Path,
+    identity: &Identity,
+    sum: &mut SinkSummary,
+) -> Result<State, StateFileError> {
+    let read = crate::state::read(path).map_err(|e| StateFileError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let Some(bytes) = read else {
         return Ok(State::new(identity));
     };
     match serde_json::from_slice::<State>(&bytes) {
@@ -406,11 +415,10 @@ fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result
         // State of another resource (an image cloned into a new instance): those findings
         // belong to the other host, which may still run. Start afresh.
         Ok(s) if s.version == STATE_VERSION => Ok(State::new(identity)),
-        Ok(s) => Err(format!(
-            "{}: state version {} is not supported",
-            path.display(),
-            s.version
-        )),
+        Ok(s) => Err(StateFileError::Unsupported {
+            path: path.to_path_buf(),
+            found: s.version,
+        }),
         Err(e) => {
             let aside = path.with_extension(format!(
                 "corrupt-{}",
@@ -427,9 +435,15 @@ fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result
     }
 }
 
-fn save(path: &Path, state: &State) -> Result<(), String> {
-    let data = serde_json::to_vec(state).map_err(|e| e.to_string())?;
-    crate::state::write_atomic(path, &data)
+fn save(path: &Path, state: &State) -> Result<(), StateFileError> {
+    let data = serde_json::to_vec(state).map_err(|source| StateFileError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::state::write_atomic(path, &data).map_err(|e| StateFileError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// The sync with an injectable importer (`body` → BatchImportFindings response), so the
@@ -454,7 +468,7 @@ fn sync(
     let mut state = match load_state(&path, identity, &mut sum) {
         Ok(s) => s,
         Err(e) => {
-            sum.error(e);
+            sum.error(crate::error_text::chain(&e));
             sum.pending = findings.len();
             return sum;
         }
@@ -470,7 +484,7 @@ fn sync(
     if let Err(e) = save(&path, &state) {
         // Without a durable record of the UpdatedAt we would send, sending could later
         // repeat an older one: do not send.
-        sum.error(e);
+        sum.error(crate::error_text::chain(&e));
         sum.pending = p.send.len();
         return sum;
     }
@@ -506,7 +520,7 @@ fn sync(
                     sum.sent += 1;
                 }
                 if let Err(e) = save(&path, &state) {
-                    sum.error(e);
+                    sum.error(crate::error_text::chain(&e));
                 }
             }
             Err(e) => {
