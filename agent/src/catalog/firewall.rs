@@ -90,7 +90,7 @@ mod tests {
     use crate::catalog::probe::{parse_cond, Ctx};
     use crate::catalog::Profile;
 
-    fn cond(s: &str) -> Result<(), Vec<String>> {
+    fn cond(s: &str) -> Result<(), Vec<crate::catalog::probe::LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
         parse_cond(
             &v,
@@ -100,11 +100,6 @@ mod tests {
             "expect",
         )
         .map(|_| ())
-        .map_err(|es| {
-            es.iter()
-                .map(|e| crate::catalog::probe::chain_text(e))
-                .collect()
-        })
     }
 
     #[test]
@@ -138,7 +133,7 @@ mod tests {
             ),
         ] {
             let e = cond(bad).expect_err(bad);
-            assert!(e[0].contains(want), "{bad}: {e:?}");
+            assert!(e[0].to_string().contains(want), "{bad}: {e:?}");
         }
     }
 }

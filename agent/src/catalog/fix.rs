@@ -548,7 +548,7 @@ mod tests {
     use super::*;
     use crate::catalog::Profile;
 
-    fn parse(s: &str) -> Result<Vec<Action>, Vec<String>> {
+    fn parse(s: &str) -> Result<Vec<Action>, Vec<LocatedError>> {
         let v: toml::Table = toml::from_str(&format!("fix = {s}")).unwrap();
         parse_fix(
             &v["fix"],
@@ -557,11 +557,6 @@ mod tests {
             },
         )
         .map(|v| v.into_iter().map(|s| s.action).collect())
-        .map_err(|es| {
-            es.iter()
-                .map(|e| crate::catalog::probe::chain_text(e))
-                .collect()
-        })
     }
 
     #[test]

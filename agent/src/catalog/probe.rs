@@ -1711,9 +1711,9 @@ mod tests {
         }
     }
 
-    fn cond(s: &str) -> Result<Cond, Vec<String>> {
+    fn cond(s: &str) -> Result<Cond, Vec<LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
-        parse_cond(&v, &ctx(), "expect").map_err(|es| es.iter().map(|e| chain_text(e)).collect())
+        parse_cond(&v, &ctx(), "expect")
     }
 
     #[test]
@@ -1764,21 +1764,21 @@ mod tests {
         let c = cond("all = [ { probe = 'file', path = '/a' }, { any = [ { probe = 'manual', reason = 'x' } ] } ]").unwrap();
         assert!(matches!(c.node, Node::All(ref v) if v.len() == 2));
         let e = cond("probe = 'file'\npath = 'relative'").unwrap_err();
-        assert!(e[0].contains("absolute"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("absolute"), "{e:?}");
         let e = cond("probe = 'file'\npath = '/a'\nmode_max = '999'").unwrap_err();
-        assert!(e[0].contains("octal"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("octal"), "{e:?}");
         let e = cond("all = []").unwrap_err();
-        assert!(e[0].contains("non-empty"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("non-empty"), "{e:?}");
         let e = cond("all = [ { probe = 'x' }, { probe = 'file' } ]").unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         let e =
             cond("probe = 'lines'\npath = '/a'\npattern = '('\nexpect = 'present'").unwrap_err();
-        assert!(e[0].contains("bad pattern"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("bad pattern"), "{e:?}");
         let e = cond("probe = 'keyvalue'\npath = '/a'\nkey = 'K'\nop = 'bigger'\nvalue = 1")
             .unwrap_err();
-        assert!(e[0].contains("bigger"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("bigger"), "{e:?}");
         let e = cond("probe = 'file'\npath = '/a'\nplatforms = ['windows']").unwrap_err();
-        assert!(e[0].contains("windows"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("windows"), "{e:?}");
     }
     #[test]
     fn sudoers_and_pam_probes_validate_at_load() {
@@ -1838,7 +1838,7 @@ mod tests {
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);
-            assert!(e[0].contains(want), "{t}: {e:?}");
+            assert!(chain_text(&e[0]).contains(want), "{t}: {e:?}");
         }
     }
 }

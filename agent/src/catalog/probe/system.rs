@@ -473,10 +473,10 @@ pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, ProbeErr
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_cond, Ctx};
+    use super::super::{chain_text, parse_cond, Ctx};
     use crate::catalog::Profile;
 
-    fn cond(s: &str) -> Result<super::super::Cond, Vec<String>> {
+    fn cond(s: &str) -> Result<super::super::Cond, Vec<super::super::LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
         parse_cond(
             &v,
@@ -485,7 +485,6 @@ mod tests {
             },
             "expect",
         )
-        .map_err(|es| es.iter().map(|e| super::super::chain_text(e)).collect())
     }
 
     #[test]
@@ -526,7 +525,7 @@ mod tests {
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);
-            assert!(e[0].contains(want), "{t}: {e:?}");
+            assert!(chain_text(&e[0]).contains(want), "{t}: {e:?}");
         }
     }
 }
