@@ -902,4 +902,43 @@ mod tests {
         ));
         assert!(m.lines().all(|l| l.len() <= 998));
     }
+
+    #[test]
+    fn smtp_errors_say_when_a_retry_cannot_help() {
+        let refused = |code| SmtpError::Refused {
+            command: "RCPT TO a@b".into(),
+            code,
+            reply: format!("{code} no"),
+        };
+        assert!(refused(550).is_permanent());
+        assert_eq!(
+            refused(550).to_string(),
+            "RCPT TO a@b: server answered 550 no (permanent)"
+        );
+        assert!(!refused(451).is_permanent());
+        assert_eq!(
+            refused(451).to_string(),
+            "RCPT TO a@b: server answered 451 no"
+        );
+        assert!(SmtpError::CredentialsWithoutTls.is_permanent());
+        assert!(!SmtpError::Closed.is_permanent());
+        let inner = SmtpError::Handshake {
+            source: Box::new(refused(554)),
+        };
+        assert!(inner.is_permanent());
+        assert_eq!(
+            crate::error_text::chain(&inner),
+            "TLS handshake or EHLO failed: RCPT TO a@b: server answered 554 no (permanent)"
+        );
+        let io = SmtpError::Connect {
+            host: "mail".into(),
+            port: 25,
+            source: std::io::Error::other("refused"),
+        };
+        assert_eq!(
+            crate::error_text::chain(&io),
+            "cannot connect to mail:25: refused"
+        );
+        assert!(!io.is_permanent());
+    }
 }
