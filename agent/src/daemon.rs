@@ -334,6 +334,8 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             ));
         }
         drop(report);
+        // the scan's facts are gone: hand the freed heap back before idling
+        crate::fs::release_free_memory();
         if crate::cancel::requested() {
             // SIGTERM during the scan: what it produced is saved above; stop now
             shared.stopping.store(true, Ordering::Relaxed);

@@ -8,8 +8,8 @@
 //! fix = [ { action = "sshd", keyword = "PermitRootLogin", value = "no" } ]
 //! ```
 
+use super::pattern::Pattern;
 use super::probe::{profiled, scalar_text, Ctx};
-use regex::Regex;
 use serde::Deserialize;
 
 /// One action of a fix, limited to some platforms (os-release ID / ID_LIKE) when
@@ -53,14 +53,14 @@ pub enum Action {
     /// Comment out active lines matching a pattern.
     CommentLines {
         paths: Vec<String>,
-        pattern: Regex,
+        pattern: Pattern,
         comment: String,
     },
     /// Append a line to a file unless an active line already matches `pattern`.
     EnsureLine {
         path: String,
         line: String,
-        pattern: Regex,
+        pattern: Pattern,
         /// Mode of the file when the fix creates it (default 0644).
         mode: u32,
     },
@@ -309,13 +309,13 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
         }
         "comment_lines" => Action::CommentLines {
             paths: abs_paths(r.path)?,
-            pattern: Regex::new(&req(r.pattern, "pattern")?).map_err(|e| e.to_string())?,
+            pattern: Pattern::new(&req(r.pattern, "pattern")?)?,
             comment: r.comment.unwrap_or_else(|| "#".into()),
         },
         "ensure_line" => Action::EnsureLine {
             path: one_path(r.path)?,
             line: line_value(req(r.line, "line")?, "line")?,
-            pattern: Regex::new(&req(r.pattern, "pattern")?).map_err(|e| e.to_string())?,
+            pattern: Pattern::new(&req(r.pattern, "pattern")?)?,
             mode: r.mode.as_deref().map(octal).transpose()?.unwrap_or(0o644),
         },
         "disable_service" => {

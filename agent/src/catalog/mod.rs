@@ -9,6 +9,7 @@ pub mod cis;
 pub mod firewall;
 pub mod fix;
 pub mod fixtures;
+pub mod pattern;
 pub mod probe;
 
 use crate::findings::{References, Severity};
@@ -344,8 +345,21 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                 continue;
             }
         };
+        // checks come in file order: count newlines from the previous check on, not from
+        // the start of the file for each (quadratic in the file size)
+        let (mut at, mut at_line) = (0usize, 1usize);
         for spanned in raw.check {
-            let line = line_of(&src.text, spanned.span().start);
+            let start = spanned.span().start.min(src.text.len());
+            let line = if start >= at {
+                at_line += src.text.as_bytes()[at..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                at = start;
+                at_line
+            } else {
+                line_of(&src.text, start)
+            };
             let table = spanned.into_inner();
             let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
             let rc: RawCheck = match toml::Value::Table(table).try_into() {

@@ -6,9 +6,9 @@
 //! what a check examines must be installed before its settings can be judged). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
 //! resolved for the selected profile when the catalog loads.
 
+use super::pattern::Pattern;
 use super::Profile;
 use crate::fs::FileKind;
-use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -152,7 +152,7 @@ struct RawFileProbe {
 #[derive(Debug, Clone)]
 pub struct LinesProbe {
     pub paths: Vec<String>,
-    pub pattern: Regex,
+    pub pattern: Pattern,
     pub present: bool,
     /// Comment leader stripped before matching (None: no comment handling).
     pub comment: Option<String>,
@@ -212,7 +212,7 @@ pub enum Expected {
     Text(String),
     Number(f64),
     List(Vec<String>),
-    Regex(Regex),
+    Regex(Pattern),
     Bits(u32),
 }
 
@@ -263,8 +263,8 @@ impl Compare {
             (Op::Ge, Expected::Number(n)) => num(a).map(|x| x >= *n),
             (Op::In, Expected::List(l)) => Ok(l.iter().any(|v| v.eq_ignore_ascii_case(a))),
             (Op::NotIn, Expected::List(l)) => Ok(!l.iter().any(|v| v.eq_ignore_ascii_case(a))),
-            (Op::Matches, Expected::Regex(r)) => Ok(r.is_match(a)),
-            (Op::NotMatches, Expected::Regex(r)) => Ok(!r.is_match(a)),
+            (Op::Matches, Expected::Regex(r)) => r.is_match(a),
+            (Op::NotMatches, Expected::Regex(r)) => r.is_match(a).map(|m| !m),
             (Op::BitsSet, Expected::Bits(b)) => u32::from_str_radix(a, 8)
                 .map(|x| x & b == *b)
                 .map_err(|_| format!("`{a}` is not an octal mask")),
@@ -359,7 +359,7 @@ pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare
         }
         Op::Matches | Op::NotMatches => {
             let s = scalar_text(&need(&value)?)?;
-            let r = Regex::new(&s).map_err(|e| format!("bad regex `{s}`: {e}"))?;
+            let r = Pattern::new(&s).map_err(|e| format!("bad regex `{s}`: {e}"))?;
             (Expected::Regex(r), s)
         }
         Op::BitsSet => {
@@ -1187,7 +1187,7 @@ pub struct SshdProbe {
 pub enum SshdTest {
     Compare(Compare),
     /// No algorithm of the list may match any of these.
-    Forbid(Vec<Regex>),
+    Forbid(Vec<Pattern>),
 }
 
 #[derive(Deserialize)]
@@ -1255,7 +1255,7 @@ fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
                 if p.is_empty() {
                     return Err("`forbid` patterns must not be empty".into());
                 }
-                v.push(Regex::new(&p).map_err(|e| format!("bad forbid pattern `{p}`: {e}"))?);
+                v.push(Pattern::new(&p).map_err(|e| format!("bad forbid pattern `{p}`: {e}"))?);
             }
             SshdTest::Forbid(v)
         }
@@ -1323,7 +1323,7 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
                 r.pattern.clone()
             };
             let pattern =
-                Regex::new(&pat).map_err(|x| e(format!("bad pattern `{}`: {x}", r.pattern)))?;
+                Pattern::new(&pat).map_err(|x| e(format!("bad pattern `{}`: {x}", r.pattern)))?;
             let present = r.expect == Presence::Present;
             Probe::Lines(LinesProbe {
                 paths: paths(r.path, at)?,
