@@ -683,12 +683,15 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
 /// configured, then the mail when `email` (so the mail can show the alerts' delivery).
 /// Their summaries go to `report.sinks`.
 pub fn run_local(report: &mut Report, cfg: &crate::config::Config, state_dir: &Path, email: bool) {
-    let roots = match cfg
+    // a CA bundle is parsed only when an alert sink may connect (a few ms for the system
+    // bundle, on every scan otherwise)
+    let bundle = cfg
         .aws
         .ca_bundle
         .clone()
         .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
-    {
+        .filter(|_| !cfg.alerts.sinks().is_empty());
+    let roots = match bundle {
         Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
         None => Roots::default(),
     };
