@@ -263,6 +263,8 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
 
 /// Runs until SIGTERM/SIGINT. `load` builds the setup (config + catalog), again on SIGHUP.
 pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<(), String> {
+    // long-lived: one malloc arena, so what other threads free can be trimmed after a scan
+    crate::fs::single_malloc_arena();
     let mut setup = load()?;
     let root_dir = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let root = Root::new(&root_dir)
