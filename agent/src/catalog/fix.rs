@@ -8,8 +8,8 @@
 //! fix = [ { action = "sshd", keyword = "PermitRootLogin", value = "no" } ]
 //! ```
 
+use super::pattern::Pattern;
 use super::probe::{profiled, scalar_text, Ctx, LocatedError, ProbeError};
-use regex::Regex;
 use serde::Deserialize;
 
 /// One action of a fix, limited to some platforms (os-release ID / ID_LIKE) when
@@ -53,14 +53,14 @@ pub enum Action {
     /// Comment out active lines matching a pattern.
     CommentLines {
         paths: Vec<String>,
-        pattern: Regex,
+        pattern: Pattern,
         comment: String,
     },
     /// Append a line to a file unless an active line already matches `pattern`.
     EnsureLine {
         path: String,
         line: String,
-        pattern: Regex,
+        pattern: Pattern,
         /// Mode of the file when the fix creates it (default 0644).
         mode: u32,
     },
@@ -207,8 +207,8 @@ fn line_value(s: String, what: &'static str) -> Result<String, ProbeError> {
     Ok(s)
 }
 
-fn regex(pattern: String) -> Result<Regex, ProbeError> {
-    Regex::new(&pattern).map_err(|source| ProbeError::BadRegex {
+fn regex(pattern: String) -> Result<Pattern, ProbeError> {
+    Pattern::new(&pattern).map_err(|source| ProbeError::BadRegex {
         role: "pattern",
         pattern,
         source,

@@ -6,9 +6,9 @@
 //! what a check examines must be installed before its settings can be judged). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
 //! resolved for the selected profile when the catalog loads.
 
+use super::pattern::Pattern;
 use super::Profile;
 use crate::fs::FileKind;
-use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -157,7 +157,7 @@ struct RawFileProbe {
 #[derive(Debug, Clone)]
 pub struct LinesProbe {
     pub paths: Vec<String>,
-    pub pattern: Regex,
+    pub pattern: Pattern,
     pub present: bool,
     /// Comment leader stripped before matching (None: no comment handling).
     pub comment: Option<String>,
@@ -217,7 +217,7 @@ pub enum Expected {
     Text(String),
     Number(f64),
     List(Vec<String>),
-    Regex(Regex),
+    Regex(Pattern),
     Bits(u32),
 }
 
@@ -268,8 +268,8 @@ impl Compare {
             (Op::Ge, Expected::Number(n)) => num(a).map(|x| x >= *n),
             (Op::In, Expected::List(l)) => Ok(l.iter().any(|v| v.eq_ignore_ascii_case(a))),
             (Op::NotIn, Expected::List(l)) => Ok(!l.iter().any(|v| v.eq_ignore_ascii_case(a))),
-            (Op::Matches, Expected::Regex(r)) => Ok(r.is_match(a)),
-            (Op::NotMatches, Expected::Regex(r)) => Ok(!r.is_match(a)),
+            (Op::Matches, Expected::Regex(r)) => Ok(r.is_match(a)?),
+            (Op::NotMatches, Expected::Regex(r)) => Ok(!r.is_match(a)?),
             (Op::BitsSet, Expected::Bits(b)) => u32::from_str_radix(a, 8)
                 .map(|x| x & b == *b)
                 .map_err(|_| ProbeError::Uncomparable {
@@ -384,7 +384,7 @@ pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare
         }
         Op::Matches | Op::NotMatches => {
             let s = scalar_text(&need(&value)?)?;
-            let r = Regex::new(&s).map_err(|source| ProbeError::BadRegex {
+            let r = Pattern::new(&s).map_err(|source| ProbeError::BadRegex {
                 role: "regex",
                 pattern: s.clone(),
                 source,
@@ -1255,7 +1255,7 @@ pub struct SshdProbe {
 pub enum SshdTest {
     Compare(Compare),
     /// No algorithm of the list may match any of these.
-    Forbid(Vec<Regex>),
+    Forbid(Vec<Pattern>),
 }
 
 #[derive(Deserialize)]
@@ -1337,7 +1337,7 @@ fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, ProbeError> {
                         rule: "not be empty",
                     });
                 }
-                v.push(Regex::new(&p).map_err(|source| ProbeError::BadRegex {
+                v.push(Pattern::new(&p).map_err(|source| ProbeError::BadRegex {
                     role: "forbid pattern",
                     pattern: p.clone(),
                     source,
@@ -1427,7 +1427,7 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
             } else {
                 r.pattern.clone()
             };
-            let pattern = Regex::new(&pat).map_err(|source| {
+            let pattern = Pattern::new(&pat).map_err(|source| {
                 e(ProbeError::BadRegex {
                     role: "pattern",
                     pattern: r.pattern.clone(),

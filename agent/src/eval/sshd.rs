@@ -9,11 +9,11 @@
 //! decided.
 
 use super::Outcome;
+use crate::catalog::pattern::{Pattern, PatternError};
 use crate::catalog::probe::{Op, ProbeError, SshdProbe, SshdTest};
 use crate::facts::sshd::{Connection, Setting, SshdConfig, Weakening};
 use crate::facts::Facts;
 use crate::findings::Evidence;
-use regex::Regex;
 
 pub(super) fn sshd(p: &SshdProbe, f: &Facts) -> Outcome {
     match f.sshd(&p.config) {
@@ -27,10 +27,16 @@ pub(super) fn sshd(p: &SshdProbe, f: &Facts) -> Outcome {
 }
 
 /// Algorithms of a comma-separated list that match any of the patterns.
-fn forbidden<'a>(patterns: &[Regex], list: &'a str) -> Vec<&'a str> {
-    list.split(',')
-        .filter(|a| !a.is_empty() && patterns.iter().any(|p| p.is_match(a)))
-        .collect()
+/// `Err` when a pattern cannot be compiled (see [`Pattern`]).
+fn forbidden<'a>(patterns: &[Pattern], list: &'a str) -> Result<Vec<&'a str>, PatternError> {
+    let res = patterns
+        .iter()
+        .map(Pattern::regex)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(list
+        .split(',')
+        .filter(|a| !a.is_empty() && res.iter().any(|p| p.is_match(a)))
+        .collect())
 }
 
 /// Whether a printed value (None: sshd prints no line for the keyword) passes the test.
@@ -42,7 +48,7 @@ fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, ProbeError> {
         (SshdTest::Compare(_), None) => Ok(false),
         (SshdTest::Compare(c), Some(v)) => c.test(v),
         (SshdTest::Forbid(_), None) => Ok(true),
-        (SshdTest::Forbid(p), Some(v)) => Ok(forbidden(p, v).is_empty()),
+        (SshdTest::Forbid(p), Some(v)) => Ok(forbidden(p, v)?.is_empty()),
     }
 }
 
@@ -64,9 +70,10 @@ fn expected(t: &SshdTest) -> String {
 fn describe(t: &SshdTest, kw: &str, value: Option<&str>, ok: bool) -> String {
     match (t, value) {
         (_, None) => format!("{kw} is not set"),
-        (SshdTest::Forbid(p), Some(v)) if !ok => {
-            format!("{kw} enables {}", forbidden(p, v).join(", "))
-        }
+        (SshdTest::Forbid(p), Some(v)) if !ok => match forbidden(p, v) {
+            Ok(bad) => format!("{kw} enables {}", bad.join(", ")),
+            Err(e) => format!("{kw} {v} ({e})"),
+        },
         (_, Some(v)) => format!("{kw} {v}"),
     }
 }

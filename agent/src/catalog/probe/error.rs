@@ -54,13 +54,16 @@ pub enum ProbeError {
     /// A value table (`{ kisa = .., cis = .. }`) without a value for the active profile.
     #[error("no value for profile `{profile}` (and no `default`)")]
     NoProfileValue { profile: &'static str },
+    /// A catalog pattern that cannot be compiled when first used (beyond the size limit).
+    #[error(transparent)]
+    Pattern(#[from] crate::catalog::pattern::PatternError),
     /// A regular expression that does not compile.
     #[error("bad {role} `{pattern}`")]
     BadRegex {
         role: &'static str,
         pattern: String,
         #[source]
-        source: regex::Error,
+        source: crate::catalog::pattern::PatternError,
     },
     /// An sudoers parameter that takes one value, used with a test that needs another kind.
     #[error("`{name}` is not a flag: use test = \"value\" with `op` and `value`")]
@@ -133,7 +136,7 @@ mod tests {
     #[test]
     fn located_regex_error_reads_as_one_line_with_its_cause() {
         let unclosed = String::from("(");
-        let source = regex::Regex::new(&unclosed).unwrap_err();
+        let source = crate::catalog::pattern::Pattern::new(&unclosed).unwrap_err();
         let e = ProbeError::BadRegex {
             role: "pattern",
             pattern: "(".into(),

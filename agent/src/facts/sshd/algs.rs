@@ -142,7 +142,41 @@ pub enum AlgListError {
 
 /// `kex_assemble_names`: the effective list for a configured value. Err for an empty result
 /// or a negated pattern in an explicit list (sshd refuses to start).
+///
+/// Pure in its arguments, and an effective configuration is computed once per `Match`
+/// combination the catalog asks about (with the same lists each time), so results are
+/// remembered per thread (a few dozen at most; the memo is emptied when it fills).
 pub fn assemble(
+    prof: &Profile,
+    family: Family,
+    value: Option<&str>,
+) -> Result<String, AlgListError> {
+    type Memo = Vec<(
+        Profile,
+        Family,
+        Option<String>,
+        Result<String, AlgListError>,
+    )>;
+    thread_local!(static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Vec::new()) });
+    const MEMO_MAX: usize = 64;
+    if let Some(hit) = MEMO.with_borrow(|m| {
+        m.iter()
+            .find(|(p, f, v, _)| *f == family && v.as_deref() == value && p == prof)
+            .map(|e| e.3.clone())
+    }) {
+        return hit;
+    }
+    let r = assemble_uncached(prof, family, value);
+    MEMO.with_borrow_mut(|m| {
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.push((prof.clone(), family, value.map(str::to_string), r.clone()));
+    });
+    r
+}
+
+fn assemble_uncached(
     prof: &Profile,
     family: Family,
     value: Option<&str>,
