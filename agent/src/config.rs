@@ -41,6 +41,9 @@ pub struct Config {
     /// The report by mail over SMTP (`crate::sinks::email`).
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
+    /// Language of human-facing output (`crate::i18n`).
+    #[serde(default)]
+    pub report: crate::i18n::ReportConfig,
     /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
     /// by [`crate::waivers::load`].
     #[serde(default)]

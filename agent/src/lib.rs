@@ -16,6 +16,8 @@ pub mod findings;
 pub mod fleet;
 pub mod fs;
 pub mod history;
+pub mod i18n;
+pub mod kisa;
 pub mod remediate;
 pub mod run;
 pub mod sinks;

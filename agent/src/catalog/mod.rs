@@ -10,6 +10,9 @@ pub mod firewall;
 pub mod fix;
 pub mod fixtures;
 pub mod probe;
+pub mod translations;
+
+pub use translations::missing_translations;
 
 use crate::findings::{References, Severity};
 use probe::{Cond, Ctx};
