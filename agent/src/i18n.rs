@@ -81,6 +81,29 @@ pub struct ReportConfig {
     pub lang: Lang,
 }
 
+/// `--lang` and `--kisa-edition`, shared by `check`, `report` and `fleet report`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LangArgs {
+    /// Language of human-facing output: en or ko (default `[report] lang`, else en; ko with
+    /// --format kisa or kisa-html).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<Lang>,
+    /// KISA numbering of --format kisa and kisa-html: 2021 (U-01..U-72) or 2026 (U-01..U-67).
+    #[arg(long, value_name = "YEAR", default_value = "2021")]
+    pub kisa_edition: crate::kisa::Edition,
+}
+
+impl LangArgs {
+    /// The language: `--lang`, else Korean for the KISA form, else the configuration's.
+    pub fn resolve(&self, configured: Lang, kisa_form: bool) -> Lang {
+        match (self.lang, kisa_form) {
+            (Some(l), _) => l,
+            (None, true) => Lang::Ko,
+            (None, false) => configured,
+        }
+    }
+}
+
 /// Every UI string of one language. Functions format the strings with numbers in them.
 pub struct Texts {
     // statuses and severities (human words; JSON keeps PASS/FAIL/... and critical/high/...)
@@ -96,7 +119,8 @@ pub struct Texts {
     pub sev_info: &'static str,
     // the table
     pub unknown_host: &'static str,
-    pub table_header: fn(&str, &str, &str, usize, &str, &str) -> String,
+    /// version, `host (os) [root R]`, checks, profile, digest
+    pub table_header: fn(&str, &str, usize, &str, &str) -> String,
     pub table_summary: fn(usize, usize, usize, usize, usize, f64) -> String,
     pub failed_by_severity: &'static str,
     pub waived_line: fn(usize, usize, usize) -> String,
@@ -184,8 +208,8 @@ pub static EN: Texts = Texts {
     sev_low: "low",
     sev_info: "info",
     unknown_host: "unknown host",
-    table_header: |ver, host, os, n, profile, digest| {
-        format!("jikimi {ver} on {host} ({os}): {n} checks, profile {profile}, catalog {digest}")
+    table_header: |ver, place, n, profile, digest| {
+        format!("jikimi {ver} on {place}: {n} checks, profile {profile}, catalog {digest}")
     },
     table_summary: |p, f, na, e, total, ms| {
         format!("{p} passed, {f} failed, {na} not applicable, {e} error(s) of {total} checks in {ms:.0} ms")
@@ -270,8 +294,8 @@ pub static KO: Texts = Texts {
     sev_low: "낮음",
     sev_info: "정보",
     unknown_host: "알 수 없는 호스트",
-    table_header: |ver, host, os, n, profile, digest| {
-        format!("jikimi {ver} · {host} ({os}): 점검 {n}개, 프로파일 {profile}, 카탈로그 {digest}")
+    table_header: |ver, place, n, profile, digest| {
+        format!("jikimi {ver} · {place}: 점검 {n}개, 프로파일 {profile}, 카탈로그 {digest}")
     },
     table_summary: |p, f, na, e, total, ms| {
         format!("점검 {total}개 중 양호 {p}, 취약 {f}, 해당 없음 {na}, 오류 {e} ({ms:.0} ms)")
@@ -404,6 +428,21 @@ impl CheckTexts {
         self.0
             .get(id)
             .map(|(en, ko)| pick(&en.remediation, &ko.remediation, lang))
+    }
+}
+
+/// Titles and remediations of stored scans (`crate::history`) in `lang`, by check id; checks
+/// the catalog does not know keep their stored text.
+pub fn localize_records(records: &mut [crate::history::Record], texts: &CheckTexts, lang: Lang) {
+    for r in records {
+        for c in &mut r.checks {
+            if let Some(t) = texts.title(&c.id, lang) {
+                c.title = t.to_string();
+            }
+            if let (Some(m), Some(rm)) = (texts.remediation(&c.id, lang), c.remediation.as_mut()) {
+                *rm = m.to_string();
+            }
+        }
     }
 }
 

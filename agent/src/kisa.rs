@@ -452,6 +452,41 @@ impl CheckLine {
     }
 }
 
+impl CheckLine {
+    /// From a history record's check (`jikimi report`): references, area and title from the
+    /// catalog (`None` for a check the catalog no longer has: it cannot be placed).
+    pub fn from_record(
+        c: &crate::history::CheckRecord,
+        refs: &BTreeMap<String, Refs>,
+        texts: &crate::i18n::CheckTexts,
+        lang: crate::i18n::Lang,
+    ) -> Option<CheckLine> {
+        let r = refs.get(&c.id)?;
+        let mut ev = Vec::new();
+        if let Some(w) = &c.waiver {
+            ev.push(format!(
+                "예외 승인: {} (승인자 {}, 만료 {})",
+                w.reason, w.approved_by, w.expires
+            ));
+        }
+        if let Some(reason) = &c.reason {
+            ev.push(reason.clone());
+        }
+        ev.extend(c.evidence.iter().cloned());
+        ev.dedup();
+        ev.truncate(EVIDENCE_LINES);
+        Some(CheckLine {
+            id: c.id.clone(),
+            title: texts.title(&c.id, lang).unwrap_or(&c.title).to_string(),
+            status: c.status,
+            manual: r.manual,
+            kisa: r.kisa.clone(),
+            kisa2026: r.kisa2026.clone(),
+            evidence: ev.iter().map(|e| clip(e)).collect(),
+        })
+    }
+}
+
 /// One row of the host form.
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
@@ -482,7 +517,7 @@ pub fn rows(edition: Edition, checks: &[CheckLine]) -> Vec<Row<'_>> {
 }
 
 /// Verdict counts over rows, in the form's order.
-pub fn tally<'a>(verdicts: impl Iterator<Item = Verdict>) -> Vec<(Verdict, usize)> {
+pub fn tally(verdicts: impl Iterator<Item = Verdict>) -> Vec<(Verdict, usize)> {
     let mut m: BTreeMap<Verdict, usize> = BTreeMap::new();
     for v in verdicts {
         *m.entry(v).or_default() += 1;
@@ -749,6 +784,9 @@ impl FleetRow {
     }
 }
 
+/// Item code → `(status, manual)` of the checks behind it, on one host.
+type ItemStatuses<'a> = BTreeMap<&'a str, Vec<(Status, bool)>>;
+
 /// The fleet rows: each host's verdict per item, counted.
 pub fn fleet_rows(
     edition: Edition,
@@ -756,7 +794,7 @@ pub fn fleet_rows(
     refs: &BTreeMap<String, Refs>,
 ) -> Vec<FleetRow> {
     // host → item → (status, manual)
-    let mut per: BTreeMap<&str, BTreeMap<&str, Vec<(Status, bool)>>> = BTreeMap::new();
+    let mut per: BTreeMap<&str, ItemStatuses> = BTreeMap::new();
     for o in obs {
         let host = per.entry(o.hostname.as_str()).or_default();
         let Some(r) = refs.get(&o.check_id) else {
