@@ -172,6 +172,44 @@ pub struct Texts {
     pub kisa_fleet_columns: [&'static str; 7],
     pub kisa_summary: &'static str,
     pub kisa_manual_note: &'static str,
+    /// The fleet report (`crate::fleet::render`).
+    pub fleet: FleetTexts,
+}
+
+/// The fleet report's strings.
+pub struct FleetTexts {
+    pub title: fn(&str) -> String,
+    pub range: fn(&str, &str, &str) -> String,
+    pub fleet: &'static str,
+    pub fleet_score: &'static str,
+    /// hosts, reporting, silent, silent-after period, new
+    pub hosts_line: fn(usize, usize, usize, &str, usize) -> String,
+    pub failing: &'static str,
+    pub waived: &'static str,
+    pub passing_line: fn(usize, usize) -> String,
+    pub silent_hosts: &'static str,
+    pub last_seen: &'static str,
+    pub archived: &'static str,
+    pub top_failing: &'static str,
+    pub worst_hosts: &'static str,
+    pub by: fn(&str) -> String,
+    pub notes: &'static str,
+    pub findings_read: fn(usize) -> String,
+    /// window, score, failing, silent, hosts
+    pub subject: fn(&str, f64, usize, usize, usize) -> String,
+    pub trend: fn(f64, f64) -> String,
+    pub no_trend: &'static str,
+    pub n_hosts: fn(usize) -> String,
+    pub host_cols: [&'static str; 6],
+    pub top_cols: [&'static str; 5],
+    pub tag_cols: [&'static str; 6],
+    pub tile_hosts: &'static str,
+    pub tile_hosts_note: fn(usize, usize) -> String,
+    pub tile_silent: &'static str,
+    pub tile_silent_note: fn(&str) -> String,
+    pub resource: &'static str,
+    pub silent_label: &'static str,
+    pub new_label: &'static str,
 }
 
 impl Texts {
@@ -280,6 +318,42 @@ pub static EN: Texts = Texts {
     ],
     kisa_summary: "Summary",
     kisa_manual_note: "a process, not host state: assessed by interview and documents",
+    fleet: FleetTexts {
+        title: |w| format!("Jikimi fleet report, last {w}"),
+        range: |a, b, scope| format!("{a} to {b} · {scope}"),
+        fleet: "Fleet",
+        fleet_score: "Fleet score",
+        hosts_line: |h, rep, sil, per, new| {
+            format!("Hosts: {h} ({rep} reporting, {sil} silent for more than {per}, {new} new)")
+        },
+        failing: "Failing",
+        waived: "Waived",
+        passing_line: |p, na| format!("Passing: {p} · not available: {na}"),
+        silent_hosts: "Silent hosts",
+        last_seen: "last seen",
+        archived: "No longer checked (archived)",
+        top_failing: "Top failing checks",
+        worst_hosts: "Worst hosts",
+        by: |k| format!("By {k}"),
+        notes: "Notes",
+        findings_read: |n| format!("{n} findings read."),
+        subject: |w, score, failing, silent, hosts| {
+            format!("Jikimi fleet report ({w}): score {score:.1}, {failing} failing, {silent} of {hosts} hosts silent")
+        },
+        trend: |prev, d| format!("{d:+.1} against {prev:.1} at the window's start"),
+        no_trend: "no earlier findings to compare",
+        n_hosts: |n| format!("{n} host{}", if n == 1 { "" } else { "s" }),
+        host_cols: ["Host", "Score", "Failing", "Critical", "High", "Last seen"],
+        top_cols: ["Check", "Severity", "Hosts", "Share", "Title"],
+        tag_cols: ["Value", "Hosts", "Failing", "Critical", "High", "Score"],
+        tile_hosts: "Hosts",
+        tile_hosts_note: |rep, new| format!("{rep} reporting, {new} new"),
+        tile_silent: "Silent",
+        tile_silent_note: |p| format!("no report for {p}"),
+        resource: "Resource",
+        silent_label: "Silent",
+        new_label: "New",
+    },
 };
 
 pub static KO: Texts = Texts {
@@ -366,6 +440,42 @@ pub static KO: Texts = Texts {
     ],
     kisa_summary: "요약",
     kisa_manual_note: "호스트 상태가 아닌 관리 절차: 담당자 인터뷰와 문서로 점검",
+    fleet: FleetTexts {
+        title: |w| format!("Jikimi 전체 서버 보고서, 최근 {w}"),
+        range: |a, b, scope| format!("{a} ~ {b} · {scope}"),
+        fleet: "전체 현황",
+        fleet_score: "전체 점수",
+        hosts_line: |h, rep, sil, per, new| {
+            format!("서버: {h}대 (보고 {rep}대, {per} 넘게 보고 없음 {sil}대, 신규 {new}대)")
+        },
+        failing: "취약",
+        waived: "예외",
+        passing_line: |p, na| format!("양호: {p} · 확인 불가: {na}"),
+        silent_hosts: "보고 없는 서버",
+        last_seen: "마지막 보고",
+        archived: "더 이상 점검하지 않음 (보관됨)",
+        top_failing: "취약 서버가 많은 점검 항목",
+        worst_hosts: "점수가 낮은 서버",
+        by: |k| format!("{k}별"),
+        notes: "참고",
+        findings_read: |n| format!("결과 {n}건을 읽었습니다."),
+        subject: |w, score, failing, silent, hosts| {
+            format!("Jikimi 전체 서버 보고서 ({w}): 점수 {score:.1}, 취약 {failing}건, 서버 {hosts}대 중 {silent}대 보고 없음")
+        },
+        trend: |prev, d| format!("기간 시작 시점 {prev:.1} 대비 {d:+.1}"),
+        no_trend: "비교할 이전 결과 없음",
+        n_hosts: |n| format!("서버 {n}대"),
+        host_cols: ["서버", "점수", "취약", "긴급", "높음", "마지막 보고"],
+        top_cols: ["점검 항목", "심각도", "서버", "비율", "제목"],
+        tag_cols: ["값", "서버", "취약", "긴급", "높음", "점수"],
+        tile_hosts: "서버",
+        tile_hosts_note: |rep, new| format!("보고 {rep}대, 신규 {new}대"),
+        tile_silent: "보고 없음",
+        tile_silent_note: |p| format!("{p} 동안 보고 없음"),
+        resource: "리소스",
+        silent_label: "보고 없음",
+        new_label: "신규 취약",
+    },
 };
 
 /// The text of one check in one language: the Korean field when present, else the English.
