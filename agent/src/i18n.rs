@@ -160,11 +160,23 @@ pub struct Texts {
     pub unreadable: fn(usize) -> String,
     pub tile_score: &'static str,
     pub tile_failing: &'static str,
+    // mail
+    /// `prefix[env]`, host, failed, score
+    pub mail_subject: fn(&str, &str, usize, f64) -> String,
+    pub mail_heading: &'static str,
+    pub mail_summary: fn(usize, usize, usize, usize, usize, f64) -> String,
+    pub mail_failed: &'static str,
+    pub mail_errors: &'static str,
+    pub mail_delivery: &'static str,
     // alerts
-    pub alert_new: &'static str,
-    pub alert_fixed: &'static str,
-    pub alert_waiver_expired: &'static str,
-    pub alert_waiver_expiring: &'static str,
+    pub alert_new: fn(usize) -> String,
+    pub alert_fixed: fn(usize) -> String,
+    pub alert_waived: fn(usize) -> String,
+    pub alert_waiver_expired: fn(usize) -> String,
+    pub alert_waiver_expiring: fn(usize) -> String,
+    /// Slack marks: failed, waiver expired, waiver expiring, waived, fixed
+    pub alert_marks: [&'static str; 5],
+    pub alert_failing: fn(usize) -> String,
     // the KISA form
     pub kisa_title: &'static str,
     pub kisa_fleet_title: &'static str,
@@ -293,10 +305,29 @@ pub static EN: Texts = Texts {
     unreadable: |n| format!("{n} history record(s) could not be read and were skipped."),
     tile_score: "score",
     tile_failing: "failing",
-    alert_new: "new failure",
-    alert_fixed: "fixed",
-    alert_waiver_expired: "waiver expired",
-    alert_waiver_expiring: "waiver expiring",
+    mail_subject: |prefix, host, failed, score| {
+        format!("{prefix} {host}: {failed} failed, score {score:.1}")
+    },
+    mail_heading: "Jikimi report for",
+    mail_summary: |total, p, f, na, e, score| {
+        format!("Summary: {total} checks, {p} passed, {f} failed, {na} not applicable, {e} errors; score {score:.1}/100")
+    },
+    mail_failed: "Failed checks (most severe first):",
+    mail_errors: "Checks that could not be evaluated:",
+    mail_delivery: "Delivery:",
+    alert_new: |n| format!("{n} new failure{}", if n == 1 { "" } else { "s" }),
+    alert_fixed: |n| format!("{n} fixed"),
+    alert_waived: |n| format!("{n} waived"),
+    alert_waiver_expired: |n| format!("{n} waiver expired"),
+    alert_waiver_expiring: |n| format!("{n} waiver expiring"),
+    alert_marks: [
+        "FAILED",
+        "WAIVER EXPIRED",
+        "WAIVER EXPIRING",
+        "WAIVED",
+        "FIXED",
+    ],
+    alert_failing: |n| format!("{n} failing at or above the threshold"),
     kisa_title: "KISA Unix assessment",
     kisa_fleet_title: "KISA Unix assessment: fleet",
     kisa_columns: [
@@ -415,10 +446,29 @@ pub static KO: Texts = Texts {
     unreadable: |n| format!("읽을 수 없는 점검 기록 {n}건을 건너뛰었습니다."),
     tile_score: "점수",
     tile_failing: "취약",
-    alert_new: "신규 취약",
-    alert_fixed: "조치 완료",
-    alert_waiver_expired: "예외 만료",
-    alert_waiver_expiring: "예외 만료 임박",
+    mail_subject: |prefix, host, failed, score| {
+        format!("{prefix} {host}: 취약 {failed}건, 점수 {score:.1}")
+    },
+    mail_heading: "Jikimi 보고서:",
+    mail_summary: |total, p, f, na, e, score| {
+        format!("요약: 점검 {total}개, 양호 {p}, 취약 {f}, 해당 없음 {na}, 오류 {e}; 점수 {score:.1}/100")
+    },
+    mail_failed: "취약 점검 항목 (심각도 높은 순):",
+    mail_errors: "점검할 수 없었던 항목:",
+    mail_delivery: "전송:",
+    alert_new: |n| format!("신규 취약 {n}건"),
+    alert_fixed: |n| format!("조치 완료 {n}건"),
+    alert_waived: |n| format!("예외 승인 {n}건"),
+    alert_waiver_expired: |n| format!("예외 만료 {n}건"),
+    alert_waiver_expiring: |n| format!("예외 만료 임박 {n}건"),
+    alert_marks: [
+        "취약",
+        "예외 만료",
+        "예외 만료 임박",
+        "예외 승인",
+        "조치 완료",
+    ],
+    alert_failing: |n| format!("기준 이상 취약 {n}건"),
     kisa_title: "KISA 주요정보통신기반시설 Unix 서버 취약점 점검 결과",
     kisa_fleet_title: "KISA 주요정보통신기반시설 Unix 서버 취약점 점검 결과: 전체 서버",
     kisa_columns: [

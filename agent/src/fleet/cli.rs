@@ -369,6 +369,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         state_dir: &state_dir,
         roots: crate::sinks::alerts::roots(&cfg),
         parameter: &parameter,
+        lang: rep.lang,
     };
     let attempts = cfg.alerts.max_attempts.unwrap_or(3);
     for (on, name, hook) in [
