@@ -141,11 +141,24 @@ fn scan_once(
         }
         Ok(mut report) => {
             counters.scans_ok += 1;
-            crate::waivers::classify_and_apply(&mut report, &setup.rules, &facts, &setup.config);
+            let cfg = &setup.config;
+            crate::waivers::classify_and_apply(
+                &mut report,
+                &setup.rules,
+                &facts,
+                &cfg.asset,
+                cfg.ec2_tags.prefix(),
+                &cfg.waivers,
+            );
             // history first: the daily mail reports from it, this scan included
-            if let Err(e) =
-                crate::history::record_scan(&report, Some(&facts), &setup.config, state_dir)
-            {
+            if let Err(e) = crate::history::record_scan(
+                &report,
+                Some(&facts),
+                setup
+                    .config
+                    .history_settings(state_dir, report.host.live)
+                    .as_ref(),
+            ) {
                 log(&format!("warning: {e}"));
             }
             submit(setup, &facts, &mut report, state_dir);
@@ -186,12 +199,12 @@ fn submit(setup: &Setup, facts: &Facts, report: &mut Report, state_dir: Option<&
         state_dir: state_dir.clone(),
         catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
-    crate::sinks::remote::first_submission_jitter(cfg);
-    if let Err(e) = crate::sinks::remote::run(report, cfg, &remote) {
+    crate::sinks::remote::first_submission_jitter(&cfg.remote());
+    if let Err(e) = crate::sinks::remote::run(report, &cfg.remote(), &remote) {
         log(&format!("remote sinks skipped: {e}"));
     }
     let mail = cfg.email.enabled && mail_due(&state_dir);
-    crate::sinks::alerts::run_local(report, cfg, &state_dir, mail);
+    crate::sinks::alerts::run_local(report, &cfg.local(), &state_dir, mail);
     if mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
         let _ = write_textfile(
             &state_dir.join(MAIL_STAMP),

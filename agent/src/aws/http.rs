@@ -21,7 +21,7 @@ impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, String> {
         // errors show scheme and host only: a URL may carry credentials (userinfo, a token
         // in its path or query)
-        let url_shown = crate::sinks::redact::shown(url);
+        let url_shown = crate::redact::shown(url);
         let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {

@@ -24,7 +24,6 @@ pub mod ssm;
 pub mod sts;
 
 pub use identity::Identity;
-pub use ssm::load_config;
 
 use config::AwsConfig;
 use credentials::Source;
@@ -277,7 +276,7 @@ impl Session {
     }
 
     /// The host's identity (see [`Identity::resolve`]).
-    pub fn identity(&self, host: &crate::run::HostInfo) -> Result<Identity, String> {
+    pub fn identity(&self, host: &crate::report::HostInfo) -> Result<Identity, String> {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 

@@ -11,7 +11,7 @@ use jikimi::sinks;
 use std::io::IsTerminal;
 
 pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let mut cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let mut cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let mut catalog = load_catalog(&a.cat, &cfg)?;
     cfg.report.lang = a.lang.resolve(
         cfg.report.lang,
@@ -19,7 +19,7 @@ pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     );
     // every result, finding, mail and alert built from the catalog is in this language
     jikimi::i18n::localize_catalog(&mut catalog.checks, cfg.report.lang);
-    cfg.waivers = jikimi::waivers::load_for(&cfg, &catalog).map_err(|e| anyhow!(e))?;
+    cfg.waivers = cfg.load_waivers(&catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,
@@ -83,14 +83,19 @@ pub fn run(a: CheckArgs) -> Result<i32> {
         state_dir: a.state_dir.clone().unwrap_or_else(|| cfg.state_dir()),
         catalog_ids: catalog.checks.iter().map(|c| c.id.clone()).collect(),
     };
-    let identity = sinks::remote::run(&mut report, cfg, &remote).map_err(|e| anyhow!(e))?;
+    let identity =
+        sinks::remote::run(&mut report, &cfg.remote(), &remote).map_err(|e| anyhow!(e))?;
     // history first: the mailed daily report includes this scan
-    if let Err(e) = jikimi::history::record_scan(&report, Some(&facts), cfg, a.state_dir.as_deref())
-    {
+    if let Err(e) = jikimi::history::record_scan(
+        &report,
+        Some(&facts),
+        cfg.history_settings(a.state_dir.as_deref(), report.host.live)
+            .as_ref(),
+    ) {
         eprintln!("jikimi: warning: {e}");
     }
     let email = a.submit.contains(&Submit::Email) || cfg.email.enabled;
-    sinks::alerts::run_local(&mut report, cfg, &remote.state_dir, email);
+    sinks::alerts::run_local(&mut report, &cfg.local(), &remote.state_dir, email);
     for (name, s) in &report.sinks {
         for e in &s.errors {
             eprintln!("jikimi: warning: {name}: {e}");

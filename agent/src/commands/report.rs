@@ -19,7 +19,7 @@ fn catalog(cfg: &jikimi::config::Config) -> Result<jikimi::catalog::Catalog> {
 pub fn run(a: ReportArgs) -> Result<i32> {
     use jikimi::sinks::report;
     let since = report::parse_since(&a.since).map_err(|e| anyhow!(e))?;
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let kisa_form = matches!(a.format, ReportFormat::Kisa | ReportFormat::KisaHtml);
     let lang = a.lang.resolve(cfg.report.lang, kisa_form);
     let dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());

@@ -12,7 +12,7 @@ use super::alerts::Secret;
 use super::SinkSummary;
 use crate::findings::Status;
 use crate::i18n::Lang;
-use crate::run::Report;
+use crate::report::Report;
 use serde::Deserialize;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -5,7 +5,7 @@
 
 use crate::findings::{Severity, Status};
 use crate::i18n::Lang;
-use crate::run::Report;
+use crate::report::Report;
 use std::fmt::Write as _;
 
 /// Control characters shown, never sent to the terminal: C0 (newline and tab included: a
