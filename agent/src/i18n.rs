@@ -117,6 +117,8 @@ pub struct Texts {
     pub sev_medium: &'static str,
     pub sev_low: &'static str,
     pub sev_info: &'static str,
+    /// A count of a severity: `2 high` / `높음 2`.
+    pub sev_count: fn(usize, &str) -> String,
     // the table
     pub unknown_host: &'static str,
     /// version, `host (os) [root R]`, checks, profile, digest
@@ -257,6 +259,7 @@ pub static EN: Texts = Texts {
     sev_medium: "medium",
     sev_low: "low",
     sev_info: "info",
+    sev_count: |n, sev| format!("{n} {sev}"),
     unknown_host: "unknown host",
     table_header: |ver, place, n, profile, digest| {
         format!("jikimi {ver} on {place}: {n} checks, profile {profile}, catalog {digest}")
@@ -398,6 +401,7 @@ pub static KO: Texts = Texts {
     sev_medium: "보통",
     sev_low: "낮음",
     sev_info: "정보",
+    sev_count: |n, sev| format!("{sev} {n}"),
     unknown_host: "알 수 없는 호스트",
     table_header: |ver, place, n, profile, digest| {
         format!("jikimi {ver} · {place}: 점검 {n}개, 프로파일 {profile}, 카탈로그 {digest}")

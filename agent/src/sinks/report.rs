@@ -484,7 +484,7 @@ fn failed_line(s: &Summary, t: &Texts) -> String {
             s.failed_by_severity
                 .get(sev)
                 .filter(|n| **n > 0)
-                .map(|n| format!("{n} {}", t.severity(*sev)))
+                .map(|n| (t.sev_count)(*n, t.severity(*sev)))
         })
         .collect();
     if by.is_empty() {

@@ -195,7 +195,7 @@ pub fn render(report: &Report, color: bool, lang: Lang) -> String {
             .filter_map(|sev| {
                 s.failed_by_severity
                     .get(sev)
-                    .map(|n| format!("{n} {}", t.severity(*sev)))
+                    .map(|n| (t.sev_count)(*n, t.severity(*sev)))
             })
             .collect();
         let _ = writeln!(out, "{}: {}", t.failed_by_severity, by.join(", "));
