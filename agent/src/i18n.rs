@@ -188,6 +188,27 @@ pub struct Texts {
     pub kisa_manual_note: &'static str,
     /// The fleet report (`crate::fleet::render`).
     pub fleet: FleetTexts,
+    /// The host facts block of the per-host report.
+    pub facts: FactTexts,
+}
+
+/// The per-host report's host facts: labels, and the words inside the values.
+pub struct FactTexts {
+    /// CPU, Load, Memory, Uptime, Processes, Sockets
+    pub labels: [&'static str; 6],
+    pub cpu_busy: fn(f64) -> String,
+    /// total, available, used %
+    pub memory: fn(&str, &str, f64) -> String,
+    /// used, total
+    pub swap: fn(&str, &str) -> String,
+    pub zombies: fn(usize, usize) -> String,
+    pub listening_local: fn(usize) -> String,
+    pub listening_exposed: fn(usize, &str) -> String,
+    /// minutes, hours, days
+    pub uptime: [fn(u64) -> String; 3],
+    /// score caption of a trend bar; `first score → last score (n scans shown)`
+    pub trend_point: fn(&str, f64) -> String,
+    pub trend_shown: fn(usize) -> String,
 }
 
 /// The fleet report's strings.
@@ -352,6 +373,22 @@ pub static EN: Texts = Texts {
     ],
     kisa_summary: "Summary",
     kisa_manual_note: "a process, not host state: assessed by interview and documents",
+    facts: FactTexts {
+        labels: ["CPU", "Load", "Memory", "Uptime", "Processes", "Sockets"],
+        cpu_busy: |b| format!(", {b:.1}% busy since boot"),
+        memory: |t, a, u| format!("{t} total, {a} available ({u:.0}% used)"),
+        swap: |u, t| format!("; swap {u} of {t} used"),
+        zombies: |p, z| format!("{p} ({z} zombie)"),
+        listening_local: |l| format!("{l} listening, none beyond loopback"),
+        listening_exposed: |l, x| format!("{l} listening; beyond loopback: {x}"),
+        uptime: [
+            |m| format!("{m} min"),
+            |h| format!("{h} h"),
+            |d| format!("{d} days"),
+        ],
+        trend_point: |at, s| format!("{at} score {s:.1}"),
+        trend_shown: |n| format!("{n} scan{} shown", if n == 1 { "" } else { "s" }),
+    },
     fleet: FleetTexts {
         title: |w| format!("Jikimi fleet report, last {w}"),
         range: |a, b, scope| format!("{a} to {b} · {scope}"),
@@ -494,6 +531,22 @@ pub static KO: Texts = Texts {
     ],
     kisa_summary: "요약",
     kisa_manual_note: "호스트 상태가 아닌 관리 절차: 담당자 인터뷰와 문서로 점검",
+    facts: FactTexts {
+        labels: ["CPU", "부하", "메모리", "가동 시간", "프로세스", "소켓"],
+        cpu_busy: |b| format!(", 부팅 이후 사용률 {b:.1}%"),
+        memory: |t, a, u| format!("전체 {t}, 가용 {a} (사용률 {u:.0}%)"),
+        swap: |u, t| format!("; 스왑 {t} 중 {u} 사용"),
+        zombies: |p, z| format!("{p} (좀비 {z})"),
+        listening_local: |l| format!("수신 대기 {l}, 루프백 외 없음"),
+        listening_exposed: |l, x| format!("수신 대기 {l}; 루프백 외: {x}"),
+        uptime: [
+            |m| format!("{m}분"),
+            |h| format!("{h}시간"),
+            |d| format!("{d}일"),
+        ],
+        trend_point: |at, s| format!("{at} 점수 {s:.1}"),
+        trend_shown: |n| format!("점검 {n}회 표시"),
+    },
     fleet: FleetTexts {
         title: |w| format!("Jikimi 전체 서버 보고서, 최근 {w}"),
         range: |a, b, scope| format!("{a} ~ {b} · {scope}"),

@@ -291,14 +291,15 @@ fn gib(b: u64) -> String {
     }
 }
 
-fn uptime(secs: f64) -> String {
+fn uptime(secs: f64, t: &Texts) -> String {
+    let [min, hours, days] = t.facts.uptime;
     let h = (secs / 3600.0) as u64;
     if h == 0 {
-        format!("{} min", (secs / 60.0) as u64)
+        min((secs / 60.0) as u64)
     } else if h >= 48 {
-        format!("{} days", h / 24)
+        days(h / 24)
     } else {
-        format!("{h} h")
+        hours(h)
     }
 }
 
@@ -352,7 +353,9 @@ fn change(d: &Document) -> Option<f64> {
 }
 
 /// Facts as (label, value) lines, shared by the renderers.
-fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
+fn fact_lines(f: &FactsSummary, t: &Texts) -> Vec<(String, String)> {
+    let ft = &t.facts;
+    let [l_cpu, l_load, l_mem, l_up, l_proc, l_sock] = ft.labels;
     let mut v = Vec::new();
     if let Some(n) = f.cpus {
         let mut s = format!("{n}");
@@ -360,41 +363,36 @@ fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
             s += &format!(" × {m}");
         }
         if let Some(b) = f.cpu_busy_pct {
-            s += &format!(", {b:.1}% busy since boot");
+            s += &(ft.cpu_busy)(b);
         }
-        v.push(("CPU".into(), s));
+        v.push((l_cpu.into(), s));
     }
     if let Some(l) = f.load {
         v.push((
-            "Load".into(),
+            l_load.into(),
             format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2]),
         ));
     }
     if let Some(m) = f.memory {
         let used = 100.0 - 100.0 * m.available_bytes as f64 / m.total_bytes.max(1) as f64;
-        let mut s = format!(
-            "{} total, {} available ({used:.0}% used)",
-            gib(m.total_bytes),
-            gib(m.available_bytes)
-        );
+        let mut s = (ft.memory)(&gib(m.total_bytes), &gib(m.available_bytes), used);
         if m.swap_total_bytes > 0 {
-            s += &format!(
-                "; swap {} of {} used",
-                gib(m.swap_total_bytes.saturating_sub(m.swap_free_bytes)),
-                gib(m.swap_total_bytes)
+            s += &(ft.swap)(
+                &gib(m.swap_total_bytes.saturating_sub(m.swap_free_bytes)),
+                &gib(m.swap_total_bytes),
             );
         }
-        v.push(("Memory".into(), s));
+        v.push((l_mem.into(), s));
     }
     if let Some(u) = f.uptime_secs {
-        v.push(("Uptime".into(), uptime(u)));
+        v.push((l_up.into(), uptime(u, t)));
     }
     if let Some(p) = f.processes {
         let z = f.zombies.unwrap_or(0);
         v.push((
-            "Processes".into(),
+            l_proc.into(),
             if z > 0 {
-                format!("{p} ({z} zombie)")
+                (ft.zombies)(p, z)
             } else {
                 p.to_string()
             },
@@ -402,11 +400,11 @@ fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
     }
     if let Some(l) = f.listening {
         let s = if f.exposed.is_empty() {
-            format!("{l} listening, none beyond loopback")
+            (ft.listening_local)(l)
         } else {
-            format!("{l} listening; beyond loopback: {}", f.exposed.join(", "))
+            (ft.listening_exposed)(l, &f.exposed.join(", "))
         };
-        v.push(("Sockets".into(), s));
+        v.push((l_sock.into(), s));
     }
     v
 }
@@ -597,7 +595,7 @@ pub fn markdown(d: &Document) -> String {
     let _ = writeln!(o, "## {}\n", t.host);
     match &d.facts {
         Some(f) => {
-            let lines = fact_lines(f);
+            let lines = fact_lines(f, t);
             if lines.is_empty() && f.filesystems.is_empty() {
                 let _ = writeln!(o, "{}\n", t.no_live_facts);
             }
@@ -792,7 +790,7 @@ fn html_items(o: &mut String, items: &[Item], t: &Texts) {
     }
 }
 
-fn html_trend(o: &mut String, points: &[Point]) {
+fn html_trend(o: &mut String, points: &[Point], t: &Texts) {
     let pts = sample(points, 48);
     let _ = write!(
         o,
@@ -809,22 +807,18 @@ fn html_trend(o: &mut String, points: &[Point]) {
         };
         let _ = write!(
             o,
-            "<td valign=\"bottom\" style=\"height:62px;padding:0 1px;vertical-align:bottom\" title=\"{} score {:.1}\"><div style=\"width:9px;height:{hgt}px;background:{color};font-size:1px;line-height:1px\">&nbsp;</div></td>",
-            h(&human_time(&p.at)),
-            p.score
+            "<td valign=\"bottom\" style=\"height:62px;padding:0 1px;vertical-align:bottom\" title=\"{}\"><div style=\"width:9px;height:{hgt}px;background:{color};font-size:1px;line-height:1px\">&nbsp;</div></td>",
+            h(&(t.facts.trend_point)(&human_time(&p.at), p.score))
         );
     }
     let _ = write!(o, "</tr></table>");
     if let (Some(f), Some(l)) = (pts.first(), pts.last()) {
         let _ = write!(
             o,
-            "<div style=\"font-size:12px;color:#64748b\">{} score {:.1} → {} score {:.1} ({} scan{} shown)</div>",
-            h(&human_time(&f.at)),
-            f.score,
-            h(&human_time(&l.at)),
-            l.score,
-            pts.len(),
-            if pts.len() == 1 { "" } else { "s" }
+            "<div style=\"font-size:12px;color:#64748b\">{} → {} ({})</div>",
+            h(&(t.facts.trend_point)(&human_time(&f.at), f.score)),
+            h(&(t.facts.trend_point)(&human_time(&l.at), l.score)),
+            h(&(t.facts.trend_shown)(pts.len()))
         );
     }
 }
@@ -961,7 +955,7 @@ pub fn html(d: &Document) -> String {
     h2(&mut o, t.host, None, "");
     match &d.facts {
         Some(f) => {
-            let lines = fact_lines(f);
+            let lines = fact_lines(f, t);
             if !lines.is_empty() {
                 let _ = write!(
                     o,
@@ -1011,7 +1005,7 @@ pub fn html(d: &Document) -> String {
                 }
                 let _ = write!(o, "</table>");
             }
-            if fact_lines(f).is_empty() && f.filesystems.is_empty() {
+            if fact_lines(f, t).is_empty() && f.filesystems.is_empty() {
                 let _ = write!(
                     o,
                     "<div style=\"color:#64748b;margin-top:6px\">{}</div>",
@@ -1029,7 +1023,7 @@ pub fn html(d: &Document) -> String {
     }
     let _ = writeln!(o, "</td></tr>");
     h2(&mut o, t.score_trend, None, "");
-    html_trend(&mut o, &d.trend);
+    html_trend(&mut o, &d.trend, t);
     let _ = writeln!(o, "</td></tr>");
     // footer
     let mut foot = (t.footer)(
@@ -1155,6 +1149,41 @@ mod tests {
                 ],
             ),
         ]
+    }
+
+    #[test]
+    fn korean_report() {
+        let mut d = build(
+            &history(),
+            0,
+            Duration::from_secs(86_400),
+            "24h",
+            crate::time::from_unix_ms(NOW),
+        )
+        .unwrap();
+        let en = markdown(&d);
+        d.lang = Lang::Ko;
+        let md = markdown(&d);
+        for want in [
+            "# Jikimi 보고서: ",
+            "## 신규 취약 (1)",
+            "## 조치 완료 (1)",
+            "## 오류 (1)",
+            "## 점수 추이",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
+        }
+        for gone in ["Newly failed", "Score trend", "passed"] {
+            assert!(!md.contains(gone), "{gone}\n{md}");
+        }
+        let page = html(&d);
+        assert!(page.contains("<html lang=\"ko\">"), "{page}");
+        assert!(page.contains("Jikimi 보안 점검 보고서"), "{page}");
+        // the JSON does not change with the language
+        let mut e = d.clone();
+        e.lang = Lang::En;
+        assert_eq!(json(&d), json(&e));
+        assert!(en.contains("## Newly failed (1)"), "{en}");
     }
 
     #[test]
