@@ -341,7 +341,26 @@ pub struct FixArgs {
     pub cat: CatalogOpts,
 }
 
-pub fn parse_interval(s: &str) -> std::result::Result<u64, String> {
-    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
-    jikimi::config::check_interval(n)
+/// Why `--interval` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntervalError {
+    #[error("`{text}` is not a whole number of seconds")]
+    NotANumber {
+        text: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("interval {secs} s is below the minimum of {min} s between scans")]
+    BelowMinimum { secs: u64, min: u64 },
+}
+
+pub fn parse_interval(s: &str) -> std::result::Result<u64, IntervalError> {
+    let secs: u64 = s.parse().map_err(|source| IntervalError::NotANumber {
+        text: s.to_string(),
+        source,
+    })?;
+    jikimi::config::check_interval(secs).map_err(|_| IntervalError::BelowMinimum {
+        secs,
+        min: jikimi::config::MIN_INTERVAL_SECS,
+    })
 }

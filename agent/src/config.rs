@@ -272,14 +272,16 @@ impl Config {
         self.agent
             .profile
             .as_deref()
-            .map_or(Ok(Profile::default()), str::parse)
+            .map_or(Ok(Profile::default()), |s| {
+                s.parse().map_err(|e| format!("{e}"))
+            })
     }
 
     pub fn min_severity(&self) -> Result<Option<Severity>, String> {
         self.agent
             .min_severity
             .as_deref()
-            .map(str::parse)
+            .map(|s| s.parse().map_err(|e| format!("{e}")))
             .transpose()
     }
 

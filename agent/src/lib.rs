@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod classify;
 pub mod config;
 pub mod daemon;
+pub mod error_text;
 pub mod eval;
 pub mod facts;
 pub mod findings;

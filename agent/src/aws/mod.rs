@@ -197,7 +197,8 @@ pub struct Session {
     variant: partitions::Variant,
 }
 
-fn env(k: &str) -> Option<String> {
+/// An environment variable, `None` when unset or blank (the one helper of the AWS client).
+pub(crate) fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 

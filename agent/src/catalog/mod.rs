@@ -42,13 +42,23 @@ impl Profile {
     }
 }
 
+/// A profile name that is neither `kisa` nor `cis`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{given}` (expected kisa or cis)")]
+pub struct UnknownProfile {
+    /// The text as given.
+    pub given: String,
+}
+
 impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, UnknownProfile> {
         match s {
             "kisa" => Ok(Profile::Kisa),
             "cis" => Ok(Profile::Cis),
-            _ => Err(format!("unknown profile `{s}` (expected kisa or cis)")),
+            _ => Err(UnknownProfile {
+                given: s.to_string(),
+            }),
         }
     }
 }
@@ -99,13 +109,14 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// One problem found while loading the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem found while loading the catalog: where (file, line, check) and what.
+#[derive(Debug, Clone)]
 pub struct CatalogError {
     pub file: String,
     pub line: Option<usize>,
     pub check: Option<String>,
-    pub message: String,
+    /// Boxed: errors travel in lists and `Result`s, the problem kinds are large.
+    pub problem: Box<CatalogProblem>,
 }
 
 impl fmt::Display for CatalogError {
@@ -117,8 +128,61 @@ impl fmt::Display for CatalogError {
         if let Some(c) = &self.check {
             write!(f, ": check {c}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", crate::error_text::chain(self.problem.as_ref()))
     }
+}
+
+impl std::error::Error for CatalogError {}
+
+/// What is wrong (see [`CatalogError`] for where).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogProblem {
+    /// The directory or a file of it cannot be read (the file system layer's reason).
+    #[error("cannot read directory: {reason}")]
+    ReadDir { reason: String },
+    #[error("cannot read {reason}")]
+    ReadFile { reason: String },
+    /// Not TOML, or not the shape of a check file (toml's words: unknown field...).
+    #[error("{message}")]
+    Toml { message: String },
+    #[error("id `{id}` must be upper-case letters, digits and dashes (e.g. SSH-001)")]
+    BadId { id: String },
+    #[error("duplicate id (also defined at {previous})")]
+    DuplicateId { previous: String },
+    #[error("title must be 1..200 characters")]
+    TitleLength,
+    #[error("remediation must not be empty")]
+    EmptyRemediation,
+    #[error("`{key}` must be Korean text (no Hangul found)")]
+    NotKorean { key: &'static str },
+    /// English text without its Korean counterpart (`catalog lint`, see
+    /// [`missing_translations`]); `keys` names them, e.g. `title_ko, rationale_ko`.
+    #[error("no Korean text: {keys} missing")]
+    MissingKorean { keys: String },
+    /// A reference (`references.kisa`, `references.cis.rhel9`...) that is not a known item.
+    #[error("{field}: `{given}` is not {expected}")]
+    BadReference {
+        field: String,
+        given: String,
+        expected: &'static str,
+    },
+    /// A reference to a benchmark or platform the catalog does not know.
+    #[error("{field}: unknown {what} `{given}`{}", if expected.is_empty() { String::new() } else { format!(" (expected one of {expected})") })]
+    UnknownReference {
+        field: &'static str,
+        what: &'static str,
+        given: String,
+        expected: String,
+    },
+    #[error("unknown platform `{given}` (expected one of {})", PLATFORMS.join(", "))]
+    UnknownPlatform { given: String },
+    #[error("a check has either `fix` or `no_fix`, not both")]
+    FixAndNoFix,
+    #[error("`no_fix` must say why")]
+    EmptyNoFix,
+    /// A mistake in `expect` or `fix`, with its place (`expect.all[1]`, `fix[0]`).
+    #[error(transparent)]
+    Rule(Box<probe::LocatedError>),
 }
 
 /// All problems of a catalog load.
@@ -165,16 +229,20 @@ pub fn embedded_sources() -> Vec<SourceFile> {
 /// Reads `*.toml` files of a directory (sorted). A missing directory yields nothing when
 /// `optional`, an error otherwise.
 pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, CatalogError> {
-    let err = |m: String| CatalogError {
+    let err = |problem| CatalogError {
         file: dir.display().to_string(),
         line: None,
         check: None,
-        message: m,
+        problem: Box::new(problem),
     };
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(err(format!("cannot read directory: {e}"))),
+        Err(e) => {
+            return Err(err(CatalogProblem::ReadDir {
+                reason: e.to_string(),
+            }))
+        }
     };
     let mut paths: Vec<_> = rd
         .filter_map(|e| e.ok())
@@ -185,8 +253,11 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Catalo
     let mut out = Vec::new();
     for p in paths {
         // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
-        let text = crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES)
-            .map_err(|e| err(format!("cannot read {e}")))?;
+        let text = crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES).map_err(|e| {
+            err(CatalogProblem::ReadFile {
+                reason: e.to_string(),
+            })
+        })?;
         out.push(SourceFile {
             name: p.display().to_string(),
             text,
@@ -247,7 +318,7 @@ fn check_id_ok(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_uppercase()
 }
 
-fn validate_references(r: &References) -> Vec<String> {
+fn validate_references(r: &References) -> Vec<CatalogProblem> {
     let mut errs = Vec::new();
     let num = |s: &str, max: u32| -> bool {
         s.strip_prefix("U-")
@@ -257,16 +328,20 @@ fn validate_references(r: &References) -> Vec<String> {
     };
     for k in &r.kisa {
         if !num(k, 72) {
-            errs.push(format!(
-                "references.kisa: `{k}` is not a KISA 2021 item (U-01..U-72)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: "references.kisa".into(),
+                given: k.clone(),
+                expected: "a KISA 2021 item (U-01..U-72)",
+            });
         }
     }
     for k in &r.kisa2026 {
         if !num(k, 67) {
-            errs.push(format!(
-                "references.kisa2026: `{k}` is not a KISA 2026 item (U-01..U-67)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: "references.kisa2026".into(),
+                given: k.clone(),
+                expected: "a KISA 2026 item (U-01..U-67)",
+            });
         }
     }
     const BENCH: &[&str] = &[
@@ -280,10 +355,12 @@ fn validate_references(r: &References) -> Vec<String> {
     ];
     for (b, s) in &r.cis {
         if !BENCH.contains(&b.as_str()) {
-            errs.push(format!(
-                "references.cis: unknown benchmark `{b}` (expected one of {})",
-                BENCH.join(", ")
-            ));
+            errs.push(CatalogProblem::UnknownReference {
+                field: "references.cis",
+                what: "benchmark",
+                given: b.clone(),
+                expected: BENCH.join(", "),
+            });
         }
         // one section (`5.1.20`), a range of the last level (`1.1.2.5.2-4`), or a comma list
         // of those when one check implements several sections (`4.2.7, 4.3.8`)
@@ -295,14 +372,21 @@ fn validate_references(r: &References) -> Vec<String> {
                     .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
         });
         if !ok {
-            errs.push(format!(
-                "references.cis.{b}: `{s}` is not a section number like 5.1.20 (or a comma list of them)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: format!("references.cis.{b}"),
+                given: s.clone(),
+                expected: "a section number like 5.1.20 (or a comma list of them)",
+            });
         }
     }
     for (p, c) in &r.cce {
         if !BENCH.contains(&p.as_str()) {
-            errs.push(format!("references.cce: unknown platform `{p}`"));
+            errs.push(CatalogProblem::UnknownReference {
+                field: "references.cce",
+                what: "platform",
+                given: p.clone(),
+                expected: String::new(),
+            });
         }
         let ok = c
             .strip_prefix("CCE-")
@@ -314,9 +398,11 @@ fn validate_references(r: &References) -> Vec<String> {
                     && b.bytes().all(|x| x.is_ascii_digit())
             });
         if !ok {
-            errs.push(format!(
-                "references.cce.{p}: `{c}` is not a CCE id like CCE-90800-4"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: format!("references.cce.{p}"),
+                given: c.clone(),
+                expected: "a CCE id like CCE-90800-4",
+            });
         }
     }
     errs
@@ -333,17 +419,23 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
         hasher.update([0]);
         hasher.update(src.text.as_bytes());
         hasher.update([0]);
-        let file_err = |line: Option<usize>, check: Option<&str>, message: String| CatalogError {
+        let file_err = |line: Option<usize>, check: Option<&str>, problem| CatalogError {
             file: src.name.clone(),
             line,
             check: check.map(str::to_string),
-            message,
+            problem: Box::new(problem),
         };
         let raw: RawFile = match toml::from_str(&src.text) {
             Ok(r) => r,
             Err(e) => {
                 let line = e.span().map(|s| line_of(&src.text, s.start));
-                errors.push(file_err(line, None, e.message().trim().to_string()));
+                errors.push(file_err(
+                    line,
+                    None,
+                    CatalogProblem::Toml {
+                        message: e.message().trim().to_string(),
+                    },
+                ));
                 continue;
             }
         };
@@ -357,28 +449,27 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                     errors.push(file_err(
                         Some(line),
                         id_hint.as_deref(),
-                        e.message().trim().to_string(),
+                        CatalogProblem::Toml {
+                            message: e.message().trim().to_string(),
+                        },
                     ));
                     continue;
                 }
             };
             let id = rc.id.clone();
-            let mut push = |m: String| errors.push(file_err(Some(line), Some(&id), m));
+            let mut push = |p: CatalogProblem| errors.push(file_err(Some(line), Some(&id), p));
             if !check_id_ok(&rc.id) {
-                push(format!(
-                    "id `{}` must be upper-case letters, digits and dashes (e.g. SSH-001)",
-                    rc.id
-                ));
+                push(CatalogProblem::BadId { id: rc.id.clone() });
             }
             let origin = format!("{}:{line}", src.name);
             if let Some(prev) = seen.insert(rc.id.clone(), origin.clone()) {
-                push(format!("duplicate id (also defined at {prev})"));
+                push(CatalogProblem::DuplicateId { previous: prev });
             }
             if rc.title.trim().is_empty() || rc.title.chars().count() > 200 {
-                push("title must be 1..200 characters".into());
+                push(CatalogProblem::TitleLength);
             }
             if rc.remediation.trim().is_empty() {
-                push("remediation must not be empty".into());
+                push(CatalogProblem::EmptyRemediation);
             }
             for (key, v) in [
                 ("title_ko", &rc.title_ko),
@@ -388,7 +479,7 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
             ] {
                 if let Some(v) = v {
                     if !v.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
-                        push(format!("`{key}` must be Korean text (no Hangul found)"));
+                        push(CatalogProblem::NotKorean { key });
                     }
                 }
             }
@@ -397,25 +488,22 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
             }
             for p in &rc.platforms {
                 if !PLATFORMS.contains(&p.as_str()) {
-                    push(format!(
-                        "unknown platform `{p}` (expected one of {})",
-                        PLATFORMS.join(", ")
-                    ));
+                    push(CatalogProblem::UnknownPlatform { given: p.clone() });
                 }
             }
             let ctx = Ctx { profile };
             if rc.fix.is_some() && rc.no_fix.is_some() {
-                push("a check has either `fix` or `no_fix`, not both".into());
+                push(CatalogProblem::FixAndNoFix);
             }
             if rc.no_fix.as_ref().is_some_and(|r| r.trim().is_empty()) {
-                push("`no_fix` must say why".into());
+                push(CatalogProblem::EmptyNoFix);
             }
             let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
                 None => Vec::new(),
                 Some(Ok(f)) => f,
                 Some(Err(es)) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(CatalogProblem::Rule(Box::new(e)));
                     }
                     Vec::new()
                 }
@@ -447,8 +535,8 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                     })
                 }
                 Err(es) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(CatalogProblem::Rule(Box::new(e)));
                     }
                 }
             }

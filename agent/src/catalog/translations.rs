@@ -3,7 +3,7 @@
 //! auditors who read them should never meet that fallback. `catalog lint` calls
 //! [`missing_translations`]; loading does not, so user checks in `checks.d` may stay English.
 
-use super::{CatalogError, Check};
+use super::{CatalogError, CatalogProblem, Check};
 
 /// One error per check that lacks Korean text for a field its English text has (`rationale`
 /// is optional in English, so `rationale_ko` is required only when `rationale` is set). Each
@@ -32,7 +32,9 @@ pub fn missing_translations(checks: &[Check]) -> Vec<CatalogError> {
             file,
             line,
             check: Some(c.id.clone()),
-            message: format!("no Korean text: {} missing", missing.join(", ")),
+            problem: Box::new(CatalogProblem::MissingKorean {
+                keys: missing.join(", "),
+            }),
         });
     }
     out
@@ -60,13 +62,13 @@ mod tests {
              description = 'D'\ndescription_ko = '설명'\nrationale = 'R'\nrationale_ko = '근거'\n\
              remediation = 'M'\nremediation_ko = '조치'\n{EXPECT}"
         ));
-        assert_eq!(missing_translations(&c), vec![]);
+        assert!(missing_translations(&c).is_empty());
         // no English rationale: no Korean one needed
         let c = checks(&format!(
             "[[check]]\nid = 'T-002'\ntitle = 'T'\ntitle_ko = '제목'\nseverity = 'low'\n\
              description = 'D'\ndescription_ko = '설명'\nremediation = 'M'\nremediation_ko = '조치'\n{EXPECT}"
         ));
-        assert_eq!(missing_translations(&c), vec![]);
+        assert!(missing_translations(&c).is_empty());
     }
 
     #[test]

@@ -1109,7 +1109,7 @@ fn judge(c: &Compare, actual: f64, what: String) -> Outcome {
                 c.describe()
             ))],
         ),
-        Err(e) => Outcome::error(e),
+        Err(e) => Outcome::error(e.to_string()),
     }
 }
 

@@ -9,7 +9,7 @@
 //! decided.
 
 use super::Outcome;
-use crate::catalog::probe::{Op, SshdProbe, SshdTest};
+use crate::catalog::probe::{Op, ProbeError, SshdProbe, SshdTest};
 use crate::facts::sshd::{Connection, Setting, SshdConfig, Weakening};
 use crate::facts::Facts;
 use crate::findings::Evidence;
@@ -34,7 +34,7 @@ fn forbidden<'a>(patterns: &[Regex], list: &'a str) -> Vec<&'a str> {
 }
 
 /// Whether a printed value (None: sshd prints no line for the keyword) passes the test.
-fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, String> {
+fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, ProbeError> {
     let is_none = |v: &str| v.eq_ignore_ascii_case("none");
     match (t, value) {
         (SshdTest::Compare(c), v) if c.op == Op::Set => Ok(v.is_some_and(|v| !is_none(v))),
@@ -142,7 +142,7 @@ pub fn eval_sshd(p: &SshdProbe, cfg: &SshdConfig) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::probe::{parse_cond, Ctx, Node, Probe};
+    use crate::catalog::probe::{chain_text, parse_cond, Ctx, Node, Probe};
     use crate::catalog::Profile;
     use crate::facts::sshd::{load_from, SystemDb};
     use crate::findings::Status::{self, *};
@@ -270,6 +270,9 @@ mod tests {
             parse_cond(&v, &ctx, "expect")
                 .map(|_| ())
                 .unwrap_err()
+                .iter()
+                .map(|e| chain_text(e))
+                .collect::<Vec<_>>()
                 .join("; ")
         };
         for (fields, want) in [

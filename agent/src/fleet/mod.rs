@@ -112,7 +112,7 @@ pub fn parse(f: &Value) -> Result<Obs, String> {
         .or_else(|| f["FindingProviderFields"]["Severity"]["Original"].as_str())
         .or_else(|| f["Severity"]["Original"].as_str())
         .ok_or_else(|| at("no severity".into()))?;
-    let severity: Severity = sev_text.parse().map_err(at)?;
+    let severity: Severity = sev_text.parse().map_err(|e| at(format!("{e}")))?;
     let suppressed = f["Workflow"]["Status"] == "SUPPRESSED";
     let state = match f["Compliance"]["Status"].as_str() {
         Some("PASSED") => State::Passed,

@@ -17,9 +17,11 @@
 //! Webhook URLs are secrets (a Slack URL is its own credential): they are never logged,
 //! never written to the state, and every error passes through [`redact`].
 
+use super::state_file::StateFileError;
 use super::SinkSummary;
 use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
+pub use crate::redact::Secret;
 use crate::report::Report;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -32,22 +34,6 @@ pub const LOCK_FILE: &str = "alerts.lock";
 const STATE_VERSION: u32 = 1;
 /// Events listed in one message; the rest are counted.
 const EVENTS_SHOWN: usize = 20;
-
-/// A secret string (webhook URL, password): `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(String::deserialize(d)?))
-    }
-}
 
 /// An http(s) URL; the error never repeats the value.
 fn webhook_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -169,18 +155,22 @@ struct State {
 /// can still be read from it are kept, and the second value says what happened: the caller
 /// then treats the baseline as unknown (no event is announced this run). A state written by a
 /// newer agent (another version) is an error and is left alone.
-fn load_state(path: &Path) -> Result<(State, Option<String>), String> {
-    let Some(bytes) = crate::state::read(path)? else {
+fn load_state(path: &Path) -> Result<(State, Option<String>), StateFileError> {
+    let read = crate::state::read(path).map_err(|e| StateFileError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let Some(bytes) = read else {
         return Ok((State::default(), None));
     };
     let err = match serde_json::from_slice::<State>(&bytes) {
         Ok(s) if s.version == STATE_VERSION => return Ok((s, None)),
         Ok(s) if s.version > STATE_VERSION => {
-            return Err(format!(
-                "{}: state version {} is newer than this agent's {STATE_VERSION} (left unchanged)",
-                path.display(),
-                s.version
-            ))
+            return Err(StateFileError::Newer {
+                path: path.to_path_buf(),
+                found: s.version,
+                supported: STATE_VERSION,
+            })
         }
         Ok(s) => format!("unknown state version {}", s.version),
         Err(e) => e.to_string(),
@@ -462,7 +452,7 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
                     format!("HTTP {}: {text}", r.status),
                 )
             }
-            Err(e) => (true, e),
+            Err(e) => (true, crate::error_text::chain(&e)),
         };
         if !retryable || attempt >= retry.max_attempts {
             let tries = if attempt > 1 {
@@ -481,6 +471,21 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
     }
 }
 
+/// Why a webhook POST got no HTTP answer. The texts may hold the URL: callers redact.
+#[derive(Debug, thiserror::Error)]
+enum PostError {
+    #[error("cannot start the delivery thread")]
+    Thread {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the delivery thread ended without an answer")]
+    NoAnswer,
+    /// The HTTP client's reason (connection, TLS, timeout).
+    #[error("{reason}")]
+    Transport { reason: String },
+}
+
 /// One POST on its own thread, so that a receiver that accepts and never answers (up to the
 /// client's 15 s timeout) cannot hold up a stop: `None` when cancellation was requested first
 /// (the thread is left to time out; the process is exiting).
@@ -488,7 +493,7 @@ fn send_cancellable(
     client: &Client,
     url: &str,
     data: &str,
-) -> Option<Result<crate::aws::http::Response, String>> {
+) -> Option<Result<crate::aws::http::Response, PostError>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (client, url, data) = (client.clone(), url.to_string(), data.to_string());
     let spawned = std::thread::Builder::new()
@@ -502,14 +507,18 @@ fn send_cancellable(
             );
             let _ = tx.send(r);
         });
-    if let Err(e) = spawned {
-        return Some(Err(format!("cannot start the delivery thread: {e}")));
+    if let Err(source) = spawned {
+        return Some(Err(PostError::Thread { source }));
     }
     loop {
         match rx.recv_timeout(crate::cancel::POLL) {
-            Ok(r) => return Some(r),
+            Ok(r) => {
+                return Some(r.map_err(|e| PostError::Transport {
+                    reason: e.to_string(),
+                }))
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Some(Err("the delivery thread ended without an answer".into()))
+                return Some(Err(PostError::NoAnswer))
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::cancel::requested() => {
                 return None
@@ -533,17 +542,17 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     if sinks.is_empty() {
         return out;
     }
-    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: String| {
+    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: &dyn std::fmt::Display| {
         for (name, _) in &sinks {
             let mut s = SinkSummary::default();
-            s.error(e.clone());
+            s.error(e.to_string());
             out.insert(format!("alerts_{name}"), s);
         }
     };
     let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, Duration::from_secs(120)) {
         Ok(l) => l,
         Err(e) => {
-            fail_all(&mut out, e);
+            fail_all(&mut out, &e);
             return out;
         }
     };
@@ -551,7 +560,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     let (mut state, corrupt) = match load_state(&path) {
         Ok(s) => s,
         Err(e) => {
-            fail_all(&mut out, e);
+            fail_all(&mut out, &e);
             return out;
         }
     };
@@ -976,7 +985,10 @@ mod tests {
 
         // a state from a newer agent is left alone
         std::fs::write(&path, br#"{"version": 9, "failing": {}, "pending": {}}"#).unwrap();
-        assert!(load_state(&path).unwrap_err().contains("newer"));
+        assert!(matches!(
+            load_state(&path).unwrap_err(),
+            StateFileError::Newer { found: 9, .. }
+        ));
         assert!(path.exists());
     }
 

@@ -131,9 +131,22 @@ fn filter(proposal: &str, filter: &str, deny: bool) -> String {
     kept.join(",")
 }
 
+/// An algorithm list sshd refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlgListError {
+    #[error("negated algorithm pattern \"{pattern}\" is not supported here")]
+    Negated { pattern: String },
+    #[error("\"{list}\" leaves no supported algorithm")]
+    NoneLeft { list: String },
+}
+
 /// `kex_assemble_names`: the effective list for a configured value. Err for an empty result
 /// or a negated pattern in an explicit list (sshd refuses to start).
-pub fn assemble(prof: &Profile, family: Family, value: Option<&str>) -> Result<String, String> {
+pub fn assemble(
+    prof: &Profile,
+    family: Family,
+    value: Option<&str>,
+) -> Result<String, AlgListError> {
     let def = family.default_list(prof);
     let def = def.as_str();
     let all = family.all(prof).join(",");
@@ -153,15 +166,15 @@ pub fn assemble(prof: &Profile, family: Family, value: Option<&str>) -> Result<S
     let mut ret = String::new();
     for cp in list.split(',') {
         if cp.starts_with('!') {
-            return Err(format!(
-                "negated algorithm pattern \"{cp}\" is not supported here"
-            ));
+            return Err(AlgListError::Negated {
+                pattern: cp.to_string(),
+            });
         }
         let matching = filter(&all, cp, false);
         ret = names_cat(&ret, &matching);
     }
     if ret.is_empty() {
-        return Err(format!("\"{list}\" leaves no supported algorithm"));
+        return Err(AlgListError::NoneLeft { list });
     }
     Ok(ret)
 }
