@@ -41,6 +41,9 @@ pub struct Config {
     /// The report by mail over SMTP (`crate::sinks::email`).
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
+    /// Language of human-facing output (`crate::i18n`).
+    #[serde(default)]
+    pub report: crate::i18n::ReportConfig,
     /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
     /// by [`Config::load_waivers`].
     #[serde(default)]
@@ -261,6 +264,7 @@ impl Config {
             aws: &self.aws,
             alerts: &self.alerts,
             email: &self.email,
+            lang: self.report.lang,
         }
     }
 

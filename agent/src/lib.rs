@@ -17,6 +17,8 @@ pub mod findings;
 pub mod fleet;
 pub mod fs;
 pub mod history;
+pub mod i18n;
+pub mod kisa;
 pub mod redact;
 pub mod remediate;
 pub mod report;

@@ -12,6 +12,7 @@ mod firewall_roots;
 mod fix;
 mod hardening;
 mod history;
+mod i18n;
 mod platforms;
 mod waivers;
 

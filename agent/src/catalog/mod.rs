@@ -11,6 +11,9 @@ pub mod fix;
 pub mod fixtures;
 pub mod pattern;
 pub mod probe;
+pub mod translations;
+
+pub use translations::missing_translations;
 
 use crate::findings::{References, Severity};
 use probe::{Cond, Ctx};
@@ -153,6 +156,10 @@ pub enum CatalogProblem {
     EmptyRemediation,
     #[error("`{key}` must be Korean text (no Hangul found)")]
     NotKorean { key: &'static str },
+    /// English text without its Korean counterpart (`catalog lint`, see
+    /// [`missing_translations`]); `keys` names them, e.g. `title_ko, rationale_ko`.
+    #[error("no Korean text: {keys} missing")]
+    MissingKorean { keys: String },
     /// A reference (`references.kisa`, `references.cis.rhel9`...) that is not a known item.
     #[error("{field}: `{given}` is not {expected}")]
     BadReference {

@@ -133,6 +133,9 @@ pub struct Notice {
     pub events: Vec<Event>,
     /// Failing checks at or above the threshold after this run.
     pub failing: usize,
+    /// Language of the text (`crate::i18n`); the JSON keys stay English.
+    #[serde(default)]
+    pub lang: crate::i18n::Lang,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -313,26 +316,24 @@ pub fn redact(msg: &str, url: &str) -> String {
 }
 
 fn title_of(n: &Notice) -> String {
+    let t = n.lang.t();
     let count = |k: &str| n.events.iter().filter(|e| e.event == k).count();
     let (failed, fixed) = (count("failed"), count("fixed"));
     let mut parts = Vec::new();
     for (k, label) in [
-        ("waiver_expired", "waiver expired"),
-        ("waiver_expiring", "waiver expiring"),
-        ("waived", "waived"),
+        ("waiver_expired", t.alert_waiver_expired),
+        ("waiver_expiring", t.alert_waiver_expiring),
+        ("waived", t.alert_waived),
     ] {
         if count(k) > 0 {
-            parts.push(format!("{} {label}", count(k)));
+            parts.push(label(count(k)));
         }
     }
     if failed > 0 {
-        parts.push(format!(
-            "{failed} new failure{}",
-            if failed == 1 { "" } else { "s" }
-        ));
+        parts.push((t.alert_new)(failed));
     }
     if fixed > 0 {
-        parts.push(format!("{fixed} fixed"));
+        parts.push((t.alert_fixed)(fixed));
     }
     let env = n
         .asset
@@ -351,14 +352,16 @@ fn slack_esc(s: &str) -> String {
 
 /// The Slack incoming-webhook payload.
 pub fn slack_payload(n: &Notice) -> Value {
+    let t = n.lang.t();
     let mut text = format!("*{}*", slack_esc(&title_of(n)));
     for e in n.events.iter().take(EVENTS_SHOWN) {
+        let [failed, expired, expiring, waived, fixed] = t.alert_marks;
         let mark = match e.event.as_str() {
-            "failed" => ":red_circle: FAILED",
-            "waiver_expired" => ":red_circle: WAIVER EXPIRED",
-            "waiver_expiring" => ":hourglass: WAIVER EXPIRING",
-            "waived" => ":white_circle: WAIVED",
-            _ => ":large_green_circle: FIXED",
+            "failed" => format!(":red_circle: {failed}"),
+            "waiver_expired" => format!(":red_circle: {expired}"),
+            "waiver_expiring" => format!(":hourglass: {expiring}"),
+            "waived" => format!(":white_circle: {waived}"),
+            _ => format!(":large_green_circle: {fixed}"),
         };
         text += &format!(
             "\n{mark} [{}] `{}` {}",
@@ -373,12 +376,12 @@ pub fn slack_payload(n: &Notice) -> Value {
         }
     }
     if n.events.len() > EVENTS_SHOWN {
-        text += &format!("\n… and {} more", n.events.len() - EVENTS_SHOWN);
+        text += &format!("\n{}", (t.more)(n.events.len() - EVENTS_SHOWN));
     }
     let tags: Vec<String> = n.asset.iter().map(|(k, v)| format!("{k}={v}")).collect();
     text += &format!(
-        "\n_{} failing at or above the threshold; {}{}_",
-        n.failing,
+        "\n_{}; {}{}_",
+        (t.alert_failing)(n.failing),
         n.at,
         if tags.is_empty() {
             String::new()
@@ -409,6 +412,8 @@ pub struct Options<'a> {
     pub roots: Roots,
     /// Resolves `url_parameter` (Parameter Store); None when no AWS access is set up.
     pub parameter: &'a dyn Fn(&str) -> Result<String, String>,
+    /// Language of the messages (`[report] lang`, `--lang`).
+    pub lang: crate::i18n::Lang,
 }
 
 fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSummary) -> Delivery {
@@ -582,6 +587,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
                 .unwrap_or_default(),
             events,
             failing: state.failing.len(),
+            lang: opts.lang,
         };
         for (name, _) in &sinks {
             let q = state.pending.entry(name.to_string()).or_default();
@@ -695,6 +701,8 @@ pub struct LocalConfig<'a> {
     pub aws: &'a crate::aws::config::AwsConfig,
     pub alerts: &'a AlertsConfig,
     pub email: &'a super::email::EmailConfig,
+    /// `[report] lang` (or `--lang`): the language of the messages.
+    pub lang: crate::i18n::Lang,
 }
 
 /// The local notification sinks of a `check --once` run: Slack and webhook alerts when
@@ -712,12 +720,13 @@ pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, e
             roots(cfg.aws)
         },
         parameter: &parameter,
+        lang: cfg.lang,
     };
     let sums = run(report, cfg.alerts, &opts);
     report.sinks.extend(sums);
     if email {
         let history = state_dir.join("history");
-        let s = super::email::submit(report, cfg.email, &parameter, Some(&history));
+        let s = super::email::submit(report, cfg.email, cfg.lang, &parameter, Some(&history));
         report.sinks.insert("email".into(), s);
     }
 }
@@ -848,6 +857,7 @@ mod tests {
             asset: Default::default(),
             failing: 1,
             events: diff(&expired, Severity::High, &mut BTreeMap::new()),
+            lang: crate::i18n::Lang::En,
         })
         .contains("1 waiver expired"));
         // waived again (renewed): said once
@@ -908,6 +918,7 @@ mod tests {
                 reason: None,
             }],
             failing: 0,
+            lang: crate::i18n::Lang::En,
         }
     }
 
@@ -962,6 +973,7 @@ mod tests {
             state_dir: dir.path(),
             roots: Roots::default(),
             parameter: &no_param,
+            lang: crate::i18n::Lang::En,
         };
         let out = run(&report(results), &cfg, &opts);
         let s = &out["alerts_webhook"];
@@ -1002,6 +1014,7 @@ mod tests {
                 reason: Some("PermitRootLogin yes".into()),
             }],
             failing: 1,
+            lang: crate::i18n::Lang::En,
         };
         let s = slack_payload(&n)["text"].as_str().unwrap().to_string();
         assert!(s.starts_with("*Jikimi [PROD] web-1: 1 new failure*"), "{s}");
@@ -1009,5 +1022,26 @@ mod tests {
         let w = webhook_payload(&n);
         assert_eq!(w["events"][0]["check_id"], "SSH-001");
         assert_eq!(w["events"][0]["severity"], "high");
+    }
+
+    #[test]
+    fn korean_messages() {
+        let mut n = notice("SSH-001");
+        n.lang = crate::i18n::Lang::Ko;
+        let slack = slack_payload(&n)["text"].as_str().unwrap().to_string();
+        assert!(slack.contains("조치 완료 1건"), "{slack}");
+        assert!(slack.contains(":large_green_circle: 조치 완료"), "{slack}");
+        assert!(slack.contains("기준 이상 취약 0건"), "{slack}");
+        let hook = webhook_payload(&n);
+        assert!(
+            hook["title"].as_str().unwrap().contains("조치 완료"),
+            "{hook}"
+        );
+        // a Notice queued before the language existed reads back as English
+        let old = serde_json::to_value(notice("X-1")).unwrap();
+        let mut old = old.as_object().unwrap().clone();
+        old.remove("lang");
+        let back: Notice = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+        assert_eq!(back.lang, crate::i18n::Lang::En);
     }
 }

@@ -10,6 +10,7 @@
 
 use super::SinkSummary;
 use crate::findings::Status;
+use crate::i18n::Lang;
 use crate::redact::Secret;
 use crate::report::Report;
 use serde::Deserialize;
@@ -50,16 +51,19 @@ pub struct EmailConfig {
 
 /// The daily report (`jikimi report --since 24h`, Markdown) from the scan history, when
 /// there is one: what newly failed, was fixed, still fails, with references and remediation.
-pub fn daily_report(history_dir: &std::path::Path) -> Option<String> {
+pub fn daily_report(history_dir: &std::path::Path, lang: Lang) -> Option<String> {
     let (records, bad) = crate::history::load(history_dir).ok()?;
     let day = std::time::Duration::from_secs(24 * 3600);
-    let doc = super::report::build(&records, bad, day, "24h", std::time::SystemTime::now()).ok()?;
+    let mut doc =
+        super::report::build(&records, bad, day, "24h", std::time::SystemTime::now()).ok()?;
+    doc.lang = lang;
     Some(super::report::markdown(&doc))
 }
 
 /// Subject and body of the mail: the current run's summary. (`jikimi report`, when it
 /// exists, can produce this text instead.)
-pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
+pub fn report_text(report: &Report, prefix: &str, lang: Lang) -> (String, String) {
+    let t = lang.t();
     // text from the scanned host (names, titles, evidence) is shown, never interpreted by the
     // terminal a mail may be read in
     let e = super::table::escape_controls;
@@ -70,14 +74,14 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .and_then(|a| a.tags.get(crate::classify::ENV))
         .map(|e| format!(" [{e}]"))
         .unwrap_or_default();
-    let subject = format!(
-        "{prefix}{env} {}: {} failed, score {:.1}",
-        e(&report.host.hostname),
+    let subject = (t.mail_subject)(
+        &format!("{prefix}{env}"),
+        &e(&report.host.hostname),
         s.failed,
-        s.score
+        s.score,
     );
     let mut b = String::new();
-    b += &format!("Jikimi report for {}\n", e(&report.host.hostname));
+    b += &format!("{} {}\n", t.mail_heading, e(&report.host.hostname));
     b += &format!(
         "Host: {} ({}), machine id {}\n",
         e(&report.host.hostname),
@@ -104,8 +108,15 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         }
     }
     b += &format!(
-        "\nSummary: {} checks, {} passed, {} failed, {} not applicable, {} errors; score {:.1}/100\n",
-        s.total, s.passed, s.failed, s.not_applicable, s.errors, s.score
+        "\n{}\n",
+        (t.mail_summary)(
+            s.total,
+            s.passed,
+            s.failed,
+            s.not_applicable,
+            s.errors,
+            s.score
+        )
     );
     let mut failed: Vec<_> = report
         .results
@@ -114,7 +125,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .collect();
     failed.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     if !failed.is_empty() {
-        b += "\nFailed checks (most severe first):\n";
+        b += &format!("\n{}\n", t.mail_failed);
         for r in failed {
             b += &format!(
                 "  [{}] {} {}\n",
@@ -137,7 +148,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .filter(|r| r.status == Status::Error)
         .collect();
     if !errors.is_empty() {
-        b += "\nChecks that could not be evaluated:\n";
+        b += &format!("\n{}\n", t.mail_errors);
         for r in errors {
             b += &format!(
                 "  {} {}: {}\n",
@@ -148,7 +159,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         }
     }
     if !report.sinks.is_empty() {
-        b += "\nDelivery:\n";
+        b += &format!("\n{}\n", t.mail_delivery);
         for (name, s) in &report.sinks {
             b += &format!("  {}\n", e(&s.line(name)));
         }
@@ -176,10 +187,23 @@ fn valid_address(a: &str) -> bool {
 fn header_value(s: &str) -> String {
     let one: String = s.chars().filter(|c| !c.is_control()).collect();
     if one.is_ascii() {
-        one
-    } else {
-        format!("=?UTF-8?B?{}?=", b64(one.as_bytes()))
+        return one;
     }
+    // RFC 2047: an encoded word is at most 75 characters, so a long (Korean) subject is
+    // several words of at most 45 bytes each (never splitting a character), folded.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in one.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(format!("=?UTF-8?B?{}?=", b64(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(format!("=?UTF-8?B?{}?=", b64(chunk.as_bytes())));
+    }
+    words.join("\r\n ")
 }
 
 /// The whole message (CRLF line ends; the body base64 in 76-column lines).
@@ -656,6 +680,7 @@ pub fn deliver(m: &Mail) -> Result<(), SmtpError> {
 pub fn submit(
     report: &Report,
     cfg: &EmailConfig,
+    lang: Lang,
     parameter: &dyn Fn(&str) -> Result<String, String>,
     history_dir: Option<&std::path::Path>,
 ) -> SinkSummary {
@@ -700,8 +725,8 @@ pub fn submit(
         return sum;
     }
     let prefix = cfg.subject_prefix.as_deref().unwrap_or("[Jikimi]");
-    let (subject, mut body) = report_text(report, prefix);
-    if let Some(daily) = history_dir.and_then(daily_report) {
+    let (subject, mut body) = report_text(report, prefix, lang);
+    if let Some(daily) = history_dir.and_then(|d| daily_report(d, lang)) {
         body.push_str("\n\n");
         body.push_str(&daily);
     }
@@ -872,13 +897,55 @@ mod tests {
         r.title = "\x1b[1A\x1b[2Kfake PASS".into();
         let mut rep = report(vec![r, result("B-1", Status::Error)]);
         rep.host.hostname = "h\x1b]0;x\x07".into();
-        let (subject, body) = report_text(&rep, "[J]");
+        let (subject, body) = report_text(&rep, "[J]", Lang::En);
         assert!(
             !body.chars().any(|c| c.is_control() && c != '\n'),
             "{body:?}"
         );
         assert!(body.contains("\\x1b[1A"), "{body}");
         assert!(!header_value(&subject).chars().any(char::is_control));
+    }
+
+    fn unb64(s: &str) -> Vec<u8> {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let v: Vec<u32> = s
+            .bytes()
+            .filter(|b| *b != b'=')
+            .map(|b| A.iter().position(|a| *a == b).unwrap() as u32)
+            .collect();
+        let mut out = Vec::new();
+        for c in v.chunks(4) {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0, |n, (i, x)| n | x << (18 - 6 * i));
+            out.extend(&n.to_be_bytes()[1..c.len()]);
+        }
+        out
+    }
+
+    #[test]
+    fn korean_subject_and_body() {
+        use crate::sinks::asff::tests::{report, result};
+        let mut rep = report(vec![result("A-1", Status::Fail)]);
+        rep.summary.failed = 1;
+        let (subject, body) = report_text(&rep, "[지킴이]", Lang::Ko);
+        assert!(subject.contains("취약 1건, 점수"), "{subject}");
+        assert!(body.contains("취약 점검 항목 (심각도 높은 순):"), "{body}");
+        let h = header_value(&format!("{subject} {}", "가".repeat(40)));
+        for w in h.split("\r\n ") {
+            assert!(w.len() <= 75 && w.starts_with("=?UTF-8?B?"), "{w}");
+        }
+        let decoded: Vec<u8> = h
+            .split("\r\n ")
+            .flat_map(|w| {
+                let b = w.trim_start_matches("=?UTF-8?B?").trim_end_matches("?=");
+                unb64(b)
+            })
+            .collect();
+        assert!(String::from_utf8(decoded)
+            .unwrap()
+            .ends_with(&"가".repeat(40)));
     }
 
     #[test]
