@@ -9,7 +9,7 @@ pub fn run(a: ReportArgs) -> Result<i32> {
     let since = report::parse_since(&a.since).map_err(|e| anyhow!(e))?;
     let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
-    let (records, bad) = jikimi::history::load(&dir.join("history")).map_err(|e| anyhow!(e))?;
+    let (records, bad) = jikimi::history::load(&dir.join("history"))?;
     let doc = report::build(&records, bad, since, &a.since, std::time::SystemTime::now())
         .map_err(|e| anyhow!("{}: {e}", dir.join("history").display()))?;
     let text = match a.format {
