@@ -329,12 +329,37 @@ fn name_ms(name: &str) -> Option<u64> {
     ms.parse().ok()
 }
 
+/// Why the history could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The state layer (directory, lock, atomic write) failed; its message names the path.
+    #[error("{0}")]
+    State(String),
+    #[error("cannot encode record: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("cannot list {}: {source}", dir.display())]
+    List {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove {name}: {source}")]
+    Remove {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A scan's record was not stored.
+    #[error("scan history not written: {0}")]
+    NotWritten(#[source] Box<HistoryError>),
+}
+
 /// Stores a record and prunes the history; returns the record's path.
-pub fn store(s: &Settings, rec: &Record) -> Result<PathBuf, String> {
-    crate::state::ensure_dir(&s.dir)?;
+pub fn store(s: &Settings, rec: &Record) -> Result<PathBuf, HistoryError> {
+    crate::state::ensure_dir(&s.dir).map_err(HistoryError::State)?;
     let path = s.dir.join(file_name(rec.time()));
-    let data = serde_json::to_vec(rec).map_err(|e| format!("cannot encode record: {e}"))?;
-    crate::state::write_atomic(&path, &data)?;
+    let data = serde_json::to_vec(rec).map_err(HistoryError::Encode)?;
+    crate::state::write_atomic(&path, &data).map_err(HistoryError::State)?;
     // Pruning is best effort: if another run holds the lock, it prunes.
     if let Ok(_lock) = crate::state::lock(&s.dir, ".lock", Duration::from_secs(2)) {
         prune(s, SystemTime::now())?;
@@ -343,11 +368,16 @@ pub fn store(s: &Settings, rec: &Record) -> Result<PathBuf, String> {
 }
 
 /// Record file names, oldest first.
-fn list(dir: &Path) -> Result<Vec<(u64, String)>, String> {
+fn list(dir: &Path) -> Result<Vec<(u64, String)>, HistoryError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
+        Err(source) => {
+            return Err(HistoryError::List {
+                dir: dir.to_path_buf(),
+                source,
+            })
+        }
     };
     let mut v: Vec<(u64, String)> = rd
         .filter_map(|e| e.ok())
@@ -362,7 +392,7 @@ fn list(dir: &Path) -> Result<Vec<(u64, String)>, String> {
 
 /// Removes records older than the retention and the oldest beyond the count; also
 /// temporary files a crashed run left behind (older than an hour).
-pub fn prune(s: &Settings, now: SystemTime) -> Result<usize, String> {
+pub fn prune(s: &Settings, now: SystemTime) -> Result<usize, HistoryError> {
     let names = list(&s.dir)?;
     let cutoff = crate::time::unix_ms(now).saturating_sub(s.keep.as_millis() as u64);
     let excess = names.len().saturating_sub(s.max_records);
@@ -372,7 +402,12 @@ pub fn prune(s: &Settings, now: SystemTime) -> Result<usize, String> {
             match std::fs::remove_file(s.dir.join(name)) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("cannot remove {name}: {e}")),
+                Err(source) => {
+                    return Err(HistoryError::Remove {
+                        name: name.clone(),
+                        source,
+                    })
+                }
             }
         }
     }
@@ -394,7 +429,7 @@ pub fn prune(s: &Settings, now: SystemTime) -> Result<usize, String> {
 }
 
 /// Every readable record, oldest first, and how many files could not be read.
-pub fn load(dir: &Path) -> Result<(Vec<Record>, usize), String> {
+pub fn load(dir: &Path) -> Result<(Vec<Record>, usize), HistoryError> {
     let mut out = Vec::new();
     let mut bad = 0;
     for (_, name) in list(dir)? {
@@ -417,13 +452,13 @@ pub fn record_scan(
     report: &Report,
     facts: Option<&Facts>,
     settings: Option<&Settings>,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<Option<PathBuf>, HistoryError> {
     let Some(s) = settings else {
         return Ok(None);
     };
     store(s, &Record::of(report, facts))
         .map(Some)
-        .map_err(|e| format!("scan history not written: {e}"))
+        .map_err(|e| HistoryError::NotWritten(Box::new(e)))
 }
 
 #[cfg(test)]

@@ -24,41 +24,13 @@ use crate::findings::{CheckResult, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// Which KISA numbering a report follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Edition {
-    /// 2021 guide, U-01..U-72 (the one most audit checklists still use).
-    #[default]
-    K2021,
-    /// 2026 guide, U-01..U-67.
-    K2026,
-}
+pub use crate::i18n::Edition;
 
-impl Edition {
-    pub fn items(self) -> &'static [Item] {
-        match self {
-            Edition::K2021 => ITEMS_2021,
-            Edition::K2026 => ITEMS_2026,
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Edition::K2021 => "2021",
-            Edition::K2026 => "2026",
-        }
-    }
-}
-
-impl std::str::FromStr for Edition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "2021" => Ok(Edition::K2021),
-            "2026" => Ok(Edition::K2026),
-            _ => Err(format!(
-                "unknown KISA edition `{s}` (expected 2021 or 2026)"
-            )),
-        }
+/// The items of an edition, in its order.
+pub fn items(e: Edition) -> &'static [Item] {
+    match e {
+        Edition::K2021 => ITEMS_2021,
+        Edition::K2026 => ITEMS_2026,
     }
 }
 
@@ -497,8 +469,7 @@ pub struct Row<'a> {
 
 /// The rows of one host, in item order. Checks in a row are sorted by id.
 pub fn rows(edition: Edition, checks: &[CheckLine]) -> Vec<Row<'_>> {
-    edition
-        .items()
+    items(edition)
         .iter()
         .map(|item| {
             let mut cs: Vec<&CheckLine> = checks
@@ -556,9 +527,7 @@ fn md(s: &str) -> String {
     o
 }
 
-fn h(s: &str) -> String {
-    crate::fleet::render::h(s)
-}
+use crate::html::h;
 
 fn header_lines(hd: &Header, edition: Edition) -> Vec<String> {
     vec![
@@ -810,8 +779,7 @@ pub fn fleet_rows(
                 .push((o.status, r.manual));
         }
     }
-    edition
-        .items()
+    items(edition)
         .iter()
         .map(|item| {
             let mut hosts: BTreeMap<Verdict, BTreeSet<String>> = BTreeMap::new();
@@ -957,7 +925,7 @@ mod tests {
     #[test]
     fn item_tables_are_complete_and_ordered() {
         for (e, n) in [(Edition::K2021, 72), (Edition::K2026, 67)] {
-            let items = e.items();
+            let items = items(e);
             assert_eq!(items.len(), n);
             for (i, it) in items.iter().enumerate() {
                 assert_eq!(it.code, format!("U-{:02}", i + 1));

@@ -17,6 +17,7 @@ pub mod findings;
 pub mod fleet;
 pub mod fs;
 pub mod history;
+pub mod html;
 pub mod i18n;
 pub mod kisa;
 pub mod redact;

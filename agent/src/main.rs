@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Cmd::Classify(a) => commands::classify::run(a),
         Cmd::Waivers(c) => commands::waivers::run(c),
         Cmd::Fix(a) => commands::fix::run(*a),
-        Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(|e| anyhow!(e)),
+        Cmd::Fleet(c) => jikimi::fleet::cli::run(c).map_err(Into::into),
         Cmd::Aws(c) => jikimi::aws::cli::run(c).map_err(|e| anyhow!(e)),
         Cmd::Config(c) => commands::config::run(c),
     };

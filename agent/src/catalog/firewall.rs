@@ -64,8 +64,8 @@ pub struct FirewallProbe {
 }
 
 /// Validates a raw firewall probe.
-pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, super::probe::ProbeError> {
-    use super::probe::ProbeError;
+pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, super::probe::error::ProbeError> {
+    use super::probe::error::ProbeError;
     match (&p.test, &p.hooks) {
         (FirewallTest::DefaultDeny, Some(h)) if h.is_empty() => Err(ProbeError::Shape {
             field: "`hooks`".into(),

@@ -12,7 +12,7 @@ use crate::fs::FileKind;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-mod error;
+pub(crate) mod error;
 mod system;
 pub use error::{chain_text, LocatedError, ProbeError};
 pub use system::*;

@@ -138,8 +138,31 @@ pub fn embedded_sources() -> Vec<SourceFile> {
 
 /// `*.toml` of a directory, sorted (bounded in size); a missing directory is empty when
 /// `optional`. The same reader as the check catalog's.
-pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, String> {
-    crate::catalog::dir_sources(dir, optional).map_err(|e| e.to_string())
+pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, ClassifyError> {
+    crate::catalog::dir_sources(dir, optional).map_err(ClassifyError::Dir)
+}
+
+/// A classification rule that does not parse or validate, located (`file:line`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {message}")]
+pub struct RuleError {
+    pub at: String,
+    pub message: String,
+}
+
+/// Why the classification rules could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClassifyError {
+    /// The rules directory could not be listed, or a file in it read.
+    #[error("{0}")]
+    Dir(crate::catalog::CatalogError),
+    /// Rules that do not parse or validate: every one of them.
+    #[error(
+        "the classification rules have {} error(s):\n  {}",
+        .0.len(),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Rules(Vec<RuleError>),
 }
 
 #[derive(Deserialize)]
@@ -222,7 +245,7 @@ fn rule_id_ok(id: &str) -> bool {
 }
 
 /// Parses one file; every problem is `file:line: message`.
-fn parse_file(src: &SourceFile, errors: &mut Vec<String>) -> Vec<Rule> {
+fn parse_file(src: &SourceFile, errors: &mut Vec<RuleError>) -> Vec<Rule> {
     let raw: RawFile = match toml::from_str(&src.text) {
         Ok(r) => r,
         Err(e) => {
@@ -230,7 +253,10 @@ fn parse_file(src: &SourceFile, errors: &mut Vec<String>) -> Vec<Rule> {
                 .span()
                 .map(|s| format!(":{}", line_of(&src.text, s.start)))
                 .unwrap_or_default();
-            errors.push(format!("{}{at}: {}", src.name, e.message().trim()));
+            errors.push(RuleError {
+                at: format!("{}{at}", src.name),
+                message: e.message().trim().to_string(),
+            });
             return vec![];
         }
     };
@@ -325,7 +351,10 @@ fn parse_file(src: &SourceFile, errors: &mut Vec<String>) -> Vec<Rule> {
             });
         } else {
             for e in errs {
-                errors.push(format!("{origin}: rule {}: {e}", r.id));
+                errors.push(RuleError {
+                    at: origin.clone(),
+                    message: format!("rule {}: {e}", r.id),
+                });
             }
         }
     }
@@ -334,7 +363,7 @@ fn parse_file(src: &SourceFile, errors: &mut Vec<String>) -> Vec<Rule> {
 
 /// Loads the built-in sources, then the user's: a user rule with a built-in id replaces it;
 /// duplicate ids within either set are errors. Every error is reported at once.
-pub fn load(builtin: &[SourceFile], user: &[SourceFile]) -> Result<Rules, String> {
+pub fn load(builtin: &[SourceFile], user: &[SourceFile]) -> Result<Rules, ClassifyError> {
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
     for (set, is_user) in [(builtin, false), (user, true)] {
@@ -342,10 +371,10 @@ pub fn load(builtin: &[SourceFile], user: &[SourceFile]) -> Result<Rules, String
         for src in set {
             for r in parse_file(src, &mut errors) {
                 if let Some(prev) = seen.insert(r.id.clone(), r.origin.clone()) {
-                    errors.push(format!(
-                        "{}: rule {}: duplicate id (also defined at {prev})",
-                        r.origin, r.id
-                    ));
+                    errors.push(RuleError {
+                        at: r.origin.clone(),
+                        message: format!("rule {}: duplicate id (also defined at {prev})", r.id),
+                    });
                     continue;
                 }
                 match rules.iter_mut().find(|x| x.id == r.id) {
@@ -358,23 +387,19 @@ pub fn load(builtin: &[SourceFile], user: &[SourceFile]) -> Result<Rules, String
     if errors.is_empty() {
         Ok(Rules { rules })
     } else {
-        Err(format!(
-            "the classification rules have {} error(s):\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        ))
+        Err(ClassifyError::Rules(errors))
     }
 }
 
 /// The built-in rules plus the user's directory (`explicit`: a missing directory is an error).
-pub fn load_with_dir(dir: &Path, explicit: bool) -> Result<Rules, String> {
+pub fn load_with_dir(dir: &Path, explicit: bool) -> Result<Rules, ClassifyError> {
     let user = dir_sources(dir, !explicit)?;
     load(&embedded_sources(), &user)
 }
 
 /// Loads the rules for a run: built-in plus `dir` (default: the configuration's
 /// `asset.rules_dir`, whose absence is fine unless it was set explicitly).
-pub fn rules_for(cfg: &AssetConfig, dir: Option<&Path>) -> Result<Rules, String> {
+pub fn rules_for(cfg: &AssetConfig, dir: Option<&Path>) -> Result<Rules, ClassifyError> {
     match dir {
         Some(d) => load_with_dir(d, true),
         None => load_with_dir(&cfg.rules_dir(), cfg.rules_dir.is_some()),
@@ -825,7 +850,8 @@ mod tests {
             )],
             &[],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("u.toml:4:"), "{e}");
         assert!(e.contains("unknown field `proces`"), "{e}");
         let e = load(
@@ -835,7 +861,8 @@ mod tests {
             )],
             &[],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         for want in [
             "u.toml:2: rule Bad: id",
             "comes from the [asset]",
@@ -846,6 +873,11 @@ mod tests {
         }
         let dup = "[[rule]]\nid = \"a\"\ntags = { T = \"v\" }\nwhen = [ { port = [1] } ]\n";
         let e = load(&[src("a.toml", dup), src("b.toml", dup)], &[]).unwrap_err();
+        let ClassifyError::Rules(list) = &e else {
+            panic!("not a rules error: {e}")
+        };
+        assert_eq!(list[0].at, "b.toml:1", "{e}");
+        let e = e.to_string();
         assert!(
             e.contains("b.toml:1: rule a: duplicate id (also defined at a.toml:1)"),
             "{e}"

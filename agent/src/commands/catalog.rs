@@ -92,11 +92,11 @@ pub fn run(c: CatalogCmd) -> Result<i32> {
                     no_extra_checks: true,
                     ..cat.clone()
                 };
-                load_catalog(&opts, &cfg).map_err(|e| format!("{e:#}"))
+                load_catalog(&opts, &cfg)
             };
             let lines = super::fixtures::run_all(&fixtures, &fx, &build, &work);
             let _ = std::fs::remove_dir_all(&work);
-            let lines = lines.map_err(|e| anyhow!(e))?;
+            let lines = lines?;
             let mut out = String::new();
             let (mut pass, mut fail) = (0, 0);
             for l in &lines {

@@ -34,7 +34,7 @@ pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     };
     // fail early on unknown ids rather than at the first scan
     run::select(&catalog, &selection).map_err(|e| anyhow!(e))?;
-    let rules = jikimi::classify::rules_for(&cfg.asset, None).map_err(|e| anyhow!(e))?;
+    let rules = jikimi::classify::rules_for(&cfg.asset, None)?;
     Ok(jikimi::daemon::Setup {
         config: cfg,
         catalog,

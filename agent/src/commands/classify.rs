@@ -6,8 +6,7 @@ use anyhow::{anyhow, Result};
 
 pub fn run(a: ClassifyArgs) -> Result<i32> {
     let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
-    let rules =
-        jikimi::classify::rules_for(&cfg.asset, a.rules_dir.as_deref()).map_err(|e| anyhow!(e))?;
+    let rules = jikimi::classify::rules_for(&cfg.asset, a.rules_dir.as_deref())?;
     let root = open_root(a.root.as_deref())?;
     let facts = jikimi::facts::Facts::new(&root);
     let prefix = cfg.ec2_tags.prefix();

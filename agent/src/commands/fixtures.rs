@@ -3,6 +3,7 @@
 //! with the expected one, and requires a passing and a failing fixture for every check. It
 //! lives in the CLI layer because it needs both the catalog and the scan (`jikimi::run`).
 
+use anyhow::{anyhow, Context, Result};
 use jikimi::catalog::fixtures::{load_coverage, Fixture};
 use jikimi::catalog::{Catalog, Profile};
 use jikimi::findings::Status;
@@ -22,10 +23,10 @@ pub struct Line {
 pub fn run_all(
     fixtures_dir: &Path,
     fixtures: &[Fixture],
-    catalog_for: &dyn Fn(Profile) -> Result<Catalog, String>,
+    catalog_for: &dyn Fn(Profile) -> Result<Catalog>,
     work: &Path,
-) -> Result<Vec<Line>, String> {
-    let coverage = load_coverage(fixtures_dir)?;
+) -> Result<Vec<Line>> {
+    let coverage = load_coverage(fixtures_dir).map_err(|e| anyhow!(e))?;
     let mut lines = Vec::new();
     let mut seen: BTreeMap<String, Vec<Status>> = BTreeMap::new();
     let default_catalog = catalog_for(Profile::default())?;
@@ -34,8 +35,8 @@ pub fn run_all(
             Some(p) if p != default_catalog.profile => catalog_for(p)?,
             _ => default_catalog.clone(),
         };
-        let dir = fx.materialise(work)?;
-        let root = Root::new(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dir = fx.materialise(work).map_err(|e| anyhow!(e))?;
+        let root = Root::new(&dir).with_context(|| dir.display().to_string())?;
         for id in fx.expect.keys() {
             if !catalog.checks.iter().any(|c| &c.id == id) {
                 lines.push(Line {
@@ -56,7 +57,7 @@ pub fn run_all(
         if sel.only.is_empty() {
             continue;
         }
-        let report = scan(&catalog, &root, &sel, Default::default())?;
+        let report = scan(&catalog, &root, &sel, Default::default()).map_err(|e| anyhow!(e))?;
         for r in &report.results {
             let want = fx.expect[&r.id];
             seen.entry(r.id.clone()).or_default().push(r.status);

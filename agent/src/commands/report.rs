@@ -23,7 +23,7 @@ pub fn run(a: ReportArgs) -> Result<i32> {
     let kisa_form = matches!(a.format, ReportFormat::Kisa | ReportFormat::KisaHtml);
     let lang = a.lang.resolve(cfg.report.lang, kisa_form);
     let dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
-    let (mut records, bad) = jikimi::history::load(&dir.join("history")).map_err(|e| anyhow!(e))?;
+    let (mut records, bad) = jikimi::history::load(&dir.join("history"))?;
     let cat = catalog(&cfg)?;
     let texts = CheckTexts::new(&cat.checks);
     if kisa_form {

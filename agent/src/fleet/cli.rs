@@ -79,8 +79,51 @@ pub struct ReportArgs {
     pub lang: crate::i18n::LangArgs,
 }
 
-fn period(s: &str, what: &str) -> Result<Duration, String> {
-    crate::sinks::report::parse_since(s).map_err(|e| format!("--{what}: {e}"))
+/// Why `jikimi fleet report` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// `--since`, `--lookback` or `--silent-after` is not a period.
+    #[error("--{flag}: {message}")]
+    Period { flag: &'static str, message: String },
+    #[error("--now `{0}` is not an RFC 3339 time")]
+    Now(String),
+    #[error("--account `{0}` is neither a 12-digit account id nor `all`")]
+    Account(String),
+    #[error("no region: pass --region or set aws.region")]
+    NoRegion,
+    /// The configuration could not be loaded (its message names the file or parameter).
+    #[error("{0}")]
+    Config(String),
+    /// Reading findings from Security Hub failed (session, credentials, API).
+    #[error("{0}")]
+    Aws(String),
+    #[error("{}: {source}", path.display())]
+    ReadFindings {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    ParseFindings {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `--output` could not be written (the message names the file).
+    #[error("{0}")]
+    Output(String),
+    #[error("standard output: {0}")]
+    Stdout(#[source] std::io::Error),
+    /// `--mail`, `--slack` or `--webhook` delivered nothing: one entry per sink.
+    #[error("delivery failed: {}", .0.join(" | "))]
+    Delivery(Vec<String>),
+}
+
+fn period(s: &str, flag: &'static str) -> Result<Duration, FleetError> {
+    crate::sinks::report::parse_since(s).map_err(|e| FleetError::Period {
+        flag,
+        message: e.to_string(),
+    })
 }
 
 /// Hands each element of a JSON array to a callback as it is parsed (one element in memory
@@ -101,9 +144,15 @@ impl<'de> serde::de::Visitor<'de> for EachElement<'_> {
 }
 
 /// Findings from a file (an array of findings, or of GetFindings replies) into `each`.
-fn from_file(p: &std::path::Path, each: &mut dyn FnMut(serde_json::Value)) -> Result<(), String> {
+fn from_file(
+    p: &std::path::Path,
+    each: &mut dyn FnMut(serde_json::Value),
+) -> Result<(), FleetError> {
     use serde::Deserializer;
-    let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let b = std::fs::read(p).map_err(|source| FleetError::ReadFindings {
+        path: p.to_path_buf(),
+        source,
+    })?;
     let mut de = serde_json::Deserializer::from_slice(&b);
     de.deserialize_seq(EachElement(&mut |x| match x {
         serde_json::Value::Object(mut m) if m.get("Findings").is_some_and(|f| f.is_array()) => {
@@ -114,7 +163,10 @@ fn from_file(p: &std::path::Path, each: &mut dyn FnMut(serde_json::Value)) -> Re
         other => each(other),
     }))
     .and_then(|_| de.end())
-    .map_err(|e| format!("{}: {e}", p.display()))
+    .map_err(|source| FleetError::ParseFindings {
+        path: p.to_path_buf(),
+        source,
+    })
 }
 
 fn slack_esc(s: &str) -> String {
@@ -226,19 +278,18 @@ fn kisa_form_text(
     }
 }
 
-pub fn run(cmd: FleetCmd) -> Result<i32, String> {
+pub fn run(cmd: FleetCmd) -> Result<i32, FleetError> {
     match cmd {
         FleetCmd::Report(a) => report(a),
     }
 }
 
-fn report(a: ReportArgs) -> Result<i32, String> {
+fn report(a: ReportArgs) -> Result<i32, FleetError> {
     let since = period(&a.since, "since")?;
     let lookback = period(&a.lookback, "lookback")?.max(since);
-    let cfg = crate::config::Config::load_from(a.config.as_deref())?;
+    let cfg = crate::config::Config::load_from(a.config.as_deref()).map_err(FleetError::Config)?;
     let now = match &a.now {
-        Some(s) => crate::time::parse_rfc3339(s)
-            .ok_or_else(|| format!("--now `{s}` is not an RFC 3339 time"))?,
+        Some(s) => crate::time::parse_rfc3339(s).ok_or_else(|| FleetError::Now(s.clone()))?,
         None => SystemTime::now(),
     };
     let silent_after = match &a.silent_after {
@@ -251,11 +302,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     let account = match a.account.as_deref() {
         Some("all") => None,
         Some(x) if x.len() == 12 && x.bytes().all(|b| b.is_ascii_digit()) => Some(x.to_string()),
-        Some(x) => {
-            return Err(format!(
-                "--account `{x}` is neither a 12-digit account id nor `all`"
-            ))
-        }
+        Some(x) => return Err(FleetError::Account(x.to_string())),
         None => cfg.aws.account_id.clone(),
     };
     let mut regions = a.regions.clone();
@@ -292,16 +339,17 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         }
         None => {
             if regions.is_empty() {
-                return Err("no region: pass --region or set aws.region".into());
+                return Err(FleetError::NoRegion);
             }
-            let session = Session::new(&cfg.aws)?;
+            let session = Session::new(&cfg.aws).map_err(FleetError::Aws)?;
             let q = Query {
                 account_id: account.clone(),
                 updated_from: crate::time::rfc3339(now - lookback),
                 updated_to: crate::time::rfc3339(now),
             };
             for r in &regions {
-                let pages = securityhub_read::read(&session, r, &q, &mut |f| input.add(&f))?;
+                let pages = securityhub_read::read(&session, r, &q, &mut |f| input.add(&f))
+                    .map_err(FleetError::Aws)?;
                 if pages.foreign > 0 {
                     say(&format!(
                         "jikimi: {r}: {} finding(s) that are not Jikimi's were ignored",
@@ -326,7 +374,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     };
     let kisa_form = matches!(a.format, Format::Kisa | Format::KisaHtml);
     let lang = a.lang.resolve(cfg.report.lang, kisa_form);
-    let catalog = fleet_catalog(&cfg)?;
+    let catalog = fleet_catalog(&cfg).map_err(FleetError::Config)?;
     let kisa_text = kisa_form.then(|| kisa_form_text(&input, &catalog, &p, &a));
     let mut rep = build_from(input, &p);
     rep.lang = lang;
@@ -341,13 +389,15 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         _ => render::markdown(&rep),
     };
     match &a.output {
-        Some(path) => crate::state::write_atomic(path, text.as_bytes())?,
+        Some(path) => {
+            crate::state::write_atomic(path, text.as_bytes()).map_err(FleetError::Output)?
+        }
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|_| out.flush())
-                .map_err(|e| format!("standard output: {e}"))?;
+                .map_err(FleetError::Stdout)?;
         }
     }
     let parameter = |name: &str| crate::aws::ssm::read_parameter(&cfg.aws, name);
@@ -410,6 +460,6 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     if failed.is_empty() {
         Ok(0)
     } else {
-        Err(format!("delivery failed: {}", failed.join(" | ")))
+        Err(FleetError::Delivery(failed))
     }
 }

@@ -11,21 +11,7 @@ use crate::i18n::Texts;
 use std::fmt::Write;
 
 /// HTML text and attribute escaping; control characters are dropped.
-pub fn h(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c if c.is_control() => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
+pub use crate::html::h;
 
 /// Markdown: one line, markup characters backslash-escaped, `<` and `>` as entities.
 pub fn m(s: &str) -> String {

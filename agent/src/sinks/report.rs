@@ -668,20 +668,7 @@ pub fn json(d: &Document) -> String {
     serde_json::to_string_pretty(d).unwrap_or_default() + "\n"
 }
 
-fn h(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
+use crate::html::h;
 
 /// Background of the page header (also what the rendering test looks for).
 pub const HEADER_BG: &str = "#1e293b";
