@@ -15,49 +15,18 @@
     reason = "the summary of the differential run is the point of --nocapture"
 )]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jikimi::facts::sshd::{self, Connection};
 use jikimi::fs::Root;
 
+mod common {
+    pub mod sshd_oracle;
+}
+use common::sshd_oracle::{connection_specs, copy_tree, Run, Verdicts};
+
 const SSHD: &str = "/usr/sbin/sshd";
-
-fn copy_corpus(from: &Path, to: &Path, dir: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let src = e.path();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_corpus(&src, &dst, dir);
-        } else {
-            let bytes = std::fs::read(&src).unwrap();
-            let text = String::from_utf8(bytes).expect("corpus files are UTF-8");
-            std::fs::write(&dst, text.replace("@DIR@", dir)).unwrap();
-        }
-    }
-}
-
-/// `keyword -> values` in printed order.
-fn parse_dump(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
-        m.entry(k.to_string()).or_default().push(v.to_string());
-    }
-    m
-}
-
-struct Run {
-    ok: bool,
-    out: String,
-}
 
 fn run_sshd(conf: &Path, key: &Path, spec: Option<&str>) -> Run {
     let mut c = Command::new(SSHD);
@@ -68,16 +37,7 @@ fn run_sshd(conf: &Path, key: &Path, spec: Option<&str>) -> Run {
     c.current_dir("/")
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    let o = c.output().expect("run sshd");
-    let out = if o.status.success() {
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    } else {
-        String::from_utf8_lossy(&o.stderr).into_owned()
-    };
-    Run {
-        ok: o.status.success(),
-        out,
-    }
+    Run::from_output(&c.output().expect("run sshd"))
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf) {
@@ -111,7 +71,7 @@ fn sshd_t_agrees_with_effective() {
             .join(set);
         let dir = tmp.path().join(set);
         let dir_s = dir.to_str().unwrap().to_string();
-        copy_corpus(&src, &dir, &dir_s);
+        copy_tree(&src, &dir, &dir_s);
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -125,22 +85,12 @@ fn sshd_t_agrees_with_effective() {
     let root = Root::new(Path::new("/")).unwrap();
     assert!(confs.len() >= 50, "corpus has {} configs", confs.len());
 
-    let mut failures = Vec::new();
-    let mut refused = Vec::new();
+    let mut v = Verdicts::default();
     let mut runs = 0;
     for conf in &confs {
         let name = conf.file_name().unwrap().to_string_lossy().into_owned();
-        let mut specs: Vec<Option<String>> = vec![None];
-        if let Ok(t) = std::fs::read_to_string(conf.with_extension("conn")) {
-            specs.extend(
-                t.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| Some(l.to_string())),
-            );
-        }
         let loaded = sshd::load(&root, conf.to_str().unwrap());
-        for spec in &specs {
+        for spec in &connection_specs(conf) {
             runs += 1;
             let label = format!("{name} [{}]", spec.as_deref().unwrap_or("no -C"));
             let real = run_sshd(conf, &key, spec.as_deref());
@@ -151,60 +101,19 @@ fn sshd_t_agrees_with_effective() {
                 };
                 cfg.try_effective(&conn)
             });
-            match (real.ok, ours) {
-                (false, Err(e)) => refused.push(format!(
-                    "  {label}\n    sshd: {}\n    ours: {e}",
-                    real.out.lines().last().unwrap_or("").trim()
-                )),
-                (false, Ok(_)) => failures.push(format!(
-                    "{label}: sshd refused the configuration but we accepted it; sshd said: {}",
-                    real.out.trim()
-                )),
-                (true, Err(e)) => failures.push(format!(
-                    "{label}: sshd accepted the configuration but we refused it: {e}"
-                )),
-                (true, Ok(eff)) => {
-                    let mut want = parse_dump(&real.out);
-                    let mut got = parse_dump(&eff.render());
-                    // The throwaway key given with -h comes first; without any HostKey in
-                    // the configuration it replaces sshd's three defaults.
-                    if let Some(v) = want.get_mut("hostkey") {
-                        if v.first() == Some(&key_s) {
-                            v.remove(0);
-                        }
-                        if v.is_empty() {
-                            want.remove("hostkey");
-                            if eff.get("hostkey").is_some_and(|s| s.is_default()) {
-                                got.remove("hostkey");
-                            }
-                        }
-                    }
-                    let keys: std::collections::BTreeSet<&String> =
-                        want.keys().chain(got.keys()).collect();
-                    for k in keys {
-                        let (w, g) = (want.get(k), got.get(k));
-                        if w != g {
-                            failures.push(format!(
-                                "{label}: {k}: sshd={:?} ours={:?}",
-                                w.map(Vec::as_slice).unwrap_or(&[]),
-                                g.map(Vec::as_slice).unwrap_or(&[])
-                            ));
-                        }
-                    }
-                }
-            }
+            v.judge(&label, &real, ours, &key_s, false);
         }
     }
     eprintln!(
         "sshd differential: {} configs, {runs} sshd -T runs, {} refused by both:\n{}",
         confs.len(),
-        refused.len(),
-        refused.join("\n")
+        v.refused.len(),
+        v.refused.join("\n")
     );
     assert!(
-        failures.is_empty(),
+        v.failures.is_empty(),
         "{} differences with sshd -T:\n{}",
-        failures.len(),
-        failures.join("\n")
+        v.failures.len(),
+        v.failures.join("\n")
     );
 }

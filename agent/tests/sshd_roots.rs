@@ -20,40 +20,16 @@
     reason = "the summary of the differential run is the point of --nocapture"
 )]
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jikimi::facts::sshd::{self, Connection, VersionSource};
 use jikimi::fs::Root;
 
-/// `keyword -> values` in printed order.
-fn parse_dump(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
-        m.entry(k.to_string()).or_default().push(v.to_string());
-    }
-    m
+mod common {
+    pub mod sshd_oracle;
 }
-
-fn copy_tree(from: &Path, to: &Path, dir: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst, dir);
-        } else {
-            let text = String::from_utf8(std::fs::read(&src).unwrap()).expect("UTF-8 corpus");
-            std::fs::write(&dst, text.replace("@DIR@", dir)).unwrap();
-        }
-    }
-}
+use common::sshd_oracle::{connection_specs, copy_tree, Run, Verdicts};
 
 /// The root of a suite: the env var, else what tests/lib/debian-roots.sh prints.
 fn root_of(suite: &str) -> PathBuf {
@@ -194,11 +170,6 @@ fn sample_value(name: &str) -> &'static str {
     }
 }
 
-struct Run {
-    ok: bool,
-    out: String,
-}
-
 fn run_sshd(root: &Path, conf: &str, key: &str, spec: Option<&str>) -> Run {
     let mut c = Command::new("chroot");
     c.arg(root)
@@ -210,18 +181,10 @@ fn run_sshd(root: &Path, conf: &str, key: &str, spec: Option<&str>) -> Run {
     c.current_dir("/")
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    let o = c
-        .output()
-        .expect("chroot ROOT /usr/sbin/sshd (run the tests as root)");
-    Run {
-        ok: o.status.success(),
-        out: String::from_utf8_lossy(if o.status.success() {
-            &o.stdout
-        } else {
-            &o.stderr
-        })
-        .into_owned(),
-    }
+    Run::from_output(
+        &c.output()
+            .expect("chroot ROOT /usr/sbin/sshd (run the tests as root)"),
+    )
 }
 
 /// Compares one root's sshd with ours over a corpus; returns (runs, refused by both,
@@ -287,24 +250,13 @@ fn compare(suite: &str, want_release: u16) -> (usize, Vec<String>, Vec<String>) 
     }
     assert!(confs.len() >= 200, "corpus has {} configs", confs.len());
 
-    let mut failures = Vec::new();
-    let mut refused = Vec::new();
+    let mut v = Verdicts::default();
     let mut runs = 0;
     for (host_path, inside) in &confs {
         let name = inside.rsplit('/').next().unwrap().to_string();
-        let mut specs: Vec<Option<String>> = vec![None];
-        if let Ok(t) = std::fs::read_to_string(host_path.with_extension("conn")) {
-            specs.extend(
-                t.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| Some(l.to_string())),
-            );
-        }
         let loaded = sshd::load(&root, inside);
-        for spec in &specs {
+        for spec in &connection_specs(host_path) {
             runs += 1;
-            let before = failures.len();
             let label = format!("{suite} {name} [{}]", spec.as_deref().unwrap_or("no -C"));
             let real = run_sshd(&root_dir, inside, &key_in, spec.as_deref());
             let ours = loaded.as_ref().map_err(Clone::clone).and_then(|cfg| {
@@ -314,60 +266,10 @@ fn compare(suite: &str, want_release: u16) -> (usize, Vec<String>, Vec<String>) 
                 };
                 cfg.try_effective(&conn)
             });
-            match (real.ok, ours) {
-                (false, Err(e)) => refused.push(format!(
-                    "  {label}\n    sshd: {}\n    ours: {e}",
-                    real.out.lines().last().unwrap_or("").trim()
-                )),
-                (false, Ok(_)) => failures.push(format!(
-                    "{label}: sshd refused the configuration but we accepted it; sshd said: {}",
-                    real.out.trim()
-                )),
-                (true, Err(e)) => failures.push(format!(
-                    "{label}: sshd accepted the configuration but we refused it: {e}"
-                )),
-                (true, Ok(eff)) => {
-                    let mut want = parse_dump(&real.out);
-                    let mut got = parse_dump(&eff.render());
-                    if let Some(v) = want.get_mut("hostkey") {
-                        if v.first() == Some(&key_in) {
-                            v.remove(0);
-                        }
-                        if v.is_empty() {
-                            want.remove("hostkey");
-                            if eff.get("hostkey").is_some_and(|s| s.is_default()) {
-                                got.remove("hostkey");
-                            }
-                        }
-                    }
-                    let keys: BTreeSet<&String> = want.keys().chain(got.keys()).collect();
-                    for k in keys {
-                        let (w, g) = (want.get(k), got.get(k));
-                        if w != g {
-                            failures.push(format!(
-                                "{label}: {k}: sshd={:?} ours={:?}",
-                                w.map(Vec::as_slice).unwrap_or(&[]),
-                                g.map(Vec::as_slice).unwrap_or(&[])
-                            ));
-                        }
-                    }
-                    // The whole text, line order included, for the plain `sshd -T`.
-                    if spec.is_none() && failures.len() == before {
-                        let strip = |t: &str| {
-                            t.lines()
-                                .filter(|l| !l.starts_with("hostkey "))
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        };
-                        if strip(&real.out) != strip(&eff.render()) {
-                            failures.push(format!("{label}: same lines, different order"));
-                        }
-                    }
-                }
-            }
+            v.judge(&label, &real, ours, &key_in, true);
         }
     }
-    (runs, refused, failures)
+    (runs, v.refused, v.failures)
 }
 
 fn oracle(suite: &str, release: u16) {

@@ -466,21 +466,24 @@ fn lock_out_guards_refuse_and_allow() {
     let e = env();
     let cat = custom(GUARD_CHECKS);
     let cat_arg = cat.path().display().to_string();
+    let fix_only = |r: &std::path::Path, only: &str| {
+        jikimi(&fix_args(
+            &e,
+            r.to_str().unwrap(),
+            &[
+                "--yes",
+                "--catalog",
+                &cat_arg,
+                "--no-extra-checks",
+                "--only",
+                only,
+            ],
+        ))
+    };
     // root only, no keys: every one of the three would lock people out
     let r = tiny_host(&e.work, false, false);
     let before = tree_state(&r);
-    let o = jikimi(&fix_args(
-        &e,
-        r.to_str().unwrap(),
-        &[
-            "--yes",
-            "--catalog",
-            &cat_arg,
-            "--no-extra-checks",
-            "--only",
-            "T-ROOT,T-PASS",
-        ],
-    ));
+    let o = fix_only(&r, "T-ROOT,T-PASS");
     assert_eq!(o.code, 2, "{}", o.stdout);
     assert!(
         o.stdout.contains("T-ROOT") && o.stdout.contains("PermitRootLogin no would lock out"),
@@ -496,18 +499,7 @@ fn lock_out_guards_refuse_and_allow() {
     assert_eq!(tree_state(&r), before);
     // an administrator who can log in, and root's authorized_keys: both apply
     let r = tiny_host(&e.work, true, true);
-    let o = jikimi(&fix_args(
-        &e,
-        r.to_str().unwrap(),
-        &[
-            "--yes",
-            "--catalog",
-            &cat_arg,
-            "--no-extra-checks",
-            "--only",
-            "T-ROOT,T-PASS",
-        ],
-    ));
+    let o = fix_only(&r, "T-ROOT,T-PASS");
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     let cfg = std::fs::read_to_string(r.join("etc/ssh/sshd_config")).unwrap();
     assert!(
@@ -516,18 +508,7 @@ fn lock_out_guards_refuse_and_allow() {
         "{cfg}"
     );
     // locking the only administrator is refused
-    let o = jikimi(&fix_args(
-        &e,
-        r.to_str().unwrap(),
-        &[
-            "--yes",
-            "--catalog",
-            &cat_arg,
-            "--no-extra-checks",
-            "--only",
-            "T-LOCK",
-        ],
-    ));
+    let o = fix_only(&r, "T-LOCK");
     assert_eq!(o.code, 2, "{}", o.stdout);
     assert!(
         o.stdout

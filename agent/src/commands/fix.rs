@@ -1,7 +1,7 @@
 //! `jikimi fix`: plan, show, confirm, apply and verify the catalog's fixes; `--undo` and
 //! `--list` over the fix journals. The engine is `jikimi::remediate`; this is its terminal.
 
-use super::super::{load_catalog, open_root, CatalogOpts};
+use super::{load_catalog, open_root, CatalogOpts};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use jikimi::findings::Severity;

@@ -1,7 +1,7 @@
 //! `jikimi waivers list` and the waiver part of `jikimi config validate`: the command-line
 //! side of `jikimi::waivers`.
 
-use super::super::{load_catalog, print_out, CatalogOpts};
+use super::{load_catalog, print_out, CatalogOpts};
 use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use jikimi::config::Config;
