@@ -49,6 +49,8 @@ enum Event {
 struct Shared {
     /// The last rendered metrics, shared with the replies being written.
     metrics: Mutex<Arc<String>>,
+    /// The real-time counters, rendered live on each scrape.
+    realtime: Mutex<Option<Arc<realtime::Metrics>>>,
     last_ok: Mutex<Option<Instant>>,
     stopping: AtomicBool,
 }
@@ -97,7 +99,13 @@ impl http::Handler for Shared {
             "/metrics" => http::Response {
                 status: "200 OK",
                 content_type: "text/plain; version=0.0.4; charset=utf-8",
-                body: self.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
+                body: {
+                    let base = self.metrics.lock().map(|m| m.clone()).unwrap_or_default();
+                    match self.realtime.lock().ok().and_then(|r| r.clone()) {
+                        Some(rt) => Arc::new(format!("{base}{}", rt.render())),
+                        None => base,
+                    }
+                },
             },
             "/healthz" => {
                 let last = self.last_ok.lock().ok().and_then(|l| *l);
@@ -182,6 +190,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
         ))),
         last_ok: Mutex::new(None),
         stopping: AtomicBool::new(false),
+        realtime: Mutex::new(None),
     });
     {
         let shared = shared.clone();
@@ -203,6 +212,12 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
     let mut counters = Counters::default();
     let mut current: Option<Report> = None;
     let mut rt = start_realtime(&setup, &root, &tx);
+    let share_rt = |rt: &Option<realtime::Realtime>| {
+        if let Ok(mut s) = shared.realtime.lock() {
+            *s = rt.as_ref().map(|r| r.metrics.clone());
+        }
+    };
+    share_rt(&rt);
     loop {
         // a full scan: every selected check, dependencies recorded for the watcher
         let walks = walk_checks(&setup);
@@ -248,7 +263,11 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                     }
                 );
                 current = Some(o.report);
-                Some((o.metrics, line))
+                let text = match rt.as_ref() {
+                    Some(rt) => with_realtime(o.metrics, rt, textfile.as_deref()),
+                    None => o.metrics,
+                };
+                Some((text, line))
             }
             Err(e) => {
                 log(&match e {
@@ -266,14 +285,13 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                 true
             }
             None => {
-                let mut m = prometheus::render(None, None, &counters, Default::default());
-                m.push_str(&extra);
+                let m = prometheus::render(None, None, &counters, Default::default());
                 if let Some(p) = opts
                     .textfile
                     .as_ref()
                     .or(setup.config.daemon.textfile.as_ref())
                 {
-                    if let Err(e) = write_textfile(p, &m) {
+                    if let Err(e) = write_textfile(p, &format!("{m}{extra}")) {
                         log(&format!("cannot write textfile {}: {e}", p.display()));
                     }
                 }
@@ -341,6 +359,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                             setup = s;
                             if was != (setup.config.daemon.realtime != Some(false)) {
                                 rt = start_realtime(&setup, &root, &tx);
+                                share_rt(&rt);
                             }
                         }
                         Err(e) => log(&format!(
@@ -357,6 +376,21 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             }
         }
     }
+}
+
+/// The metrics text with the real-time part as it is now (the watches and timings are
+/// updated after the pipeline rendered it), rewritten to the textfile too.
+fn with_realtime(mut text: String, rt: &realtime::Realtime, textfile: Option<&Path>) -> String {
+    if let Some(i) = text.find(realtime::FIRST_FAMILY) {
+        text.truncate(i);
+    }
+    if let Some(p) = textfile {
+        if let Err(e) = write_textfile(p, &format!("{text}{}", rt.render())) {
+            log(&format!("cannot write textfile {}: {e}", p.display()));
+        }
+    }
+    // `/metrics` appends the live real-time part itself
+    text
 }
 
 fn publish(shared: &Shared, text: String) {
@@ -439,13 +473,7 @@ fn recheck(
                 log(&msg);
             }
             rt.done(n, o.eval_time, first);
-            // the published text carries the metrics of this very re-evaluation
-            let mut text = o.metrics;
-            if let Some(i) = text.find("# HELP jikimi_realtime_watches") {
-                text.truncate(i);
-            }
-            text.push_str(&rt.render());
-            publish(shared, text);
+            publish(shared, with_realtime(o.metrics, rt, textfile.as_deref()));
             let s = &o.report.summary;
             log(&format!(
                 "realtime: {n} checks re-evaluated in {:.1} ms{}: {} changed{}; {} failed, score {:.1}",

@@ -13,6 +13,7 @@ mod fix;
 mod hardening;
 mod history;
 mod platforms;
+mod realtime;
 mod waivers;
 
 fn bin() -> Command {

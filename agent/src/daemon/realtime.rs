@@ -29,6 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Where the real-time metrics start in the metrics text.
+pub const FIRST_FAMILY: &str = "# HELP jikimi_realtime_watches ";
+
 /// A full re-evaluation after a queue overflow happens at most this often.
 pub const OVERFLOW_MIN_GAP: Duration = Duration::from_secs(10);
 
@@ -66,19 +69,17 @@ pub struct Metrics {
     pub reevaluated_checks: AtomicU64,
     pub watch_failures: AtomicU64,
     pub fallback_polls: AtomicU64,
+    watches: AtomicU64,
+    watched_paths: AtomicU64,
+    fallback_checks: AtomicU64,
+    eval_last_ns: AtomicU64,
+    latency_buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_us: AtomicU64,
 }
 
 /// Latency buckets (seconds) from the first event to the sinks done.
 const BUCKETS: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0];
-
-#[derive(Default)]
-struct Timings {
-    latency_buckets: [u64; BUCKETS.len()],
-    latency_count: u64,
-    latency_sum: f64,
-    eval_sum: f64,
-    eval_last: f64,
-}
 
 /// Changes seen and not yet re-evaluated.
 #[derive(Default)]
@@ -136,7 +137,6 @@ pub struct Realtime {
     dirs: BTreeMap<String, i32>,
     /// Checks some of whose inputs are not watched (watch limit, incomplete recording).
     unwatched: BTreeSet<String>,
-    timings: Timings,
     last_run: Option<Instant>,
     last_all: Option<Instant>,
     last_poll: Instant,
@@ -166,7 +166,6 @@ fn mask() -> WatchFlags {
         | WatchFlags::DELETE_SELF
         | WatchFlags::MOVE_SELF
         | WatchFlags::ONLYDIR
-        | WatchFlags::DONT_FOLLOW
 }
 
 impl Realtime {
@@ -196,7 +195,6 @@ impl Realtime {
             deps: BTreeMap::new(),
             dirs: BTreeMap::new(),
             unwatched: BTreeSet::new(),
-            timings: Timings::default(),
             last_run: None,
             last_all: None,
             last_poll: Instant::now(),
@@ -304,6 +302,17 @@ impl Realtime {
             .fetch_add(failures as u64, Ordering::Relaxed);
         let newly = unwatched != self.unwatched;
         self.unwatched = unwatched;
+        let m = &self.metrics;
+        m.watches.store(self.dirs.len() as u64, Ordering::Relaxed);
+        m.fallback_checks
+            .store(self.unwatched.len() as u64, Ordering::Relaxed);
+        let paths: BTreeSet<&String> = self
+            .deps
+            .values()
+            .flat_map(|d| d.paths.iter().chain(&d.dirs))
+            .filter(|p| !unwatchable(p))
+            .collect();
+        m.watched_paths.store(paths.len() as u64, Ordering::Relaxed);
         if failures > 0 && newly {
             return Some(format!(
                 "realtime: {failures} director{} could not be watched{}: {} checks fall back to re-evaluation every {} s",
@@ -385,16 +394,17 @@ impl Realtime {
         self.metrics
             .reevaluated_checks
             .fetch_add(checks as u64, Ordering::Relaxed);
-        let t = &mut self.timings;
-        t.eval_sum += eval.as_secs_f64();
-        t.eval_last = eval.as_secs_f64();
+        let m = &self.metrics;
+        m.eval_last_ns
+            .store(eval.as_nanos() as u64, Ordering::Relaxed);
         if let Some(f) = first_event {
             let l = f.elapsed().as_secs_f64();
-            t.latency_count += 1;
-            t.latency_sum += l;
+            m.latency_count.fetch_add(1, Ordering::Relaxed);
+            m.latency_sum_us
+                .fetch_add((l * 1e6) as u64, Ordering::Relaxed);
             for (i, b) in BUCKETS.iter().enumerate() {
                 if l <= *b {
-                    t.latency_buckets[i] += 1;
+                    m.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -407,7 +417,14 @@ impl Realtime {
 
     /// The Prometheus text of the real-time metrics.
     pub fn render(&self) -> String {
-        let m = &self.metrics;
+        self.metrics.render()
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text of the real-time metrics (read live by `/metrics`).
+    pub fn render(&self) -> String {
+        let m = self;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut o = String::with_capacity(2048);
         let mut fam = |name: &str, kind: &str, help: &str, v: String| {
@@ -417,21 +434,13 @@ impl Realtime {
             "jikimi_realtime_watches",
             "gauge",
             "Directories watched with inotify for real-time re-evaluation.",
-            format!("jikimi_realtime_watches {}", self.dirs.len()),
+            format!("jikimi_realtime_watches {}", get(&m.watches)),
         );
         fam(
             "jikimi_realtime_watched_paths",
             "gauge",
             "Distinct paths the watched checks read.",
-            format!(
-                "jikimi_realtime_watched_paths {}",
-                self.deps
-                    .values()
-                    .flat_map(|d| d.paths.iter().chain(&d.dirs))
-                    .filter(|p| !unwatchable(p))
-                    .collect::<BTreeSet<_>>()
-                    .len()
-            ),
+            format!("jikimi_realtime_watched_paths {}", get(&m.watched_paths)),
         );
         fam(
             "jikimi_realtime_events_total",
@@ -491,22 +500,23 @@ impl Realtime {
             "Evaluation time of the last re-evaluation (checks only, without sinks).",
             format!(
                 "jikimi_realtime_reevaluation_eval_seconds {}",
-                self.timings.eval_last
+                get(&m.eval_last_ns) as f64 / 1e9
             ),
         );
-        let t = &self.timings;
         let mut h = String::new();
         for (i, b) in BUCKETS.iter().enumerate() {
             let _ = writeln!(
                 h,
                 "jikimi_realtime_latency_seconds_bucket{{le=\"{b}\"}} {}",
-                t.latency_buckets[i]
+                get(&m.latency_buckets[i])
             );
         }
         let _ = write!(
             h,
             "jikimi_realtime_latency_seconds_bucket{{le=\"+Inf\"}} {}\njikimi_realtime_latency_seconds_sum {}\njikimi_realtime_latency_seconds_count {}",
-            t.latency_count, t.latency_sum, t.latency_count
+            get(&m.latency_count),
+            get(&m.latency_sum_us) as f64 / 1e6,
+            get(&m.latency_count)
         );
         fam(
             "jikimi_realtime_latency_seconds",
@@ -527,7 +537,10 @@ impl Realtime {
             "jikimi_realtime_fallback_checks",
             "gauge",
             "Checks re-evaluated by interval polling because their inputs are not all watched.",
-            format!("jikimi_realtime_fallback_checks {}", self.unwatched.len()),
+            format!(
+                "jikimi_realtime_fallback_checks {}",
+                get(&m.fallback_checks)
+            ),
         );
         fam(
             "jikimi_realtime_fallback_polls_total",
