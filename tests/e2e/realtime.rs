@@ -351,7 +351,7 @@ fn a_file_no_check_reads_triggers_nothing() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(d.metric("jikimi_realtime_reevaluations_total"), before);
     assert!(
-        !d.drain().iter().any(|l| l.contains("realtime:")),
+        !d.drain().iter().any(|l| l.contains("re-evaluated")),
         "{}",
         d.log.join("\n")
     );
