@@ -254,6 +254,8 @@ impl Realtime {
             .cloned()
             .collect();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // watches the reader dropped (the directory was deleted or moved away)
+        self.dirs.retain(|_, wd| st.wds.contains_key(wd));
         for d in stale {
             if let Some(wd) = self.dirs.remove(&d) {
                 let _ = inotify::remove_watch(self.fd.as_fd(), wd);
@@ -609,7 +611,16 @@ fn read_loop(fd: &OwnedFd, state: &Mutex<State>, m: &Metrics, budget: u64, notif
                     st.wds.remove(&wd);
                     continue;
                 }
-                let Some(dir) = st.wds.get(&wd) else { continue };
+                let Some(dir) = st.wds.get(&wd).cloned() else {
+                    continue;
+                };
+                if flags.intersects(ReadFlags::MOVE_SELF | ReadFlags::DELETE_SELF) {
+                    // the watch followed the inode away: forget it, so that the update after
+                    // the re-evaluation watches whatever is at that path now
+                    st.wds.remove(&wd);
+                    let _ = inotify::remove_watch(fd.as_fd(), wd);
+                }
+                let dir = &dir;
                 let (path, par) = match &name {
                     Some(n) => (crate::fs::join(dir, n), dir.clone()),
                     None => (dir.clone(), parent(dir).to_string()),
@@ -655,6 +666,19 @@ fn read_loop(fd: &OwnedFd, state: &Mutex<State>, m: &Metrics, budget: u64, notif
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_configuration_and_unit_keep_realtime_on() {
+        let cfg: crate::config::Config =
+            toml::from_str(include_str!("../../../packaging/jikimi.toml")).unwrap();
+        assert_ne!(cfg.daemon.realtime, Some(false));
+        let unit = include_str!("../../../packaging/systemd/jikimi.service");
+        let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+        assert_eq!(exec, "ExecStart=/usr/bin/jikimi check");
+        // inotify_* are in @file-system, part of @system-service
+        assert!(unit.contains("SystemCallFilter=@system-service"));
+        assert!(!unit.contains("inotify"));
+    }
 
     #[test]
     fn index_matches_the_file_what_is_under_it_and_the_listed_parent() {
