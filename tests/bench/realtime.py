@@ -17,9 +17,10 @@
 Targets: p95 < 2 s, < 5 ms per sshd re-evaluation, idle ~0 % CPU and < 12 MB RSS, flood
 < 5 % of a core. Uses target/release/jikimi (built unless --no-build; --bin to choose).
 """
-import argparse, http.server, json, os, re, shutil, signal, statistics, subprocess, sys
+import argparse, functools, http.server, json, os, re, shutil, signal, statistics, subprocess, sys
 import tempfile, threading, time
 
+print = functools.partial(print, flush=True)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -176,8 +177,11 @@ def sshd_flips(binary, root, state, changes, gap):
     lat, evals = [], []
     mark = len(d.lines)
     evil = os.path.join(dropdir, "00-bench.conf")
+    with urlopen_metrics(d) as m:
+        passing = any('check="SSH-001"' in k and 'status="PASS"' in k for k in m)
     for i in range(changes):
-        yes = i % 2 == 0
+        # every change flips SSH-001: PASS -> FAIL ("failed") or back ("fixed")
+        yes = (i % 2 == 0) == passing
         tmpf = os.path.join(dropdir, ".00-bench.tmp")
         with open(tmpf, "w") as f:
             f.write(f"PermitRootLogin {'yes' if yes else 'no'}\n")
@@ -186,6 +190,7 @@ def sshd_flips(binary, root, state, changes, gap):
         os.rename(tmpf, evil)
         t = hooks.wait("failed" if yes else "fixed", "SSH-001", t0)
         if t is None:
+            d.stop()
             sys.exit(f"change {i}: no alert within 10 s\n" + "\n".join(d.lines[-10:]))
         lat.append(t - t0)
         time.sleep(gap)

@@ -635,6 +635,10 @@ fn read_loop(fd: &OwnedFd, state: &Mutex<State>, m: &Metrics, budget: u64, notif
                 let fresh = ids.iter().filter(|i| !st.pending.ids.contains(*i)).count();
                 if fresh == 0 {
                     m.coalesced.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    // the main thread may be waiting on an earlier due time (an overflow's
+                    // full re-evaluation waits longer than checks named by an event)
+                    wake = true;
                 }
                 st.pending.ids.extend(ids);
                 st.pending.first.get_or_insert_with(Instant::now);
