@@ -93,6 +93,11 @@ python3 tests/docs/check_links.py 2>&1 | tee /tmp/jikimi-docs.log
 line=$(grep -E '^docs: [0-9]+ passed' /tmp/jikimi-docs.log | tail -n 1)
 record "${line:-docs: 0 passed, 1 failed (no summary)}"
 
+step "arch: no module dependency cycles in agent/src (tests/arch/check_cycles.py)"
+python3 tests/arch/check_cycles.py 2>&1 | tee /tmp/jikimi-arch.log
+line=$(grep -E '^arch: [0-9]+ passed' /tmp/jikimi-arch.log | tail -n 1)
+record "${line:-arch: 0 passed, 1 failed (no summary)}"
+
 step "AWS integration tests (moto_server, botocore service models; tests/aws/run.sh)"
 JIKIMI_BIN="$BIN" bash tests/aws/run.sh 2>&1 | tee /tmp/jikimi-aws-test.log
 aws_rc=${PIPESTATUS[0]}

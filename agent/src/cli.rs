@@ -1,8 +1,6 @@
-//! The command line of `jikimi`: every clap definition (the subcommands' own argument structs
-//! of `fix` and `waivers` live beside their bodies in `commands/`). Parsing only: the bodies
-//! are in `commands/`, dispatch is in main.rs.
+//! The command line of `jikimi`: every clap definition. Parsing only: the bodies are in
+//! `commands/`, dispatch is in main.rs.
 
-use crate::commands;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -42,9 +40,9 @@ pub enum Cmd {
     Classify(ClassifyArgs),
     /// List the waivers (accepted risks) of the configuration and the waivers directory.
     #[command(subcommand)]
-    Waivers(commands::waivers::WaiversCmd),
+    Waivers(WaiversCmd),
     /// Fix failing checks that have a mechanical fix: diff, apply, verify, roll back; undo.
-    Fix(Box<commands::fix::FixArgs>),
+    Fix(Box<FixArgs>),
     /// Reports for the whole fleet, from the findings every host sent to Security Hub.
     #[command(subcommand)]
     Fleet(jikimi::fleet::cli::FleetCmd),
@@ -269,6 +267,66 @@ pub enum ConfigCmd {
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum WaiversCmd {
+    /// Each waiver with its state (active, expiring within 14 days, expired), by expiry.
+    List(WaiversListArgs),
+}
+
+#[derive(Args)]
+pub struct WaiversListArgs {
+    /// Only expired waivers.
+    #[arg(long, conflicts_with = "expiring")]
+    pub expired: bool,
+    /// Only waivers expiring within 14 days.
+    #[arg(long)]
+    pub expiring: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Agent configuration file (or ssm:/parameter).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Waivers directory (default from the configuration: /etc/jikimi/waivers.d).
+    #[arg(long, value_name = "DIR")]
+    pub waivers_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub cat: CatalogOpts,
+}
+
+#[derive(Args)]
+pub struct FixArgs {
+    /// Fix only these check ids (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub only: Vec<String>,
+    /// Fix only checks of at least this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<String>,
+    /// Fix a mounted image or chroot instead of the live host.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Show what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Restore the files a past run changed, byte for byte.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["list", "dry_run", "only"])]
+    pub undo: Option<String>,
+    /// List past runs.
+    #[arg(long, conflicts_with_all = ["dry_run", "only"])]
+    pub list: bool,
+    /// State directory holding fixes/ (default from the configuration: /var/lib/jikimi).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Agent configuration file.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub cat: CatalogOpts,
 }
 
 pub fn parse_interval(s: &str) -> std::result::Result<u64, String> {

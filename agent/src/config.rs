@@ -42,14 +42,14 @@ pub struct Config {
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
     /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
-    /// by [`crate::waivers::load`].
+    /// by [`Config::load_waivers`].
     #[serde(default)]
     pub waiver: Vec<toml::Spanned<toml::Table>>,
     /// `origin:line` of each `[[waiver]]` table (set by [`Config::parse`]).
     #[serde(skip)]
     pub waiver_origins: Vec<String>,
     /// The validated waivers of this configuration and the waivers directory (empty until
-    /// [`crate::waivers::load`] ran with the catalog).
+    /// [`Config::load_waivers`] ran with the catalog).
     #[serde(skip)]
     pub waivers: crate::waivers::Waivers,
 }
@@ -170,6 +170,22 @@ impl Config {
         Ok(c)
     }
 
+    /// Loads the configuration `--config` names: from Parameter Store for `ssm:NAME`
+    /// (`crate::aws::ssm::config_parameter` fetches the text), else from the file (see
+    /// [`Config::load`]).
+    pub fn load_from(path: Option<&Path>) -> Result<Config, String> {
+        match path
+            .and_then(|p| p.to_str())
+            .and_then(|s| s.strip_prefix(crate::aws::ssm::PREFIX))
+        {
+            Some(name) => {
+                let text = crate::aws::ssm::config_parameter(name)?;
+                Config::parse(&text, &format!("{}{name}", crate::aws::ssm::PREFIX))
+            }
+            None => Config::load(path),
+        }
+    }
+
     /// Loads a file. A missing default file means defaults; a missing explicit file is an error.
     pub fn load(path: Option<&Path>) -> Result<Config, String> {
         let (p, explicit) = match path {
@@ -183,6 +199,81 @@ impl Config {
                 Ok(Config::default())
             }
             Err(e) => Err(format!("cannot read configuration {e}")),
+        }
+    }
+
+    /// The history directory of a scan, or `None` when no history is kept for it: history is
+    /// switched off, or the scan was of an image (`--root`) and no state directory was named
+    /// explicitly (`--state-dir` or `agent.state_dir`), so auditing images never mixes into
+    /// the host's own history.
+    pub fn history_settings(
+        &self,
+        state_dir_flag: Option<&Path>,
+        live: bool,
+    ) -> Option<crate::history::Settings> {
+        if self.history.enabled == Some(false) {
+            return None;
+        }
+        let explicit = state_dir_flag.is_some() || self.agent.state_dir.is_some();
+        if !live && !explicit {
+            return None;
+        }
+        let dir = state_dir_flag
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.state_dir());
+        Some(crate::history::Settings::new(&dir, &self.history))
+    }
+
+    /// Where this configuration's waivers come from: its `[[waiver]]` tables and the waivers
+    /// directory (`dir` overrides it; a missing default directory is empty, a missing named
+    /// one an error).
+    pub fn waiver_sources(&self, dir: Option<&Path>) -> crate::waivers::Sources<'_> {
+        let (dir, optional) = match dir {
+            Some(d) => (d.to_path_buf(), false),
+            None => (self.waivers_dir(), self.agent.waivers_dir.is_none()),
+        };
+        crate::waivers::Sources {
+            tables: &self.waiver,
+            origins: &self.waiver_origins,
+            dir,
+            optional,
+            max_days: self.agent.max_waiver_days,
+        }
+    }
+
+    /// The waivers of this configuration and its waivers directory, validated against a
+    /// catalog's check ids, today.
+    pub fn load_waivers(
+        &self,
+        catalog: &crate::catalog::Catalog,
+    ) -> Result<crate::waivers::Waivers, crate::waivers::WaiverErrors> {
+        let known = catalog.checks.iter().map(|c| c.id.clone()).collect();
+        crate::waivers::load(&self.waiver_sources(None), &known, crate::waivers::today())
+    }
+
+    /// What the remote (AWS) sinks read of this configuration.
+    pub fn remote(&self) -> crate::sinks::remote::RemoteConfig<'_> {
+        crate::sinks::remote::RemoteConfig {
+            aws: &self.aws,
+            securityhub: &self.securityhub,
+            any_enabled: self.securityhub.enabled
+                || self.ssm_compliance.enabled
+                || self.ssm_inventory.enabled
+                || self.ec2_tags.enabled,
+            instance_tags: self.asset.instance_tags != Some(false),
+            waivers: &self.waivers,
+            skip: &self.agent.skip,
+            min_severity: self.min_severity().unwrap_or(None),
+            tag_prefix: self.ec2_tags.prefix(),
+        }
+    }
+
+    /// What the local notification sinks (alerts, mail) read of this configuration.
+    pub fn local(&self) -> crate::sinks::alerts::LocalConfig<'_> {
+        crate::sinks::alerts::LocalConfig {
+            aws: &self.aws,
+            alerts: &self.alerts,
+            email: &self.email,
         }
     }
 
@@ -244,6 +335,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_scans_need_an_explicit_state_dir() {
+        let cfg = Config::default();
+        assert!(cfg.history_settings(None, false).is_none());
+        assert_eq!(
+            cfg.history_settings(None, true).unwrap().dir,
+            Path::new("/var/lib/jikimi/history")
+        );
+        let s = cfg
+            .history_settings(Some(Path::new("/tmp/x")), false)
+            .unwrap();
+        assert_eq!(s.dir, Path::new("/tmp/x/history"));
+        assert_eq!((s.keep.as_secs(), s.max_records), (31 * 86_400, 200));
+        let off = Config::parse("[history]\nenabled = false\n", "t").unwrap();
+        assert!(off
+            .history_settings(Some(Path::new("/tmp/x")), true)
+            .is_none());
+    }
 
     #[test]
     fn parses_and_rejects() {

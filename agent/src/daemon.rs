@@ -18,7 +18,7 @@ pub use crate::run::pipeline::{Setup, Submit};
 use crate::run::Report;
 use crate::sinks::prometheus::{self, Counters};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,15 +65,7 @@ fn log(msg: &str) {
 }
 
 fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_err()
-    {
-        let t = crate::time::now_unix().to_bits();
-        return t ^ (std::process::id() as u64).rotate_left(32);
-    }
-    u64::from_le_bytes(b)
+    crate::aws::http::random_u64()
 }
 
 /// Interval ± jitter, never below one second.

@@ -908,6 +908,35 @@ pub fn display_os(s: &OsStr) -> String {
     String::from_utf8_lossy(s.as_bytes()).into_owned()
 }
 
+/// The effective user's home directory from the passwd database (`getpwuid_r`, bounded
+/// buffer); `None` when the user has no entry or the entry is not an absolute path.
+pub fn passwd_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    let uid = rustix::process::geteuid().as_raw();
+    let mut size = 1024usize;
+    while size <= 1 << 20 {
+        let mut buf = vec![0 as libc::c_char; size];
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; the strings it fills point into
+        // `buf`, which outlives their use below.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), size, &mut out) };
+        if rc == libc::ERANGE {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 || out.is_null() || pwd.pw_dir.is_null() {
+            return None;
+        }
+        // SAFETY: getpwuid_r succeeded, so pw_dir is a NUL-terminated string inside `buf`.
+        let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
+        let dir = std::str::from_utf8(dir.to_bytes()).ok()?;
+        let p = PathBuf::from(dir);
+        return (p.is_absolute() && dir.len() < 4096).then_some(p);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,9 @@
 //!   summary, and a summary of the host facts (CPU, memory, filesystems, exposed sockets).
 //! - Writing history never fails a scan: the caller turns an error into a warning.
 
-use crate::config::Config;
 use crate::facts::{host, Facts};
 use crate::findings::{References, Severity, Status, Summary};
-use crate::run::Report;
+use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -309,24 +308,6 @@ impl Settings {
     }
 }
 
-/// The history directory of a scan, or `None` when no history is kept for it: history is
-/// switched off, or the scan was of an image (`--root`) and no state directory was named
-/// explicitly (`--state-dir` or `agent.state_dir`), so auditing images never mixes into the
-/// host's own history.
-pub fn settings_for(cfg: &Config, state_dir_flag: Option<&Path>, live: bool) -> Option<Settings> {
-    if cfg.history.enabled == Some(false) {
-        return None;
-    }
-    let explicit = state_dir_flag.is_some() || cfg.agent.state_dir.is_some();
-    if !live && !explicit {
-        return None;
-    }
-    let dir = state_dir_flag
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cfg.state_dir());
-    Some(Settings::new(&dir, &cfg.history))
-}
-
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn file_name(t: SystemTime) -> String {
@@ -430,17 +411,17 @@ pub fn load(dir: &Path) -> Result<(Vec<Record>, usize), String> {
     Ok((out, bad))
 }
 
-/// Stores the record of a scan when history is kept for it. `Ok(None)`: not kept.
+/// Stores the record of a scan when history is kept for it (`settings`, from
+/// `Config::history_settings`). `Ok(None)`: not kept.
 pub fn record_scan(
     report: &Report,
     facts: Option<&Facts>,
-    cfg: &Config,
-    state_dir_flag: Option<&Path>,
+    settings: Option<&Settings>,
 ) -> Result<Option<PathBuf>, String> {
-    let Some(s) = settings_for(cfg, state_dir_flag, report.host.live) else {
+    let Some(s) = settings else {
         return Ok(None);
     };
-    store(&s, &Record::of(report, facts))
+    store(s, &Record::of(report, facts))
         .map(Some)
         .map_err(|e| format!("scan history not written: {e}"))
 }
@@ -544,21 +525,6 @@ mod tests {
             }
         });
         assert_eq!(load(&s.dir).unwrap().0.len(), 40);
-    }
-
-    #[test]
-    fn image_scans_need_an_explicit_state_dir() {
-        let cfg = Config::default();
-        assert!(settings_for(&cfg, None, false).is_none());
-        assert_eq!(
-            settings_for(&cfg, None, true).unwrap().dir,
-            Path::new("/var/lib/jikimi/history")
-        );
-        let s = settings_for(&cfg, Some(Path::new("/tmp/x")), false).unwrap();
-        assert_eq!(s.dir, Path::new("/tmp/x/history"));
-        assert_eq!((s.keep.as_secs(), s.max_records), (31 * 86_400, 200));
-        let off = Config::parse("[history]\nenabled = false\n", "t").unwrap();
-        assert!(settings_for(&off, Some(Path::new("/tmp/x")), true).is_none());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod cli;
 mod commands;
+mod logger;
 
 use anyhow::anyhow;
 use clap::Parser;
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let start = std::time::Instant::now();
+    logger::init();
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Check(a) => commands::check::run(*a),

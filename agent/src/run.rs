@@ -6,7 +6,6 @@ use crate::eval::{evaluate, Outcome};
 use crate::facts::Facts;
 use crate::findings::{CheckResult, Severity, Status, Summary};
 use crate::fs::Root;
-use serde::Serialize;
 use std::time::{Instant, SystemTime};
 
 pub mod pipeline;
@@ -22,71 +21,7 @@ pub struct Selection {
     pub no_walks: bool,
 }
 
-/// The agent that produced a report.
-#[derive(Debug, Clone, Serialize)]
-pub struct AgentInfo {
-    pub name: &'static str,
-    pub version: &'static str,
-}
-
-/// The host a report is about.
-#[derive(Debug, Clone, Serialize)]
-pub struct HostInfo {
-    pub hostname: String,
-    pub machine_id: String,
-    pub os_id: String,
-    pub os_version: String,
-    pub os_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<String>,
-    /// The scan root (`/` on a live host).
-    pub root: String,
-    pub live: bool,
-}
-
-/// The catalog a report was produced with.
-#[derive(Debug, Clone, Serialize)]
-pub struct CatalogInfo {
-    /// sha256 of the catalog files.
-    pub digest: String,
-    pub profile: crate::catalog::Profile,
-    /// Checks in the catalog (before selection).
-    pub checks: usize,
-}
-
-/// The JSON document of `jikimi check --once --format json` (schema_version 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub schema_version: u32,
-    pub agent: AgentInfo,
-    pub host: HostInfo,
-    pub catalog: CatalogInfo,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-    pub finished_at: String,
-    pub duration_ms: f64,
-    pub summary: Summary,
-    pub results: Vec<CheckResult>,
-    /// What remote sinks (`--submit`) did, by sink name; absent when none ran. Added in
-    /// schema_version 1 as an optional member.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub sinks: std::collections::BTreeMap<String, crate::sinks::SinkSummary>,
-    /// The host's asset classification (`crate::classify`), when it was run. Added in
-    /// schema_version 1 as an optional member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub asset: Option<crate::classify::Asset>,
-}
-
-impl Report {
-    /// Process exit code: 2 when any check failed, 0 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        if self.summary.failed > 0 {
-            2
-        } else {
-            0
-        }
-    }
-}
+pub use crate::report::{AgentInfo, CatalogInfo, HostInfo, Report};
 
 /// Picks the checks to run; unknown ids in `only`/`skip` are an error (a typo must not turn
 /// into a silently empty, green run).

@@ -521,20 +521,10 @@ fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<()
 
 fn random_hex() -> std::io::Result<String> {
     let mut b = [0u8; 12];
-    let mut got = 0;
-    while got < b.len() {
-        // SAFETY: the buffer is valid for the remaining length.
-        let n =
-            unsafe { libc::syscall(libc::SYS_getrandom, b[got..].as_mut_ptr(), b.len() - got, 0) };
-        if n < 0 {
-            let e = errno_err();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
-        }
-        got += n as usize;
-    }
+    getrandom::getrandom(&mut b).map_err(|e| match e.raw_os_error() {
+        Some(n) => std::io::Error::from_raw_os_error(n),
+        None => std::io::Error::other(e.to_string()),
+    })?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 

@@ -20,9 +20,8 @@
 //! `NotApplicable` or `Error`); a waiver that has expired leaves the check `Fail` with a note.
 //! The expiry day itself is still covered; the day after, the check fails again.
 
-use crate::config::Config;
 use crate::findings::{CheckResult, Status, Summary, WaiverNote};
-use crate::run::Report;
+use crate::report::Report;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -329,17 +328,28 @@ struct RawFile {
     waiver: Vec<toml::Spanned<toml::Table>>,
 }
 
+/// Where waivers come from: the configuration's `[[waiver]]` tables and a waivers directory
+/// (`Config::waiver_sources` builds it from the configuration).
+pub struct Sources<'a> {
+    pub tables: &'a [toml::Spanned<toml::Table>],
+    /// `origin:line` of each table.
+    pub origins: &'a [String],
+    pub dir: std::path::PathBuf,
+    /// A missing directory is empty (the default one) rather than an error (a named one).
+    pub optional: bool,
+    /// `agent.max_waiver_days`.
+    pub max_days: Option<u32>,
+}
+
 /// Validates the configuration's `[[waiver]]` tables and the waiver files of its directory
-/// (`dir` overrides it; a missing default directory is empty, a missing explicit one an
-/// error) against the catalog's check ids. Every error is collected.
+/// against the catalog's check ids. Every error is collected.
 pub fn load(
-    cfg: &Config,
-    dir: Option<&std::path::Path>,
+    src: &Sources<'_>,
     known: &BTreeSet<String>,
     today: i64,
 ) -> Result<Waivers, WaiverErrors> {
     let known_fn = |id: &str| known.contains(id);
-    let max = cfg.agent.max_waiver_days.unwrap_or(DEFAULT_MAX_DAYS);
+    let max = src.max_days.unwrap_or(DEFAULT_MAX_DAYS);
     let mut list = Vec::new();
     let mut errs = Vec::new();
     let take = |t: &toml::Table, at: &str, list: &mut Vec<Waiver>, errs: &mut Vec<WaiverError>| {
@@ -348,19 +358,16 @@ pub fn load(
             Err(e) => errs.extend(e),
         }
     };
-    for (i, w) in cfg.waiver.iter().enumerate() {
-        let at = cfg
-            .waiver_origins
+    for (i, w) in src.tables.iter().enumerate() {
+        let at = src
+            .origins
             .get(i)
             .cloned()
             .unwrap_or_else(|| "configuration".into());
         take(w.get_ref(), &at, &mut list, &mut errs);
     }
-    let (path, optional) = match dir {
-        Some(d) => (d.to_path_buf(), false),
-        None => (cfg.waivers_dir(), cfg.agent.waivers_dir.is_none()),
-    };
-    match crate::catalog::dir_sources(&path, optional) {
+    let path = &src.dir;
+    match crate::catalog::dir_sources(path, src.optional) {
         Err(e) => errs.push(WaiverError {
             at: path.display().to_string(),
             message: e.to_string(),
@@ -390,12 +397,6 @@ pub fn load(
     } else {
         Err(WaiverErrors(errs))
     }
-}
-
-/// [`load`] with the configuration's directory and a catalog's check ids, today.
-pub fn load_for(cfg: &Config, catalog: &crate::catalog::Catalog) -> Result<Waivers, WaiverErrors> {
-    let known: BTreeSet<String> = catalog.checks.iter().map(|c| c.id.clone()).collect();
-    load(cfg, None, &known, today())
 }
 
 /// Applies the waivers to a report's results on `today` (days since 1970-01-01, UTC) and
@@ -451,15 +452,12 @@ pub fn classify_and_apply(
     report: &mut Report,
     rules: &crate::classify::Rules,
     facts: &crate::facts::Facts,
-    cfg: &Config,
+    asset: &crate::classify::AssetConfig,
+    tag_prefix: &str,
+    waivers: &Waivers,
 ) {
-    report.asset = Some(crate::classify::classify(
-        rules,
-        facts,
-        &cfg.asset,
-        cfg.ec2_tags.prefix(),
-    ));
-    apply(report, &cfg.waivers, today(), None);
+    report.asset = Some(crate::classify::classify(rules, facts, asset, tag_prefix));
+    apply(report, waivers, today(), None);
 }
 
 /// Today, as days since 1970-01-01 (UTC).
@@ -534,6 +532,7 @@ pub fn list(w: &Waivers, today: i64, filter: ListFilter, json: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::sinks::asff::tests::{report, result};
 
     const TODAY: &str = "2026-12-06";
@@ -556,7 +555,11 @@ mod tests {
     /// Loads the configuration's waivers, with an empty waivers directory (never the host's).
     fn load_text(text: &str) -> Result<Waivers, WaiverErrors> {
         let empty = tempfile::tempdir().unwrap();
-        load(&cfg(text), Some(empty.path()), &known(), today())
+        load(
+            &cfg(text).waiver_sources(Some(empty.path())),
+            &known(),
+            today(),
+        )
     }
 
     #[test]
@@ -647,7 +650,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("ignored.txt"), "not toml").unwrap();
-        let e = load(&cfg(""), Some(&dir), &known(), today()).unwrap_err();
+        let e = load(&cfg("").waiver_sources(Some(&dir)), &known(), today()).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("20-bad.toml:1: unknown field `approved`"), "{s}");
         assert!(
@@ -655,7 +658,7 @@ mod tests {
             "{s}"
         );
         std::fs::remove_file(dir.join("20-bad.toml")).unwrap();
-        let w = load(&cfg(""), Some(&dir), &known(), today()).unwrap();
+        let w = load(&cfg("").waiver_sources(Some(&dir)), &known(), today()).unwrap();
         assert_eq!(w.list.len(), 1);
         assert!(
             w.list[0].origin.ends_with("10-bastion.toml:2"),
@@ -664,7 +667,7 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
         // an explicit directory that does not exist is an error
-        assert!(load(&cfg(""), Some(&dir), &known(), today()).is_err());
+        assert!(load(&cfg("").waiver_sources(Some(&dir)), &known(), today()).is_err());
     }
 
     fn waiver(check: &str, expires: &str) -> Waiver {

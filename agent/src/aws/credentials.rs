@@ -15,15 +15,13 @@
 //! effective user's home directory from the passwd database (`getpwuid_r`): the SSM Agent
 //! writes a hybrid instance's credentials to `/root/.aws/credentials`.
 
+use super::env;
 use super::http::Client;
 use super::imds::Imds;
+pub use super::sigv4::parse_json_credentials;
 use super::sigv4::Credentials;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Largest shared credentials/config file or token file read.
 const MAX_FILE: u64 = 1 << 20;
@@ -33,25 +31,6 @@ pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_PROCESS_OUTPUT: usize = 64 * 1024;
 /// Longest chain of `source_profile` hops followed.
 const MAX_CHAIN: usize = 5;
-
-/// Parses the JSON of IMDS role credentials and the container credentials endpoint.
-pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("{source}: credentials: {e}"))?;
-    if let Some(code) = v.get("Code").and_then(|c| c.as_str()) {
-        if code != "Success" {
-            return Err(format!("{source}: credentials not available ({code})"));
-        }
-    }
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
-    Ok(Credentials {
-        access_key_id: s("AccessKeyId").ok_or(format!("{source}: no AccessKeyId"))?,
-        secret_access_key: s("SecretAccessKey").ok_or(format!("{source}: no SecretAccessKey"))?,
-        session_token: s("Token"),
-        expires: s("Expiration").and_then(|e| crate::time::parse_rfc3339(&e)),
-        source: source.to_string(),
-    })
-}
 
 /// Static keys from the environment.
 pub fn from_env() -> Option<Credentials> {
@@ -114,38 +93,11 @@ fn get(pairs: &[(String, String)], k: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// The effective user's home directory from the passwd database (`getpwuid_r`, bounded
-/// buffer); `None` when the user has no entry or the entry is not an absolute path.
-pub fn passwd_home() -> Option<PathBuf> {
-    use std::ffi::CStr;
-    let uid = unsafe { libc::geteuid() };
-    let mut size = 1024usize;
-    while size <= 1 << 20 {
-        let mut buf = vec![0 as libc::c_char; size];
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; the strings it fills point into
-        // `buf`, which outlives their use below.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), size, &mut out) };
-        if rc == libc::ERANGE {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 || out.is_null() || pwd.pw_dir.is_null() {
-            return None;
-        }
-        // SAFETY: getpwuid_r succeeded, so pw_dir is a NUL-terminated string inside `buf`.
-        let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
-        let dir = std::str::from_utf8(dir.to_bytes()).ok()?;
-        let p = PathBuf::from(dir);
-        return (p.is_absolute() && dir.len() < 4096).then_some(p);
-    }
-    None
-}
-
 /// `HOME`, else the passwd database's home of the effective user.
 pub fn home_dir() -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from).or_else(passwd_home)
+    env("HOME")
+        .map(PathBuf::from)
+        .or_else(crate::fs::passwd_home)
 }
 
 /// Reads a small regular file (never blocks on a FIFO, never reads a device); `Ok(None)`
@@ -155,7 +107,10 @@ pub fn read_small(path: &Path) -> Result<Option<String>, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = match std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .custom_flags({
+            use rustix::fs::OFlags;
+            (OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC).bits() as i32
+        })
         .open(path)
     {
         Ok(f) => f,
@@ -1014,7 +969,7 @@ mod tests {
 
     #[test]
     fn passwd_home_of_this_user() {
-        let h = passwd_home().expect("the test user has a passwd entry");
+        let h = crate::fs::passwd_home().expect("the test user has a passwd entry");
         assert!(h.is_absolute());
     }
 }

@@ -3,6 +3,7 @@
 //! token bucket, as the SDKs' standard retry mode has), so that a fleet facing an outage
 //! stops retrying instead of multiplying the load.
 
+use super::env;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +22,7 @@ impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, String> {
         // errors show scheme and host only: a URL may carry credentials (userinfo, a token
         // in its path or query)
-        let url_shown = crate::sinks::redact::shown(url);
+        let url_shown = crate::redact::shown(url);
         let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
@@ -132,10 +133,6 @@ const MAX_BODY: u64 = 8 << 20;
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
-}
-
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Does a `NO_PROXY` list (`*`, `host`, `.domain`, `*.domain`, comma-separated) cover `host`?
@@ -583,24 +580,21 @@ impl Default for RetryQuota {
     }
 }
 
-/// A small non-cryptographic generator for jitter (xorshift seeded from the clock and pid):
-/// enough to keep a fleet's retries apart, no dependency needed.
+/// A random number for jitter and retry spreading, from the kernel (`getrandom`, already
+/// linked through ring); should the kernel refuse, the clock and pid still keep a fleet's
+/// retries apart.
 pub fn random_u64() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
-        x = nanos ^ ((std::process::id() as u64) << 32) | 1;
+    let mut b = [0u8; 8];
+    match getrandom::getrandom(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            nanos ^ (u64::from(std::process::id()) << 32)
+        }
     }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    x
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::config::{valid_region, valid_resource_id, AwsConfig};
 use super::imds::{IdentityDocument, Imds};
-use crate::run::HostInfo;
+use crate::report::HostInfo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

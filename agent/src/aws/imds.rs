@@ -207,8 +207,7 @@ impl Imds {
                 "/latest/meta-data/iam/security-credentials/{role}"
             ))?
             .ok_or_else(|| format!("IMDS: no credentials for role {role}"))?;
-        super::credentials::parse_json_credentials(&body, &format!("instance profile {role}"))
-            .map(Some)
+        super::sigv4::parse_json_credentials(&body, &format!("instance profile {role}")).map(Some)
     }
 }
 

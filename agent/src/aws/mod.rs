@@ -24,7 +24,6 @@ pub mod ssm;
 pub mod sts;
 
 pub use identity::Identity;
-pub use ssm::load_config;
 
 use config::AwsConfig;
 use credentials::Source;
@@ -198,7 +197,8 @@ pub struct Session {
     variant: partitions::Variant,
 }
 
-fn env(k: &str) -> Option<String> {
+/// An environment variable, `None` when unset or blank (the one helper of the AWS client).
+pub(crate) fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
@@ -277,7 +277,7 @@ impl Session {
     }
 
     /// The host's identity (see [`Identity::resolve`]).
-    pub fn identity(&self, host: &crate::run::HostInfo) -> Result<Identity, String> {
+    pub fn identity(&self, host: &crate::report::HostInfo) -> Result<Identity, String> {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 

@@ -310,6 +310,25 @@ pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
     sign_detailed(req, creds).headers
 }
 
+/// Parses the JSON of IMDS role credentials and the container credentials endpoint.
+pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("{source}: credentials: {e}"))?;
+    if let Some(code) = v.get("Code").and_then(|c| c.as_str()) {
+        if code != "Success" {
+            return Err(format!("{source}: credentials not available ({code})"));
+        }
+    }
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
+    Ok(Credentials {
+        access_key_id: s("AccessKeyId").ok_or(format!("{source}: no AccessKeyId"))?,
+        secret_access_key: s("SecretAccessKey").ok_or(format!("{source}: no SecretAccessKey"))?,
+        session_token: s("Token"),
+        expires: s("Expiration").and_then(|e| crate::time::parse_rfc3339(&e)),
+        source: source.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,25 +2,17 @@
 //! and PutComplianceItems (payload built by [`crate::sinks::ssm_compliance`]).
 
 use super::{Reply, Session, SSM};
-use crate::config::Config;
-use std::path::Path;
 
 /// The prefix of a `--config` value that names a Parameter Store parameter.
 pub const PREFIX: &str = "ssm:";
 
-/// Loads the configuration: from Parameter Store for `ssm:NAME` (String or SecureString,
-/// decrypted), else from the file (see [`Config::load`]).
+/// The text of the configuration parameter `NAME` of `--config ssm:NAME` (String or
+/// SecureString, decrypted); `crate::config::load` parses it.
 ///
 /// The region comes from `AWS_REGION` / `AWS_DEFAULT_REGION`, else from IMDSv2; the endpoint
 /// from `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL`; credentials from the usual chain. (The
 /// `[aws]` section cannot apply: it is inside the configuration being fetched.)
-pub fn load_config(path: Option<&Path>) -> Result<Config, String> {
-    let Some(name) = path
-        .and_then(|p| p.to_str())
-        .and_then(|s| s.strip_prefix(PREFIX))
-    else {
-        return Config::load(path);
-    };
+pub fn config_parameter(name: &str) -> Result<String, String> {
     let origin = format!("{PREFIX}{name}");
     if name.is_empty() || name.len() > 2048 {
         return Err(format!("{origin}: not a parameter name"));
@@ -38,8 +30,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, String> {
                 .map(|d| d.region)
                 .map_err(|e| format!("{origin}: no region (set AWS_REGION): {e}"))
         })?;
-    let text = get_parameter(&session, &region, name).map_err(|e| format!("{origin}: {e}"))?;
-    Config::parse(&text, &origin)
+    get_parameter(&session, &region, name).map_err(|e| format!("{origin}: {e}"))
 }
 
 /// A (SecureString) parameter's value for a secret the configuration names (a webhook URL,

@@ -389,13 +389,8 @@ pub struct KeyValueProbe {
     pub if_missing: IfMissing,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Separator {
-    Whitespace,
-    Equals,
-    Colon,
-}
+/// The key/value separator is the parser's own type (facts sit below the catalog).
+pub use crate::facts::kv::Separator;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

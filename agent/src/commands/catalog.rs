@@ -83,7 +83,7 @@ pub fn run(c: CatalogCmd) -> Result<i32> {
                 };
                 load_catalog(&opts, &cfg).map_err(|e| format!("{e:#}"))
             };
-            let lines = catalog::fixtures::run_all(&fixtures, &fx, &build, &work);
+            let lines = super::fixtures::run_all(&fixtures, &fx, &build, &work);
             let _ = std::fs::remove_dir_all(&work);
             let lines = lines.map_err(|e| anyhow!(e))?;
             let mut out = String::new();

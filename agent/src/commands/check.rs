@@ -11,9 +11,9 @@ use jikimi::sinks;
 use std::io::IsTerminal;
 
 pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
-    let mut cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let mut cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let catalog = load_catalog(&a.cat, &cfg)?;
-    cfg.waivers = jikimi::waivers::load_for(&cfg, &catalog).map_err(|e| anyhow!(e))?;
+    cfg.waivers = cfg.load_waivers(&catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
         None => cfg.min_severity().map_err(|e| anyhow!(e))?,

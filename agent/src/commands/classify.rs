@@ -5,7 +5,7 @@ use crate::cli::ClassifyArgs;
 use anyhow::{anyhow, Result};
 
 pub fn run(a: ClassifyArgs) -> Result<i32> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let rules =
         jikimi::classify::rules_for(&cfg.asset, a.rules_dir.as_deref()).map_err(|e| anyhow!(e))?;
     let root = open_root(a.root.as_deref())?;

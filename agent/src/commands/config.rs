@@ -6,7 +6,7 @@ use std::path::Path;
 
 pub fn run(c: ConfigCmd) -> Result<i32> {
     match c {
-        ConfigCmd::Validate { config } => jikimi::aws::load_config(config.as_deref())
+        ConfigCmd::Validate { config } => jikimi::config::Config::load_from(config.as_deref())
             .map_err(|e| anyhow!(e))
             .and_then(|cfg| super::waivers::validate(&cfg))
             .map(|_| {

@@ -1,46 +1,12 @@
 //! `jikimi fix`: plan, show, confirm, apply and verify the catalog's fixes; `--undo` and
 //! `--list` over the fix journals. The engine is `jikimi::remediate`; this is its terminal.
 
-use super::{load_catalog, open_root, CatalogOpts};
+use super::{load_catalog, open_root};
+use crate::cli::FixArgs;
 use anyhow::{anyhow, bail, Result};
-use clap::Args;
 use jikimi::findings::Severity;
 use jikimi::remediate::{self, journal};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
-
-#[derive(Args)]
-pub struct FixArgs {
-    /// Fix only these check ids (comma-separated, repeatable).
-    #[arg(long, value_delimiter = ',', value_name = "ID")]
-    only: Vec<String>,
-    /// Fix only checks of at least this severity.
-    #[arg(long, value_name = "SEVERITY")]
-    min_severity: Option<String>,
-    /// Fix a mounted image or chroot instead of the live host.
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
-    /// Show what would change and change nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Apply without asking (needed when standard input is not a terminal).
-    #[arg(long)]
-    yes: bool,
-    /// Restore the files a past run changed, byte for byte.
-    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["list", "dry_run", "only"])]
-    undo: Option<String>,
-    /// List past runs.
-    #[arg(long, conflicts_with_all = ["dry_run", "only"])]
-    list: bool,
-    /// State directory holding fixes/ (default from the configuration: /var/lib/jikimi).
-    #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-    /// Agent configuration file.
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
-    #[command(flatten)]
-    cat: CatalogOpts,
-}
 
 fn confirm() -> Result<bool> {
     let mut out = std::io::stderr();
@@ -52,7 +18,7 @@ fn confirm() -> Result<bool> {
 }
 
 pub fn run(a: FixArgs) -> Result<i32> {
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let state_dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
     let mut stdout = std::io::stdout().lock();
     if a.list {

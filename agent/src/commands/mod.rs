@@ -8,6 +8,7 @@ pub mod classify;
 pub mod config;
 pub mod facts;
 pub mod fix;
+pub mod fixtures;
 pub mod report;
 pub mod sshd;
 pub mod waivers;

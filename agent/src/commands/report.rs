@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 pub fn run(a: ReportArgs) -> Result<i32> {
     use jikimi::sinks::report;
     let since = report::parse_since(&a.since).map_err(|e| anyhow!(e))?;
-    let cfg = jikimi::aws::load_config(a.config.as_deref()).map_err(|e| anyhow!(e))?;
+    let cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
     let dir = a.state_dir.clone().unwrap_or_else(|| cfg.state_dir());
     let (records, bad) = jikimi::history::load(&dir.join("history")).map_err(|e| anyhow!(e))?;
     let doc = report::build(&records, bad, since, &a.since, std::time::SystemTime::now())

@@ -15,9 +15,9 @@
 //! - `GET` and `HEAD`; CRLF or bare-LF line ends (RFC 9112 §2.2); one request per connection
 //!   (`Connection: close`).
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -315,58 +315,49 @@ pub fn serve(listener: TcpListener, h: &dyn Handler, limits: Limits, stop: &dyn 
         return;
     }
     let mut conns: Vec<Conn> = Vec::new();
-    let mut fds: Vec<libc::pollfd> = Vec::new();
     while !stop() {
-        fds.clear();
-        fds.push(libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-        for c in &conns {
-            fds.push(libc::pollfd {
-                fd: c.stream.as_raw_fd(),
-                events: if c.wants_write() {
-                    libc::POLLOUT
-                } else {
-                    libc::POLLIN
-                },
-                revents: 0,
-            });
-        }
         let now = Instant::now();
         let wait = conns
             .iter()
             .map(|c| c.deadline.saturating_duration_since(now))
             .min()
             .unwrap_or(Duration::MAX)
-            .min(Duration::from_millis(200));
-        // SAFETY: `fds` is a valid, initialised array of `fds.len()` pollfd structures that
-        // lives across the call; poll only writes their `revents`.
-        let rc = unsafe {
-            libc::poll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                wait.as_millis().max(1) as libc::c_int,
-            )
+            .min(Duration::from_millis(200))
+            .max(Duration::from_millis(1));
+        let timeout = Timespec {
+            tv_sec: wait.as_secs() as _,
+            tv_nsec: wait.subsec_nanos() as _,
         };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == ErrorKind::Interrupted {
-                continue;
+        // The listener first, then one entry per connection (same order as `conns`).
+        let revents: Vec<PollFlags> = {
+            let mut fds = Vec::with_capacity(conns.len() + 1);
+            fds.push(PollFd::new(&listener, PollFlags::IN));
+            for c in &conns {
+                let ev = if c.wants_write() {
+                    PollFlags::OUT
+                } else {
+                    PollFlags::IN
+                };
+                fds.push(PollFd::new(&c.stream, ev));
             }
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        }
-        // connections first (their indexes match `fds[1..]`), then new ones
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(_) => fds.iter().map(PollFd::revents).collect(),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            }
+        };
+        // connections first (their indexes match `revents[1..]`), then new ones
         let mut keep = Vec::with_capacity(conns.len());
         for (i, mut c) in std::mem::take(&mut conns).into_iter().enumerate() {
-            let rev = fds[i + 1].revents;
-            let step = if rev & (libc::POLLERR | libc::POLLNVAL) != 0 {
+            let rev = revents[i + 1];
+            let step = if rev.intersects(PollFlags::ERR | PollFlags::NVAL) {
                 Step::Close
-            } else if rev & (libc::POLLIN | libc::POLLHUP) != 0 && !c.wants_write() {
+            } else if rev.intersects(PollFlags::IN | PollFlags::HUP) && !c.wants_write() {
                 c.on_readable(h, &limits)
-            } else if rev & (libc::POLLOUT | libc::POLLHUP) != 0 && c.wants_write() {
+            } else if rev.intersects(PollFlags::OUT | PollFlags::HUP) && c.wants_write() {
                 c.on_writable()
             } else {
                 Step::Keep
@@ -386,7 +377,7 @@ pub fn serve(listener: TcpListener, h: &dyn Handler, limits: Limits, stop: &dyn 
             }
         }
         conns = keep;
-        if fds[0].revents & libc::POLLIN != 0 {
+        if revents[0].contains(PollFlags::IN) {
             accept_all(&listener, &mut conns, &limits);
         }
     }

@@ -1,7 +1,16 @@
 //! Key/value configuration files (`/etc/login.defs`, `pwquality.conf`, `faillock.conf`, ...):
 //! `KEY value`, `key = value` or `key: value`, with comments. A pure parser.
 
-use crate::catalog::probe::Separator;
+use serde::Deserialize;
+
+/// What separates a key from its value (`separator =` of a `keyvalue` probe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Separator {
+    Whitespace,
+    Equals,
+    Colon,
+}
 
 /// How a file is written.
 #[derive(Debug, Clone)]

@@ -160,12 +160,7 @@ pub fn parse_mounts(text: &str, source: &'static str) -> Vec<Mount> {
 }
 
 fn statvfs(path: &str) -> Option<Usage> {
-    let c = std::ffi::CString::new(path).ok()?;
-    // SAFETY: zeroed statvfs is valid; c is NUL-terminated.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
-    }
+    let s = rustix::fs::statvfs(path).ok()?;
     let f = s.f_frsize;
     Some(Usage {
         size_bytes: s.f_blocks * f,

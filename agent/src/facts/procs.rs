@@ -51,13 +51,7 @@ pub fn parse_stat(text: &str) -> Option<(String, char, u32, u64)> {
 }
 
 fn page_size() -> u64 {
-    // SAFETY: sysconf is always safe to call.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
+    rustix::param::page_size() as u64
 }
 
 pub fn collect(f: &Facts) -> FactResult<Vec<Process>> {

@@ -169,7 +169,7 @@ pub fn run(cmd: FleetCmd) -> Result<i32, String> {
 fn report(a: ReportArgs) -> Result<i32, String> {
     let since = period(&a.since, "since")?;
     let lookback = period(&a.lookback, "lookback")?.max(since);
-    let cfg = crate::aws::load_config(a.config.as_deref())?;
+    let cfg = crate::config::Config::load_from(a.config.as_deref())?;
     let now = match &a.now {
         Some(s) => crate::time::parse_rfc3339(s)
             .ok_or_else(|| format!("--now `{s}` is not an RFC 3339 time"))?,
@@ -291,7 +291,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
     let state_dir = cfg.state_dir();
     let opts = crate::sinks::alerts::Options {
         state_dir: &state_dir,
-        roots: crate::sinks::alerts::roots(&cfg),
+        roots: crate::sinks::alerts::roots(&cfg.aws),
         parameter: &parameter,
     };
     let attempts = cfg.alerts.max_attempts.unwrap_or(3);

@@ -184,7 +184,14 @@ pub fn pipeline(
     // 2. classification and waivers
     let changed: Vec<String> = match &scope {
         Scope::Full => {
-            crate::waivers::classify_and_apply(&mut report, &setup.rules, &facts, cfg);
+            crate::waivers::classify_and_apply(
+                &mut report,
+                &setup.rules,
+                &facts,
+                &cfg.asset,
+                cfg.ec2_tags.prefix(),
+                &cfg.waivers,
+            );
             out.counters.scans_ok += 1;
             report.results.iter().map(|r| r.id.clone()).collect()
         }
@@ -234,22 +241,23 @@ pub fn pipeline(
             catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
         };
         if out.daemon {
-            crate::sinks::remote::first_submission_jitter(cfg);
+            crate::sinks::remote::first_submission_jitter(&cfg.remote());
         }
-        match crate::sinks::remote::run(&mut report, cfg, &remote) {
+        match crate::sinks::remote::run(&mut report, &cfg.remote(), &remote) {
             Ok(id) => identity = id,
             Err(e) if out.daemon => (out.log)(&format!("remote sinks skipped: {e}")),
             Err(e) => return Err(PipelineError::Remote(e)),
         }
         // 4. history, first: the daily mail reports from it, this scan included
-        if let Err(e) = crate::history::record_scan(&report, Some(&facts), cfg, out.state_dir) {
+        let history = cfg.history_settings(out.state_dir, report.host.live);
+        if let Err(e) = crate::history::record_scan(&report, Some(&facts), history.as_ref()) {
             (out.log)(&format!("warning: {e}"));
         }
         // 5. alerts and the mail (a re-evaluation never mails: the mail is the daily report)
         let mail = (s.email || cfg.email.enabled)
             && matches!(scope, Scope::Full)
             && (!out.daemon || mail_due(&state_dir));
-        crate::sinks::alerts::run_local(&mut report, cfg, &state_dir, mail);
+        crate::sinks::alerts::run_local(&mut report, &cfg.local(), &state_dir, mail);
         if out.daemon && mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
             let _ = crate::state::write_file(
                 &state_dir.join(MAIL_STAMP),

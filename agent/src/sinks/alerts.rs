@@ -20,7 +20,8 @@
 use super::SinkSummary;
 use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
-use crate::run::Report;
+pub use crate::redact::Secret;
+use crate::report::Report;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -32,22 +33,6 @@ pub const LOCK_FILE: &str = "alerts.lock";
 const STATE_VERSION: u32 = 1;
 /// Events listed in one message; the rest are counted.
 const EVENTS_SHOWN: usize = 20;
-
-/// A secret string (webhook URL, password): `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(String::deserialize(d)?))
-    }
-}
 
 /// An http(s) URL; the error never repeats the value.
 fn webhook_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -679,30 +664,30 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     out
 }
 
+/// The configuration the local notification sinks read (`Config::local` picks it out).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalConfig<'a> {
+    /// `[aws]`: CA bundle for the hooks, Parameter Store for secrets kept there.
+    pub aws: &'a crate::aws::config::AwsConfig,
+    pub alerts: &'a AlertsConfig,
+    pub email: &'a super::email::EmailConfig,
+}
+
 /// The local notification sinks of a `check --once` run: Slack and webhook alerts when
 /// configured, then the mail when `email` (so the mail can show the alerts' delivery).
 /// Their summaries go to `report.sinks`.
-pub fn run_local(report: &mut Report, cfg: &crate::config::Config, state_dir: &Path, email: bool) {
-    let roots = match cfg
-        .aws
-        .ca_bundle
-        .clone()
-        .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
-    {
-        Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
-        None => Roots::default(),
-    };
-    let parameter = |name: &str| crate::aws::ssm::read_parameter(&cfg.aws, name);
+pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, email: bool) {
+    let parameter = |name: &str| crate::aws::ssm::read_parameter(cfg.aws, name);
     let opts = Options {
         state_dir,
-        roots,
+        roots: roots(cfg.aws),
         parameter: &parameter,
     };
-    let sums = run(report, &cfg.alerts, &opts);
+    let sums = run(report, cfg.alerts, &opts);
     report.sinks.extend(sums);
     if email {
         let history = state_dir.join("history");
-        let s = super::email::submit(report, &cfg.email, &parameter, Some(&history));
+        let s = super::email::submit(report, cfg.email, &parameter, Some(&history));
         report.sinks.insert("email".into(), s);
     }
 }
@@ -749,9 +734,8 @@ pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) 
 }
 
 /// CA roots for the hooks: `aws.ca_bundle`, else `AWS_CA_BUNDLE`, else the built-in ones.
-pub fn roots(cfg: &crate::config::Config) -> Roots {
-    match cfg
-        .aws
+pub fn roots(aws: &crate::aws::config::AwsConfig) -> Roots {
+    match aws
         .ca_bundle
         .clone()
         .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))

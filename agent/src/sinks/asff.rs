@@ -26,7 +26,7 @@
 
 use crate::aws::identity::{Identity, ResourceKind};
 use crate::findings::{CheckResult, Severity as CheckSeverity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -542,7 +542,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::aws::imds::IdentityDocument;
     use crate::findings::{Evidence, References, Summary};
-    use crate::run::{AgentInfo, CatalogInfo, HostInfo};
+    use crate::report::{AgentInfo, CatalogInfo, HostInfo};
 
     pub fn identity_ec2() -> Identity {
         Identity {

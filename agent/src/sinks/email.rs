@@ -8,10 +8,10 @@
 //! The body is [`report_text`] (the current run's summary) followed by [`daily_report`], the
 //! `jikimi report --since 24h` Markdown built from the scan history.
 
-use super::alerts::Secret;
 use super::SinkSummary;
 use crate::findings::Status;
-use crate::run::Report;
+use crate::redact::Secret;
+use crate::report::Report;
 use serde::Deserialize;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

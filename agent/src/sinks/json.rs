@@ -1,8 +1,8 @@
-//! The JSON document (`--format json`): the [`crate::run::Report`] serialised as is. Its
+//! The JSON document (`--format json`): the [`crate::report::Report`] serialised as is. Its
 //! schema is documented in docs/output.md; `schema_version` changes on any
 //! incompatible change.
 
-use crate::run::Report;
+use crate::report::Report;
 
 pub fn render(report: &Report) -> String {
     let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| {

@@ -11,7 +11,7 @@
 use super::asff;
 use crate::aws::identity::{Identity, ResourceKind};
 use crate::findings::{CheckResult, Severity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use serde_json::{json, Value};
 
 pub const OCSF_VERSION: &str = "1.1.0";

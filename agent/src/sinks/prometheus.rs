@@ -6,7 +6,7 @@
 
 use crate::facts::{host, Facts};
 use crate::findings::{Severity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -521,7 +521,7 @@ mod tests {
 
     #[test]
     fn sink_health_per_sink() {
-        use crate::run::{AgentInfo, CatalogInfo, HostInfo};
+        use crate::report::{AgentInfo, CatalogInfo, HostInfo};
         let mut r = Report {
             schema_version: 1,
             agent: AgentInfo {

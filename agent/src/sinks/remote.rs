@@ -7,11 +7,31 @@
 //! summary says what is pending, and the next run delivers it.
 
 use super::{securityhub, ssm_compliance};
+use crate::aws::config::{AwsConfig, SecurityHubConfig};
 use crate::aws::{Identity, Session};
-use crate::config::Config;
-use crate::run::Report;
+use crate::findings::Severity;
+use crate::report::Report;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+
+/// The configuration the remote sinks read (`Config::remote` picks it out of the whole
+/// configuration, so the sinks never see it).
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteConfig<'a> {
+    pub aws: &'a AwsConfig,
+    pub securityhub: &'a SecurityHubConfig,
+    /// Some remote sink is switched on in the configuration (for the first-submission pause).
+    pub any_enabled: bool,
+    /// `asset.instance_tags`: merge the instance's own tags into the classification.
+    pub instance_tags: bool,
+    pub waivers: &'a crate::waivers::Waivers,
+    /// `agent.skip`: checks the configuration drops (archived like removed ones).
+    pub skip: &'a [String],
+    /// `agent.min_severity`.
+    pub min_severity: Option<Severity>,
+    /// `ec2_tags.prefix`.
+    pub tag_prefix: &'a str,
+}
 
 /// How much an output needs the AWS identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,14 +76,10 @@ impl Remote {
 /// (default 120 s), once per process and only when a remote sink is switched on, so a fleet
 /// started at once spreads its first BatchImportFindings calls. Cut short by a stop
 /// request ([`crate::cancel`]). `check --once` never calls it.
-pub fn first_submission_jitter(cfg: &Config) {
+pub fn first_submission_jitter(cfg: &RemoteConfig<'_>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static DONE: AtomicBool = AtomicBool::new(false);
-    let on = cfg.securityhub.enabled
-        || cfg.ssm_compliance.enabled
-        || cfg.ssm_inventory.enabled
-        || cfg.ec2_tags.enabled;
-    if !on || DONE.swap(true, Ordering::SeqCst) {
+    if !cfg.any_enabled || DONE.swap(true, Ordering::SeqCst) {
         return;
     }
     let max = cfg.aws.first_submission_jitter().as_millis() as u64;
@@ -75,11 +91,15 @@ pub fn first_submission_jitter(cfg: &Config) {
 
 /// Runs the enabled sinks with a session of its own; returns the identity when it was
 /// resolved.
-pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<Identity>, String> {
+pub fn run(
+    report: &mut Report,
+    cfg: &RemoteConfig<'_>,
+    remote: &Remote,
+) -> Result<Option<Identity>, String> {
     if remote.need() == IdentityNeed::None {
         return Ok(None);
     }
-    run_with(&Session::new(&cfg.aws)?, report, cfg, remote)
+    run_with(&Session::new(cfg.aws)?, report, cfg, remote)
 }
 
 /// [`run`] with a caller's session (a long-running process keeps one: IMDS answers and
@@ -87,7 +107,7 @@ pub fn run(report: &mut Report, cfg: &Config, remote: &Remote) -> Result<Option<
 pub fn run_with(
     session: &Session,
     report: &mut Report,
-    cfg: &Config,
+    cfg: &RemoteConfig<'_>,
     remote: &Remote,
 ) -> Result<Option<Identity>, String> {
     let need = remote.need();
@@ -100,7 +120,7 @@ pub fn run_with(
         (Err(e), _) => return Err(e),
     };
     if let Some(a) = report.asset.as_mut() {
-        if cfg.asset.instance_tags != Some(false) {
+        if cfg.instance_tags {
             let prefix = a.key_prefix.clone();
             a.apply_instance_tags(&identity.tags, &prefix);
         }
@@ -108,7 +128,7 @@ pub fn run_with(
     // Again with the instance id and the instance's tags, which only now are known.
     crate::waivers::apply(
         report,
-        &cfg.waivers,
+        cfg.waivers,
         crate::waivers::today(),
         Some(&identity.resource_id),
     );
@@ -119,13 +139,13 @@ pub fn run_with(
     if remote.securityhub {
         // Checks the configuration drops are archived like removed ones; what the command
         // line leaves out of one run (`--only`, `--skip`) is not.
-        let dropped: BTreeSet<String> = cfg.agent.skip.iter().cloned().collect();
+        let dropped: BTreeSet<String> = cfg.skip.iter().cloned().collect();
         let opts = securityhub::Options {
             state_dir: &remote.state_dir,
             refresh: cfg.securityhub.refresh_interval(),
             catalog_ids: &remote.catalog_ids,
             dropped: &dropped,
-            min_severity: cfg.min_severity().unwrap_or(None),
+            min_severity: cfg.min_severity,
             reference_url: cfg.securityhub.reference_url.as_deref(),
         };
         let s = securityhub::submit(report, &identity, session, &opts);
@@ -156,13 +176,9 @@ pub fn run_with(
             Some(a) if name == "ssm_inventory" => {
                 super::ssm_inventory::submit(a, &identity, session, &report.finished_at)
             }
-            Some(a) => super::ec2_tags::sync(
-                a,
-                &identity,
-                session,
-                &remote.state_dir,
-                cfg.ec2_tags.prefix(),
-            ),
+            Some(a) => {
+                super::ec2_tags::sync(a, &identity, session, &remote.state_dir, cfg.tag_prefix)
+            }
         };
         report.sinks.insert(name.into(), s);
     }

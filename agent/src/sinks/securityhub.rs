@@ -36,7 +36,7 @@ use super::SinkSummary;
 use crate::aws::http::ApiError;
 use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
 use crate::findings::Severity;
-use crate::run::Report;
+use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

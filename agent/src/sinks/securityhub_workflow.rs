@@ -21,7 +21,7 @@ use super::SinkSummary;
 use crate::aws::http::ApiError;
 use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
 use crate::findings::Status;
-use crate::run::Report;
+use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -17,7 +17,7 @@ use super::SinkSummary;
 use crate::aws::identity::{Identity, ResourceKind};
 use crate::aws::{Session, SSM};
 use crate::findings::{CheckResult, Severity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use serde_json::{json, Map, Value};
 
 pub const COMPLIANCE_TYPE: &str = "Custom:Jikimi";

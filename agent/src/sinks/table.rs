@@ -4,7 +4,7 @@
 //! colour codes reach the terminal.
 
 use crate::findings::{Severity, Status};
-use crate::run::Report;
+use crate::report::Report;
 use std::fmt::Write as _;
 
 /// Control characters shown, never sent to the terminal: C0 (newline and tab included: a

@@ -7,8 +7,8 @@
 //! [`parse_settings`] is pure: shell-style `KEY=value` lines (quotes stripped) with `file:line`.
 
 use super::ipt;
-use crate::catalog::probe::Separator;
 use crate::facts::kv;
+use crate::facts::kv::Separator;
 use crate::facts::origin::{LineError, Origin};
 
 pub const UFW_CONF: &str = "/etc/ufw/ufw.conf";

@@ -15,9 +15,6 @@
 //! `AuthorizedKeysCommand`) take the raw rest verbatim, comments included.
 
 use super::{Directive, SshdError};
-use nom::bytes::complete::{take_till, take_while};
-use nom::IResult;
-use nom::Parser;
 
 /// Longest physical line accepted. sshd has no limit; a line this long in a config file is
 /// an attack or an accident, and refusing it keeps memory bounded.
@@ -31,11 +28,7 @@ fn is_ws(c: char) -> bool {
 
 /// `strspn(s, " \t\r\n")`: the rest after leading whitespace.
 fn skip_ws(s: &str) -> &str {
-    let r: IResult<&str, &str> = take_while(is_ws).parse(s);
-    match r {
-        Ok((rest, _)) => rest,
-        Err(_) => s,
-    }
+    s.trim_start_matches(is_ws)
 }
 
 /// sshd's `strdelim`: the next token of a configuration line, splitting on whitespace, a
@@ -46,10 +39,8 @@ pub fn strdelim(s: Option<&str>, split_equals: bool) -> (Option<String>, Option<
         return (None, None);
     };
     let delim = |c: char| is_ws(c) || c == '"' || (split_equals && c == '=');
-    let r: IResult<&str, &str> = take_till(delim).parse(s);
-    let Ok((rest, head)) = r else {
-        return (Some(s.to_string()), None);
-    };
+    // `strcspn`: the token up to the first delimiter (all of it when there is none).
+    let (head, rest) = s.split_at(s.find(delim).unwrap_or(s.len()));
     let Some(d) = rest.chars().next() else {
         return (Some(head.to_string()), None);
     };
@@ -130,8 +121,7 @@ pub fn argv_split(s: &str) -> Result<Vec<String>, QuoteError> {
 /// One physical line as sshd sees it before tokenising: leading ` \t\r` gone (the loader),
 /// trailing ` \t\r\n\f` gone except for the first character (the line parser).
 fn clean_line(raw: &str) -> &str {
-    let r: IResult<&str, &str> = take_while(|c| c == ' ' || c == '\t' || c == '\r').parse(raw);
-    let line = r.map(|(rest, _)| rest).unwrap_or(raw);
+    let line = raw.trim_start_matches([' ', '\t', '\r']);
     let mut end = line.len();
     let first = line.chars().next().map(char::len_utf8).unwrap_or(0);
     while end > first {

@@ -29,6 +29,7 @@ mod keywords;
 mod lex;
 mod matcher;
 mod num;
+mod options;
 mod profile;
 mod render;
 mod sysdb;
@@ -354,7 +355,7 @@ pub struct SshdConfig {
     path: String,
     nodes: Vec<Node>,
     sys: SystemDb,
-    base: eval::Opts,
+    base: options::Opts,
     profile: Profile,
     detected: Option<Detected>,
 }

@@ -1,11 +1,11 @@
 //! `dump_config`: the settings in the order and form `sshd -T` prints them, for the
 //! release being modelled (lines appear and move between releases).
 
-use super::eval::{
+use super::num::INT_MAX;
+use super::options::{
     iptos2str, name_of, Opts, ADDRESS_FAMILY, COMPRESSION, DIGESTS, F, FLAG, GATEWAY_PORTS,
     IGNORE_RHOSTS, LOG_FACILITIES, LOG_LEVELS, PERMIT_ROOT_LOGIN, PRIVSEP, TCP_FWD, TUN_MODE,
 };
-use super::num::INT_MAX;
 use super::profile::Profile;
 use super::{Origin, Setting};
 

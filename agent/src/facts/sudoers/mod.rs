@@ -983,8 +983,8 @@ mod tests {
 
     fn opts() -> LoadOptions {
         LoadOptions {
-            owner_uid: unsafe { libc::geteuid() },
-            owner_gid: unsafe { libc::getegid() },
+            owner_uid: rustix::process::geteuid().as_raw(),
+            owner_gid: rustix::process::getegid().as_raw(),
             hostname: Some("web1".into()),
         }
     }

@@ -8,6 +8,22 @@
 //! Callers redact the *whole* text first and cut it to length afterwards: a cut made first
 //! can leave a prefix of a secret that no longer matches.
 
+/// A secret string (webhook URL, password): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Secret(<String as serde::Deserialize>::deserialize(d)?))
+    }
+}
+
 /// Path segments at least this long are redacted on their own (shorter ones, such as `v1`
 /// or `hooks`, are too common to be secret and would mangle unrelated text); whole paths are
 /// redacted whatever their length.
@@ -202,28 +218,10 @@ pub fn secret(msg: &str, secret: &str, contexts: &[String]) -> String {
     apply(msg, &finish(out))
 }
 
-/// Standard base64 with padding.
+/// Standard base64 with padding (the `base64` crate, already linked through ureq).
 pub fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        out.push(A[(n >> 18) as usize & 63] as char);
-        out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 {
-            A[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if c.len() > 2 {
-            A[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// A URL safe to show: scheme, host and port only (`https://host:443/…`); userinfo, path,
