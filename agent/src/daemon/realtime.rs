@@ -93,30 +93,52 @@ struct Pending {
 #[derive(Default)]
 struct Index {
     /// Path → checks that read it (file deps) or listed it (dir deps, with `listed`).
-    paths: BTreeMap<String, BTreeSet<String>>,
-    listed: BTreeMap<String, BTreeSet<String>>,
+    paths: BTreeMap<Arc<str>, Vec<u16>>,
+    listed: BTreeMap<Arc<str>, Vec<u16>>,
+    /// Check index → id.
+    checks: Vec<Arc<str>>,
 }
 
 impl Index {
     /// Checks affected by a change of `path` (itself, what lies under it, a listing of its
     /// directory).
     fn affected(&self, path: &str, parent: &str, out: &mut BTreeSet<String>) {
+        let mut add = |ids: &Vec<u16>| {
+            for &i in ids {
+                if let Some(c) = self.checks.get(i as usize) {
+                    if !out.contains(&**c) {
+                        out.insert(c.to_string());
+                    }
+                }
+            }
+        };
         for map in [&self.paths, &self.listed] {
             if let Some(ids) = map.get(path) {
-                out.extend(ids.iter().cloned());
+                add(ids);
             }
             let prefix = format!("{}/", path.trim_end_matches('/'));
             for (_, ids) in map
-                .range(prefix.clone()..)
+                .range::<str, _>((
+                    std::ops::Bound::Included(prefix.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
                 .take_while(|(k, _)| k.starts_with(&prefix))
             {
-                out.extend(ids.iter().cloned());
+                add(ids);
             }
         }
         if let Some(ids) = self.listed.get(parent) {
-            out.extend(ids.iter().cloned());
+            add(ids);
         }
     }
+}
+
+/// What a check read, as indices into [`Realtime`]'s path table (a host's checks read tens
+/// of thousands of paths in all, but only a few hundred distinct ones).
+struct Compact {
+    paths: Box<[u32]>,
+    dirs: Box<[u32]>,
+    incomplete: bool,
 }
 
 struct State {
@@ -132,7 +154,10 @@ pub struct Realtime {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     /// Check id → what it read in its last evaluation.
-    deps: BTreeMap<String, Deps>,
+    deps: BTreeMap<String, Compact>,
+    /// Interned paths: `table[i]`, and a path's index.
+    table: Vec<Arc<str>>,
+    interned: HashMap<Arc<str>, u32>,
     /// Watched directory → watch descriptor.
     dirs: BTreeMap<String, i32>,
     /// Checks some of whose inputs are not watched (watch limit, incomplete recording).
@@ -193,6 +218,8 @@ impl Realtime {
             metrics,
             settings,
             deps: BTreeMap::new(),
+            table: Vec::new(),
+            interned: HashMap::new(),
             dirs: BTreeMap::new(),
             unwatched: BTreeSet::new(),
             last_run: None,
@@ -212,28 +239,50 @@ impl Realtime {
     ) -> Option<String> {
         if full {
             self.deps.clear();
+            self.table.clear();
+            self.interned.clear();
         }
         for (id, d) in evaluated {
             if walk_checks.contains(&id) {
                 continue; // filesystem walks: the periodic scan
             }
-            self.deps.insert(id, d);
+            let mut intern = |set: &BTreeSet<std::rc::Rc<str>>| -> Box<[u32]> {
+                set.iter()
+                    .filter(|p| !unwatchable(p))
+                    .map(|p| {
+                        if let Some(&i) = self.interned.get(&**p) {
+                            return i;
+                        }
+                        let a: Arc<str> = Arc::from(&**p);
+                        let i = self.table.len() as u32;
+                        self.table.push(a.clone());
+                        self.interned.insert(a, i);
+                        i
+                    })
+                    .collect()
+            };
+            let c = Compact {
+                paths: intern(&d.paths),
+                dirs: intern(&d.dirs),
+                incomplete: d.incomplete,
+            };
+            self.deps.insert(id, c);
         }
         // directories to watch, and the checks that need each
         let mut want: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
         let mut index = Index::default();
-        for (id, d) in &self.deps {
-            for p in d.paths.iter().filter(|p| !unwatchable(p)) {
-                index.paths.entry(p.clone()).or_default().insert(id.clone());
+        for (n, (id, d)) in self.deps.iter().enumerate() {
+            let n = n as u16;
+            index.checks.push(Arc::from(id.as_str()));
+            for &p in d.paths.iter() {
+                let p = &self.table[p as usize];
+                index.paths.entry(p.clone()).or_default().push(n);
                 want.entry(parent(p).to_string()).or_default().insert(id);
             }
-            for p in d.dirs.iter().filter(|p| !unwatchable(p)) {
-                index
-                    .listed
-                    .entry(p.clone())
-                    .or_default()
-                    .insert(id.clone());
-                want.entry(p.clone()).or_default().insert(id);
+            for &p in d.dirs.iter() {
+                let p = &self.table[p as usize];
+                index.listed.entry(p.clone()).or_default().push(n);
+                want.entry(p.to_string()).or_default().insert(id);
                 want.entry(parent(p).to_string()).or_default().insert(id);
             }
         }
@@ -308,11 +357,10 @@ impl Realtime {
         m.watches.store(self.dirs.len() as u64, Ordering::Relaxed);
         m.fallback_checks
             .store(self.unwatched.len() as u64, Ordering::Relaxed);
-        let paths: BTreeSet<&String> = self
+        let paths: BTreeSet<u32> = self
             .deps
             .values()
-            .flat_map(|d| d.paths.iter().chain(&d.dirs))
-            .filter(|p| !unwatchable(p))
+            .flat_map(|d| d.paths.iter().chain(d.dirs.iter()).copied())
             .collect();
         m.watched_paths.store(paths.len() as u64, Ordering::Relaxed);
         if failures > 0 && newly {
@@ -627,7 +675,7 @@ fn read_loop(fd: &OwnedFd, state: &Mutex<State>, m: &Metrics, budget: u64, notif
                 };
                 let before = ids.len();
                 st.index.affected(&path, &par, &mut ids);
-                if ids.len() > before || st.index.paths.contains_key(&path) {
+                if ids.len() > before || st.index.paths.contains_key(path.as_str()) {
                     m.relevant.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -686,19 +734,13 @@ mod tests {
 
     #[test]
     fn index_matches_the_file_what_is_under_it_and_the_listed_parent() {
-        let mut i = Index::default();
-        i.paths
-            .entry("/etc/ssh/sshd_config".into())
-            .or_default()
-            .insert("SSH".into());
-        i.paths
-            .entry("/etc/sudoers.d/x".into())
-            .or_default()
-            .insert("SUDO".into());
-        i.listed
-            .entry("/etc/sudoers.d".into())
-            .or_default()
-            .insert("SUDO2".into());
+        let mut i = Index {
+            checks: vec![Arc::from("SSH"), Arc::from("SUDO"), Arc::from("SUDO2")],
+            ..Index::default()
+        };
+        i.paths.insert(Arc::from("/etc/ssh/sshd_config"), vec![0]);
+        i.paths.insert(Arc::from("/etc/sudoers.d/x"), vec![1]);
+        i.listed.insert(Arc::from("/etc/sudoers.d"), vec![2]);
         let hit = |p: &str| {
             let mut o = BTreeSet::new();
             i.affected(p, parent(p), &mut o);

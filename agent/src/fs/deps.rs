@@ -21,9 +21,9 @@ use std::rc::Rc;
 pub struct Deps {
     /// Host paths whose existence, metadata, content or link target was read (normalized,
     /// symlinks inside the root resolved; each symlink passed on the way is listed too).
-    pub paths: BTreeSet<String>,
+    pub paths: BTreeSet<Rc<str>>,
     /// Directories whose listing was read (globs, drop-in directories, `read_dir`).
-    pub dirs: BTreeSet<String>,
+    pub dirs: BTreeSet<Rc<str>>,
     /// A cached fact was used whose reads are unknown (it was collected outside this
     /// session): the check's real-time dependencies are incomplete.
     pub incomplete: bool,
@@ -94,10 +94,11 @@ fn merge(d: &Deps) {
 fn note(path: String, dir: bool) {
     FRAMES.with(|fr| {
         if let Some(top) = fr.borrow_mut().last_mut() {
+            // shared, not copied, when a cached fact's reads are replayed into each check
             if dir {
-                top.dirs.insert(path);
+                top.dirs.insert(Rc::from(path));
             } else {
-                top.paths.insert(path);
+                top.paths.insert(Rc::from(path));
             }
         }
     });
