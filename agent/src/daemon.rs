@@ -4,7 +4,12 @@
 //! catalog, SIGTERM/SIGINT stop within 2 s, also in the middle of a scan or a delivery
 //! ([`crate::cancel`]). A failed scan is logged and counted; the next one still happens.
 //!
-//! Between scans the agent holds only the catalog and the last metrics text: facts are
+//! Every scan and re-evaluation runs through [`crate::run::pipeline`]. With `[daemon]
+//! realtime` (the default), [`realtime`] watches what the checks read and re-evaluates only
+//! the checks a change affects, between scans.
+//!
+//! Between scans the agent holds the catalog, the last metrics text and, with realtime, the
+//! last report (to merge re-evaluations into) and the interned dependency index: facts are
 //! collected fresh for every scan and dropped after it, so the idle footprint stays small.
 //! The HTTP endpoint is [`http`]: one thread, a `poll(2)` loop with per-request deadlines
 //! and a connection cap, so a slow or idle client never delays a scrape.
