@@ -15,7 +15,7 @@ record() { results+=("$1"); }
 # Every Debian package any suite needs, installed with one `apt-get update` (the suites' own
 # setup scripts then find them present).
 APT_PACKAGES=(db5.3-util openssh-server sudo passwd prometheus chromium systemd binutils rpm zip unzip curl
-  ca-certificates openssl dash shellcheck xz-utils debootstrap)
+  ca-certificates openssl dash shellcheck xz-utils debootstrap fonts-nanum)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

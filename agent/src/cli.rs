@@ -86,6 +86,8 @@ pub struct ReportArgs {
     /// Agent configuration file.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub lang: jikimi::i18n::LangArgs,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -95,6 +97,10 @@ pub enum ReportFormat {
     /// One self-contained HTML file (inline styles, no scripts or external resources).
     Html,
     Json,
+    /// The latest scan in KISA form (Markdown): one row per KISA item, 양호/취약/N/A.
+    Kisa,
+    /// The KISA form as one self-contained HTML file.
+    KisaHtml,
 }
 
 #[derive(Args)]
@@ -181,6 +187,8 @@ pub struct CheckArgs {
     /// /var/lib/jikimi).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub lang: jikimi::i18n::LangArgs,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -191,6 +199,10 @@ pub enum Format {
     Asff,
     /// OCSF Compliance Finding events (class 2003).
     Ocsf,
+    /// KISA form (Markdown): one row per KISA item, 양호/취약/N/A, checks and evidence.
+    Kisa,
+    /// KISA form as one self-contained HTML file.
+    KisaHtml,
 }
 
 #[derive(Copy, Clone, ValueEnum, PartialEq, Eq)]
@@ -329,7 +341,26 @@ pub struct FixArgs {
     pub cat: CatalogOpts,
 }
 
-pub fn parse_interval(s: &str) -> std::result::Result<u64, String> {
-    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
-    jikimi::config::check_interval(n)
+/// Why `--interval` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntervalError {
+    #[error("`{text}` is not a whole number of seconds")]
+    NotANumber {
+        text: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("interval {secs} s is below the minimum of {min} s between scans")]
+    BelowMinimum { secs: u64, min: u64 },
+}
+
+pub fn parse_interval(s: &str) -> std::result::Result<u64, IntervalError> {
+    let secs: u64 = s.parse().map_err(|source| IntervalError::NotANumber {
+        text: s.to_string(),
+        source,
+    })?;
+    jikimi::config::check_interval(secs).map_err(|_| IntervalError::BelowMinimum {
+        secs,
+        min: jikimi::config::MIN_INTERVAL_SECS,
+    })
 }

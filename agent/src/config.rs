@@ -41,6 +41,9 @@ pub struct Config {
     /// The report by mail over SMTP (`crate::sinks::email`).
     #[serde(default)]
     pub email: crate::sinks::email::EmailConfig,
+    /// Language of human-facing output (`crate::i18n`).
+    #[serde(default)]
+    pub report: crate::i18n::ReportConfig,
     /// `[[waiver]]` tables: accepted risks (`crate::waivers`), validated against the catalog
     /// by [`Config::load_waivers`].
     #[serde(default)]
@@ -274,6 +277,7 @@ impl Config {
             aws: &self.aws,
             alerts: &self.alerts,
             email: &self.email,
+            lang: self.report.lang,
         }
     }
 
@@ -281,14 +285,16 @@ impl Config {
         self.agent
             .profile
             .as_deref()
-            .map_or(Ok(Profile::default()), str::parse)
+            .map_or(Ok(Profile::default()), |s| {
+                s.parse().map_err(|e| format!("{e}"))
+            })
     }
 
     pub fn min_severity(&self) -> Result<Option<Severity>, String> {
         self.agent
             .min_severity
             .as_deref()
-            .map(str::parse)
+            .map(|s| s.parse().map_err(|e| format!("{e}")))
             .transpose()
     }
 

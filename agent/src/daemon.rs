@@ -163,6 +163,8 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
 
 /// Runs until SIGTERM/SIGINT. `load` builds the setup (config + catalog), again on SIGHUP.
 pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<(), String> {
+    // long-lived: one malloc arena, so what other threads free can be trimmed after a scan
+    crate::fs::single_malloc_arena();
     let mut setup = load()?;
     let root_dir = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let root = Root::new(&root_dir)
@@ -297,6 +299,8 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             }
         };
         let _ = text;
+        // the scan's facts are gone: hand the freed heap back before idling
+        crate::fs::release_free_memory();
         if crate::cancel::requested() {
             // SIGTERM during the scan: what it produced is saved above; stop now
             shared.stopping.store(true, Ordering::Relaxed);

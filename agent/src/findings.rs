@@ -44,9 +44,17 @@ impl Severity {
     }
 }
 
+/// A severity name that is none of the five levels.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{given}` (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity {
+    /// The text as given (command line, waiver file...).
+    pub given: String,
+}
+
 impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, UnknownSeverity> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "info" | "informational" => Severity::Info,
             "low" => Severity::Low,
@@ -54,9 +62,9 @@ impl std::str::FromStr for Severity {
             "high" => Severity::High,
             "critical" => Severity::Critical,
             _ => {
-                return Err(format!(
-                    "unknown severity `{s}` (expected info, low, medium, high or critical)"
-                ))
+                return Err(UnknownSeverity {
+                    given: s.to_string(),
+                })
             }
         })
     }

@@ -747,6 +747,154 @@ pub fn normalize(path: &str) -> String {
     format!("/{}", out.join("/"))
 }
 
+/// A directory opened once under the root, whose entries are then read by name relative to
+/// its descriptor: reading `stat`, `status`, `cmdline` and `exe` of one `/proc/PID` (and the
+/// links of its `fd/`) resolves `/proc/PID` once instead of component by component for every
+/// file. Names are single components, never followed when they are links (`O_NOFOLLOW`), so
+/// nothing outside the directory is opened.
+pub struct Dir {
+    fd: OwnedFd,
+    /// Host path, for messages.
+    path: String,
+}
+
+impl Root {
+    /// Opens a directory under the root (symlinks resolved inside the root) as a [`Dir`].
+    pub fn dir_handle(&self, path: &str) -> Result<Dir, FsError> {
+        Ok(Dir {
+            fd: self.open_dir(path)?,
+            path: path.to_string(),
+        })
+    }
+}
+
+impl Dir {
+    /// Host path of the directory.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn child(&self, name: &str) -> Result<Vec<u8>, FsError> {
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            return Err(FsError::new(
+                &join(&self.path, name),
+                FsErrorKind::Other("not a single path component".into()),
+            ));
+        }
+        Ok(name.as_bytes().to_vec())
+    }
+
+    /// A subdirectory (never through a link) as a [`Dir`].
+    pub fn subdir(&self, name: &str) -> Result<Dir, FsError> {
+        let path = join(&self.path, name);
+        let fd = openat_raw(
+            self.fd.as_raw_fd(),
+            &self.child(name)?,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        )
+        .map_err(|e| FsError::from_errno(&path, e))?;
+        Ok(Dir { fd, path })
+    }
+
+    /// Reads at most `limit` bytes of a regular file in this directory (more is an error, as
+    /// in [`Root::read_bytes_limited`]); a link is not followed. Kernel files (`/proc`),
+    /// which report size 0, are read to their end.
+    pub fn read_bytes_limited(&self, name: &str, limit: u64) -> Result<Vec<u8>, FsError> {
+        let c = self.child(name)?;
+        let path = || join(&self.path, name);
+        let fd = openat_raw(
+            self.fd.as_raw_fd(),
+            &c,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        )
+        .map_err(|e| FsError::from_errno(&path(), e))?;
+        let st = fstat_raw(fd.as_raw_fd()).map_err(|e| FsError::from_errno(&path(), e))?;
+        let meta = Meta::from_stat(&st);
+        if meta.kind != FileKind::File {
+            return Err(FsError::new(&path(), FsErrorKind::NotRegular(meta.kind)));
+        }
+        if meta.size > limit {
+            return Err(FsError::new(&path(), FsErrorKind::TooLarge { limit }));
+        }
+        let mut buf = Vec::with_capacity(if meta.size == 0 {
+            1024
+        } else {
+            meta.size as usize + 1
+        });
+        std::fs::File::from(fd)
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| FsError::new(&path(), FsErrorKind::Other(e.to_string())))?;
+        if buf.len() as u64 > limit {
+            return Err(FsError::new(&path(), FsErrorKind::TooLarge { limit }));
+        }
+        Ok(buf)
+    }
+
+    /// `lstat(2)` of an entry of this directory.
+    pub fn lstat(&self, name: &str) -> Result<Meta, FsError> {
+        fstatat_raw(
+            self.fd.as_raw_fd(),
+            &self.child(name)?,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+        .map(|st| Meta::from_stat(&st))
+        .map_err(|e| FsError::from_errno(&join(&self.path, name), e))
+    }
+
+    /// Target of a symlink in this directory, as stored.
+    pub fn read_link(&self, name: &str) -> Result<String, FsError> {
+        let t = readlinkat_raw(self.fd.as_raw_fd(), &self.child(name)?)
+            .map_err(|e| FsError::from_errno(&join(&self.path, name), e))?;
+        Ok(String::from_utf8_lossy(&t).into_owned())
+    }
+
+    /// Calls `each` with the name and target of every symlink in the subdirectory `name`
+    /// (e.g. `/proc/PID/fd`), reading them relative to one descriptor, until `each` returns
+    /// false. Entries that vanish while being read (a descriptor closed meanwhile) are
+    /// skipped.
+    pub fn for_each_link(
+        &self,
+        name: &str,
+        mut each: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), FsError> {
+        let path = || join(&self.path, name);
+        let fd = openat_raw(
+            self.fd.as_raw_fd(),
+            &self.child(name)?,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+        )
+        .map_err(|e| FsError::from_errno(&path(), e))?;
+        let listing = fd
+            .try_clone()
+            .map_err(|e| FsError::new(&path(), FsErrorKind::Other(e.to_string())))?;
+        let entries = list_dir_fd(listing).map_err(|e| FsError::from_errno(&path(), e))?;
+        let mut buf = [0u8; 4096]; // PATH_MAX: a link target is never longer
+        for e in entries {
+            if e.kind.is_some_and(|k| k != FileKind::Symlink) {
+                continue;
+            }
+            let c = cstr(e.name.as_bytes());
+            // SAFETY: `c` is NUL-terminated, `buf` is valid for its length, `fd` is open.
+            let n = unsafe {
+                libc::readlinkat(
+                    fd.as_raw_fd(),
+                    c.as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                continue;
+            }
+            if !each(e.name.as_bytes(), &buf[..n as usize]) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn split(path: &[u8]) -> Vec<Vec<u8>> {
     path.split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
@@ -761,6 +909,15 @@ pub fn has_wildcard(s: &str) -> bool {
 
 /// Shell-style matching of one name: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` / `[^x]`.
 pub fn fnmatch(pattern: &str, name: &str) -> bool {
+    // Up to the first wildcard the pattern is literal: most names fail there, without the
+    // character vectors below (classification matches every package against every glob).
+    let lit = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    if !name.starts_with(&pattern[..lit]) {
+        return false;
+    }
+    if lit == pattern.len() {
+        return pattern == name;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     fn class(p: &[char], c: char) -> Option<(bool, usize)> {
@@ -849,6 +1006,30 @@ pub fn join(dir: &str, name: &str) -> String {
         format!("{dir}{name}")
     } else {
         format!("{dir}/{name}")
+    }
+}
+
+/// Makes every thread allocate from glibc's main arena (`mallopt(M_ARENA_MAX, 1)`). The
+/// daemon allocates little outside its main thread, but a second thread (the catalog
+/// parser, the HTTP thread) would otherwise get an arena of its own whose freed chunks stay
+/// resident between scans. Call before starting threads. A no-op on other C libraries.
+pub fn single_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; M_ARENA_MAX takes a count.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// Gives the heap memory freed by a scan back to the kernel (`malloc_trim(3)`): glibc keeps
+/// freed chunks of its main arena mapped, so without this the daemon would idle at the
+/// scan's high-water mark until the next scan. A no-op on other C libraries. (Here, beside
+/// the other raw system calls, so `libc` stays in one module.)
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer is passed.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -131,3 +131,24 @@ def test_webhook_url_from_parameter_store(jk, aws, moto, hooks, tmp_path):
     get = aws.ops("GetParameter")
     assert get and get[0]["body"] == {"Name": "/jikimi/slack-url", "WithDecryption": True}
     assert REGION in get[0]["headers"]["authorization"]
+
+
+def test_alerts_in_korean(jk, hooks, tmp_path):
+    """`--lang ko`: the Slack text and the webhook title are Korean; the webhook's keys, event
+    names, check ids and severities stay English."""
+    from conftest import Jikimi
+
+    jk = Jikimi(tmp_path)
+    cat = write_catalog(tmp_path / "cat", {k: BASIC[k] for k in ("T-001", "T-002")})
+    root = make_root(tmp_path, secure=False)
+    cfg = config(jk, hooks)
+    p = jk.run("check", "--once", "--format", "json", "--no-extra-checks", "--root", root, "--catalog", cat,
+               "--config", cfg, "--state-dir", jk.state, "--lang", "ko")
+    assert p.returncode == 2
+    slack, hook = hooks.take("/services/"), hooks.take("/jikimi/")
+    text = slack[0][2]["text"]
+    assert "신규 취약 1건" in text and ":red_circle: 취약" in text and "T-001" in text, text
+    assert "new failure" not in text, text
+    body = hook[0][2]
+    assert "신규 취약 1건" in body["title"], body
+    assert [(e["event"], e["check_id"], e["severity"]) for e in body["events"]] == [("failed", "T-001", "high")]

@@ -120,3 +120,25 @@ def test_no_starttls_no_credentials_sent(jk, tmp_path):
         assert inbox.messages == []
     finally:
         c.stop()
+
+
+def test_report_mail_in_korean(jk, smtp, tmp_path):
+    """`[report] lang = "ko"`: the subject (RFC 2047 words a mail client decodes) and the body
+    are Korean, the check ids and the evidence unchanged; the daily report in it is Korean."""
+    inbox, port, ca = smtp
+    cfg = mail_config(jk, port, ca, f'username = "jikimi"\npassword = "{PASSWORD}"\n',
+                      'enabled = true\n\n[report]\nlang = "ko"\n')
+    p, doc = run(jk, tmp_path, cfg)
+    assert doc["sinks"]["email"]["sent"] == 1, doc["sinks"]["email"]
+    assert doc["results"][0]["status"] in ("PASS", "FAIL", "ERROR")  # JSON stays English
+    msg = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
+    raw_subject = inbox.messages[0][2].split(b"\r\nSubject: ", 1)[1].split(b"\r\nDate:", 1)[0]
+    for word in raw_subject.split(b"\r\n "):
+        assert len(word) <= 75 and word.startswith(b"=?UTF-8?B?"), raw_subject
+    assert msg["Subject"] == "[Jikimi] [PROD] none-1: 취약 1건, 점수 50.0"
+    body = msg.get_content().replace("\r\n", "\n")
+    assert "Jikimi 보고서: none-1" in body
+    assert "요약: 점검 3개, 양호 1, 취약 1, 해당 없음 0, 오류 1" in body
+    assert "취약 점검 항목 (심각도 높은 순):\n  [HIGH] T-001" in body
+    assert "점검할 수 없었던 항목:\n  T-004" in body
+    assert "# Jikimi 보고서: none-1" in body and "## 계속 취약" in body

@@ -12,6 +12,7 @@ mod firewall_roots;
 mod fix;
 mod hardening;
 mod history;
+mod i18n;
 mod platforms;
 mod realtime;
 mod waivers;
@@ -340,6 +341,44 @@ fn catalog_errors_name_file_line_and_check() {
         cat.path().to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1, "a broken catalog fails the run");
+}
+
+#[test]
+fn catalog_lint_requires_korean_text_but_a_run_does_not() {
+    let translated = check("KO-1", "{ probe = \"file\", path = \"/etc/a\" }").replace(
+        "remediation = \"r\"\n",
+        "remediation = \"r\"\ntitle_ko = \"제목\"\ndescription_ko = \"설명\"\nremediation_ko = \"조치\"\n",
+    );
+    let english = check("EN-1", "{ probe = \"file\", path = \"/etc/a\" }");
+    let cat = catalog(&[translated.clone(), english].concat());
+    let lint = |dir: &Path| {
+        run(&[
+            "catalog",
+            "lint",
+            "--no-extra-checks",
+            "--catalog",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let r = lint(cat.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let f = cat.path().join("t.toml");
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:13: check EN-1: no Korean text: title_ko, description_ko, remediation_ko missing",
+            f.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("KO-1"), "{}", r.stderr);
+    let ok = catalog(&translated);
+    let r = lint(ok.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // loading for a scan stays lenient: a site's own checks may be English only
+    let root = tempfile::tempdir().unwrap();
+    let (_, doc) = scan_json(root.path(), cat.path(), &["--only", "EN-1"]);
+    assert_eq!(doc["results"][0]["id"], "EN-1");
 }
 
 #[test]

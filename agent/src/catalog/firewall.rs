@@ -64,13 +64,18 @@ pub struct FirewallProbe {
 }
 
 /// Validates a raw firewall probe.
-pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, String> {
+pub fn parse(p: FirewallProbe) -> Result<FirewallProbe, super::probe::ProbeError> {
+    use super::probe::ProbeError;
     match (&p.test, &p.hooks) {
-        (FirewallTest::DefaultDeny, Some(h)) if h.is_empty() => {
-            Err("`hooks` must name at least one of input, forward, output".into())
-        }
+        (FirewallTest::DefaultDeny, Some(h)) if h.is_empty() => Err(ProbeError::Shape {
+            field: "`hooks`".into(),
+            rule: "name at least one of input, forward, output",
+        }),
         (FirewallTest::DefaultDeny, _) | (_, None) => Ok(p),
-        (_, Some(_)) => Err("`hooks` belongs to the firewall test `default_deny` only".into()),
+        (_, Some(_)) => Err(ProbeError::Misplaced {
+            fields: "`hooks`".into(),
+            rule: "belongs to the firewall test `default_deny` only",
+        }),
     }
 }
 
@@ -85,7 +90,7 @@ mod tests {
     use crate::catalog::probe::{parse_cond, Ctx};
     use crate::catalog::Profile;
 
-    fn cond(s: &str) -> Result<(), Vec<String>> {
+    fn cond(s: &str) -> Result<(), Vec<crate::catalog::probe::LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
         parse_cond(
             &v,
@@ -128,7 +133,7 @@ mod tests {
             ),
         ] {
             let e = cond(bad).expect_err(bad);
-            assert!(e[0].contains(want), "{bad}: {e:?}");
+            assert!(e[0].to_string().contains(want), "{bad}: {e:?}");
         }
     }
 }

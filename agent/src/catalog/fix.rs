@@ -8,8 +8,8 @@
 //! fix = [ { action = "sshd", keyword = "PermitRootLogin", value = "no" } ]
 //! ```
 
-use super::probe::{profiled, scalar_text, Ctx};
-use regex::Regex;
+use super::pattern::Pattern;
+use super::probe::{profiled, scalar_text, Ctx, LocatedError, ProbeError};
 use serde::Deserialize;
 
 /// One action of a fix, limited to some platforms (os-release ID / ID_LIKE) when
@@ -53,14 +53,14 @@ pub enum Action {
     /// Comment out active lines matching a pattern.
     CommentLines {
         paths: Vec<String>,
-        pattern: Regex,
+        pattern: Pattern,
         comment: String,
     },
     /// Append a line to a file unless an active line already matches `pattern`.
     EnsureLine {
         path: String,
         line: String,
-        pattern: Regex,
+        pattern: Pattern,
         /// Mode of the file when the fix creates it (default 0644).
         mode: u32,
     },
@@ -149,44 +149,70 @@ struct RawAction {
     users: Vec<String>,
 }
 
-fn octal(s: &str) -> Result<u32, String> {
+fn octal(s: &str) -> Result<u32, ProbeError> {
     u32::from_str_radix(s.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("`{s}` is not an octal mode such as \"0644\""))
+        .ok_or_else(|| ProbeError::NotA {
+            given: s.to_string(),
+            expected: "an octal mode such as \"0644\"".into(),
+        })
 }
 
-fn abs_paths(p: Option<super::probe::OneOrMany>) -> Result<Vec<String>, String> {
-    let v = p.ok_or("`path` is required")?.into_vec();
+fn abs_paths(p: Option<super::probe::OneOrMany>) -> Result<Vec<String>, ProbeError> {
+    let v = req(p, "path")?.into_vec();
     if v.is_empty() {
-        return Err("`path` must name at least one path".into());
+        return Err(ProbeError::Shape {
+            field: "`path`".into(),
+            rule: "name at least one path",
+        });
     }
     for p in &v {
         if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
-            return Err(format!("path `{p}` must be absolute and free of `..`"));
+            return Err(ProbeError::NotA {
+                given: p.clone(),
+                expected: "an absolute path free of `..`".into(),
+            });
         }
     }
     Ok(v)
 }
 
-fn one_path(p: Option<super::probe::OneOrMany>) -> Result<String, String> {
+fn one_path(p: Option<super::probe::OneOrMany>) -> Result<String, ProbeError> {
     let v = abs_paths(p)?;
     if v.len() != 1 || crate::fs::has_wildcard(&v[0]) {
-        return Err("`path` must be exactly one path, without wildcards".into());
+        return Err(ProbeError::Shape {
+            field: "`path`".into(),
+            rule: "be exactly one path, without wildcards",
+        });
     }
     Ok(v.into_iter().next().unwrap_or_default())
 }
 
-fn req<T>(v: Option<T>, name: &str) -> Result<T, String> {
-    v.ok_or_else(|| format!("`{name}` is required"))
+fn req<T>(v: Option<T>, name: &'static str) -> Result<T, ProbeError> {
+    v.ok_or_else(|| ProbeError::Shape {
+        field: format!("`{name}`").into(),
+        rule: "be set",
+    })
 }
 
 /// A value safe to write into a configuration line: one line, no NUL, not empty.
-fn line_value(s: String, what: &str) -> Result<String, String> {
+fn line_value(s: String, what: &'static str) -> Result<String, ProbeError> {
     if s.trim().is_empty() || s.contains(['\n', '\r', '\0']) {
-        return Err(format!("`{what}` must be one non-empty line"));
+        return Err(ProbeError::Shape {
+            field: format!("`{what}`").into(),
+            rule: "be one non-empty line",
+        });
     }
     Ok(s)
+}
+
+fn regex(pattern: String) -> Result<Pattern, ProbeError> {
+    Pattern::new(&pattern).map_err(|source| ProbeError::BadRegex {
+        role: "pattern",
+        pattern,
+        source,
+    })
 }
 
 fn name_ok(s: &str) -> bool {
@@ -195,17 +221,21 @@ fn name_ok(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._@-:$".contains(&b))
 }
 
-fn parse_step(t: &toml::Table, ctx: &Ctx) -> Result<Step, String> {
+fn parse_step(t: &toml::Table, ctx: &Ctx) -> Result<Step, ProbeError> {
     let platforms: Vec<String> = match t.get("platforms") {
         None => vec![],
-        Some(v) => v
-            .clone()
-            .try_into()
-            .map_err(|_| "`platforms` must be a list of names".to_string())?,
+        Some(v) => v.clone().try_into().map_err(|_| ProbeError::Shape {
+            field: "`platforms`".into(),
+            rule: "be a list of names",
+        })?,
     };
     for p in &platforms {
         if !super::PLATFORMS.contains(&p.as_str()) {
-            return Err(format!("unknown platform `{p}`"));
+            return Err(ProbeError::Unknown {
+                what: "platform".into(),
+                given: p.clone(),
+                expected: format!("one of {}", super::PLATFORMS.join(", ")).into(),
+            });
         }
     }
     let mut t = t.clone();
@@ -216,11 +246,13 @@ fn parse_step(t: &toml::Table, ctx: &Ctx) -> Result<Step, String> {
     })
 }
 
-fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
+fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, ProbeError> {
     let r: RawAction = toml::Value::Table(t.clone())
         .try_into()
-        .map_err(|e: toml::de::Error| e.message().trim().to_string())?;
-    let value = |v: Option<toml::Value>| -> Result<String, String> {
+        .map_err(|e: toml::de::Error| ProbeError::Schema {
+            message: e.message().trim().to_string(),
+        })?;
+    let value = |v: Option<toml::Value>| -> Result<String, ProbeError> {
         let v = profiled(&req(v, "value")?, ctx)?;
         line_value(scalar_text(&v)?, "value")
     };
@@ -238,15 +270,21 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
         "sudo_defaults" => &["add"],
         "accounts" => &["op", "select", "users"],
         other => {
-            return Err(format!(
-                "unknown fix action `{other}` (expected file, set_key, sshd, sysctl, \
-                 comment_lines, ensure_line, disable_service, remove_file, sudo_defaults or accounts)"
-            ))
+            return Err(ProbeError::Unknown {
+                what: "fix action".into(),
+                given: other.to_string(),
+                expected: "file, set_key, sshd, sysctl, comment_lines, ensure_line, \
+                           disable_service, remove_file, sudo_defaults or accounts"
+                    .into(),
+            })
         }
     };
     for k in t.keys() {
         if k != "action" && !used.contains(&k.as_str()) {
-            return Err(format!("fix action `{kind}` takes no `{k}`"));
+            return Err(ProbeError::NotTaken {
+                owner: format!("fix action `{kind}`"),
+                field: k.clone(),
+            });
         }
     }
     Ok(match kind {
@@ -266,14 +304,20 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
                 ..
             } = a
             {
-                return Err("a `file` fix must set owner, group, mode_max or mode_add".into());
+                return Err(ProbeError::Shape {
+                    field: "a `file` fix".into(),
+                    rule: "set owner, group, mode_max or mode_add",
+                });
             }
             a
         }
         "set_key" => {
             let key = req(r.key, "key")?;
             if !name_ok(&key) {
-                return Err(format!("`key` `{key}` is not a configuration key"));
+                return Err(ProbeError::NotA {
+                    given: key,
+                    expected: "a configuration key (in `key`)".into(),
+                });
             }
             Action::SetKey {
                 path: one_path(r.path)?,
@@ -287,7 +331,10 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
         "sshd" => {
             let keyword = req(r.keyword, "keyword")?;
             if !keyword.bytes().all(|b| b.is_ascii_alphanumeric()) || keyword.is_empty() {
-                return Err(format!("`keyword` `{keyword}` is not an sshd keyword"));
+                return Err(ProbeError::NotA {
+                    given: keyword,
+                    expected: "an sshd keyword (in `keyword`)".into(),
+                });
             }
             Action::Sshd {
                 keyword,
@@ -300,7 +347,10 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-/*".contains(&b))
             {
-                return Err(format!("`key` `{key}` is not a sysctl name"));
+                return Err(ProbeError::NotA {
+                    given: key,
+                    expected: "a sysctl name (in `key`)".into(),
+                });
             }
             Action::Sysctl {
                 key,
@@ -309,22 +359,28 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
         }
         "comment_lines" => Action::CommentLines {
             paths: abs_paths(r.path)?,
-            pattern: Regex::new(&req(r.pattern, "pattern")?).map_err(|e| e.to_string())?,
+            pattern: regex(req(r.pattern, "pattern")?)?,
             comment: r.comment.unwrap_or_else(|| "#".into()),
         },
         "ensure_line" => Action::EnsureLine {
             path: one_path(r.path)?,
             line: line_value(req(r.line, "line")?, "line")?,
-            pattern: Regex::new(&req(r.pattern, "pattern")?).map_err(|e| e.to_string())?,
+            pattern: regex(req(r.pattern, "pattern")?)?,
             mode: r.mode.as_deref().map(octal).transpose()?.unwrap_or(0o644),
         },
         "disable_service" => {
             if r.units.is_empty() && r.inetd.is_empty() && r.sysv.is_empty() {
-                return Err("`disable_service` needs `units`, `inetd` or `sysv`".into());
+                return Err(ProbeError::Missing {
+                    subject: "`disable_service`".into(),
+                    needs: "`units`, `inetd` or `sysv`",
+                });
             }
             for n in r.units.iter().chain(&r.inetd).chain(&r.sysv) {
                 if !name_ok(n) {
-                    return Err(format!("`{n}` is not a unit or service name"));
+                    return Err(ProbeError::NotA {
+                        given: n.clone(),
+                        expected: "a unit or service name".into(),
+                    });
                 }
             }
             Action::DisableService {
@@ -338,12 +394,18 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
         },
         "sudo_defaults" => {
             if r.add.is_empty() {
-                return Err("`sudo_defaults` needs `add`".into());
+                return Err(ProbeError::Missing {
+                    subject: "`sudo_defaults`".into(),
+                    needs: "`add`",
+                });
             }
             for d in &r.add {
                 line_value(d.clone(), "add")?;
                 if d.contains(['#', '\\']) {
-                    return Err(format!("Defaults entry `{d}` may not contain # or \\"));
+                    return Err(ProbeError::NotA {
+                        given: d.clone(),
+                        expected: "a Defaults entry without # or \\".into(),
+                    });
                 }
             }
             Action::SudoDefaults { add: r.add }
@@ -352,13 +414,25 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
             let select = match r.select.as_deref() {
                 Some("system_with_shell") => AccountSelect::SystemWithShell,
                 Some("users") if !r.users.is_empty() => AccountSelect::Users(r.users),
-                Some("users") => return Err("`select = \"users\"` needs `users`".into()),
-                Some(o) => {
-                    return Err(format!(
-                        "unknown `select` `{o}` (expected system_with_shell or users)"
-                    ))
+                Some("users") => {
+                    return Err(ProbeError::Missing {
+                        subject: "`select = \"users\"`".into(),
+                        needs: "`users`",
+                    })
                 }
-                None => return Err("`select` is required".into()),
+                Some(o) => {
+                    return Err(ProbeError::Unknown {
+                        what: "`select`".into(),
+                        given: o.to_string(),
+                        expected: "system_with_shell or users".into(),
+                    })
+                }
+                None => {
+                    return Err(ProbeError::Shape {
+                        field: "`select`".into(),
+                        rule: "be set",
+                    })
+                }
             };
             Action::Accounts {
                 op: req(r.op, "op")?,
@@ -370,7 +444,14 @@ fn parse_action(t: &toml::Table, ctx: &Ctx) -> Result<Action, String> {
 }
 
 /// Parses a check's `fix` (one action table or a list of them). Every error is returned.
-pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Step>, Vec<String>> {
+pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Step>, Vec<LocatedError>> {
+    let shape = |at: String, field: &'static str, rule| {
+        vec![ProbeError::Shape {
+            field: field.into(),
+            rule,
+        }
+        .at(at)]
+    };
     let items: Vec<&toml::Table> = match v {
         toml::Value::Table(t) => vec![t],
         toml::Value::Array(a) => {
@@ -378,22 +459,28 @@ pub fn parse_fix(v: &toml::Value, ctx: &Ctx) -> Result<Vec<Step>, Vec<String>> {
             for (i, x) in a.iter().enumerate() {
                 match x {
                     toml::Value::Table(t) => out.push(t),
-                    _ => return Err(vec![format!("fix[{i}]: expected a table")]),
+                    _ => return Err(shape(format!("fix[{i}]"), "a fix step", "be a table")),
                 }
             }
             out
         }
-        _ => return Err(vec!["fix: expected a table or a list of tables".into()]),
+        _ => {
+            return Err(shape(
+                "fix".into(),
+                "`fix`",
+                "be a table or a list of tables",
+            ))
+        }
     };
     if items.is_empty() {
-        return Err(vec!["fix: empty list".into()]);
+        return Err(shape("fix".into(), "`fix`", "not be an empty list"));
     }
     let mut errs = Vec::new();
     let mut out = Vec::new();
     for (i, t) in items.into_iter().enumerate() {
         match parse_step(t, ctx) {
             Ok(a) => out.push(a),
-            Err(e) => errs.push(format!("fix[{i}]: {e}")),
+            Err(e) => errs.push(e.at(format!("fix[{i}]"))),
         }
     }
     if errs.is_empty() {
@@ -461,7 +548,7 @@ mod tests {
     use super::*;
     use crate::catalog::Profile;
 
-    fn parse(s: &str) -> Result<Vec<Action>, Vec<String>> {
+    fn parse(s: &str) -> Result<Vec<Action>, Vec<LocatedError>> {
         let v: toml::Table = toml::from_str(&format!("fix = {s}")).unwrap();
         parse_fix(
             &v["fix"],

@@ -9,7 +9,11 @@ pub mod cis;
 pub mod firewall;
 pub mod fix;
 pub mod fixtures;
+pub mod pattern;
 pub mod probe;
+pub mod translations;
+
+pub use translations::missing_translations;
 
 use crate::findings::{References, Severity};
 use probe::{Cond, Ctx};
@@ -39,13 +43,23 @@ impl Profile {
     }
 }
 
+/// A profile name that is neither `kisa` nor `cis`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{given}` (expected kisa or cis)")]
+pub struct UnknownProfile {
+    /// The text as given.
+    pub given: String,
+}
+
 impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownProfile;
+    fn from_str(s: &str) -> Result<Self, UnknownProfile> {
         match s {
             "kisa" => Ok(Profile::Kisa),
             "cis" => Ok(Profile::Cis),
-            _ => Err(format!("unknown profile `{s}` (expected kisa or cis)")),
+            _ => Err(UnknownProfile {
+                given: s.to_string(),
+            }),
         }
     }
 }
@@ -96,13 +110,14 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// One problem found while loading the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem found while loading the catalog: where (file, line, check) and what.
+#[derive(Debug, Clone)]
 pub struct CatalogError {
     pub file: String,
     pub line: Option<usize>,
     pub check: Option<String>,
-    pub message: String,
+    /// Boxed: errors travel in lists and `Result`s, the problem kinds are large.
+    pub problem: Box<CatalogProblem>,
 }
 
 impl fmt::Display for CatalogError {
@@ -114,8 +129,61 @@ impl fmt::Display for CatalogError {
         if let Some(c) = &self.check {
             write!(f, ": check {c}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", crate::error_text::chain(self.problem.as_ref()))
     }
+}
+
+impl std::error::Error for CatalogError {}
+
+/// What is wrong (see [`CatalogError`] for where).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogProblem {
+    /// The directory or a file of it cannot be read (the file system layer's reason).
+    #[error("cannot read directory: {reason}")]
+    ReadDir { reason: String },
+    #[error("cannot read {reason}")]
+    ReadFile { reason: String },
+    /// Not TOML, or not the shape of a check file (toml's words: unknown field...).
+    #[error("{message}")]
+    Toml { message: String },
+    #[error("id `{id}` must be upper-case letters, digits and dashes (e.g. SSH-001)")]
+    BadId { id: String },
+    #[error("duplicate id (also defined at {previous})")]
+    DuplicateId { previous: String },
+    #[error("title must be 1..200 characters")]
+    TitleLength,
+    #[error("remediation must not be empty")]
+    EmptyRemediation,
+    #[error("`{key}` must be Korean text (no Hangul found)")]
+    NotKorean { key: &'static str },
+    /// English text without its Korean counterpart (`catalog lint`, see
+    /// [`missing_translations`]); `keys` names them, e.g. `title_ko, rationale_ko`.
+    #[error("no Korean text: {keys} missing")]
+    MissingKorean { keys: String },
+    /// A reference (`references.kisa`, `references.cis.rhel9`...) that is not a known item.
+    #[error("{field}: `{given}` is not {expected}")]
+    BadReference {
+        field: String,
+        given: String,
+        expected: &'static str,
+    },
+    /// A reference to a benchmark or platform the catalog does not know.
+    #[error("{field}: unknown {what} `{given}`{}", if expected.is_empty() { String::new() } else { format!(" (expected one of {expected})") })]
+    UnknownReference {
+        field: &'static str,
+        what: &'static str,
+        given: String,
+        expected: String,
+    },
+    #[error("unknown platform `{given}` (expected one of {})", PLATFORMS.join(", "))]
+    UnknownPlatform { given: String },
+    #[error("a check has either `fix` or `no_fix`, not both")]
+    FixAndNoFix,
+    #[error("`no_fix` must say why")]
+    EmptyNoFix,
+    /// A mistake in `expect` or `fix`, with its place (`expect.all[1]`, `fix[0]`).
+    #[error(transparent)]
+    Rule(Box<probe::LocatedError>),
 }
 
 /// All problems of a catalog load.
@@ -162,16 +230,20 @@ pub fn embedded_sources() -> Vec<SourceFile> {
 /// Reads `*.toml` files of a directory (sorted). A missing directory yields nothing when
 /// `optional`, an error otherwise.
 pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, CatalogError> {
-    let err = |m: String| CatalogError {
+    let err = |problem| CatalogError {
         file: dir.display().to_string(),
         line: None,
         check: None,
-        message: m,
+        problem: Box::new(problem),
     };
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(err(format!("cannot read directory: {e}"))),
+        Err(e) => {
+            return Err(err(CatalogProblem::ReadDir {
+                reason: e.to_string(),
+            }))
+        }
     };
     let mut paths: Vec<_> = rd
         .filter_map(|e| e.ok())
@@ -182,8 +254,11 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Catalo
     let mut out = Vec::new();
     for p in paths {
         // Regular files only, bounded, never blocking on a FIFO (issue 12, defect 11).
-        let text = crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES)
-            .map_err(|e| err(format!("cannot read {e}")))?;
+        let text = crate::fs::read_local_text(&p, crate::fs::MAX_READ_BYTES).map_err(|e| {
+            err(CatalogProblem::ReadFile {
+                reason: e.to_string(),
+            })
+        })?;
         out.push(SourceFile {
             name: p.display().to_string(),
             text,
@@ -244,7 +319,7 @@ fn check_id_ok(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_uppercase()
 }
 
-fn validate_references(r: &References) -> Vec<String> {
+fn validate_references(r: &References) -> Vec<CatalogProblem> {
     let mut errs = Vec::new();
     let num = |s: &str, max: u32| -> bool {
         s.strip_prefix("U-")
@@ -254,16 +329,20 @@ fn validate_references(r: &References) -> Vec<String> {
     };
     for k in &r.kisa {
         if !num(k, 72) {
-            errs.push(format!(
-                "references.kisa: `{k}` is not a KISA 2021 item (U-01..U-72)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: "references.kisa".into(),
+                given: k.clone(),
+                expected: "a KISA 2021 item (U-01..U-72)",
+            });
         }
     }
     for k in &r.kisa2026 {
         if !num(k, 67) {
-            errs.push(format!(
-                "references.kisa2026: `{k}` is not a KISA 2026 item (U-01..U-67)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: "references.kisa2026".into(),
+                given: k.clone(),
+                expected: "a KISA 2026 item (U-01..U-67)",
+            });
         }
     }
     const BENCH: &[&str] = &[
@@ -277,10 +356,12 @@ fn validate_references(r: &References) -> Vec<String> {
     ];
     for (b, s) in &r.cis {
         if !BENCH.contains(&b.as_str()) {
-            errs.push(format!(
-                "references.cis: unknown benchmark `{b}` (expected one of {})",
-                BENCH.join(", ")
-            ));
+            errs.push(CatalogProblem::UnknownReference {
+                field: "references.cis",
+                what: "benchmark",
+                given: b.clone(),
+                expected: BENCH.join(", "),
+            });
         }
         // one section (`5.1.20`), a range of the last level (`1.1.2.5.2-4`), or a comma list
         // of those when one check implements several sections (`4.2.7, 4.3.8`)
@@ -292,14 +373,21 @@ fn validate_references(r: &References) -> Vec<String> {
                     .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
         });
         if !ok {
-            errs.push(format!(
-                "references.cis.{b}: `{s}` is not a section number like 5.1.20 (or a comma list of them)"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: format!("references.cis.{b}"),
+                given: s.clone(),
+                expected: "a section number like 5.1.20 (or a comma list of them)",
+            });
         }
     }
     for (p, c) in &r.cce {
         if !BENCH.contains(&p.as_str()) {
-            errs.push(format!("references.cce: unknown platform `{p}`"));
+            errs.push(CatalogProblem::UnknownReference {
+                field: "references.cce",
+                what: "platform",
+                given: p.clone(),
+                expected: String::new(),
+            });
         }
         let ok = c
             .strip_prefix("CCE-")
@@ -311,12 +399,52 @@ fn validate_references(r: &References) -> Vec<String> {
                     && b.bytes().all(|x| x.is_ascii_digit())
             });
         if !ok {
-            errs.push(format!(
-                "references.cce.{p}: `{c}` is not a CCE id like CCE-90800-4"
-            ));
+            errs.push(CatalogProblem::BadReference {
+                field: format!("references.cce.{p}"),
+                given: c.clone(),
+                expected: "a CCE id like CCE-90800-4",
+            });
         }
     }
     errs
+}
+
+fn parse_file(src: &SourceFile) -> Result<RawFile, toml::de::Error> {
+    toml::from_str(&src.text)
+}
+
+/// Parses the TOML of every source, in order. Parsing is most of a catalog load (351 checks:
+/// about half a megabyte of TOML), and files are independent: with two CPUs or more the
+/// second half of the files (by size) is parsed on a scoped thread meanwhile.
+fn parse_files(sources: &[SourceFile]) -> Vec<Result<RawFile, toml::de::Error>> {
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 || sources.len() < 2 || total < 64 * 1024 {
+        return sources.iter().map(parse_file).collect();
+    }
+    // the split point: the first half of the bytes stays on this thread
+    let mut acc = 0;
+    let split = sources
+        .iter()
+        .position(|s| {
+            acc += s.text.len();
+            acc * 2 >= total
+        })
+        .map_or(sources.len(), |i| i + 1)
+        .clamp(1, sources.len() - 1);
+    let (first, second) = sources.split_at(split);
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("catalog-parse".into())
+            .spawn_scoped(scope, || second.iter().map(parse_file).collect::<Vec<_>>());
+        let mut out: Vec<_> = first.iter().map(parse_file).collect();
+        match other.map(|h| h.join()) {
+            Ok(Ok(rest)) => out.extend(rest),
+            // no thread (resources) or a panic in it: parse that half here
+            _ => out.extend(second.iter().map(parse_file)),
+        }
+        out
+    })
 }
 
 /// Loads and validates catalog sources for a profile. Returns every error at once.
@@ -325,27 +453,47 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
     let mut checks: Vec<Check> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut hasher = Sha256::new();
+    let mut parsed = parse_files(sources).into_iter();
     for src in sources {
         hasher.update(src.name.rsplit('/').next().unwrap_or(&src.name).as_bytes());
         hasher.update([0]);
         hasher.update(src.text.as_bytes());
         hasher.update([0]);
-        let file_err = |line: Option<usize>, check: Option<&str>, message: String| CatalogError {
+        let file_err = |line: Option<usize>, check: Option<&str>, problem| CatalogError {
             file: src.name.clone(),
             line,
             check: check.map(str::to_string),
-            message,
+            problem: Box::new(problem),
         };
-        let raw: RawFile = match toml::from_str(&src.text) {
+        let raw: RawFile = match parsed.next().unwrap_or_else(|| parse_file(src)) {
             Ok(r) => r,
             Err(e) => {
                 let line = e.span().map(|s| line_of(&src.text, s.start));
-                errors.push(file_err(line, None, e.message().trim().to_string()));
+                errors.push(file_err(
+                    line,
+                    None,
+                    CatalogProblem::Toml {
+                        message: e.message().trim().to_string(),
+                    },
+                ));
                 continue;
             }
         };
+        // checks come in file order: count newlines from the previous check on, not from
+        // the start of the file for each (quadratic in the file size)
+        let (mut at, mut at_line) = (0usize, 1usize);
         for spanned in raw.check {
-            let line = line_of(&src.text, spanned.span().start);
+            let start = spanned.span().start.min(src.text.len());
+            let line = if start >= at {
+                at_line += src.text.as_bytes()[at..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                at = start;
+                at_line
+            } else {
+                line_of(&src.text, start)
+            };
             let table = spanned.into_inner();
             let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
             let rc: RawCheck = match toml::Value::Table(table).try_into() {
@@ -354,28 +502,27 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                     errors.push(file_err(
                         Some(line),
                         id_hint.as_deref(),
-                        e.message().trim().to_string(),
+                        CatalogProblem::Toml {
+                            message: e.message().trim().to_string(),
+                        },
                     ));
                     continue;
                 }
             };
             let id = rc.id.clone();
-            let mut push = |m: String| errors.push(file_err(Some(line), Some(&id), m));
+            let mut push = |p: CatalogProblem| errors.push(file_err(Some(line), Some(&id), p));
             if !check_id_ok(&rc.id) {
-                push(format!(
-                    "id `{}` must be upper-case letters, digits and dashes (e.g. SSH-001)",
-                    rc.id
-                ));
+                push(CatalogProblem::BadId { id: rc.id.clone() });
             }
             let origin = format!("{}:{line}", src.name);
             if let Some(prev) = seen.insert(rc.id.clone(), origin.clone()) {
-                push(format!("duplicate id (also defined at {prev})"));
+                push(CatalogProblem::DuplicateId { previous: prev });
             }
             if rc.title.trim().is_empty() || rc.title.chars().count() > 200 {
-                push("title must be 1..200 characters".into());
+                push(CatalogProblem::TitleLength);
             }
             if rc.remediation.trim().is_empty() {
-                push("remediation must not be empty".into());
+                push(CatalogProblem::EmptyRemediation);
             }
             for (key, v) in [
                 ("title_ko", &rc.title_ko),
@@ -385,7 +532,7 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
             ] {
                 if let Some(v) = v {
                     if !v.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
-                        push(format!("`{key}` must be Korean text (no Hangul found)"));
+                        push(CatalogProblem::NotKorean { key });
                     }
                 }
             }
@@ -394,25 +541,22 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
             }
             for p in &rc.platforms {
                 if !PLATFORMS.contains(&p.as_str()) {
-                    push(format!(
-                        "unknown platform `{p}` (expected one of {})",
-                        PLATFORMS.join(", ")
-                    ));
+                    push(CatalogProblem::UnknownPlatform { given: p.clone() });
                 }
             }
             let ctx = Ctx { profile };
             if rc.fix.is_some() && rc.no_fix.is_some() {
-                push("a check has either `fix` or `no_fix`, not both".into());
+                push(CatalogProblem::FixAndNoFix);
             }
             if rc.no_fix.as_ref().is_some_and(|r| r.trim().is_empty()) {
-                push("`no_fix` must say why".into());
+                push(CatalogProblem::EmptyNoFix);
             }
             let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
                 None => Vec::new(),
                 Some(Ok(f)) => f,
                 Some(Err(es)) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(CatalogProblem::Rule(Box::new(e)));
                     }
                     Vec::new()
                 }
@@ -444,8 +588,8 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                     })
                 }
                 Err(es) => {
-                    for m in es {
-                        push(m);
+                    for e in es {
+                        push(CatalogProblem::Rule(Box::new(e)));
                     }
                 }
             }
@@ -553,6 +697,38 @@ pub fn markdown(c: &Catalog) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_parsed_on_two_threads_come_back_in_order() {
+        let src = embedded_sources();
+        let par = parse_files(&src);
+        assert_eq!(par.len(), src.len());
+        for (s, p) in src.iter().zip(par) {
+            let one = parse_file(s).unwrap();
+            let p = p.unwrap();
+            assert_eq!(p.area, one.area, "{}", s.name);
+            let ids = |r: &RawFile| -> Vec<(Option<String>, usize)> {
+                r.check
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.get_ref()
+                                .get("id")
+                                .and_then(|v| v.as_str())
+                                .map(str::to_string),
+                            c.span().start,
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(ids(&p), ids(&one), "{}", s.name);
+        }
+        // a broken file keeps its place and its error
+        let mut bad = src.clone();
+        bad[0].text.push_str("\n[[check]\n");
+        let par = parse_files(&bad);
+        assert!(par[0].is_err() && par[1..].iter().all(Result::is_ok));
+    }
 
     /// checks/README.md must match the catalog.
     #[test]

@@ -6,13 +6,15 @@
 //! what a check examines must be installed before its settings can be judged). Values that differ between standards are written `{ kisa = 90, cis = 365 }` and
 //! resolved for the selected profile when the catalog loads.
 
+use super::pattern::Pattern;
 use super::Profile;
 use crate::fs::FileKind;
-use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+mod error;
 mod system;
+pub use error::{chain_text, LocatedError, ProbeError};
 pub use system::*;
 
 /// Load-time context.
@@ -107,11 +109,14 @@ impl OneOrMany {
     }
 }
 
-fn mode_from_str(s: &str) -> Result<u32, String> {
+fn mode_from_str(s: &str) -> Result<u32, ProbeError> {
     u32::from_str_radix(s.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("`{s}` is not an octal mode such as \"0644\""))
+        .ok_or_else(|| ProbeError::NotA {
+            given: s.to_string(),
+            expected: "an octal mode such as \"0644\"".into(),
+        })
 }
 
 /// `probe = "file"`: metadata of one path or of every path a glob matches.
@@ -152,7 +157,7 @@ struct RawFileProbe {
 #[derive(Debug, Clone)]
 pub struct LinesProbe {
     pub paths: Vec<String>,
-    pub pattern: Regex,
+    pub pattern: Pattern,
     pub present: bool,
     /// Comment leader stripped before matching (None: no comment handling).
     pub comment: Option<String>,
@@ -212,7 +217,7 @@ pub enum Expected {
     Text(String),
     Number(f64),
     List(Vec<String>),
-    Regex(Regex),
+    Regex(Pattern),
     Bits(u32),
 }
 
@@ -248,7 +253,7 @@ impl Compare {
 
     /// Evaluates against an actual value. `Err` when the actual value cannot be compared
     /// (e.g. not a number).
-    pub fn test(&self, actual: &str) -> Result<bool, String> {
+    pub fn test(&self, actual: &str) -> Result<bool, ProbeError> {
         let a = actual.trim();
         match (&self.op, &self.value) {
             (Op::Set, _) => Ok(true),
@@ -263,66 +268,81 @@ impl Compare {
             (Op::Ge, Expected::Number(n)) => num(a).map(|x| x >= *n),
             (Op::In, Expected::List(l)) => Ok(l.iter().any(|v| v.eq_ignore_ascii_case(a))),
             (Op::NotIn, Expected::List(l)) => Ok(!l.iter().any(|v| v.eq_ignore_ascii_case(a))),
-            (Op::Matches, Expected::Regex(r)) => Ok(r.is_match(a)),
-            (Op::NotMatches, Expected::Regex(r)) => Ok(!r.is_match(a)),
+            (Op::Matches, Expected::Regex(r)) => Ok(r.is_match(a)?),
+            (Op::NotMatches, Expected::Regex(r)) => Ok(!r.is_match(a)?),
             (Op::BitsSet, Expected::Bits(b)) => u32::from_str_radix(a, 8)
                 .map(|x| x & b == *b)
-                .map_err(|_| format!("`{a}` is not an octal mask")),
-            _ => Err("operator and value do not fit".into()),
+                .map_err(|_| ProbeError::Uncomparable {
+                    actual: a.to_string(),
+                    expected: "an octal mask",
+                }),
+            _ => Err(ProbeError::Rule {
+                rule: "operator and value do not fit",
+            }),
         }
     }
 }
 
-fn num(s: &str) -> Result<f64, String> {
-    s.parse::<f64>()
-        .map_err(|_| format!("`{s}` is not a number"))
+fn num(s: &str) -> Result<f64, ProbeError> {
+    s.parse::<f64>().map_err(|_| ProbeError::Uncomparable {
+        actual: s.to_string(),
+        expected: "a number",
+    })
 }
 
 /// Resolves `{ kisa = .., cis = .. }` to the profile's value.
-pub(crate) fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, String> {
+pub(crate) fn profiled(v: &toml::Value, ctx: &Ctx) -> Result<toml::Value, ProbeError> {
     if let toml::Value::Table(t) = v {
         for k in t.keys() {
             if !["kisa", "cis", "default"].contains(&k.as_str()) {
-                return Err(format!(
-                    "value table key `{k}` is not a profile (expected kisa, cis or default)"
-                ));
+                return Err(ProbeError::Unknown {
+                    what: "profile in a value table".into(),
+                    given: k.clone(),
+                    expected: "kisa, cis or default".into(),
+                });
             }
         }
         return t
             .get(ctx.profile.as_str())
             .or_else(|| t.get("default"))
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "no value for profile `{}` (and no `default`)",
-                    ctx.profile.as_str()
-                )
+            .ok_or(ProbeError::NoProfileValue {
+                profile: ctx.profile.as_str(),
             });
     }
     Ok(v.clone())
 }
 
-pub(crate) fn scalar_text(v: &toml::Value) -> Result<String, String> {
+pub(crate) fn scalar_text(v: &toml::Value) -> Result<String, ProbeError> {
     match v {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
         toml::Value::Float(f) => Ok(f.to_string()),
         toml::Value::Boolean(b) => Ok(b.to_string()),
-        _ => Err("expected a string or a number".into()),
+        _ => Err(ProbeError::Shape {
+            field: "a value".into(),
+            rule: "be a string or a number",
+        }),
     }
 }
 
 /// Builds a comparison from `op` and `value`, validating that they fit.
-pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare, String> {
+pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare, ProbeError> {
     let value = value.map(|v| profiled(v, ctx)).transpose()?;
+    let operator = || format!("operator `{}`", format!("{op:?}").to_lowercase()).into();
     let need = |v: &Option<toml::Value>| {
-        v.clone()
-            .ok_or_else(|| format!("operator `{op:?}` needs a `value`").to_lowercase())
+        v.clone().ok_or_else(|| ProbeError::Missing {
+            subject: operator(),
+            needs: "a `value`",
+        })
     };
     let (expected, shown) = match op {
         Op::Set | Op::Unset => {
             if value.is_some() {
-                return Err("operators `set` / `unset` take no `value`".into());
+                return Err(ProbeError::Misplaced {
+                    fields: "operators `set` / `unset`".into(),
+                    rule: "take no `value`",
+                });
             }
             (Expected::None, String::new())
         }
@@ -342,7 +362,12 @@ pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare
             let n = match v {
                 toml::Value::Integer(i) => i as f64,
                 toml::Value::Float(f) => f,
-                _ => return Err(format!("operator `{op:?}` needs a number").to_lowercase()),
+                _ => {
+                    return Err(ProbeError::Missing {
+                        subject: operator(),
+                        needs: "a number",
+                    })
+                }
             };
             (Expected::Number(n), n.to_string())
         }
@@ -359,7 +384,11 @@ pub fn compare(op: Op, value: Option<&toml::Value>, ctx: &Ctx) -> Result<Compare
         }
         Op::Matches | Op::NotMatches => {
             let s = scalar_text(&need(&value)?)?;
-            let r = Regex::new(&s).map_err(|e| format!("bad regex `{s}`: {e}"))?;
+            let r = Pattern::new(&s).map_err(|source| ProbeError::BadRegex {
+                role: "regex",
+                pattern: s.clone(),
+                source,
+            })?;
             (Expected::Regex(r), s)
         }
         Op::BitsSet => {
@@ -774,27 +803,38 @@ struct RawSudoersProbe {
 /// Principals allowed `ALL` when `admins` is not given.
 pub const DEFAULT_SUDO_ADMINS: &[&str] = &["root", "%sudo", "%wheel", "%admin"];
 
-fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> {
+fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, ProbeError> {
     use crate::facts::sudoers::{defaults_type, DefaultsType};
     use SudoersTestKind as K;
     let k = r.test;
     let name_test = matches!(k, K::FlagSet | K::Value);
     if !name_test && r.name.is_some() {
-        return Err("`name` belongs to the sudoers tests `flag_set` and `value` only".into());
+        return Err(ProbeError::Misplaced {
+            fields: "`name`".into(),
+            rule: "belongs to the sudoers tests `flag_set` and `value` only",
+        });
     }
     if k != K::Value && (r.op.is_some() || r.value.is_some() || r.default.is_some()) {
-        return Err("`op`, `value` and `default` belong to the sudoers test `value` only".into());
+        return Err(ProbeError::Misplaced {
+            fields: "`op`, `value` and `default`".into(),
+            rule: "belong to the sudoers test `value` only",
+        });
     }
     if k != K::NoAllGrants && r.admins.is_some() {
-        return Err("`admins` belongs to the sudoers test `no_all_grants` only".into());
+        return Err(ProbeError::Misplaced {
+            fields: "`admins`".into(),
+            rule: "belongs to the sudoers test `no_all_grants` only",
+        });
     }
-    let name = || -> Result<(String, DefaultsType), String> {
-        let n = r
-            .name
-            .clone()
-            .ok_or_else(|| "this sudoers test needs `name` (a Defaults parameter)".to_string())?;
-        let t = defaults_type(&n)
-            .ok_or_else(|| format!("`{n}` is not a Defaults parameter sudo knows"))?;
+    let name = || -> Result<(String, DefaultsType), ProbeError> {
+        let n = r.name.clone().ok_or(ProbeError::Missing {
+            subject: "this sudoers test".into(),
+            needs: "`name` (a Defaults parameter)",
+        })?;
+        let t = defaults_type(&n).ok_or_else(|| ProbeError::NotA {
+            given: n.clone(),
+            expected: "a Defaults parameter sudo knows".into(),
+        })?;
         Ok((n, t))
     };
     let test = match k {
@@ -803,25 +843,26 @@ fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> 
         K::FlagSet => {
             let (n, t) = name()?;
             if t != DefaultsType::Flag {
-                return Err(format!(
-                    "`{n}` is not a flag: use test = \"value\" with `op` and `value`"
-                ));
+                return Err(ProbeError::NotAFlag { name: n });
             }
             SudoersTest::FlagSet { name: n }
         }
         K::Value => {
             let (n, t) = name()?;
             if matches!(t, DefaultsType::Flag | DefaultsType::List) {
-                return Err(format!(
-                    "`{n}` is a {}: test = \"value\" needs a parameter with one value",
-                    if t == DefaultsType::Flag {
+                return Err(ProbeError::NotSingleValued {
+                    name: n,
+                    kind: if t == DefaultsType::Flag {
                         "flag (use test = \"flag_set\")"
                     } else {
                         "list"
-                    }
-                ));
+                    },
+                });
             }
-            let op = r.op.ok_or("sudoers test value needs `op`")?;
+            let op = r.op.ok_or(ProbeError::Missing {
+                subject: "sudoers test value".into(),
+                needs: "`op`",
+            })?;
             SudoersTest::Value {
                 compare: compare(op, r.value.as_ref(), ctx)?,
                 default: r
@@ -837,7 +878,10 @@ fn parse_sudoers(r: RawSudoersProbe, ctx: &Ctx) -> Result<SudoersProbe, String> 
                 .unwrap_or_else(|| DEFAULT_SUDO_ADMINS.iter().map(|s| s.to_string()).collect());
             for a in &admins {
                 if a.is_empty() || a.contains(char::is_whitespace) {
-                    return Err(format!("admins: `{a}` is not a sudoers principal"));
+                    return Err(ProbeError::NotA {
+                        given: a.clone(),
+                        expected: "a sudoers principal (in `admins`)".into(),
+                    });
                 }
             }
             SudoersTest::NoAllGrants { admins }
@@ -1011,7 +1055,7 @@ pub const PAM_HASH_ALGORITHMS: &[&str] = &[
 
 /// A boolean setting takes `eq` / `ne` with `true` or `false`; a numeric one a numeric
 /// comparison.
-fn setting_compare_fits(c: &Compare, boolean: bool) -> Result<(), String> {
+fn setting_compare_fits(c: &Compare, boolean: bool) -> Result<(), ProbeError> {
     let ok = if boolean {
         matches!(c.op, Op::Eq | Op::Ne)
             && matches!(&c.value, Expected::Text(t) if t == "true" || t == "false")
@@ -1025,48 +1069,70 @@ fn setting_compare_fits(c: &Compare, boolean: bool) -> Result<(), String> {
     if ok {
         Ok(())
     } else if boolean {
-        Err("this setting is a boolean: use op = \"eq\" with value = true or false".into())
+        Err(ProbeError::Rule {
+            rule: "this setting is a boolean: use op = \"eq\" with value = true or false",
+        })
     } else {
-        Err(
-            "this setting is a number: use eq, ne, lt, le, gt, ge, in or not_in with numbers"
-                .into(),
-        )
+        Err(ProbeError::Rule {
+            rule: "this setting is a number: use eq, ne, lt, le, gt, ge, in or not_in with numbers",
+        })
     }
 }
 
-fn setting_of<T: DeserializeOwned>(s: &str, test: &str, known: &str) -> Result<T, String> {
+fn setting_of<T: DeserializeOwned>(
+    s: &str,
+    test: &'static str,
+    known: &'static str,
+) -> Result<T, ProbeError> {
     toml::Value::String(s.to_string())
         .try_into()
-        .map_err(|_| format!("pam test {test}: unknown setting `{s}` (expected one of {known})"))
+        .map_err(|_| ProbeError::Unknown {
+            what: "setting".into(),
+            given: s.to_string(),
+            expected: format!("one of {known} for pam test {test}").into(),
+        })
 }
 
-fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
+fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, ProbeError> {
     use PamTestKind as K;
     let k = r.test;
     let has_setting = matches!(k, K::Pwquality | K::Lockout | K::Pwhistory);
     if !has_setting && r.setting.is_some() {
-        return Err(
-            "`setting` belongs to the pam tests `pwquality`, `lockout` and `pwhistory` only".into(),
-        );
+        return Err(ProbeError::Misplaced {
+            fields: "`setting`".into(),
+            rule: "belongs to the pam tests `pwquality`, `lockout` and `pwhistory` only",
+        });
     }
     let fixed = matches!(
         k,
         K::SuWheel | K::NoNullok | K::UnixNoRemember | K::UnixUseAuthtok | K::Module
     );
     if fixed && (r.op.is_some() || r.value.is_some()) {
-        return Err(
-            "pam tests su_wheel, no_nullok, unix_no_remember, unix_use_authtok and module take no `op` / `value`"
+        return Err(ProbeError::Misplaced {
+            fields: "pam tests su_wheel, no_nullok, unix_no_remember, unix_use_authtok and module"
                 .into(),
-        );
+            rule: "take no `op` / `value`",
+        });
     }
     if k != K::Module && (r.module.is_some() || r.stack.is_some()) {
-        return Err("`module` and `stack` belong to the pam test `module` only".into());
+        return Err(ProbeError::Misplaced {
+            fields: "`module` and `stack`".into(),
+            rule: "belong to the pam test `module` only",
+        });
     }
-    let cmp = || -> Result<Compare, String> {
-        let op = r.op.ok_or("this pam test needs `op` and `value`")?;
+    let cmp = || -> Result<Compare, ProbeError> {
+        let op = r.op.ok_or(ProbeError::Missing {
+            subject: "this pam test".into(),
+            needs: "`op` and `value`",
+        })?;
         compare(op, r.value.as_ref(), ctx)
     };
-    let setting = || r.setting.clone().ok_or("this pam test needs `setting`");
+    let setting = || {
+        r.setting.clone().ok_or(ProbeError::Missing {
+            subject: "this pam test".into(),
+            needs: "`setting`",
+        })
+    };
     let test = match k {
         K::Pwquality => {
             let setting: PwqSetting = setting_of(
@@ -1101,11 +1167,15 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
         K::UnixNoRemember => PamTest::UnixNoRemember,
         K::UnixUseAuthtok => PamTest::UnixUseAuthtok,
         K::Module => {
-            let module = r.module.clone().ok_or("pam test module needs `module`")?;
+            let module = r.module.clone().ok_or(ProbeError::Missing {
+                subject: "pam test module".into(),
+                needs: "`module`",
+            })?;
             if !module.starts_with("pam_") || !module.ends_with(".so") || module.contains('/') {
-                return Err(format!(
-                    "`{module}` is not a PAM module file name such as pam_pwhistory.so"
-                ));
+                return Err(ProbeError::NotA {
+                    given: module,
+                    expected: "a PAM module file name such as pam_pwhistory.so".into(),
+                });
             }
             PamTest::Module {
                 module,
@@ -1120,17 +1190,20 @@ fn parse_pam(r: RawPamProbe, ctx: &Ctx) -> Result<PamProbe, String> {
                 (Op::Eq | Op::Ne, Expected::Text(t)) => vec![t.as_str()],
                 (Op::In | Op::NotIn, Expected::List(l)) => l.iter().map(String::as_str).collect(),
                 (Op::Matches | Op::NotMatches, _) => vec![],
-                _ => return Err(
-                    "hash_algorithm compares names: use eq, ne, in, not_in, matches or not_matches"
-                        .into(),
-                ),
+                _ => return Err(ProbeError::Rule {
+                    rule: "hash_algorithm compares names: use eq, ne, in, not_in, matches or not_matches",
+                }),
             };
             for n in named {
                 if !PAM_HASH_ALGORITHMS.contains(&n.to_ascii_lowercase().as_str()) {
-                    return Err(format!(
-                        "`{n}` is not a pam_unix hashing algorithm (expected one of {})",
-                        PAM_HASH_ALGORITHMS.join(", ")
-                    ));
+                    return Err(ProbeError::NotA {
+                        given: n.to_string(),
+                        expected: format!(
+                            "a pam_unix hashing algorithm (expected one of {})",
+                            PAM_HASH_ALGORITHMS.join(", ")
+                        )
+                        .into(),
+                    });
                 }
             }
             PamTest::HashAlgorithm { compare }
@@ -1182,7 +1255,7 @@ pub struct SshdProbe {
 pub enum SshdTest {
     Compare(Compare),
     /// No algorithm of the list may match any of these.
-    Forbid(Vec<Regex>),
+    Forbid(Vec<Pattern>),
 }
 
 #[derive(Deserialize)]
@@ -1197,9 +1270,13 @@ struct RawSshdProbe {
 
 /// Rewrites the text values of a comparison as `sshd -T` prints them (rejecting values sshd
 /// would reject). `keyword` is spelled as in the catalog, for messages.
-fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), String> {
+fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), ProbeError> {
     use crate::facts::sshd::printed_value;
-    let one = |v: &str| printed_value(keyword, v).map(|p| p.join(" "));
+    let one = |v: &str| {
+        printed_value(keyword, v)
+            .map(|p| p.join(" "))
+            .map_err(ProbeError::SshdValue)
+    };
     match (&c.op, &mut c.value) {
         (Op::Eq | Op::Ne, Expected::Text(t)) => {
             *t = one(t)?;
@@ -1216,41 +1293,55 @@ fn sshd_printed(keyword: &str, c: &mut Compare) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
+fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, ProbeError> {
     use crate::facts::sshd::{canonical, ALGORITHM_KEYWORDS, DEFAULT_CONFIG, NOT_PRINTED};
-    let keyword = canonical(&r.keyword.to_ascii_lowercase())
-        .ok_or_else(|| format!("`{}` is not a keyword sshd (up to 10.0) uses", r.keyword))?;
+    let keyword = canonical(&r.keyword.to_ascii_lowercase()).ok_or_else(|| ProbeError::NotA {
+        given: r.keyword.clone(),
+        expected: "a keyword sshd (up to 10.0) uses".into(),
+    })?;
     if NOT_PRINTED.contains(&keyword) {
-        return Err(format!(
-            "`{}` is not part of what sshd -T prints, so it cannot be checked",
-            r.keyword
-        ));
+        return Err(ProbeError::NotPrinted { keyword: r.keyword });
     }
     let config = r.config.unwrap_or_else(|| DEFAULT_CONFIG.to_string());
     if !config.starts_with('/') {
-        return Err(format!("config `{config}` must be an absolute path"));
+        return Err(ProbeError::NotAbsolute {
+            field: "config",
+            path: config,
+        });
     }
     if r.forbid.is_some() && (r.op.is_some() || r.value.is_some()) {
-        return Err("`forbid` and `op` / `value` exclude each other".into());
+        return Err(ProbeError::Misplaced {
+            fields: "`forbid` and `op` / `value`".into(),
+            rule: "exclude each other",
+        });
     }
     let test = match (r.forbid, r.op) {
         (Some(list), _) => {
             if !ALGORITHM_KEYWORDS.contains(&keyword) {
-                return Err(format!(
-                    "`forbid` needs an algorithm-list keyword ({}), not `{}`",
-                    ALGORITHM_KEYWORDS.join(", "),
-                    r.keyword
-                ));
+                return Err(ProbeError::NotAlgorithmList {
+                    keyword: r.keyword,
+                    allowed: ALGORITHM_KEYWORDS.join(", "),
+                });
             }
             if list.is_empty() {
-                return Err("`forbid` must list at least one pattern".into());
+                return Err(ProbeError::Shape {
+                    field: "`forbid`".into(),
+                    rule: "list at least one pattern",
+                });
             }
             let mut v = Vec::new();
             for p in list {
                 if p.is_empty() {
-                    return Err("`forbid` patterns must not be empty".into());
+                    return Err(ProbeError::Shape {
+                        field: "`forbid` patterns".into(),
+                        rule: "not be empty",
+                    });
                 }
-                v.push(Regex::new(&p).map_err(|e| format!("bad forbid pattern `{p}`: {e}"))?);
+                v.push(Pattern::new(&p).map_err(|source| ProbeError::BadRegex {
+                    role: "forbid pattern",
+                    pattern: p.clone(),
+                    source,
+                })?);
             }
             SshdTest::Forbid(v)
         }
@@ -1259,7 +1350,12 @@ fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
             sshd_printed(&r.keyword, &mut c)?;
             SshdTest::Compare(c)
         }
-        (None, None) => return Err("an sshd probe needs `op` (with `value`) or `forbid`".into()),
+        (None, None) => {
+            return Err(ProbeError::Missing {
+                subject: "an sshd probe".into(),
+                needs: "`op` (with `value`) or `forbid`",
+            })
+        }
     };
     Ok(SshdProbe {
         config,
@@ -1268,38 +1364,52 @@ fn parse_sshd(r: RawSshdProbe, ctx: &Ctx) -> Result<SshdProbe, String> {
     })
 }
 
-fn de<T: DeserializeOwned>(t: &toml::Table) -> Result<T, String> {
+fn de<T: DeserializeOwned>(t: &toml::Table) -> Result<T, ProbeError> {
     toml::Value::Table(t.clone())
         .try_into()
-        .map_err(|e: toml::de::Error| e.message().trim().to_string())
+        .map_err(|e: toml::de::Error| ProbeError::Schema {
+            message: e.message().trim().to_string(),
+        })
 }
 
-fn paths(p: OneOrMany, where_: &str) -> Result<Vec<String>, String> {
+fn paths(p: OneOrMany) -> Result<Vec<String>, ProbeError> {
     let v = p.into_vec();
     if v.is_empty() {
-        return Err(format!("{where_}: `path` must name at least one path"));
+        return Err(ProbeError::Shape {
+            field: "`path`".into(),
+            rule: "name at least one path",
+        });
     }
     for p in &v {
         if !p.starts_with('/') {
-            return Err(format!("{where_}: path `{p}` must be absolute"));
+            return Err(ProbeError::NotAbsolute {
+                field: "path",
+                path: p.clone(),
+            });
         }
     }
     Ok(v)
 }
 
-fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe, String> {
-    let e = |m: String| format!("{at}: {m}");
+fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe, LocatedError> {
+    let e = |m: ProbeError| m.at(at);
     Ok(match kind {
         "file" => {
             let r: RawFileProbe = de(t).map_err(e)?;
             let kind = r
                 .kind
                 .map(|k| {
-                    FileKind::parse(&k).ok_or_else(|| e(format!("unknown file type `{k}`")))
+                    FileKind::parse(&k).ok_or_else(|| {
+                        e(ProbeError::Unknown {
+                            what: "file type".into(),
+                            given: k.clone(),
+                            expected: "file, dir, symlink, char, block, fifo or socket".into(),
+                        })
+                    })
                 })
                 .transpose()?;
             Probe::File(FileProbe {
-                paths: paths(r.path, at)?,
+                paths: paths(r.path).map_err(e)?,
                 exists: r.exists,
                 kind,
                 owner: r.owner.map(OneOrMany::into_vec).unwrap_or_default(),
@@ -1317,11 +1427,16 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
             } else {
                 r.pattern.clone()
             };
-            let pattern =
-                Regex::new(&pat).map_err(|x| e(format!("bad pattern `{}`: {x}", r.pattern)))?;
+            let pattern = Pattern::new(&pat).map_err(|source| {
+                e(ProbeError::BadRegex {
+                    role: "pattern",
+                    pattern: r.pattern.clone(),
+                    source,
+                })
+            })?;
             let present = r.expect == Presence::Present;
             Probe::Lines(LinesProbe {
-                paths: paths(r.path, at)?,
+                paths: paths(r.path).map_err(e)?,
                 pattern,
                 present,
                 comment: (!r.comment.is_empty()).then_some(r.comment),
@@ -1341,7 +1456,7 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
                 .transpose()
                 .map_err(e)?;
             Probe::KeyValue(KeyValueProbe {
-                paths: paths(r.path, at)?,
+                paths: paths(r.path).map_err(e)?,
                 key: r.key,
                 separator: r.separator,
                 comment: (!r.comment.is_empty()).then_some(r.comment),
@@ -1367,7 +1482,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "mount" => {
             let m: MountProbe = de(t).map_err(e)?;
             if m.options.is_empty() && !m.separate {
-                return Err(e("a mount probe needs `options` or `separate = true`".into()));
+                return Err(e(ProbeError::Missing {
+                    subject: "a mount probe".into(),
+                    needs: "`options` or `separate = true`",
+                }));
             }
             Probe::Mount(m)
         }
@@ -1378,37 +1496,57 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
                 a.number = Some(match v {
                     toml::Value::Integer(i) => i as f64,
                     toml::Value::Float(f) => f,
-                    _ => return Err(e("accounts `value` must be a number".into())),
+                    _ => {
+                        return Err(e(ProbeError::Shape {
+                            field: "accounts `value`".into(),
+                            rule: "be a number",
+                        }))
+                    }
                 });
             }
             let needs_value = matches!(a.rule, AccountRule::PasswordMaxAge | AccountRule::InactiveLock);
             if needs_value && a.number.is_none() {
-                return Err(e(format!("rule {:?} needs a numeric `value`", a.rule)));
+                return Err(e(ProbeError::Missing {
+                    subject: format!("rule {:?}", a.rule).into(),
+                    needs: "a numeric `value`",
+                }));
             }
             let needs_users = matches!(a.rule, AccountRule::NoLoginShell);
             if needs_users && a.users.is_empty() {
-                return Err(e("rule no_login_shell needs `users`".into()));
+                return Err(e(ProbeError::Missing {
+                    subject: "rule no_login_shell".into(),
+                    needs: "`users`",
+                }));
             }
             Probe::Accounts(a)
         }
         "socket" => {
             let s: SocketProbe = de(t).map_err(e)?;
             if s.ports.is_empty() && s.processes.is_empty() {
-                return Err(e("a socket probe needs `ports` or `processes`".into()));
+                return Err(e(ProbeError::Missing {
+                    subject: "a socket probe".into(),
+                    needs: "`ports` or `processes`",
+                }));
             }
             Probe::Socket(s)
         }
         "process" => {
             let p: ProcessProbe = de(t).map_err(e)?;
             if p.names.is_empty() {
-                return Err(e("a process probe needs `names`".into()));
+                return Err(e(ProbeError::Missing {
+                    subject: "a process probe".into(),
+                    needs: "`names`",
+                }));
             }
             Probe::Process(p)
         }
         "service" => {
             let s: ServiceProbe = de(t).map_err(e)?;
             if s.units.is_empty() && s.inetd.is_empty() && s.sysv.is_empty() {
-                return Err(e("a service probe needs `units`, `inetd` or `sysv`".into()));
+                return Err(e(ProbeError::Missing {
+                    subject: "a service probe".into(),
+                    needs: "`units`, `inetd` or `sysv`",
+                }));
             }
             Probe::Service(s)
         }
@@ -1424,7 +1562,10 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
             let w: WalkProbe = de(t).map_err(e)?;
             for a in &w.allow {
                 if !a.starts_with('/') {
-                    return Err(e(format!("allow pattern `{a}` must be absolute")));
+                    return Err(e(ProbeError::NotAbsolute {
+                        field: "allow pattern",
+                        path: a.clone(),
+                    }));
                 }
             }
             Probe::Walk(w)
@@ -1443,18 +1584,27 @@ fn parse_probe(kind: &str, t: &toml::Table, ctx: &Ctx, at: &str) -> Result<Probe
         "unit" => Probe::Unit(parse_unit(t).map_err(e)?),
         "firewall" => Probe::Firewall(super::firewall::parse(de(t).map_err(e)?).map_err(e)?),
         other => {
-            return Err(e(format!(
-                "unknown probe `{other}` (expected one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit, firewall)"
-            )))
+            return Err(e(ProbeError::Unknown {
+                what: "probe".into(),
+                given: other.to_string(),
+                expected: "one of file, lines, keyvalue, sysctl, mount, accounts, socket, process, service, package, resource, walk, manual, sudoers, pam, sshd, audit_rules, boot, kmod, systemd_conf, limits, mac, unit, firewall".into(),
+            }))
         }
     })
 }
 
 /// Parses a condition from TOML. `at` names the place for messages (`expect.all[1]`).
-pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<String>> {
+pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<LocatedError>> {
+    let shape = |field: &'static str, rule: &'static str| {
+        vec![ProbeError::Shape {
+            field: field.into(),
+            rule,
+        }
+        .at(at)]
+    };
     let t = match v {
         toml::Value::Table(t) => t,
-        _ => return Err(vec![format!("{at}: a condition must be a table")]),
+        _ => return Err(shape("a condition", "be a table")),
     };
     let mut t = t.clone();
     let platforms = match t.remove("platforms") {
@@ -1464,12 +1614,19 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
             for p in a {
                 match p.as_str() {
                     Some(s) if super::PLATFORMS.contains(&s) => out.push(s.to_string()),
-                    _ => return Err(vec![format!("{at}: unknown platform {p:?}")]),
+                    _ => {
+                        return Err(vec![ProbeError::Unknown {
+                            what: "platform".into(),
+                            given: p.as_str().map_or_else(|| format!("{p:?}"), str::to_string),
+                            expected: format!("one of {}", super::PLATFORMS.join(", ")).into(),
+                        }
+                        .at(at)])
+                    }
                 }
             }
             out
         }
-        Some(_) => return Err(vec![format!("{at}: `platforms` must be a list")]),
+        Some(_) => return Err(shape("`platforms`", "be a list")),
     };
     let requires = match t.remove("requires") {
         None => None,
@@ -1481,17 +1638,20 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
         .collect();
     if !combs.is_empty() {
         if combs.len() > 1 || t.len() > 1 {
-            return Err(vec![format!(
-                "{at}: a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`, `requires`)"
-            )]);
+            return Err(vec![ProbeError::Rule {
+                rule: "a combinator table holds exactly one of `all`, `any`, `none` (and optionally `platforms`, `requires`)",
+            }
+            .at(at)]);
         }
         let k = combs[0];
         let items = match t.get(k) {
             Some(toml::Value::Array(a)) if !a.is_empty() => a,
             _ => {
-                return Err(vec![format!(
-                    "{at}.{k}: must be a non-empty list of conditions"
-                )])
+                return Err(vec![ProbeError::Shape {
+                    field: format!("`{k}`").into(),
+                    rule: "be a non-empty list of conditions",
+                }
+                .at(at)])
             }
         };
         let mut errs = vec![];
@@ -1518,11 +1678,13 @@ pub fn parse_cond(v: &toml::Value, ctx: &Ctx, at: &str) -> Result<Cond, Vec<Stri
     }
     let kind = match t.remove("probe") {
         Some(toml::Value::String(s)) => s,
-        Some(_) => return Err(vec![format!("{at}: `probe` must be a string")]),
+        Some(_) => return Err(shape("`probe`", "be a string")),
         None => {
-            return Err(vec![format!(
-                "{at}: a condition needs `probe = \"...\"` or one of `all`, `any`, `none`"
-            )])
+            return Err(vec![ProbeError::Missing {
+                subject: "a condition".into(),
+                needs: "`probe = \"...\"` or one of `all`, `any`, `none`",
+            }
+            .at(at)])
         }
     };
     parse_probe(&kind, &t, ctx, at)
@@ -1544,7 +1706,7 @@ mod tests {
         }
     }
 
-    fn cond(s: &str) -> Result<Cond, Vec<String>> {
+    fn cond(s: &str) -> Result<Cond, Vec<LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
         parse_cond(&v, &ctx(), "expect")
     }
@@ -1597,21 +1759,21 @@ mod tests {
         let c = cond("all = [ { probe = 'file', path = '/a' }, { any = [ { probe = 'manual', reason = 'x' } ] } ]").unwrap();
         assert!(matches!(c.node, Node::All(ref v) if v.len() == 2));
         let e = cond("probe = 'file'\npath = 'relative'").unwrap_err();
-        assert!(e[0].contains("absolute"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("absolute"), "{e:?}");
         let e = cond("probe = 'file'\npath = '/a'\nmode_max = '999'").unwrap_err();
-        assert!(e[0].contains("octal"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("octal"), "{e:?}");
         let e = cond("all = []").unwrap_err();
-        assert!(e[0].contains("non-empty"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("non-empty"), "{e:?}");
         let e = cond("all = [ { probe = 'x' }, { probe = 'file' } ]").unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         let e =
             cond("probe = 'lines'\npath = '/a'\npattern = '('\nexpect = 'present'").unwrap_err();
-        assert!(e[0].contains("bad pattern"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("bad pattern"), "{e:?}");
         let e = cond("probe = 'keyvalue'\npath = '/a'\nkey = 'K'\nop = 'bigger'\nvalue = 1")
             .unwrap_err();
-        assert!(e[0].contains("bigger"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("bigger"), "{e:?}");
         let e = cond("probe = 'file'\npath = '/a'\nplatforms = ['windows']").unwrap_err();
-        assert!(e[0].contains("windows"), "{e:?}");
+        assert!(chain_text(&e[0]).contains("windows"), "{e:?}");
     }
     #[test]
     fn sudoers_and_pam_probes_validate_at_load() {
@@ -1671,7 +1833,7 @@ mod tests {
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);
-            assert!(e[0].contains(want), "{t}: {e:?}");
+            assert!(chain_text(&e[0]).contains(want), "{t}: {e:?}");
         }
     }
 }

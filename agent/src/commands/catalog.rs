@@ -57,7 +57,18 @@ pub fn run(c: CatalogCmd) -> Result<i32> {
                     profile: Some(p.as_str().into()),
                     ..cat.clone()
                 };
-                n = load_catalog(&opts, &cfg)?.checks.len();
+                let catalog = load_catalog(&opts, &cfg)?;
+                n = catalog.checks.len();
+                // every human-facing text exists in Korean too (`--lang ko`, the KISA form)
+                let missing = catalog::missing_translations(&catalog.checks);
+                if !missing.is_empty() {
+                    let list: Vec<String> = missing.iter().map(|e| format!("  {e}")).collect();
+                    bail!(
+                        "{} check(s) lack Korean text:\n{}",
+                        missing.len(),
+                        list.join("\n")
+                    );
+                }
             }
             print_out(&format!("catalog OK: {n} checks (profiles kisa and cis)\n"))?;
         }

@@ -12,7 +12,13 @@ use std::io::IsTerminal;
 
 pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
     let mut cfg = jikimi::config::Config::load_from(a.config.as_deref()).map_err(|e| anyhow!(e))?;
-    let catalog = load_catalog(&a.cat, &cfg)?;
+    let mut catalog = load_catalog(&a.cat, &cfg)?;
+    cfg.report.lang = a.lang.resolve(
+        cfg.report.lang,
+        matches!(a.format, Format::Kisa | Format::KisaHtml),
+    );
+    // every result, finding, mail and alert built from the catalog is in this language
+    jikimi::i18n::localize_catalog(&mut catalog.checks, cfg.report.lang);
     cfg.waivers = cfg.load_waivers(&catalog).map_err(|e| anyhow!(e))?;
     let min_severity = match &a.min_severity {
         Some(s) => Some(s.parse::<Severity>().map_err(|e| anyhow!(e))?),
@@ -87,6 +93,31 @@ pub fn run(a: CheckArgs) -> Result<i32> {
         },
         Format::Ocsf => sinks::ocsf::render(&sinks::ocsf::events(&report, identity.as_ref())),
         Format::Json => sinks::json::render(&report),
+        Format::Kisa | Format::KisaHtml => {
+            use jikimi::kisa;
+            let lines: Vec<kisa::CheckLine> = report
+                .results
+                .iter()
+                .map(kisa::CheckLine::from_result)
+                .collect();
+            let h = &report.host;
+            let hd = kisa::Header {
+                hostname: h.hostname.clone(),
+                os: if h.os_name.is_empty() {
+                    h.os_id.clone()
+                } else {
+                    h.os_name.clone()
+                },
+                scanned_at: report.started_at.clone(),
+                profile: report.catalog.profile.as_str().to_string(),
+                catalog_digest: report.catalog.digest.clone(),
+            };
+            if a.format == Format::Kisa {
+                kisa::markdown(&hd, a.lang.kisa_edition, &lines)
+            } else {
+                kisa::html(&hd, a.lang.kisa_edition, &lines)
+            }
+        }
         Format::Table => {
             let color = match a.color {
                 ColorWhen::Always => true,
@@ -97,7 +128,7 @@ pub fn run(a: CheckArgs) -> Result<i32> {
                         && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            sinks::table::render(&report, color)
+            sinks::table::render(&report, color, s.config.report.lang)
         }
     };
     match &a.output {

@@ -24,7 +24,7 @@ use std::path::Path;
 
 pub fn load_catalog(opts: &CatalogOpts, cfg: &Config) -> Result<Catalog> {
     let profile: Profile = match &opts.profile {
-        Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
+        Some(p) => p.parse::<Profile>()?,
         None => cfg.profile().map_err(|e| anyhow!(e))?,
     };
     let mut sources = match &opts.catalog {

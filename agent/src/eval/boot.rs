@@ -242,7 +242,7 @@ pub fn mac_probe(p: &MacProbe, f: &Facts) -> Outcome {
                         None,
                     )],
                 ),
-                Err(e) => Outcome::error(e),
+                Err(e) => Outcome::error(e.to_string()),
             },
         },
     }

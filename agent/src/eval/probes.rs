@@ -185,6 +185,11 @@ fn lines(p: &LinesProbe, f: &Facts) -> Outcome {
             Err(e) => return Outcome::from(e),
         };
         read_any = true;
+        // compiled once a file is there to search (see `catalog::pattern`)
+        let re = match p.pattern.regex() {
+            Ok(r) => r,
+            Err(e) => return Outcome::error(e.to_string()),
+        };
         for (i, line) in t.content.lines().enumerate() {
             let line = line.trim_end_matches('\r');
             if let Some(c) = &p.comment {
@@ -192,7 +197,7 @@ fn lines(p: &LinesProbe, f: &Facts) -> Outcome {
                     continue;
                 }
             }
-            if p.pattern.is_match(line) {
+            if re.is_match(line) {
                 found.push(Evidence::at(quote(path, line), path, Some((i + 1) as u32)));
             }
         }
@@ -1109,7 +1114,7 @@ fn judge(c: &Compare, actual: f64, what: String) -> Outcome {
                 c.describe()
             ))],
         ),
-        Err(e) => Outcome::error(e),
+        Err(e) => Outcome::error(e.to_string()),
     }
 }
 

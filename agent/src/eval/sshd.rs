@@ -9,11 +9,11 @@
 //! decided.
 
 use super::Outcome;
-use crate::catalog::probe::{Op, SshdProbe, SshdTest};
+use crate::catalog::pattern::{Pattern, PatternError};
+use crate::catalog::probe::{Op, ProbeError, SshdProbe, SshdTest};
 use crate::facts::sshd::{Connection, Setting, SshdConfig, Weakening};
 use crate::facts::Facts;
 use crate::findings::Evidence;
-use regex::Regex;
 
 pub(super) fn sshd(p: &SshdProbe, f: &Facts) -> Outcome {
     match f.sshd(&p.config) {
@@ -27,14 +27,20 @@ pub(super) fn sshd(p: &SshdProbe, f: &Facts) -> Outcome {
 }
 
 /// Algorithms of a comma-separated list that match any of the patterns.
-fn forbidden<'a>(patterns: &[Regex], list: &'a str) -> Vec<&'a str> {
-    list.split(',')
-        .filter(|a| !a.is_empty() && patterns.iter().any(|p| p.is_match(a)))
-        .collect()
+/// `Err` when a pattern cannot be compiled (see [`Pattern`]).
+fn forbidden<'a>(patterns: &[Pattern], list: &'a str) -> Result<Vec<&'a str>, PatternError> {
+    let res = patterns
+        .iter()
+        .map(Pattern::regex)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(list
+        .split(',')
+        .filter(|a| !a.is_empty() && res.iter().any(|p| p.is_match(a)))
+        .collect())
 }
 
 /// Whether a printed value (None: sshd prints no line for the keyword) passes the test.
-fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, String> {
+fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, ProbeError> {
     let is_none = |v: &str| v.eq_ignore_ascii_case("none");
     match (t, value) {
         (SshdTest::Compare(c), v) if c.op == Op::Set => Ok(v.is_some_and(|v| !is_none(v))),
@@ -42,7 +48,7 @@ fn passes(t: &SshdTest, value: Option<&str>) -> Result<bool, String> {
         (SshdTest::Compare(_), None) => Ok(false),
         (SshdTest::Compare(c), Some(v)) => c.test(v),
         (SshdTest::Forbid(_), None) => Ok(true),
-        (SshdTest::Forbid(p), Some(v)) => Ok(forbidden(p, v).is_empty()),
+        (SshdTest::Forbid(p), Some(v)) => Ok(forbidden(p, v)?.is_empty()),
     }
 }
 
@@ -64,9 +70,10 @@ fn expected(t: &SshdTest) -> String {
 fn describe(t: &SshdTest, kw: &str, value: Option<&str>, ok: bool) -> String {
     match (t, value) {
         (_, None) => format!("{kw} is not set"),
-        (SshdTest::Forbid(p), Some(v)) if !ok => {
-            format!("{kw} enables {}", forbidden(p, v).join(", "))
-        }
+        (SshdTest::Forbid(p), Some(v)) if !ok => match forbidden(p, v) {
+            Ok(bad) => format!("{kw} enables {}", bad.join(", ")),
+            Err(e) => format!("{kw} {v} ({e})"),
+        },
         (_, Some(v)) => format!("{kw} {v}"),
     }
 }
@@ -142,7 +149,7 @@ pub fn eval_sshd(p: &SshdProbe, cfg: &SshdConfig) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::probe::{parse_cond, Ctx, Node, Probe};
+    use crate::catalog::probe::{chain_text, parse_cond, Ctx, Node, Probe};
     use crate::catalog::Profile;
     use crate::facts::sshd::{load_from, SystemDb};
     use crate::findings::Status::{self, *};
@@ -270,6 +277,9 @@ mod tests {
             parse_cond(&v, &ctx, "expect")
                 .map(|_| ())
                 .unwrap_err()
+                .iter()
+                .map(|e| chain_text(e))
+                .collect::<Vec<_>>()
                 .join("; ")
         };
         for (fields, want) in [

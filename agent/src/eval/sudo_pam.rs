@@ -6,7 +6,7 @@
 
 use super::{all, Outcome};
 use crate::catalog::probe::{
-    Compare, HistSetting, LockSetting, Op, PamProbe, PamStackKind, PamTest, PwqSetting,
+    Compare, HistSetting, LockSetting, Op, PamProbe, PamStackKind, PamTest, ProbeError, PwqSetting,
     SudoersProbe, SudoersTest, PAM_HASH_ALGORITHMS,
 };
 use crate::facts::origin::Origin;
@@ -134,7 +134,7 @@ fn entry_value(d: &DefaultsEntry) -> Option<String> {
 }
 
 /// Judges one entry's value: `Ok(true)` passes.
-fn judge_value(c: &Compare, v: Option<&str>) -> Result<bool, String> {
+fn judge_value(c: &Compare, v: Option<&str>) -> Result<bool, ProbeError> {
     match (c.op, v) {
         (Op::Unset, v) => Ok(v.is_none()),
         (_, None) => Ok(false),
@@ -563,7 +563,7 @@ fn pwhistory(f: &Facts, st: &PamStack, setting: HistSetting, c: &Compare) -> Out
             );
             match c.test(&v) {
                 Ok(ok) => Outcome::verdict(ok, vec![ev]),
-                Err(e) => Outcome::error(e),
+                Err(e) => Outcome::error(e.to_string()),
             }
         }
     }

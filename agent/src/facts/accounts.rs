@@ -130,8 +130,27 @@ pub struct Accounts {
 }
 
 /// A line that could not be parsed: file, line, reason.
-fn bad(file: &str, line: usize, why: &str) -> String {
-    format!("{file}:{line}: {why}")
+/// A malformed passwd, shadow or group line, naming the file and the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("{file}:{line}: expected {expected} fields, found {found}")]
+    FieldCount {
+        file: String,
+        line: u32,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{file}:{line}: {what} `{value}` is not a number")]
+    NotANumber {
+        file: String,
+        line: u32,
+        what: &'static str,
+        value: String,
+    },
+}
+
+fn failed(e: RecordError) -> FactError {
+    FactError::Failed(e.to_string())
 }
 
 fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
@@ -154,7 +173,7 @@ fn records<'a>(
     min: usize,
     max: usize,
     expected: usize,
-) -> Result<(Vec<(u32, Vec<&'a str>)>, Vec<u32>), String> {
+) -> Result<(Vec<(u32, Vec<&'a str>)>, Vec<u32>), RecordError> {
     let mut out = Vec::new();
     let mut nis = Vec::new();
     for (n, l) in lines(text) {
@@ -164,29 +183,29 @@ fn records<'a>(
         }
         let f: Vec<&str> = l.split(':').collect();
         if f.len() < min || f.len() > max {
-            return Err(bad(
-                file,
-                n as usize,
-                &format!("expected {expected} fields, found {}", f.len()),
-            ));
+            return Err(RecordError::FieldCount {
+                file: file.to_string(),
+                line: n,
+                expected,
+                found: f.len(),
+            });
         }
         out.push((n, f));
     }
     Ok((out, nis))
 }
 
-fn number(file: &str, line: u32, what: &str, s: &str) -> Result<u32, String> {
-    s.parse::<u32>().map_err(|_| {
-        bad(
-            file,
-            line as usize,
-            &format!("{what} `{s}` is not a number"),
-        )
+fn number(file: &str, line: u32, what: &'static str, s: &str) -> Result<u32, RecordError> {
+    s.parse::<u32>().map_err(|_| RecordError::NotANumber {
+        file: file.to_string(),
+        line,
+        what,
+        value: s.to_string(),
     })
 }
 
 /// Parses /etc/passwd. Malformed lines are errors naming the line.
-pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), String> {
+pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), RecordError> {
     let (recs, nis) = records(text, file, 7, 7, 7)?;
     let mut users = Vec::with_capacity(recs.len());
     for (n, f) in recs {
@@ -205,7 +224,7 @@ pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), Str
 }
 
 /// Parses /etc/shadow (8 or 9 fields). The password field is reduced to its kind at once.
-pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), String> {
+pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), RecordError> {
     let (recs, nis) = records(text, file, 8, 9, 9)?;
     let opt = |s: &str| s.trim().parse::<i64>().ok();
     let out = recs
@@ -226,7 +245,7 @@ pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), S
 }
 
 /// Parses /etc/group.
-pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), String> {
+pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), RecordError> {
     let (recs, nis) = records(text, file, 4, 4, 4)?;
     let mut out = Vec::with_capacity(recs.len());
     for (n, f) in recs {
@@ -247,12 +266,12 @@ pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), Str
 
 pub fn collect(f: &Facts) -> FactResult<Accounts> {
     let passwd = f.text("/etc/passwd")?;
-    let (users, nis_p) = parse_passwd(&passwd.content, "/etc/passwd").map_err(FactError::Failed)?;
+    let (users, nis_p) = parse_passwd(&passwd.content, "/etc/passwd").map_err(failed)?;
     let group = f.text("/etc/group")?;
-    let (groups, nis_g) = parse_group(&group.content, "/etc/group").map_err(FactError::Failed)?;
+    let (groups, nis_g) = parse_group(&group.content, "/etc/group").map_err(failed)?;
     let (shadow, nis_s) = match f.text("/etc/shadow") {
         Ok(t) => {
-            let (s, n) = parse_shadow(&t.content, "/etc/shadow").map_err(FactError::Failed)?;
+            let (s, n) = parse_shadow(&t.content, "/etc/shadow").map_err(failed)?;
             (Some(s), n)
         }
         Err(e) if e.is_not_found() => (None, vec![]),
@@ -341,9 +360,9 @@ mod tests {
         assert_eq!(u[1].line, 4);
         assert_eq!(nis, vec![3]);
         let e = parse_passwd("root:x:0:0\n", "/etc/passwd").unwrap_err();
-        assert_eq!(e, "/etc/passwd:1: expected 7 fields, found 4");
+        assert_eq!(e.to_string(), "/etc/passwd:1: expected 7 fields, found 4");
         let e = parse_passwd("a:x:zero:0:::\n", "/etc/passwd").unwrap_err();
-        assert!(e.contains("UID `zero`"), "{e}");
+        assert!(e.to_string().contains("UID `zero`"), "{e}");
         let (g, _) = parse_group("sudo:x:27:alice, bob\n", "/etc/group").unwrap();
         assert_eq!(g[0].members, vec!["alice", "bob"]);
         let (s, _) = parse_shadow("root:*:19000:0:99999:7:::\n", "/etc/shadow").unwrap();

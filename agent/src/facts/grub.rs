@@ -437,7 +437,22 @@ pub struct Cmdline {
     pub file: String,
     pub line: Option<usize>,
     /// `Err`: cannot be known (the reason).
-    pub params: Result<Vec<(String, Option<String>)>, String>,
+    pub params: Result<Vec<(String, Option<String>)>, CmdlineUnknown>,
+}
+
+/// Why a command line from /etc/default/grub cannot be known without running a shell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CmdlineUnknown {
+    /// The variable's value needs a shell (command substitution, an unset variable...).
+    #[error("{name} at {at} cannot be evaluated without a shell: {why}")]
+    ShellValue {
+        name: String,
+        at: Origin,
+        why: String,
+    },
+    /// The value is empty but shell code this parser does not run may set it.
+    #[error("shell code this parser does not run at {}", at.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", "))]
+    ShellCode { at: Vec<Origin> },
 }
 
 /// Everything about the bootloader, collected once.
@@ -451,13 +466,15 @@ pub struct Boot {
 }
 
 impl DefaultGrub {
-    fn known(&self, name: &str) -> Result<(String, Option<Origin>), String> {
+    fn known(&self, name: &str) -> Result<(String, Option<Origin>), CmdlineUnknown> {
         match self.vars.get(name) {
             None => Ok((String::new(), None)),
             Some((ShellValue::Known(v), o)) => Ok((v.clone(), Some(o.clone()))),
-            Some((ShellValue::Unknown(why), o)) => Err(format!(
-                "{name} at {o} cannot be evaluated without a shell: {why}"
-            )),
+            Some((ShellValue::Unknown(why), o)) => Err(CmdlineUnknown::ShellValue {
+                name: name.to_string(),
+                at: o.clone(),
+                why: why.clone(),
+            }),
         }
     }
 
@@ -467,32 +484,28 @@ impl DefaultGrub {
         let mut out = Vec::new();
         let lin = self.known("GRUB_CMDLINE_LINUX");
         let def = self.known("GRUB_CMDLINE_LINUX_DEFAULT");
-        let line_of = |r: &Result<(String, Option<Origin>), String>| match r {
+        let line_of = |r: &Result<(String, Option<Origin>), CmdlineUnknown>| match r {
             Ok((_, Some(o))) => (o.file.clone(), Some(o.line)),
             _ => (first.clone(), None),
         };
         let blocked = if self.not_understood.is_empty() {
             None
         } else {
-            Some(format!(
-                "shell code this parser does not run at {}",
-                self.not_understood
-                    .iter()
-                    .map(|o| o.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Some(CmdlineUnknown::ShellCode {
+                at: self.not_understood.clone(),
+            })
         };
         let (f, l) = line_of(&lin);
-        let mk = |what: &str, r: Result<String, String>, f: String, l: Option<usize>| Cmdline {
-            what: what.to_string(),
-            file: f,
-            line: l,
-            params: match (&blocked, r) {
-                (Some(b), Ok(s)) if split_cmdline(&s).is_empty() => Err(b.clone()),
-                (_, r) => r.map(|s| split_cmdline(&s)),
-            },
-        };
+        let mk =
+            |what: &str, r: Result<String, CmdlineUnknown>, f: String, l: Option<usize>| Cmdline {
+                what: what.to_string(),
+                file: f,
+                line: l,
+                params: match (&blocked, r) {
+                    (Some(b), Ok(s)) if split_cmdline(&s).is_empty() => Err(b.clone()),
+                    (_, r) => r.map(|s| split_cmdline(&s)),
+                },
+            };
         let normal = match (&lin, &def) {
             (Ok((a, _)), Ok((b, _))) => Ok(format!("{a} {b}")),
             (Err(e), _) | (_, Err(e)) => Err(e.clone()),
@@ -684,6 +697,7 @@ mod tests {
             .params
             .as_ref()
             .unwrap_err()
+            .to_string()
             .contains("command substitution"));
         let d = dg("if true; then\nGRUB_CMDLINE_LINUX=audit=1\nfi\n");
         assert_eq!(d.not_understood.len(), 2);

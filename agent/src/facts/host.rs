@@ -179,7 +179,17 @@ pub struct Memory {
     pub swap_free: u64,
 }
 
-pub fn parse_meminfo(text: &str) -> Result<Memory, String> {
+/// /proc/meminfo without the lines the memory facts need.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no MemTotal/MemAvailable lines ({found} of MemTotal, MemAvailable, SwapTotal, SwapFree found)"
+)]
+pub struct MeminfoError {
+    /// How many of the four lines were found.
+    pub found: usize,
+}
+
+pub fn parse_meminfo(text: &str) -> Result<Memory, MeminfoError> {
     let mut m = Memory::default();
     let mut seen = 0;
     for l in text.lines() {
@@ -201,7 +211,7 @@ pub fn parse_meminfo(text: &str) -> Result<Memory, String> {
         seen += 1;
     }
     if m.total == 0 || seen < 2 {
-        return Err("no MemTotal/MemAvailable lines".into());
+        return Err(MeminfoError { found: seen });
     }
     Ok(m)
 }

@@ -54,26 +54,33 @@ fn page_size() -> u64 {
     rustix::param::page_size() as u64
 }
 
+/// Bound of one `/proc/PID` file (as [`crate::fs::Root::read_proc`]).
+const PROC_LIMIT: u64 = 1024 * 1024;
+
 pub fn collect(f: &Facts) -> FactResult<Vec<Process>> {
     f.require_live("the process table", "/proc/1")
         .or_else(|_| f.require_live("the process table", "/proc/self"))?;
     let page = page_size();
     let mut out = Vec::new();
+    // `/proc` is opened once and every `/proc/PID` once: its files are read relative to that
+    // descriptor (one open per file instead of resolving `/proc/PID/...` for each).
+    let proc_dir = f.root.dir_handle("/proc")?;
     for e in f.root.read_dir("/proc")? {
         let Ok(pid) = e.name.parse::<u32>() else {
             continue;
         };
-        let dir = format!("/proc/{pid}");
-        let Ok(stat) = f.root.read_proc(&format!("{dir}/stat")) else {
+        let Ok(dir) = proc_dir.subdir(&e.name) else {
+            continue;
+        };
+        let Ok(stat) = dir.read_bytes_limited("stat", PROC_LIMIT) else {
             continue;
         };
         let Some((name, state, ppid, rss_pages)) = parse_stat(&String::from_utf8_lossy(&stat))
         else {
             continue;
         };
-        let uid = f
-            .root
-            .read_proc(&format!("{dir}/status"))
+        let uid = dir
+            .read_bytes_limited("status", PROC_LIMIT)
             .ok()
             .and_then(|s| {
                 String::from_utf8_lossy(&s).lines().find_map(|l| {
@@ -85,9 +92,8 @@ pub fn collect(f: &Facts) -> FactResult<Vec<Process>> {
                 })
             })
             .unwrap_or(u32::MAX);
-        let cmdline = f
-            .root
-            .read_proc(&format!("{dir}/cmdline"))
+        let cmdline = dir
+            .read_bytes_limited("cmdline", PROC_LIMIT)
             .map(|b| {
                 b.split(|&c| c == 0)
                     .filter(|a| !a.is_empty())
@@ -95,9 +101,8 @@ pub fn collect(f: &Facts) -> FactResult<Vec<Process>> {
                     .collect()
             })
             .unwrap_or_default();
-        let exe = f
-            .root
-            .read_link(&format!("{dir}/exe"))
+        let exe = dir
+            .read_link("exe")
             .unwrap_or_default()
             .trim_end_matches(" (deleted)")
             .to_string();

@@ -45,7 +45,8 @@ pub fn index(root: &Root) -> UnitIndex {
             continue;
         }
         seen_dirs.push(meta.ino);
-        let entries = match root.read_dir(d) {
+        // entries are examined relative to one descriptor of the directory
+        let (dir, entries) = match root.dir_handle(d).and_then(|h| Ok((h, root.read_dir(d)?))) {
             Ok(e) => e,
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
@@ -76,11 +77,16 @@ pub fn index(root: &Root) -> UnitIndex {
             if is_dir || !e.name.contains('.') {
                 continue;
             }
-            if root.read_link(&path).is_ok_and(|t| t == "/dev/null")
-                || root
-                    .lstat(&path)
-                    .is_ok_and(|m| m.kind == FileKind::File && m.size == 0)
+            // a link to /dev/null, or an empty regular file under /etc: masked (a name that
+            // `d_type` says is a regular file cannot be a link, so it is not read as one)
+            let maybe_link = matches!(e.kind, None | Some(FileKind::Symlink));
+            let maybe_file = matches!(e.kind, None | Some(FileKind::File));
+            if maybe_link && dir.read_link(&e.name).is_ok_and(|t| t == "/dev/null")
+                || maybe_file
                     && d.starts_with("/etc")
+                    && dir
+                        .lstat(&e.name)
+                        .is_ok_and(|m| m.kind == FileKind::File && m.size == 0)
             {
                 idx.masked.entry(e.name.clone()).or_insert(path.clone());
             }

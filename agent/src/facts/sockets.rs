@@ -107,30 +107,32 @@ pub fn collect(f: &Facts) -> FactResult<Vec<Socket>> {
     if out.is_empty() {
         return Ok(out);
     }
-    // inode -> (pid, name)
-    let wanted: std::collections::HashSet<u64> = out.iter().map(|s| s.inode).collect();
+    // inode -> (pid, name): the first process (by pid) holding the socket. Every
+    // `/proc/PID/fd` is read relative to one descriptor of `/proc/PID`, and the scan stops as
+    // soon as every listening socket has its owner.
+    let mut wanted: std::collections::HashSet<u64> = out.iter().map(|s| s.inode).collect();
     let mut owners: HashMap<u64, (u32, String)> = HashMap::new();
-    if let Ok(procs) = f.processes() {
+    if let (Ok(procs), Ok(proc_dir)) = (f.processes(), f.root.dir_handle("/proc")) {
         for p in procs.iter() {
-            let dir = format!("/proc/{}/fd", p.pid);
-            let Ok(fds) = f.root.read_dir(&dir) else {
+            if wanted.is_empty() {
+                break;
+            }
+            let Ok(dir) = proc_dir.subdir(&p.pid.to_string()) else {
                 continue;
             };
-            for fd in fds {
-                let Ok(link) = f.root.read_link(&format!("{dir}/{}", fd.name)) else {
-                    continue;
-                };
-                let Some(ino) = link
-                    .strip_prefix("socket:[")
-                    .and_then(|x| x.strip_suffix(']'))
-                    .and_then(|x| x.parse::<u64>().ok())
-                else {
-                    continue;
-                };
-                if wanted.contains(&ino) {
-                    owners.entry(ino).or_insert((p.pid, p.name.clone()));
+            let _ = dir.for_each_link("fd", |_, link| {
+                let ino = link
+                    .strip_prefix(b"socket:[")
+                    .and_then(|x| x.strip_suffix(b"]"))
+                    .and_then(|x| std::str::from_utf8(x).ok())
+                    .and_then(|x| x.parse::<u64>().ok());
+                if let Some(ino) = ino {
+                    if wanted.remove(&ino) {
+                        owners.insert(ino, (p.pid, p.name.clone()));
+                    }
                 }
-            }
+                !wanted.is_empty()
+            });
         }
     }
     for s in &mut out {

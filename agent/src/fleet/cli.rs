@@ -16,11 +16,15 @@ pub enum FleetCmd {
     Report(ReportArgs),
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Md,
     Html,
     Json,
+    /// KISA form (Markdown): per KISA item, the hosts 양호 / 취약 / N/A, 취약 hosts named.
+    Kisa,
+    /// The KISA form as one self-contained HTML page.
+    KisaHtml,
 }
 
 #[derive(Args, Debug)]
@@ -71,6 +75,8 @@ pub struct ReportArgs {
     /// Post the JSON report to `[alerts.webhook]`.
     #[arg(long)]
     pub webhook: bool,
+    #[command(flatten)]
+    pub lang: crate::i18n::LangArgs,
 }
 
 fn period(s: &str, what: &str) -> Result<Duration, String> {
@@ -135,11 +141,21 @@ pub fn slack_text(r: &super::FleetReport) -> String {
     };
     if !r.silent_hosts.is_empty() {
         let v: Vec<String> = r.silent_hosts.iter().map(|h| h.hostname.clone()).collect();
-        t += &format!("\n:warning: Silent: {}", names(&v));
+        t += &format!(
+            "\n:warning: {}: {}",
+            r.lang.t().fleet.silent_label,
+            names(&v)
+        );
     }
     for (mark, groups) in [
-        (":red_circle: New", &r.newly_failed),
-        (":large_green_circle: Fixed", &r.fixed),
+        (
+            format!(":red_circle: {}", r.lang.t().fleet.new_label),
+            &r.newly_failed,
+        ),
+        (
+            format!(":large_green_circle: {}", r.lang.t().fixed),
+            &r.fixed,
+        ),
     ] {
         for g in groups.iter().take(10) {
             t += &format!(
@@ -158,6 +174,56 @@ pub fn slack_text(r: &super::FleetReport) -> String {
 fn say(msg: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// The catalog (embedded and the checks directory): check titles in the report's language
+/// and the KISA items of each check (findings carry neither).
+fn fleet_catalog(cfg: &crate::config::Config) -> Result<Vec<crate::catalog::Check>, String> {
+    let mut sources = crate::catalog::embedded_sources();
+    sources
+        .extend(crate::catalog::dir_sources(&cfg.checks_dir(), true).map_err(|e| e.to_string())?);
+    let profile = cfg.profile()?;
+    crate::catalog::load(&sources, profile)
+        .map(|c| c.checks)
+        .map_err(|e| e.to_string())
+}
+
+/// The fleet's KISA form from the active findings.
+fn kisa_form_text(
+    input: &super::Input,
+    catalog: &[crate::catalog::Check],
+    p: &Params,
+    a: &ReportArgs,
+) -> String {
+    use crate::findings::Status;
+    use crate::kisa;
+    let obs: Vec<kisa::FleetObs> = input
+        .observations()
+        .filter(|o| o.active)
+        .map(|o| kisa::FleetObs {
+            hostname: o.hostname.clone(),
+            check_id: o.check_id.clone(),
+            status: match o.state {
+                super::State::Passed => Status::Pass,
+                super::State::Failed => Status::Fail,
+                super::State::Waived => Status::Waived,
+                super::State::NotAvailable => Status::NotApplicable,
+            },
+        })
+        .collect();
+    let refs = kisa::refs_of(catalog);
+    let rows = kisa::fleet_rows(a.lang.kisa_edition, &obs, &refs);
+    let hosts: std::collections::BTreeSet<&str> = obs.iter().map(|o| o.hostname.as_str()).collect();
+    let hd = kisa::FleetHeader {
+        generated_at: crate::time::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(p.now_ms)),
+        source: p.scope.clone(),
+        hosts: hosts.len(),
+    };
+    if a.format == Format::Kisa {
+        kisa::fleet_markdown(&hd, a.lang.kisa_edition, &rows)
+    } else {
+        kisa::fleet_html(&hd, a.lang.kisa_edition, &rows)
+    }
 }
 
 pub fn run(cmd: FleetCmd) -> Result<i32, String> {
@@ -258,11 +324,21 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         silent_after_ms: silent_after.as_millis() as u64,
         scope,
     };
-    let rep = build_from(input, &p);
-    let text = match a.format {
-        Format::Md => render::markdown(&rep),
-        Format::Html => render::html(&rep),
-        Format::Json => render::json(&rep),
+    let kisa_form = matches!(a.format, Format::Kisa | Format::KisaHtml);
+    let lang = a.lang.resolve(cfg.report.lang, kisa_form);
+    let catalog = fleet_catalog(&cfg)?;
+    let kisa_text = kisa_form.then(|| kisa_form_text(&input, &catalog, &p, &a));
+    let mut rep = build_from(input, &p);
+    rep.lang = lang;
+    if lang != crate::i18n::Lang::En {
+        let texts = crate::i18n::CheckTexts::new(&catalog);
+        rep.retitle(&|id| texts.title(id, lang).map(str::to_string));
+    }
+    let text = match (a.format, kisa_text) {
+        (_, Some(k)) => k,
+        (Format::Html, _) => render::html(&rep),
+        (Format::Json, _) => render::json(&rep),
+        _ => render::markdown(&rep),
     };
     match &a.output {
         Some(path) => crate::state::write_atomic(path, text.as_bytes())?,
@@ -293,6 +369,7 @@ fn report(a: ReportArgs) -> Result<i32, String> {
         state_dir: &state_dir,
         roots: crate::sinks::alerts::roots(&cfg.aws),
         parameter: &parameter,
+        lang: rep.lang,
     };
     let attempts = cfg.alerts.max_attempts.unwrap_or(3);
     for (on, name, hook) in [

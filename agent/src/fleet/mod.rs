@@ -112,7 +112,7 @@ pub fn parse(f: &Value) -> Result<Obs, String> {
         .or_else(|| f["FindingProviderFields"]["Severity"]["Original"].as_str())
         .or_else(|| f["Severity"]["Original"].as_str())
         .ok_or_else(|| at("no severity".into()))?;
-    let severity: Severity = sev_text.parse().map_err(at)?;
+    let severity: Severity = sev_text.parse().map_err(|e| at(format!("{e}")))?;
     let suppressed = f["Workflow"]["Status"] == "SUPPRESSED";
     let state = match f["Compliance"]["Status"].as_str() {
         Some("PASSED") => State::Passed,
@@ -293,6 +293,32 @@ pub struct FleetReport {
     /// Findings read, and findings left out with the reason.
     pub findings_read: usize,
     pub notes: Vec<String>,
+    /// Language of the Markdown, HTML, mail and Slack text (`crate::i18n`); JSON keys stay
+    /// English.
+    #[serde(skip)]
+    pub lang: crate::i18n::Lang,
+}
+
+impl FleetReport {
+    /// Replaces check titles (as the hosts sent them) with `title(check_id)` where it
+    /// answers: the titles in the report's language from the local catalog.
+    pub fn retitle(&mut self, title: &dyn Fn(&str) -> Option<String>) {
+        for g in self
+            .newly_failed
+            .iter_mut()
+            .chain(self.fixed.iter_mut())
+            .chain(self.archived.iter_mut())
+        {
+            if let Some(t) = title(&g.check_id) {
+                g.title = t;
+            }
+        }
+        for c in &mut self.top_failing_checks {
+            if let Some(t) = title(&c.check_id) {
+                c.title = t;
+            }
+        }
+    }
 }
 
 fn score(ok_w: u64, all_w: u64) -> f64 {
@@ -372,6 +398,11 @@ pub struct Input {
 }
 
 impl Input {
+    /// The findings kept so far (the newest version of each), by finding id.
+    pub fn observations(&self) -> impl Iterator<Item = &Obs> {
+        self.by_id.values()
+    }
+
     pub fn add(&mut self, f: &Value) {
         self.read += 1;
         match parse(f) {
@@ -682,6 +713,7 @@ pub fn build_from(input: Input, p: &Params) -> FleetReport {
         by_tag,
         findings_read: read,
         notes,
+        lang: crate::i18n::Lang::En,
     }
 }
 

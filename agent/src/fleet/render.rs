@@ -7,6 +7,7 @@
 //! give the same bytes.
 
 use super::{CheckGroup, Counts, FleetReport, Host};
+use crate::i18n::Texts;
 use std::fmt::Write;
 
 /// HTML text and attribute escaping; control characters are dropped.
@@ -43,17 +44,28 @@ pub fn m(s: &str) -> String {
     o
 }
 
-fn sev_line(c: &Counts) -> String {
+fn sev_line(c: &Counts, t: &Texts) -> String {
+    use crate::findings::Severity as S;
     format!(
-        "critical {} · high {} · medium {} · low {} · info {}",
-        c.critical, c.high, c.medium, c.low, c.info
+        "{} {} · {} {} · {} {} · {} {} · {} {}",
+        t.severity(S::Critical),
+        c.critical,
+        t.severity(S::High),
+        c.high,
+        t.severity(S::Medium),
+        c.medium,
+        t.severity(S::Low),
+        c.low,
+        t.severity(S::Info),
+        c.info
     )
 }
 
 fn trend(r: &FleetReport) -> String {
+    let f = &r.lang.t().fleet;
     match (r.totals.previous_score, r.totals.score_change) {
-        (Some(p), Some(d)) => format!("{:+.1} against {p:.1} at the window's start", d),
-        _ => "no earlier findings to compare".into(),
+        (Some(p), Some(d)) => (f.trend)(p, d),
+        _ => f.no_trend.into(),
     }
 }
 
@@ -77,35 +89,37 @@ pub fn json(r: &FleetReport) -> String {
 
 /// Subject line for mail and chat.
 pub fn subject(r: &FleetReport) -> String {
-    format!(
-        "Jikimi fleet report ({}): score {:.1}, {} failing, {} of {} hosts silent",
-        r.window, r.totals.score, r.totals.failed, r.totals.hosts_silent, r.totals.hosts
+    (r.lang.t().fleet.subject)(
+        &r.window,
+        r.totals.score,
+        r.totals.failed,
+        r.totals.hosts_silent,
+        r.totals.hosts,
     )
 }
 
-fn md_groups(o: &mut String, title: &str, groups: &[CheckGroup]) {
+fn md_groups(o: &mut String, title: &str, groups: &[CheckGroup], t: &Texts) {
     let _ = writeln!(o, "## {title}\n");
     if groups.is_empty() {
-        o.push_str("None.\n\n");
+        let _ = writeln!(o, "{}\n", t.none);
         return;
     }
     for g in groups {
         let _ = writeln!(
             o,
-            "- **{}** [{}] {} ({} host{}): {}",
+            "- **{}** [{}] {} ({}): {}",
             m(&g.check_id),
-            g.severity.as_str(),
+            t.severity(g.severity),
             m(&g.title),
-            g.hosts.len(),
-            if g.hosts.len() == 1 { "" } else { "s" },
+            (t.fleet.n_hosts)(g.hosts.len()),
             m(&host_list(&g.hosts))
         );
     }
     o.push('\n');
 }
 
-fn md_hosts(o: &mut String, hosts: &[Host]) {
-    o.push_str("| Host | Score | Failing | Critical | High | Last seen |\n");
+fn md_hosts(o: &mut String, hosts: &[Host], t: &Texts) {
+    let _ = writeln!(o, "| {} |", t.fleet.host_cols.join(" | "));
     o.push_str("|---|---:|---:|---:|---:|---|\n");
     for h in hosts {
         let _ = writeln!(
@@ -124,73 +138,74 @@ fn md_hosts(o: &mut String, hosts: &[Host]) {
 
 /// The Markdown report.
 pub fn markdown(r: &FleetReport) -> String {
+    let tx = r.lang.t();
+    let f = &tx.fleet;
     let t = &r.totals;
     let mut o = String::with_capacity(8 * 1024);
-    let _ = writeln!(o, "# Jikimi fleet report, last {}\n", m(&r.window));
+    let _ = writeln!(o, "# {}\n", m(&(f.title)(&r.window)));
     let _ = writeln!(
         o,
-        "{} to {} · {}\n",
-        r.window_start,
-        r.generated_at,
-        m(&r.scope)
+        "{}\n",
+        (f.range)(&r.window_start, &r.generated_at, &m(&r.scope))
     );
-    o.push_str("## Fleet\n\n");
-    let _ = writeln!(o, "- Fleet score: **{:.1}** ({})", t.score, trend(r));
+    let _ = writeln!(o, "## {}\n", f.fleet);
+    let _ = writeln!(o, "- {}: **{:.1}** ({})", f.fleet_score, t.score, trend(r));
     let _ = writeln!(
         o,
-        "- Hosts: {} ({} reporting, {} silent for more than {}, {} new)",
-        t.hosts,
-        t.hosts_reporting,
-        t.hosts_silent,
-        period(r.silent_after_secs),
-        t.hosts_new
+        "- {}",
+        (f.hosts_line)(
+            t.hosts,
+            t.hosts_reporting,
+            t.hosts_silent,
+            &period(r.silent_after_secs),
+            t.hosts_new
+        )
     );
     let _ = writeln!(
         o,
-        "- Failing: {} ({})",
+        "- {}: {} ({})",
+        f.failing,
         t.failed,
-        sev_line(&t.failed_by_severity)
+        sev_line(&t.failed_by_severity, tx)
     );
     let _ = writeln!(
         o,
-        "- Waived: {} ({})",
+        "- {}: {} ({})",
+        f.waived,
         t.waived,
-        sev_line(&t.waived_by_severity)
+        sev_line(&t.waived_by_severity, tx)
     );
-    let _ = writeln!(
-        o,
-        "- Passing: {} · not available: {}\n",
-        t.passed, t.not_available
-    );
+    let _ = writeln!(o, "- {}\n", (f.passing_line)(t.passed, t.not_available));
     if !r.silent_hosts.is_empty() {
-        o.push_str("## Silent hosts\n\n");
+        let _ = writeln!(o, "## {}\n", f.silent_hosts);
         for h in &r.silent_hosts {
             let _ = writeln!(
                 o,
-                "- {} (last seen {}; {})",
+                "- {} ({} {}; {})",
                 m(&h.hostname),
+                f.last_seen,
                 h.last_observed_at,
                 m(&h.resource)
             );
         }
         o.push('\n');
     }
-    md_groups(&mut o, "Newly failed", &r.newly_failed);
-    md_groups(&mut o, "Fixed", &r.fixed);
+    md_groups(&mut o, tx.newly_failed, &r.newly_failed, tx);
+    md_groups(&mut o, tx.fixed, &r.fixed, tx);
     if !r.archived.is_empty() {
-        md_groups(&mut o, "No longer checked (archived)", &r.archived);
+        md_groups(&mut o, f.archived, &r.archived, tx);
     }
-    o.push_str("## Top failing checks\n\n");
+    let _ = writeln!(o, "## {}\n", f.top_failing);
     if r.top_failing_checks.is_empty() {
-        o.push_str("None.\n\n");
+        let _ = writeln!(o, "{}\n", tx.none);
     } else {
-        o.push_str("| Check | Severity | Hosts | Share | Title |\n|---|---|---:|---:|---|\n");
+        let _ = writeln!(o, "| {} |\n|---|---|---:|---:|---|", f.top_cols.join(" | "));
         for c in &r.top_failing_checks {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {:.1}% | {} |",
                 m(&c.check_id),
-                c.severity.as_str(),
+                tx.severity(c.severity),
                 c.hosts_failing,
                 c.percent,
                 m(&c.title)
@@ -198,15 +213,15 @@ pub fn markdown(r: &FleetReport) -> String {
         }
         o.push('\n');
     }
-    o.push_str("## Worst hosts\n\n");
+    let _ = writeln!(o, "## {}\n", f.worst_hosts);
     if r.worst_hosts.is_empty() {
-        o.push_str("None.\n\n");
+        let _ = writeln!(o, "{}\n", tx.none);
     } else {
-        md_hosts(&mut o, &r.worst_hosts);
+        md_hosts(&mut o, &r.worst_hosts, tx);
     }
     for g in &r.by_tag {
-        let _ = writeln!(o, "## By {}\n", m(&g.key));
-        o.push_str("| Value | Hosts | Failing | Critical | High | Score |\n");
+        let _ = writeln!(o, "## {}\n", m(&(f.by)(&g.key)));
+        let _ = writeln!(o, "| {} |", f.tag_cols.join(" | "));
         o.push_str("|---|---:|---:|---:|---:|---:|\n");
         for v in &g.values {
             let _ = writeln!(
@@ -223,13 +238,13 @@ pub fn markdown(r: &FleetReport) -> String {
         o.push('\n');
     }
     if !r.notes.is_empty() {
-        o.push_str("## Notes\n\n");
+        let _ = writeln!(o, "## {}\n", f.notes);
         for n in &r.notes {
             let _ = writeln!(o, "- {}", m(n));
         }
         o.push('\n');
     }
-    let _ = writeln!(o, "_{} findings read._", r.findings_read);
+    let _ = writeln!(o, "_{}_", (f.findings_read)(r.findings_read));
     o
 }
 
@@ -253,21 +268,21 @@ ul{margin:0;padding-left:18px}li{margin:4px 0;overflow-wrap:anywhere}\
 .muted{color:#64748b;font-size:13px}\
 @media (max-width:600px){.w{padding:6px}th.o,td.o{display:none}.k div{flex-basis:40%}}";
 
-fn html_groups(o: &mut String, title: &str, groups: &[CheckGroup]) {
+fn html_groups(o: &mut String, title: &str, groups: &[CheckGroup], t: &Texts) {
     let _ = write!(o, "<section><h2>{}</h2>", h(title));
     if groups.is_empty() {
-        o.push_str("<p class=\"muted\">None.</p></section>\n");
+        let _ = writeln!(o, "<p class=\"muted\">{}</p></section>", h(t.none));
         return;
     }
     o.push_str("<ul>");
     for g in groups {
         let _ = write!(
             o,
-            "<li><b>{}</b> <span class=\"s {sev}\">{sev}</span> {}<br><span class=\"muted\">{} host{}: {}</span></li>",
+            "<li><b>{}</b> <span class=\"s {sev}\">{}</span> {}<br><span class=\"muted\">{}: {}</span></li>",
             h(&g.check_id),
+            h(t.severity(g.severity)),
             h(&g.title),
-            g.hosts.len(),
-            if g.hosts.len() == 1 { "" } else { "s" },
+            h(&(t.fleet.n_hosts)(g.hosts.len())),
             h(&host_list(&g.hosts)),
             sev = g.severity.as_str(),
         );
@@ -277,49 +292,62 @@ fn html_groups(o: &mut String, title: &str, groups: &[CheckGroup]) {
 
 /// The HTML report: one self-contained page.
 pub fn html(r: &FleetReport) -> String {
+    let tx = r.lang.t();
+    let f = &tx.fleet;
     let t = &r.totals;
     let mut o = String::with_capacity(16 * 1024);
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{}</title><style>{CSS}</style></head>\n<body><div class=\"w\">\n",
-        h(&format!("Jikimi fleet report, last {}", r.window))
+        r.lang.as_str(),
+        h(&(f.title)(&r.window))
     );
     let _ = writeln!(
         o,
-        "<header><h1>Jikimi fleet report, last {}</h1><p>{} to {} · {}</p></header>",
-        h(&r.window),
-        h(&r.window_start),
-        h(&r.generated_at),
-        h(&r.scope)
+        "<header><h1>{}</h1><p>{}</p></header>",
+        h(&(f.title)(&r.window)),
+        h(&(f.range)(&r.window_start, &r.generated_at, &r.scope))
     );
     let cls = |bad: bool| if bad { "bad" } else { "ok" };
     let _ = writeln!(
         o,
-        "<section><h2>Fleet</h2><div class=\"k\">\
-<div>Score<b>{:.1}</b><span class=\"muted\">{}</span></div>\
-<div>Hosts<b>{}</b><span class=\"muted\">{} reporting, {} new</span></div>\
-<div>Silent<b class=\"{}\">{}</b><span class=\"muted\">no report for {}</span></div>\
-<div>Failing<b class=\"{}\">{}</b><span class=\"muted\">{}</span></div>\
-<div>Waived<b>{}</b><span class=\"muted\">{}</span></div>\
+        "<section><h2>{}</h2><div class=\"k\">\
+<div>{}<b>{:.1}</b><span class=\"muted\">{}</span></div>\
+<div>{}<b>{}</b><span class=\"muted\">{}</span></div>\
+<div>{}<b class=\"{}\">{}</b><span class=\"muted\">{}</span></div>\
+<div>{}<b class=\"{}\">{}</b><span class=\"muted\">{}</span></div>\
+<div>{}<b>{}</b><span class=\"muted\">{}</span></div>\
 </div></section>",
+        h(f.fleet),
+        h(tx.tile_score),
         t.score,
         h(&trend(r)),
+        h(f.tile_hosts),
         t.hosts,
-        t.hosts_reporting,
-        t.hosts_new,
+        h(&(f.tile_hosts_note)(t.hosts_reporting, t.hosts_new)),
+        h(f.tile_silent),
         cls(t.hosts_silent > 0),
         t.hosts_silent,
-        period(r.silent_after_secs),
+        h(&(f.tile_silent_note)(&period(r.silent_after_secs))),
+        h(f.failing),
         cls(t.failed > 0),
         t.failed,
-        h(&sev_line(&t.failed_by_severity)),
+        h(&sev_line(&t.failed_by_severity, tx)),
+        h(f.waived),
         t.waived,
-        h(&sev_line(&t.waived_by_severity)),
+        h(&sev_line(&t.waived_by_severity, tx)),
     );
     if !r.silent_hosts.is_empty() {
-        o.push_str("<section><h2>Silent hosts</h2><table><tr><th>Host</th><th>Last seen</th><th class=\"o\">Resource</th></tr>");
+        let _ = write!(
+            o,
+            "<section><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th class=\"o\">{}</th></tr>",
+            h(f.silent_hosts),
+            h(f.host_cols[0]),
+            h(f.host_cols[5]),
+            h(f.resource)
+        );
         for x in &r.silent_hosts {
             let _ = write!(
                 o,
@@ -331,21 +359,29 @@ pub fn html(r: &FleetReport) -> String {
         }
         o.push_str("</table></section>\n");
     }
-    html_groups(&mut o, "Newly failed", &r.newly_failed);
-    html_groups(&mut o, "Fixed", &r.fixed);
+    html_groups(&mut o, tx.newly_failed, &r.newly_failed, tx);
+    html_groups(&mut o, tx.fixed, &r.fixed, tx);
     if !r.archived.is_empty() {
-        html_groups(&mut o, "No longer checked (archived)", &r.archived);
+        html_groups(&mut o, f.archived, &r.archived, tx);
     }
-    o.push_str("<section><h2>Top failing checks</h2>");
+    let _ = write!(o, "<section><h2>{}</h2>", h(f.top_failing));
     if r.top_failing_checks.is_empty() {
-        o.push_str("<p class=\"muted\">None.</p>");
+        let _ = write!(o, "<p class=\"muted\">{}</p>", h(tx.none));
     } else {
-        o.push_str("<table><tr><th>Check</th><th class=\"n\">Hosts</th><th class=\"n o\">Share</th><th>Title</th></tr>");
+        let _ = write!(
+            o,
+            "<table><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n o\">{}</th><th>{}</th></tr>",
+            h(f.top_cols[0]),
+            h(f.top_cols[2]),
+            h(f.top_cols[3]),
+            h(f.top_cols[4])
+        );
         for c in &r.top_failing_checks {
             let _ = write!(
                 o,
-                "<tr><td><b>{}</b><br><span class=\"s {sev}\">{sev}</span></td><td class=\"n\">{}</td><td class=\"n o\">{:.1}%</td><td>{}</td></tr>",
+                "<tr><td><b>{}</b><br><span class=\"s {sev}\">{}</span></td><td class=\"n\">{}</td><td class=\"n o\">{:.1}%</td><td>{}</td></tr>",
                 h(&c.check_id),
+                h(tx.severity(c.severity)),
                 c.hosts_failing,
                 c.percent,
                 h(&c.title),
@@ -354,11 +390,21 @@ pub fn html(r: &FleetReport) -> String {
         }
         o.push_str("</table>");
     }
-    o.push_str("</section>\n<section><h2>Worst hosts</h2>");
+    let _ = write!(o, "</section>\n<section><h2>{}</h2>", h(f.worst_hosts));
     if r.worst_hosts.is_empty() {
-        o.push_str("<p class=\"muted\">None.</p>");
+        let _ = write!(o, "<p class=\"muted\">{}</p>", h(tx.none));
     } else {
-        o.push_str("<table><tr><th>Host</th><th class=\"n\">Score</th><th class=\"n\">Failing</th><th class=\"n o\">Critical</th><th class=\"n o\">High</th><th class=\"o\">Last seen</th></tr>");
+        let c = &f.host_cols;
+        let _ = write!(
+            o,
+            "<table><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n o\">{}</th><th class=\"n o\">{}</th><th class=\"o\">{}</th></tr>",
+            h(c[0]),
+            h(c[1]),
+            h(c[2]),
+            h(c[3]),
+            h(c[4]),
+            h(c[5])
+        );
         for x in &r.worst_hosts {
             let _ = write!(
                 o,
@@ -377,8 +423,13 @@ pub fn html(r: &FleetReport) -> String {
     for g in &r.by_tag {
         let _ = write!(
             o,
-            "<section><h2>By {}</h2><table><tr><th>Value</th><th class=\"n\">Hosts</th><th class=\"n\">Failing</th><th class=\"n o\">Critical</th><th class=\"n\">Score</th></tr>",
-            h(&g.key)
+            "<section><h2>{}</h2><table><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n o\">{}</th><th class=\"n\">{}</th></tr>",
+            h(&(f.by)(&g.key)),
+            h(f.tag_cols[0]),
+            h(f.tag_cols[1]),
+            h(f.tag_cols[2]),
+            h(f.tag_cols[3]),
+            h(f.tag_cols[5])
         );
         for v in &g.values {
             let _ = write!(
@@ -394,7 +445,7 @@ pub fn html(r: &FleetReport) -> String {
         o.push_str("</table></section>\n");
     }
     if !r.notes.is_empty() {
-        o.push_str("<section><h2>Notes</h2><ul>");
+        let _ = write!(o, "<section><h2>{}</h2><ul>", h(f.notes));
         for n in &r.notes {
             let _ = write!(o, "<li>{}</li>", h(n));
         }
@@ -402,8 +453,8 @@ pub fn html(r: &FleetReport) -> String {
     }
     let _ = writeln!(
         o,
-        "<p class=\"muted\">{} findings read.</p></div></body></html>",
-        r.findings_read
+        "<p class=\"muted\">{}</p></div></body></html>",
+        h(&(f.findings_read)(r.findings_read))
     );
     o
 }
@@ -461,5 +512,22 @@ mod tests {
             (period(5400), period(7200), period(90)),
             ("90 min".into(), "2 h".into(), "2 min".into())
         );
+    }
+
+    #[test]
+    fn korean_report() {
+        let mut r = crate::fleet::build(&sample(), &params());
+        r.lang = crate::i18n::Lang::Ko;
+        let md = markdown(&r);
+        assert!(md.starts_with("# Jikimi 전체 서버 보고서, 최근 "), "{md}");
+        assert!(md.contains("## 전체 현황"), "{md}");
+        assert!(md.contains("## 신규 취약"), "{md}");
+        assert!(!md.contains("Worst hosts"), "{md}");
+        let page = html(&r);
+        assert!(page.contains("<html lang=\"ko\">"));
+        assert!(page.contains("점수가 낮은 서버"));
+        assert!(subject(&r).starts_with("Jikimi 전체 서버 보고서"));
+        // JSON keys stay English
+        assert!(json(&r).contains("\"newly_failed\""));
     }
 }

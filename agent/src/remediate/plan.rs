@@ -55,6 +55,9 @@ pub enum PlanError {
     NotAFile { path: String, kind: &'static str },
     #[error("{path}: not UTF-8 text: not changed")]
     NotText { path: String },
+    /// A catalog pattern that parses but cannot be compiled (see `catalog::pattern`).
+    #[error(transparent)]
+    Pattern(#[from] crate::catalog::pattern::PatternError),
     #[error("unknown {what} `{name}` in this root's passwd/group")]
     UnknownName { what: &'static str, name: String },
 }
@@ -390,6 +393,7 @@ pub fn plan_action(ws: &mut Workspace, facts: &Facts, a: &Action) -> Result<Plan
             pattern,
             comment,
         } => {
+            let pattern = pattern.regex().map_err(PlanError::Pattern)?;
             for p in expand(ws, paths)? {
                 if let Some(t) = ws.text(&p)? {
                     let (new, n) = edit::comment_lines(&t, pattern, comment);
@@ -406,7 +410,7 @@ pub fn plan_action(ws: &mut Workspace, facts: &Facts, a: &Action) -> Result<Plan
             mode,
         } => {
             let t = ws.text(path)?.unwrap_or_default();
-            let new = edit::ensure_line(&t, line, pattern);
+            let new = edit::ensure_line(&t, line, pattern.regex().map_err(PlanError::Pattern)?);
             if new != t {
                 ws.put_text(path, new, *mode)?;
             }

@@ -17,6 +17,7 @@
 //! Webhook URLs are secrets (a Slack URL is its own credential): they are never logged,
 //! never written to the state, and every error passes through [`redact`].
 
+use super::state_file::StateFileError;
 use super::SinkSummary;
 use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
@@ -132,6 +133,9 @@ pub struct Notice {
     pub events: Vec<Event>,
     /// Failing checks at or above the threshold after this run.
     pub failing: usize,
+    /// Language of the text (`crate::i18n`); the JSON keys stay English.
+    #[serde(default)]
+    pub lang: crate::i18n::Lang,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -151,18 +155,22 @@ struct State {
 /// can still be read from it are kept, and the second value says what happened: the caller
 /// then treats the baseline as unknown (no event is announced this run). A state written by a
 /// newer agent (another version) is an error and is left alone.
-fn load_state(path: &Path) -> Result<(State, Option<String>), String> {
-    let Some(bytes) = crate::state::read(path)? else {
+fn load_state(path: &Path) -> Result<(State, Option<String>), StateFileError> {
+    let read = crate::state::read(path).map_err(|e| StateFileError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let Some(bytes) = read else {
         return Ok((State::default(), None));
     };
     let err = match serde_json::from_slice::<State>(&bytes) {
         Ok(s) if s.version == STATE_VERSION => return Ok((s, None)),
         Ok(s) if s.version > STATE_VERSION => {
-            return Err(format!(
-                "{}: state version {} is newer than this agent's {STATE_VERSION} (left unchanged)",
-                path.display(),
-                s.version
-            ))
+            return Err(StateFileError::Newer {
+                path: path.to_path_buf(),
+                found: s.version,
+                supported: STATE_VERSION,
+            })
         }
         Ok(s) => format!("unknown state version {}", s.version),
         Err(e) => e.to_string(),
@@ -308,26 +316,24 @@ pub fn redact(msg: &str, url: &str) -> String {
 }
 
 fn title_of(n: &Notice) -> String {
+    let t = n.lang.t();
     let count = |k: &str| n.events.iter().filter(|e| e.event == k).count();
     let (failed, fixed) = (count("failed"), count("fixed"));
     let mut parts = Vec::new();
     for (k, label) in [
-        ("waiver_expired", "waiver expired"),
-        ("waiver_expiring", "waiver expiring"),
-        ("waived", "waived"),
+        ("waiver_expired", t.alert_waiver_expired),
+        ("waiver_expiring", t.alert_waiver_expiring),
+        ("waived", t.alert_waived),
     ] {
         if count(k) > 0 {
-            parts.push(format!("{} {label}", count(k)));
+            parts.push(label(count(k)));
         }
     }
     if failed > 0 {
-        parts.push(format!(
-            "{failed} new failure{}",
-            if failed == 1 { "" } else { "s" }
-        ));
+        parts.push((t.alert_new)(failed));
     }
     if fixed > 0 {
-        parts.push(format!("{fixed} fixed"));
+        parts.push((t.alert_fixed)(fixed));
     }
     let env = n
         .asset
@@ -346,14 +352,16 @@ fn slack_esc(s: &str) -> String {
 
 /// The Slack incoming-webhook payload.
 pub fn slack_payload(n: &Notice) -> Value {
+    let t = n.lang.t();
     let mut text = format!("*{}*", slack_esc(&title_of(n)));
     for e in n.events.iter().take(EVENTS_SHOWN) {
+        let [failed, expired, expiring, waived, fixed] = t.alert_marks;
         let mark = match e.event.as_str() {
-            "failed" => ":red_circle: FAILED",
-            "waiver_expired" => ":red_circle: WAIVER EXPIRED",
-            "waiver_expiring" => ":hourglass: WAIVER EXPIRING",
-            "waived" => ":white_circle: WAIVED",
-            _ => ":large_green_circle: FIXED",
+            "failed" => format!(":red_circle: {failed}"),
+            "waiver_expired" => format!(":red_circle: {expired}"),
+            "waiver_expiring" => format!(":hourglass: {expiring}"),
+            "waived" => format!(":white_circle: {waived}"),
+            _ => format!(":large_green_circle: {fixed}"),
         };
         text += &format!(
             "\n{mark} [{}] `{}` {}",
@@ -368,12 +376,12 @@ pub fn slack_payload(n: &Notice) -> Value {
         }
     }
     if n.events.len() > EVENTS_SHOWN {
-        text += &format!("\n… and {} more", n.events.len() - EVENTS_SHOWN);
+        text += &format!("\n{}", (t.more)(n.events.len() - EVENTS_SHOWN));
     }
     let tags: Vec<String> = n.asset.iter().map(|(k, v)| format!("{k}={v}")).collect();
     text += &format!(
-        "\n_{} failing at or above the threshold; {}{}_",
-        n.failing,
+        "\n_{}; {}{}_",
+        (t.alert_failing)(n.failing),
         n.at,
         if tags.is_empty() {
             String::new()
@@ -404,6 +412,8 @@ pub struct Options<'a> {
     pub roots: Roots,
     /// Resolves `url_parameter` (Parameter Store); None when no AWS access is set up.
     pub parameter: &'a dyn Fn(&str) -> Result<String, String>,
+    /// Language of the messages (`[report] lang`, `--lang`).
+    pub lang: crate::i18n::Lang,
 }
 
 fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSummary) -> Delivery {
@@ -442,7 +452,7 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
                     format!("HTTP {}: {text}", r.status),
                 )
             }
-            Err(e) => (true, e),
+            Err(e) => (true, crate::error_text::chain(&e)),
         };
         if !retryable || attempt >= retry.max_attempts {
             let tries = if attempt > 1 {
@@ -461,6 +471,21 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
     }
 }
 
+/// Why a webhook POST got no HTTP answer. The texts may hold the URL: callers redact.
+#[derive(Debug, thiserror::Error)]
+enum PostError {
+    #[error("cannot start the delivery thread")]
+    Thread {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the delivery thread ended without an answer")]
+    NoAnswer,
+    /// The HTTP client's reason (connection, TLS, timeout).
+    #[error("{reason}")]
+    Transport { reason: String },
+}
+
 /// One POST on its own thread, so that a receiver that accepts and never answers (up to the
 /// client's 15 s timeout) cannot hold up a stop: `None` when cancellation was requested first
 /// (the thread is left to time out; the process is exiting).
@@ -468,7 +493,7 @@ fn send_cancellable(
     client: &Client,
     url: &str,
     data: &str,
-) -> Option<Result<crate::aws::http::Response, String>> {
+) -> Option<Result<crate::aws::http::Response, PostError>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (client, url, data) = (client.clone(), url.to_string(), data.to_string());
     let spawned = std::thread::Builder::new()
@@ -482,14 +507,18 @@ fn send_cancellable(
             );
             let _ = tx.send(r);
         });
-    if let Err(e) = spawned {
-        return Some(Err(format!("cannot start the delivery thread: {e}")));
+    if let Err(source) = spawned {
+        return Some(Err(PostError::Thread { source }));
     }
     loop {
         match rx.recv_timeout(crate::cancel::POLL) {
-            Ok(r) => return Some(r),
+            Ok(r) => {
+                return Some(r.map_err(|e| PostError::Transport {
+                    reason: e.to_string(),
+                }))
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Some(Err("the delivery thread ended without an answer".into()))
+                return Some(Err(PostError::NoAnswer))
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::cancel::requested() => {
                 return None
@@ -513,17 +542,17 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     if sinks.is_empty() {
         return out;
     }
-    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: String| {
+    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: &dyn std::fmt::Display| {
         for (name, _) in &sinks {
             let mut s = SinkSummary::default();
-            s.error(e.clone());
+            s.error(e.to_string());
             out.insert(format!("alerts_{name}"), s);
         }
     };
     let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, Duration::from_secs(120)) {
         Ok(l) => l,
         Err(e) => {
-            fail_all(&mut out, e);
+            fail_all(&mut out, &e);
             return out;
         }
     };
@@ -531,7 +560,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     let (mut state, corrupt) = match load_state(&path) {
         Ok(s) => s,
         Err(e) => {
-            fail_all(&mut out, e);
+            fail_all(&mut out, &e);
             return out;
         }
     };
@@ -558,6 +587,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
                 .unwrap_or_default(),
             events,
             failing: state.failing.len(),
+            lang: opts.lang,
         };
         for (name, _) in &sinks {
             let q = state.pending.entry(name.to_string()).or_default();
@@ -671,6 +701,8 @@ pub struct LocalConfig<'a> {
     pub aws: &'a crate::aws::config::AwsConfig,
     pub alerts: &'a AlertsConfig,
     pub email: &'a super::email::EmailConfig,
+    /// `[report] lang` (or `--lang`): the language of the messages.
+    pub lang: crate::i18n::Lang,
 }
 
 /// The local notification sinks of a `check --once` run: Slack and webhook alerts when
@@ -680,14 +712,21 @@ pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, e
     let parameter = |name: &str| crate::aws::ssm::read_parameter(cfg.aws, name);
     let opts = Options {
         state_dir,
-        roots: roots(cfg.aws),
+        // the CA bundle is parsed only when an alert sink may connect (a few ms for the
+        // system bundle, on every scan otherwise)
+        roots: if cfg.alerts.sinks().is_empty() {
+            Roots::default()
+        } else {
+            roots(cfg.aws)
+        },
         parameter: &parameter,
+        lang: cfg.lang,
     };
     let sums = run(report, cfg.alerts, &opts);
     report.sinks.extend(sums);
     if email {
         let history = state_dir.join("history");
-        let s = super::email::submit(report, cfg.email, &parameter, Some(&history));
+        let s = super::email::submit(report, cfg.email, cfg.lang, &parameter, Some(&history));
         report.sinks.insert("email".into(), s);
     }
 }
@@ -818,6 +857,7 @@ mod tests {
             asset: Default::default(),
             failing: 1,
             events: diff(&expired, Severity::High, &mut BTreeMap::new()),
+            lang: crate::i18n::Lang::En,
         })
         .contains("1 waiver expired"));
         // waived again (renewed): said once
@@ -878,6 +918,7 @@ mod tests {
                 reason: None,
             }],
             failing: 0,
+            lang: crate::i18n::Lang::En,
         }
     }
 
@@ -932,6 +973,7 @@ mod tests {
             state_dir: dir.path(),
             roots: Roots::default(),
             parameter: &no_param,
+            lang: crate::i18n::Lang::En,
         };
         let out = run(&report(results), &cfg, &opts);
         let s = &out["alerts_webhook"];
@@ -949,7 +991,10 @@ mod tests {
 
         // a state from a newer agent is left alone
         std::fs::write(&path, br#"{"version": 9, "failing": {}, "pending": {}}"#).unwrap();
-        assert!(load_state(&path).unwrap_err().contains("newer"));
+        assert!(matches!(
+            load_state(&path).unwrap_err(),
+            StateFileError::Newer { found: 9, .. }
+        ));
         assert!(path.exists());
     }
 
@@ -969,6 +1014,7 @@ mod tests {
                 reason: Some("PermitRootLogin yes".into()),
             }],
             failing: 1,
+            lang: crate::i18n::Lang::En,
         };
         let s = slack_payload(&n)["text"].as_str().unwrap().to_string();
         assert!(s.starts_with("*Jikimi [PROD] web-1: 1 new failure*"), "{s}");
@@ -976,5 +1022,26 @@ mod tests {
         let w = webhook_payload(&n);
         assert_eq!(w["events"][0]["check_id"], "SSH-001");
         assert_eq!(w["events"][0]["severity"], "high");
+    }
+
+    #[test]
+    fn korean_messages() {
+        let mut n = notice("SSH-001");
+        n.lang = crate::i18n::Lang::Ko;
+        let slack = slack_payload(&n)["text"].as_str().unwrap().to_string();
+        assert!(slack.contains("조치 완료 1건"), "{slack}");
+        assert!(slack.contains(":large_green_circle: 조치 완료"), "{slack}");
+        assert!(slack.contains("기준 이상 취약 0건"), "{slack}");
+        let hook = webhook_payload(&n);
+        assert!(
+            hook["title"].as_str().unwrap().contains("조치 완료"),
+            "{hook}"
+        );
+        // a Notice queued before the language existed reads back as English
+        let old = serde_json::to_value(notice("X-1")).unwrap();
+        let mut old = old.as_object().unwrap().clone();
+        old.remove("lang");
+        let back: Notice = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+        assert_eq!(back.lang, crate::i18n::Lang::En);
     }
 }

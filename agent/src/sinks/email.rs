@@ -10,6 +10,7 @@
 
 use super::SinkSummary;
 use crate::findings::Status;
+use crate::i18n::Lang;
 use crate::redact::Secret;
 use crate::report::Report;
 use serde::Deserialize;
@@ -50,16 +51,19 @@ pub struct EmailConfig {
 
 /// The daily report (`jikimi report --since 24h`, Markdown) from the scan history, when
 /// there is one: what newly failed, was fixed, still fails, with references and remediation.
-pub fn daily_report(history_dir: &std::path::Path) -> Option<String> {
+pub fn daily_report(history_dir: &std::path::Path, lang: Lang) -> Option<String> {
     let (records, bad) = crate::history::load(history_dir).ok()?;
     let day = std::time::Duration::from_secs(24 * 3600);
-    let doc = super::report::build(&records, bad, day, "24h", std::time::SystemTime::now()).ok()?;
+    let mut doc =
+        super::report::build(&records, bad, day, "24h", std::time::SystemTime::now()).ok()?;
+    doc.lang = lang;
     Some(super::report::markdown(&doc))
 }
 
 /// Subject and body of the mail: the current run's summary. (`jikimi report`, when it
 /// exists, can produce this text instead.)
-pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
+pub fn report_text(report: &Report, prefix: &str, lang: Lang) -> (String, String) {
+    let t = lang.t();
     // text from the scanned host (names, titles, evidence) is shown, never interpreted by the
     // terminal a mail may be read in
     let e = super::table::escape_controls;
@@ -70,14 +74,14 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .and_then(|a| a.tags.get(crate::classify::ENV))
         .map(|e| format!(" [{e}]"))
         .unwrap_or_default();
-    let subject = format!(
-        "{prefix}{env} {}: {} failed, score {:.1}",
-        e(&report.host.hostname),
+    let subject = (t.mail_subject)(
+        &format!("{prefix}{env}"),
+        &e(&report.host.hostname),
         s.failed,
-        s.score
+        s.score,
     );
     let mut b = String::new();
-    b += &format!("Jikimi report for {}\n", e(&report.host.hostname));
+    b += &format!("{} {}\n", t.mail_heading, e(&report.host.hostname));
     b += &format!(
         "Host: {} ({}), machine id {}\n",
         e(&report.host.hostname),
@@ -104,8 +108,15 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         }
     }
     b += &format!(
-        "\nSummary: {} checks, {} passed, {} failed, {} not applicable, {} errors; score {:.1}/100\n",
-        s.total, s.passed, s.failed, s.not_applicable, s.errors, s.score
+        "\n{}\n",
+        (t.mail_summary)(
+            s.total,
+            s.passed,
+            s.failed,
+            s.not_applicable,
+            s.errors,
+            s.score
+        )
     );
     let mut failed: Vec<_> = report
         .results
@@ -114,7 +125,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .collect();
     failed.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     if !failed.is_empty() {
-        b += "\nFailed checks (most severe first):\n";
+        b += &format!("\n{}\n", t.mail_failed);
         for r in failed {
             b += &format!(
                 "  [{}] {} {}\n",
@@ -137,7 +148,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         .filter(|r| r.status == Status::Error)
         .collect();
     if !errors.is_empty() {
-        b += "\nChecks that could not be evaluated:\n";
+        b += &format!("\n{}\n", t.mail_errors);
         for r in errors {
             b += &format!(
                 "  {} {}: {}\n",
@@ -148,7 +159,7 @@ pub fn report_text(report: &Report, prefix: &str) -> (String, String) {
         }
     }
     if !report.sinks.is_empty() {
-        b += "\nDelivery:\n";
+        b += &format!("\n{}\n", t.mail_delivery);
         for (name, s) in &report.sinks {
             b += &format!("  {}\n", e(&s.line(name)));
         }
@@ -176,10 +187,23 @@ fn valid_address(a: &str) -> bool {
 fn header_value(s: &str) -> String {
     let one: String = s.chars().filter(|c| !c.is_control()).collect();
     if one.is_ascii() {
-        one
-    } else {
-        format!("=?UTF-8?B?{}?=", b64(one.as_bytes()))
+        return one;
     }
+    // RFC 2047: an encoded word is at most 75 characters, so a long (Korean) subject is
+    // several words of at most 45 bytes each (never splitting a character), folded.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in one.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(format!("=?UTF-8?B?{}?=", b64(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(format!("=?UTF-8?B?{}?=", b64(chunk.as_bytes())));
+    }
+    words.join("\r\n ")
 }
 
 /// The whole message (CRLF line ends; the body base64 in 76-column lines).
@@ -262,8 +286,111 @@ const READ_SLICE: Duration = Duration::from_millis(250);
 /// Lines of one (multi-line) reply read at most: a server cannot make the agent buffer more.
 const MAX_REPLY_LINES: usize = 256;
 
+/// Why one SMTP transaction failed. No variant ever holds the password: server replies are
+/// quoted through `Smtp::quote` (redacted, clipped) before they get here.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpError {
+    #[error("SMTP reply line too long")]
+    LineTooLong,
+    #[error("stopped while waiting for the SMTP server (the agent is shutting down)")]
+    Stopped,
+    #[error("no SMTP reply within {secs} s")]
+    NoReply { secs: u64 },
+    #[error("reading the SMTP reply")]
+    Read {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the SMTP server closed the connection")]
+    Closed,
+    #[error("SMTP reply longer than {max} lines")]
+    TooManyLines { max: usize },
+    #[error("malformed SMTP reply `{quoted}`")]
+    Malformed { quoted: String },
+    #[error("writing to the SMTP server")]
+    Write {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server answered a command with a code it was not expected to.
+    #[error("{command}: server answered {reply}{}", if *code >= 500 { " (permanent)" } else { "" })]
+    Refused {
+        /// The command as errors may show it (never the credentials).
+        command: String,
+        code: u16,
+        /// The reply, redacted and clipped.
+        reply: String,
+    },
+    #[error("SMTP greeting: {reply}")]
+    Greeting { reply: String },
+    #[error("CA bundle {}", path.display())]
+    CaBundleRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("CA bundle {}: {reason}", path.display())]
+    CaBundle { path: PathBuf, reason: String },
+    #[error("CA bundle {}: no certificate", path.display())]
+    CaBundleEmpty { path: PathBuf },
+    #[error("TLS")]
+    Tls {
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("TLS server name {host}")]
+    ServerName {
+        host: String,
+        #[source]
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    #[error("{host}:{port}")]
+    Resolve {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{host}: no address")]
+    NoAddress { host: String },
+    #[error("cannot connect to {host}:{port}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{host}:{port} does not offer STARTTLS (required; set email.starttls = false only for a loopback relay)")]
+    NoStartTls { host: String, port: u16 },
+    #[error("data after the STARTTLS reply (possible injection); giving up")]
+    DataAfterStartTls,
+    #[error("TLS already active")]
+    TlsActive,
+    #[error("TLS handshake or EHLO failed")]
+    Handshake {
+        #[source]
+        source: Box<SmtpError>,
+    },
+    #[error("refusing to send SMTP credentials without TLS")]
+    CredentialsWithoutTls,
+    #[error("the server offers no PLAIN or LOGIN authentication (offers: {offers})")]
+    NoAuthMechanism { offers: String },
+}
+
+impl SmtpError {
+    /// Retrying cannot help: a 5xx answer, or a refusal of this agent's own.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            SmtpError::Refused { code, .. } => *code >= 500,
+            SmtpError::CredentialsWithoutTls => true,
+            SmtpError::Handshake { source } => source.is_permanent(),
+            _ => false,
+        }
+    }
+}
+
 impl Smtp {
-    fn line(&mut self) -> Result<String, String> {
+    fn line(&mut self) -> Result<String, SmtpError> {
         let started = std::time::Instant::now();
         loop {
             if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
@@ -271,7 +398,7 @@ impl Smtp {
                 return Ok(String::from_utf8_lossy(&l).trim_end().to_string());
             }
             if self.buf.len() > 64 * 1024 {
-                return Err("SMTP reply line too long".into());
+                return Err(SmtpError::LineTooLong);
             }
             let mut chunk = [0u8; 4096];
             let n = match self.conn.read(&mut chunk) {
@@ -280,18 +407,20 @@ impl Smtp {
                 // reply deadline, then wait again
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     if crate::cancel::requested() {
-                        return Err("stopped while waiting for the SMTP server (the agent is shutting down)".into());
+                        return Err(SmtpError::Stopped);
                     }
                     if started.elapsed() >= REPLY_WAIT {
-                        return Err(format!("no SMTP reply within {} s", REPLY_WAIT.as_secs()));
+                        return Err(SmtpError::NoReply {
+                            secs: REPLY_WAIT.as_secs(),
+                        });
                     }
                     continue;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("reading the SMTP reply: {e}")),
+                Err(source) => return Err(SmtpError::Read { source }),
             };
             if n == 0 {
-                return Err("the SMTP server closed the connection".into());
+                return Err(SmtpError::Closed);
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -308,16 +437,20 @@ impl Smtp {
     }
 
     /// Reads one (multi-line) reply: its code and text lines.
-    fn reply(&mut self) -> Result<(u16, Vec<String>), String> {
+    fn reply(&mut self) -> Result<(u16, Vec<String>), SmtpError> {
         let mut lines = Vec::new();
         loop {
             if lines.len() >= MAX_REPLY_LINES {
-                return Err(format!("SMTP reply longer than {MAX_REPLY_LINES} lines"));
+                return Err(SmtpError::TooManyLines {
+                    max: MAX_REPLY_LINES,
+                });
             }
             let l = self.line()?;
             let code: Option<u16> = l.get(..3).and_then(|c| c.parse().ok());
             let Some(code) = code else {
-                return Err(format!("malformed SMTP reply `{}`", self.quote(&l, 80)));
+                return Err(SmtpError::Malformed {
+                    quoted: self.quote(&l, 80),
+                });
             };
             let more = l.as_bytes().get(3) == Some(&b'-');
             lines.push(l.get(4..).unwrap_or("").to_string());
@@ -328,45 +461,52 @@ impl Smtp {
         }
     }
 
-    fn send(&mut self, cmd: &str) -> Result<(), String> {
+    fn send(&mut self, cmd: &str) -> Result<(), SmtpError> {
         self.conn
             .write_all(cmd.as_bytes())
             .and_then(|_| self.conn.write_all(b"\r\n"))
             .and_then(|_| self.conn.flush())
-            .map_err(|e| format!("writing to the SMTP server: {e}"))
+            .map_err(|source| SmtpError::Write { source })
     }
 
     /// Sends a command and expects a reply code in `ok`. `shown` is what errors quote.
-    fn cmd(&mut self, cmd: &str, shown: &str, ok: &[u16]) -> Result<Vec<String>, String> {
+    fn cmd(&mut self, cmd: &str, shown: &str, ok: &[u16]) -> Result<Vec<String>, SmtpError> {
         self.send(cmd)?;
         let (code, lines) = self.reply()?;
         if ok.contains(&code) {
             return Ok(lines);
         }
-        let mut e = format!("{shown}: server answered {}", self.quote(&self.last, 200));
-        if code >= 500 {
-            e += " (permanent)";
-        }
-        Err(e)
+        Err(SmtpError::Refused {
+            command: shown.to_string(),
+            code,
+            reply: self.quote(&self.last, 200),
+        })
     }
 }
 
-fn tls_config(ca_bundle: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, String> {
+fn tls_config(ca_bundle: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, SmtpError> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_bundle {
         Some(p) => {
-            let pem = std::fs::read(p).map_err(|e| format!("CA bundle {}: {e}", p.display()))?;
+            let pem = std::fs::read(p).map_err(|source| SmtpError::CaBundleRead {
+                path: p.clone(),
+                source,
+            })?;
+            let bad = |reason: String| SmtpError::CaBundle {
+                path: p.clone(),
+                reason,
+            };
             for item in ureq::tls::parse_pem(&pem) {
                 match item {
                     Ok(ureq::tls::PemItem::Certificate(c)) => roots
                         .add(rustls::pki_types::CertificateDer::from(c.der().to_vec()))
-                        .map_err(|e| format!("CA bundle {}: {e}", p.display()))?,
+                        .map_err(|e| bad(e.to_string()))?,
                     Ok(_) => {}
-                    Err(e) => return Err(format!("CA bundle {}: {e}", p.display())),
+                    Err(e) => return Err(bad(e.to_string())),
                 }
             }
             if roots.is_empty() {
-                return Err(format!("CA bundle {}: no certificate", p.display()));
+                return Err(SmtpError::CaBundleEmpty { path: p.clone() });
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -374,7 +514,7 @@ fn tls_config(ca_bundle: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(|source| SmtpError::Tls { source })?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(cfg))
@@ -393,14 +533,25 @@ pub struct Mail<'a> {
 }
 
 /// One SMTP transaction. Errors never contain the password.
-pub fn deliver(m: &Mail) -> Result<(), String> {
+pub fn deliver(m: &Mail) -> Result<(), SmtpError> {
     let addr = (m.host, m.port)
         .to_socket_addrs()
-        .map_err(|e| format!("{}:{}: {e}", m.host, m.port))?
+        .map_err(|source| SmtpError::Resolve {
+            host: m.host.to_string(),
+            port: m.port,
+            source,
+        })?
         .next()
-        .ok_or_else(|| format!("{}: no address", m.host))?;
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", m.host, m.port))?;
+        .ok_or_else(|| SmtpError::NoAddress {
+            host: m.host.to_string(),
+        })?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|source| {
+        SmtpError::Connect {
+            host: m.host.to_string(),
+            port: m.port,
+            source,
+        }
+    })?;
     let _ = tcp.set_read_timeout(Some(READ_SLICE));
     let _ = tcp.set_write_timeout(Some(Duration::from_secs(30)));
     let mut s = Smtp {
@@ -416,7 +567,9 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
     };
     let (code, _) = s.reply()?;
     if code != 220 {
-        return Err(format!("SMTP greeting: {}", s.quote(&s.last, 200)));
+        return Err(SmtpError::Greeting {
+            reply: s.quote(&s.last, 200),
+        });
     }
     let helo = {
         let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -441,32 +594,40 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
     let mut tls = false;
     if m.starttls {
         if !has(&ext, "STARTTLS") {
-            return Err(format!(
-                "{}:{} does not offer STARTTLS (required; set email.starttls = false only for a loopback relay)",
-                m.host, m.port
-            ));
+            return Err(SmtpError::NoStartTls {
+                host: m.host.to_string(),
+                port: m.port,
+            });
         }
         s.cmd("STARTTLS", "STARTTLS", &[220])?;
         if !s.buf.is_empty() {
-            return Err("data after the STARTTLS reply (possible injection); giving up".into());
+            return Err(SmtpError::DataAfterStartTls);
         }
         let cfg = tls_config(m.ca_bundle)?;
-        let name = rustls::pki_types::ServerName::try_from(m.host.to_string())
-            .map_err(|e| format!("TLS server name {}: {e}", m.host))?;
-        let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| format!("TLS: {e}"))?;
+        let name =
+            rustls::pki_types::ServerName::try_from(m.host.to_string()).map_err(|source| {
+                SmtpError::ServerName {
+                    host: m.host.to_string(),
+                    source,
+                }
+            })?;
+        let conn =
+            rustls::ClientConnection::new(cfg, name).map_err(|source| SmtpError::Tls { source })?;
         let tcp = match std::mem::replace(&mut s.conn, Conn::Gone) {
             Conn::Plain(t) => t,
-            _ => return Err("TLS already active".into()),
+            _ => return Err(SmtpError::TlsActive),
         };
         s.conn = Conn::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
         tls = true;
         ext = s
             .cmd(&format!("EHLO {helo}"), "EHLO after STARTTLS", &[250])
-            .map_err(|e| format!("TLS handshake or EHLO failed: {e}"))?;
+            .map_err(|e| SmtpError::Handshake {
+                source: Box::new(e),
+            })?;
     }
     if let Some((user, pass)) = m.auth {
         if !tls {
-            return Err("refusing to send SMTP credentials without TLS".into());
+            return Err(SmtpError::CredentialsWithoutTls);
         }
         let mechs: Vec<String> = ext
             .iter()
@@ -486,9 +647,7 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
             s.cmd(&b64(user.as_bytes()), "AUTH LOGIN user", &[334])?;
             s.cmd(&b64(pass.as_bytes()), "AUTH LOGIN password", &[235])?;
         } else {
-            return Err(format!(
-                "the server offers no PLAIN or LOGIN authentication (offers: {mechs})"
-            ));
+            return Err(SmtpError::NoAuthMechanism { offers: mechs });
         }
     }
     s.cmd(&format!("MAIL FROM:<{}>", m.from), "MAIL FROM", &[250])?;
@@ -521,6 +680,7 @@ pub fn deliver(m: &Mail) -> Result<(), String> {
 pub fn submit(
     report: &Report,
     cfg: &EmailConfig,
+    lang: Lang,
     parameter: &dyn Fn(&str) -> Result<String, String>,
     history_dir: Option<&std::path::Path>,
 ) -> SinkSummary {
@@ -565,8 +725,8 @@ pub fn submit(
         return sum;
     }
     let prefix = cfg.subject_prefix.as_deref().unwrap_or("[Jikimi]");
-    let (subject, mut body) = report_text(report, prefix);
-    if let Some(daily) = history_dir.and_then(daily_report) {
+    let (subject, mut body) = report_text(report, prefix, lang);
+    if let Some(daily) = history_dir.and_then(|d| daily_report(d, lang)) {
         body.push_str("\n\n");
         body.push_str(&daily);
     }
@@ -602,13 +762,14 @@ fn deliver_with_retry(mail: &Mail, password: Option<&str>, sum: &mut SinkSummary
                 sum.sent = 1;
                 return;
             }
-            Err(e) => {
+            Err(err) => {
+                let permanent = err.is_permanent();
+                let e = crate::error_text::chain(&err);
                 // replies are redacted where they are quoted; this catches any other echo
                 let e = match password {
                     Some(p) if !p.is_empty() => super::redact::secret(&e, p, &[]),
                     _ => e,
                 };
-                let permanent = e.contains("(permanent)") || e.contains("refusing");
                 if permanent || attempt == retry.max_attempts {
                     sum.failed = 1;
                     sum.error(format!("SMTP {}: {e}", mail.host));
@@ -736,13 +897,55 @@ mod tests {
         r.title = "\x1b[1A\x1b[2Kfake PASS".into();
         let mut rep = report(vec![r, result("B-1", Status::Error)]);
         rep.host.hostname = "h\x1b]0;x\x07".into();
-        let (subject, body) = report_text(&rep, "[J]");
+        let (subject, body) = report_text(&rep, "[J]", Lang::En);
         assert!(
             !body.chars().any(|c| c.is_control() && c != '\n'),
             "{body:?}"
         );
         assert!(body.contains("\\x1b[1A"), "{body}");
         assert!(!header_value(&subject).chars().any(char::is_control));
+    }
+
+    fn unb64(s: &str) -> Vec<u8> {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let v: Vec<u32> = s
+            .bytes()
+            .filter(|b| *b != b'=')
+            .map(|b| A.iter().position(|a| *a == b).unwrap() as u32)
+            .collect();
+        let mut out = Vec::new();
+        for c in v.chunks(4) {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0, |n, (i, x)| n | x << (18 - 6 * i));
+            out.extend(&n.to_be_bytes()[1..c.len()]);
+        }
+        out
+    }
+
+    #[test]
+    fn korean_subject_and_body() {
+        use crate::sinks::asff::tests::{report, result};
+        let mut rep = report(vec![result("A-1", Status::Fail)]);
+        rep.summary.failed = 1;
+        let (subject, body) = report_text(&rep, "[지킴이]", Lang::Ko);
+        assert!(subject.contains("취약 1건, 점수"), "{subject}");
+        assert!(body.contains("취약 점검 항목 (심각도 높은 순):"), "{body}");
+        let h = header_value(&format!("{subject} {}", "가".repeat(40)));
+        for w in h.split("\r\n ") {
+            assert!(w.len() <= 75 && w.starts_with("=?UTF-8?B?"), "{w}");
+        }
+        let decoded: Vec<u8> = h
+            .split("\r\n ")
+            .flat_map(|w| {
+                let b = w.trim_start_matches("=?UTF-8?B?").trim_end_matches("?=");
+                unb64(b)
+            })
+            .collect();
+        assert!(String::from_utf8(decoded)
+            .unwrap()
+            .ends_with(&"가".repeat(40)));
     }
 
     #[test]
@@ -765,5 +968,44 @@ mod tests {
             "Content-Transfer-Encoding: base64\r\nAuto-Submitted: auto-generated\r\n\r\n"
         ));
         assert!(m.lines().all(|l| l.len() <= 998));
+    }
+
+    #[test]
+    fn smtp_errors_say_when_a_retry_cannot_help() {
+        let refused = |code| SmtpError::Refused {
+            command: "RCPT TO a@b".into(),
+            code,
+            reply: format!("{code} no"),
+        };
+        assert!(refused(550).is_permanent());
+        assert_eq!(
+            refused(550).to_string(),
+            "RCPT TO a@b: server answered 550 no (permanent)"
+        );
+        assert!(!refused(451).is_permanent());
+        assert_eq!(
+            refused(451).to_string(),
+            "RCPT TO a@b: server answered 451 no"
+        );
+        assert!(SmtpError::CredentialsWithoutTls.is_permanent());
+        assert!(!SmtpError::Closed.is_permanent());
+        let inner = SmtpError::Handshake {
+            source: Box::new(refused(554)),
+        };
+        assert!(inner.is_permanent());
+        assert_eq!(
+            crate::error_text::chain(&inner),
+            "TLS handshake or EHLO failed: RCPT TO a@b: server answered 554 no (permanent)"
+        );
+        let io = SmtpError::Connect {
+            host: "mail".into(),
+            port: 25,
+            source: std::io::Error::other("refused"),
+        };
+        assert_eq!(
+            crate::error_text::chain(&io),
+            "cannot connect to mail:25: refused"
+        );
+        assert!(!io.is_permanent());
     }
 }

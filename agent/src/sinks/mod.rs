@@ -14,6 +14,7 @@ pub mod securityhub;
 pub mod securityhub_workflow;
 pub mod ssm_compliance;
 pub mod ssm_inventory;
+pub mod state_file;
 pub mod table;
 
 /// Redaction sits below both the sinks and the AWS client (which redacts URLs in its errors).

@@ -15,6 +15,7 @@
 
 use crate::findings::{Severity, Status, Summary};
 use crate::history::{CheckRecord, FactsSummary, Record, RecordHost};
+use crate::i18n::{Lang, Texts};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -73,6 +74,9 @@ pub struct Document {
     pub facts: Option<FactsSummary>,
     /// The baseline (when before the period) and every scan of the period, oldest first.
     pub trend: Vec<Point>,
+    /// Language of the Markdown and HTML (`crate::i18n`); JSON keys stay English.
+    #[serde(skip)]
+    pub lang: Lang,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -253,6 +257,7 @@ pub fn build(
         errors,
         facts: latest.facts.clone(),
         trend,
+        lang: Lang::En,
     })
 }
 
@@ -286,14 +291,15 @@ fn gib(b: u64) -> String {
     }
 }
 
-fn uptime(secs: f64) -> String {
+fn uptime(secs: f64, t: &Texts) -> String {
+    let [min, hours, days] = t.facts.uptime;
     let h = (secs / 3600.0) as u64;
     if h == 0 {
-        format!("{} min", (secs / 60.0) as u64)
+        min((secs / 60.0) as u64)
     } else if h >= 48 {
-        format!("{} days", h / 24)
+        days(h / 24)
     } else {
-        format!("{h} h")
+        hours(h)
     }
 }
 
@@ -347,7 +353,9 @@ fn change(d: &Document) -> Option<f64> {
 }
 
 /// Facts as (label, value) lines, shared by the renderers.
-fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
+fn fact_lines(f: &FactsSummary, t: &Texts) -> Vec<(String, String)> {
+    let ft = &t.facts;
+    let [l_cpu, l_load, l_mem, l_up, l_proc, l_sock] = ft.labels;
     let mut v = Vec::new();
     if let Some(n) = f.cpus {
         let mut s = format!("{n}");
@@ -355,41 +363,36 @@ fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
             s += &format!(" × {m}");
         }
         if let Some(b) = f.cpu_busy_pct {
-            s += &format!(", {b:.1}% busy since boot");
+            s += &(ft.cpu_busy)(b);
         }
-        v.push(("CPU".into(), s));
+        v.push((l_cpu.into(), s));
     }
     if let Some(l) = f.load {
         v.push((
-            "Load".into(),
+            l_load.into(),
             format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2]),
         ));
     }
     if let Some(m) = f.memory {
         let used = 100.0 - 100.0 * m.available_bytes as f64 / m.total_bytes.max(1) as f64;
-        let mut s = format!(
-            "{} total, {} available ({used:.0}% used)",
-            gib(m.total_bytes),
-            gib(m.available_bytes)
-        );
+        let mut s = (ft.memory)(&gib(m.total_bytes), &gib(m.available_bytes), used);
         if m.swap_total_bytes > 0 {
-            s += &format!(
-                "; swap {} of {} used",
-                gib(m.swap_total_bytes.saturating_sub(m.swap_free_bytes)),
-                gib(m.swap_total_bytes)
+            s += &(ft.swap)(
+                &gib(m.swap_total_bytes.saturating_sub(m.swap_free_bytes)),
+                &gib(m.swap_total_bytes),
             );
         }
-        v.push(("Memory".into(), s));
+        v.push((l_mem.into(), s));
     }
     if let Some(u) = f.uptime_secs {
-        v.push(("Uptime".into(), uptime(u)));
+        v.push((l_up.into(), uptime(u, t)));
     }
     if let Some(p) = f.processes {
         let z = f.zombies.unwrap_or(0);
         v.push((
-            "Processes".into(),
+            l_proc.into(),
             if z > 0 {
-                format!("{p} ({z} zombie)")
+                (ft.zombies)(p, z)
             } else {
                 p.to_string()
             },
@@ -397,11 +400,11 @@ fn fact_lines(f: &FactsSummary) -> Vec<(String, String)> {
     }
     if let Some(l) = f.listening {
         let s = if f.exposed.is_empty() {
-            format!("{l} listening, none beyond loopback")
+            (ft.listening_local)(l)
         } else {
-            format!("{l} listening; beyond loopback: {}", f.exposed.join(", "))
+            (ft.listening_exposed)(l, &f.exposed.join(", "))
         };
-        v.push(("Sockets".into(), s));
+        v.push((l_sock.into(), s));
     }
     v
 }
@@ -423,20 +426,13 @@ fn severity_groups(items: &[Item]) -> Vec<(Severity, Vec<&Item>)> {
 }
 
 fn sections(d: &Document) -> [(&'static str, &'static str, &[Item]); 5] {
+    let t = d.lang.t();
     [
-        (
-            "Newly failed",
-            "fail now, did not in the baseline",
-            &d.newly_failed,
-        ),
-        ("Fixed", "failed in the baseline, pass now", &d.fixed),
-        ("Still failing", "", &d.still_failing),
-        ("Errors", "could not be evaluated", &d.errors),
-        (
-            "Waived",
-            "accepted risks, out of the score; expiring waivers first",
-            &d.waived,
-        ),
+        (t.newly_failed, t.newly_failed_note, &d.newly_failed),
+        (t.fixed, t.fixed_note, &d.fixed),
+        (t.still_failing, "", &d.still_failing),
+        (t.errors, t.errors_note, &d.errors),
+        (t.waived_section, t.waived_note, &d.waived),
     ]
 }
 
@@ -471,36 +467,41 @@ fn md_code(s: &str) -> String {
 
 fn period_line(d: &Document) -> String {
     format!(
-        "{} → {} ({}), {} scan{}",
+        "{} → {} ({}), {}",
         human_time(&d.period.from),
         human_time(&d.period.to),
         d.period.since,
-        d.scans,
-        if d.scans == 1 { "" } else { "s" }
+        (d.lang.t().scans)(d.scans)
     )
 }
 
-fn failed_line(s: &Summary) -> String {
+fn failed_line(s: &Summary, t: &Texts) -> String {
     let by: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|sev| {
             s.failed_by_severity
                 .get(sev)
                 .filter(|n| **n > 0)
-                .map(|n| format!("{n} {sev}"))
+                .map(|n| (t.sev_count)(*n, t.severity(*sev)))
         })
         .collect();
     if by.is_empty() {
-        format!("{} failed", s.failed)
+        (t.n_failed)(s.failed)
     } else {
-        format!("{} failed ({})", s.failed, by.join(", "))
+        format!("{} ({})", (t.n_failed)(s.failed), by.join(", "))
     }
 }
 
 /// The Markdown report.
 pub fn markdown(d: &Document) -> String {
+    let t = d.lang.t();
     let mut o = String::new();
-    let _ = writeln!(o, "# Jikimi report: {}\n", md_escape(host_name(&d.host)));
+    let _ = writeln!(
+        o,
+        "# {}: {}\n",
+        t.report_title,
+        md_escape(host_name(&d.host))
+    );
     let host: Vec<String> = host_parts(&d.host, md_code)
         .iter()
         .map(|p| {
@@ -518,8 +519,10 @@ pub fn markdown(d: &Document) -> String {
     let s = &d.summary;
     let score = match change(d) {
         Some(c) => format!(
-            "**Score {:.1}** ({c:+.1} since {})",
+            "**{} {:.1}** ({c:+.1} {} {})",
+            t.score,
             s.score,
+            t.since,
             human_time(
                 &d.baseline
                     .as_ref()
@@ -527,29 +530,30 @@ pub fn markdown(d: &Document) -> String {
                     .unwrap_or_default()
             )
         ),
-        None => format!("**Score {:.1}**", s.score),
+        None => format!("**{} {:.1}**", t.score, s.score),
     };
     let _ = writeln!(
         o,
-        "{score} · {} · {} passed · {} not applicable · {} errors\n",
-        failed_line(s),
-        s.passed,
-        s.not_applicable,
-        s.errors
+        "{score} · {} · {} · {} · {}\n",
+        failed_line(s, t),
+        (t.n_passed)(s.passed),
+        (t.n_not_applicable)(s.not_applicable),
+        (t.n_errors)(s.errors)
     );
     let _ = writeln!(
         o,
-        "Newly failed: **{}** · Fixed: **{}** · Still failing: **{}** · Errors: **{}**\n",
+        "{}: **{}** · {}: **{}** · {}: **{}** · {}: **{}**\n",
+        t.newly_failed,
         d.newly_failed.len(),
+        t.fixed,
         d.fixed.len(),
+        t.still_failing,
         d.still_failing.len(),
+        t.errors,
         d.errors.len()
     );
     if d.baseline.is_none() {
-        let _ = writeln!(
-            o,
-            "_No earlier scan to compare with: every failure is listed as still failing._\n"
-        );
+        let _ = writeln!(o, "_{}_\n", t.no_baseline);
     }
     for (name, note, items) in sections(d) {
         let _ = write!(o, "## {name} ({})", items.len());
@@ -558,11 +562,11 @@ pub fn markdown(d: &Document) -> String {
         }
         let _ = writeln!(o, "\n");
         if items.is_empty() {
-            let _ = writeln!(o, "None.\n");
+            let _ = writeln!(o, "{}\n", t.none);
             continue;
         }
         for (sev, group) in severity_groups(items) {
-            let _ = writeln!(o, "### {sev} ({})\n", group.len());
+            let _ = writeln!(o, "### {} ({})\n", t.severity(sev), group.len());
             for it in group {
                 let _ = write!(o, "- **{}** {}", md_escape(&it.id), md_escape(&it.title));
                 if !it.references.is_empty() {
@@ -570,30 +574,30 @@ pub fn markdown(d: &Document) -> String {
                 }
                 let _ = writeln!(o);
                 if let Some(r) = &it.reason {
-                    let _ = writeln!(o, "  - Reason: {}", md_escape(r));
+                    let _ = writeln!(o, "  - {}: {}", t.reason, md_escape(r));
                 }
                 for e in &it.evidence {
-                    let _ = writeln!(o, "  - Evidence: {}", md_code(e));
+                    let _ = writeln!(o, "  - {}: {}", t.evidence, md_code(e));
                 }
                 if it.evidence_total > it.evidence.len() {
-                    let _ = writeln!(o, "  - … {} more", it.evidence_total - it.evidence.len());
+                    let _ = writeln!(o, "  - {}", (t.more)(it.evidence_total - it.evidence.len()));
                 }
-                if let Some(t) = &it.failing_since {
-                    let _ = writeln!(o, "  - Failing since {}", human_time(t));
+                if let Some(at) = &it.failing_since {
+                    let _ = writeln!(o, "  - {} {}", t.failing_since, human_time(at));
                 }
                 if let (Some(r), true) = (&it.remediation, it.status != Status::Pass) {
-                    let _ = writeln!(o, "  - Remediation: {}", md_code(r));
+                    let _ = writeln!(o, "  - {}: {}", t.remediation, md_code(r));
                 }
             }
             let _ = writeln!(o);
         }
     }
-    let _ = writeln!(o, "## Host\n");
+    let _ = writeln!(o, "## {}\n", t.host);
     match &d.facts {
         Some(f) => {
-            let lines = fact_lines(f);
+            let lines = fact_lines(f, t);
             if lines.is_empty() && f.filesystems.is_empty() {
-                let _ = writeln!(o, "No live facts (an image scan).\n");
+                let _ = writeln!(o, "{}\n", t.no_live_facts);
             }
             if !lines.is_empty() {
                 let _ = writeln!(o, "| | |\n|---|---|");
@@ -605,7 +609,8 @@ pub fn markdown(d: &Document) -> String {
             if !f.filesystems.is_empty() {
                 let _ = writeln!(
                     o,
-                    "| Filesystem | Type | Size | Used | Inodes used |\n|---|---|---:|---:|---:|"
+                    "| {} |\n|---|---|---:|---:|---:|",
+                    t.fs_header.join(" | ")
                 );
                 for fs in &f.filesystems {
                     let _ = writeln!(
@@ -622,14 +627,15 @@ pub fn markdown(d: &Document) -> String {
             }
         }
         None => {
-            let _ = writeln!(o, "No facts recorded.\n");
+            let _ = writeln!(o, "{}\n", t.no_facts);
         }
     }
-    let _ = writeln!(o, "## Score trend\n");
+    let _ = writeln!(o, "## {}\n", t.score_trend);
     let _ = writeln!(o, "{}\n", md_code(&sparkline(&d.trend)));
     let _ = writeln!(
         o,
-        "| Scan | Score | Failed | Errors |\n|---|---:|---:|---:|"
+        "| {} |\n|---|---:|---:|---:|",
+        t.trend_header.join(" | ")
     );
     for p in sample(&d.trend, 12) {
         let _ = writeln!(
@@ -643,18 +649,16 @@ pub fn markdown(d: &Document) -> String {
     }
     let _ = writeln!(
         o,
-        "\nJikimi {} · profile {} · catalog {} · generated {}",
-        d.agent_version,
-        d.profile,
-        &d.catalog_digest[..d.catalog_digest.len().min(12)],
-        human_time(&d.generated_at)
+        "\n{}",
+        (t.footer)(
+            &d.agent_version,
+            &d.profile,
+            &d.catalog_digest[..d.catalog_digest.len().min(12)],
+            &human_time(&d.generated_at)
+        )
     );
     if d.unreadable_records > 0 {
-        let _ = writeln!(
-            o,
-            "\n_{} history record(s) could not be read and were skipped._",
-            d.unreadable_records
-        );
+        let _ = writeln!(o, "\n_{}_", (t.unreadable)(d.unreadable_records));
     }
     o
 }
@@ -712,12 +716,12 @@ fn tile(label: &str, value: &str, color: &str) -> String {
     )
 }
 
-fn html_items(o: &mut String, items: &[Item]) {
+fn html_items(o: &mut String, items: &[Item], t: &Texts) {
     for (sev, group) in severity_groups(items) {
         let _ = write!(
             o,
             "<div style=\"margin:12px 0 6px\">{} <span style=\"color:#64748b;font-size:12px\">{}</span></div>",
-            badge(sev.as_str(), sev_color(sev)),
+            badge(t.severity(sev), sev_color(sev)),
             group.len()
         );
         let _ = write!(
@@ -760,21 +764,23 @@ fn html_items(o: &mut String, items: &[Item]) {
             if it.evidence_total > it.evidence.len() {
                 let _ = write!(
                     o,
-                    "<div style=\"font-size:12px;color:#64748b\">… {} more</div>",
-                    it.evidence_total - it.evidence.len()
+                    "<div style=\"font-size:12px;color:#64748b\">{}</div>",
+                    h(&(t.more)(it.evidence_total - it.evidence.len()))
                 );
             }
-            if let Some(t) = &it.failing_since {
+            if let Some(at) = &it.failing_since {
                 let _ = write!(
                     o,
-                    "<div style=\"font-size:12px;color:#64748b;margin-top:3px\">Failing since {}</div>",
-                    h(&human_time(t))
+                    "<div style=\"font-size:12px;color:#64748b;margin-top:3px\">{} {}</div>",
+                    h(t.failing_since),
+                    h(&human_time(at))
                 );
             }
             if let (Some(r), true) = (&it.remediation, it.status != Status::Pass) {
                 let _ = write!(
                     o,
-                    "<div style=\"margin-top:6px;padding:6px 8px;background:#ecfdf5;border:1px solid #a7f3d0;font-size:12px\"><b>Remediation</b><br><span style=\"font-family:{MONO};word-break:break-word\">{}</span></div>",
+                    "<div style=\"margin-top:6px;padding:6px 8px;background:#ecfdf5;border:1px solid #a7f3d0;font-size:12px\"><b>{}</b><br><span style=\"font-family:{MONO};word-break:break-word\">{}</span></div>",
+                    h(t.remediation),
                     h(r)
                 );
             }
@@ -784,7 +790,7 @@ fn html_items(o: &mut String, items: &[Item]) {
     }
 }
 
-fn html_trend(o: &mut String, points: &[Point]) {
+fn html_trend(o: &mut String, points: &[Point], t: &Texts) {
     let pts = sample(points, 48);
     let _ = write!(
         o,
@@ -801,22 +807,18 @@ fn html_trend(o: &mut String, points: &[Point]) {
         };
         let _ = write!(
             o,
-            "<td valign=\"bottom\" style=\"height:62px;padding:0 1px;vertical-align:bottom\" title=\"{} score {:.1}\"><div style=\"width:9px;height:{hgt}px;background:{color};font-size:1px;line-height:1px\">&nbsp;</div></td>",
-            h(&human_time(&p.at)),
-            p.score
+            "<td valign=\"bottom\" style=\"height:62px;padding:0 1px;vertical-align:bottom\" title=\"{}\"><div style=\"width:9px;height:{hgt}px;background:{color};font-size:1px;line-height:1px\">&nbsp;</div></td>",
+            h(&(t.facts.trend_point)(&human_time(&p.at), p.score))
         );
     }
     let _ = write!(o, "</tr></table>");
     if let (Some(f), Some(l)) = (pts.first(), pts.last()) {
         let _ = write!(
             o,
-            "<div style=\"font-size:12px;color:#64748b\">{} score {:.1} → {} score {:.1} ({} scan{} shown)</div>",
-            h(&human_time(&f.at)),
-            f.score,
-            h(&human_time(&l.at)),
-            l.score,
-            pts.len(),
-            if pts.len() == 1 { "" } else { "s" }
+            "<div style=\"font-size:12px;color:#64748b\">{} → {} ({})</div>",
+            h(&(t.facts.trend_point)(&human_time(&f.at), f.score)),
+            h(&(t.facts.trend_point)(&human_time(&l.at), l.score)),
+            h(&(t.facts.trend_shown)(pts.len()))
         );
     }
 }
@@ -845,11 +847,14 @@ fn h2(o: &mut String, title: &str, count: Option<usize>, note: &str) {
 
 /// The HTML report: one self-contained document for mail clients.
 pub fn html(d: &Document) -> String {
+    let t = d.lang.t();
     let mut o = String::with_capacity(32 * 1024);
     let s = &d.summary;
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Jikimi report: {}</title></head>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}: {}</title></head>\n",
+        d.lang.as_str(),
+        h(t.report_title),
         h(host_name(&d.host))
     );
     let _ = writeln!(
@@ -865,9 +870,10 @@ pub fn html(d: &Document) -> String {
     let _ = writeln!(
         o,
         "<tr><td style=\"background:{HEADER_BG};color:#ffffff;padding:20px 24px\">\
-<div style=\"font-size:12px;color:#cbd5e1;letter-spacing:1px;text-transform:uppercase\">Jikimi security report</div>\
+<div style=\"font-size:12px;color:#cbd5e1;letter-spacing:1px;text-transform:uppercase\">{}</div>\
 <div style=\"font-size:24px;font-weight:bold;margin:2px 0\">{}</div>\
 <div style=\"font-size:12px;color:#cbd5e1\">{}</div><div style=\"font-size:12px;color:#cbd5e1\">{}</div></td></tr>",
+        h(t.report_kicker),
         h(host_name(&d.host)),
         h(&host.join(" · ")),
         h(&period_line(d))
@@ -884,9 +890,9 @@ pub fn html(d: &Document) -> String {
         o,
         "<tr><td style=\"padding:16px 24px 0\"><table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse\"><tr>"
     );
-    o += &tile("score", &format!("{:.1}", s.score), score_color);
+    o += &tile(t.tile_score, &format!("{:.1}", s.score), score_color);
     o += &tile(
-        "newly failed",
+        t.newly_failed,
         &d.newly_failed.len().to_string(),
         if d.newly_failed.is_empty() {
             "#0f172a"
@@ -895,7 +901,7 @@ pub fn html(d: &Document) -> String {
         },
     );
     o += &tile(
-        "fixed",
+        t.fixed,
         &d.fixed.len().to_string(),
         if d.fixed.is_empty() {
             "#0f172a"
@@ -903,21 +909,21 @@ pub fn html(d: &Document) -> String {
             "#16a34a"
         },
     );
-    o += &tile("failing", &s.failed.to_string(), "#0f172a");
+    o += &tile(t.tile_failing, &s.failed.to_string(), "#0f172a");
     o += &tile(
-        "errors",
+        t.errors,
         &s.errors.to_string(),
         if s.errors == 0 { "#0f172a" } else { "#9333ea" },
     );
     let _ = write!(o, "</tr></table>");
     let mut line = format!(
-        "{} · {} passed · {} not applicable",
-        failed_line(s),
-        s.passed,
-        s.not_applicable
+        "{} · {} · {}",
+        failed_line(s, t),
+        (t.n_passed)(s.passed),
+        (t.n_not_applicable)(s.not_applicable)
     );
     if let (Some(c), Some(b)) = (change(d), &d.baseline) {
-        line += &format!(" · score {c:+.1} since {}", human_time(&b.at));
+        line += &format!(" · {} {c:+.1} {} {}", t.score, t.since, human_time(&b.at));
     }
     let _ = write!(
         o,
@@ -927,24 +933,29 @@ pub fn html(d: &Document) -> String {
     if d.baseline.is_none() {
         let _ = write!(
             o,
-            "<div style=\"font-size:12px;color:#64748b;margin-top:4px\">No earlier scan to compare with: every failure is listed as still failing.</div>"
+            "<div style=\"font-size:12px;color:#64748b;margin-top:4px\">{}</div>",
+            h(t.no_baseline)
         );
     }
     let _ = writeln!(o, "</td></tr>");
     for (name, note, items) in sections(d) {
         h2(&mut o, name, Some(items.len()), note);
         if items.is_empty() {
-            let _ = write!(o, "<div style=\"color:#64748b;margin-top:6px\">None.</div>");
+            let _ = write!(
+                o,
+                "<div style=\"color:#64748b;margin-top:6px\">{}</div>",
+                h(t.none)
+            );
         } else {
-            html_items(&mut o, items);
+            html_items(&mut o, items, t);
         }
         let _ = writeln!(o, "</td></tr>");
     }
     // host
-    h2(&mut o, "Host", None, "");
+    h2(&mut o, t.host, None, "");
     match &d.facts {
         Some(f) => {
-            let lines = fact_lines(f);
+            let lines = fact_lines(f, t);
             if !lines.is_empty() {
                 let _ = write!(
                     o,
@@ -964,7 +975,12 @@ pub fn html(d: &Document) -> String {
                 let _ = write!(
                     o,
                     "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;margin-top:10px;font-size:13px\">\
-<tr style=\"color:#64748b;text-align:left\"><th style=\"padding:3px 0;font-weight:normal\">Filesystem</th><th style=\"font-weight:normal\">Type</th><th style=\"font-weight:normal;text-align:right\">Size</th><th style=\"font-weight:normal;padding-left:12px\">Used</th><th style=\"font-weight:normal;text-align:right\">Inodes</th></tr>"
+<tr style=\"color:#64748b;text-align:left\"><th style=\"padding:3px 0;font-weight:normal\">{}</th><th style=\"font-weight:normal\">{}</th><th style=\"font-weight:normal;text-align:right\">{}</th><th style=\"font-weight:normal;padding-left:12px\">{}</th><th style=\"font-weight:normal;text-align:right\">{}</th></tr>",
+                    h(t.fs_header[0]),
+                    h(t.fs_header[1]),
+                    h(t.fs_header[2]),
+                    h(t.fs_header[3]),
+                    h(t.fs_header[4])
                 );
                 for fs in &f.filesystems {
                     let color = if fs.used_pct >= 90.0 {
@@ -989,37 +1005,35 @@ pub fn html(d: &Document) -> String {
                 }
                 let _ = write!(o, "</table>");
             }
-            if fact_lines(f).is_empty() && f.filesystems.is_empty() {
+            if fact_lines(f, t).is_empty() && f.filesystems.is_empty() {
                 let _ = write!(
                     o,
-                    "<div style=\"color:#64748b;margin-top:6px\">No live facts (an image scan).</div>"
+                    "<div style=\"color:#64748b;margin-top:6px\">{}</div>",
+                    h(t.no_live_facts)
                 );
             }
         }
         None => {
             let _ = write!(
                 o,
-                "<div style=\"color:#64748b;margin-top:6px\">No facts recorded.</div>"
+                "<div style=\"color:#64748b;margin-top:6px\">{}</div>",
+                h(t.no_facts)
             );
         }
     }
     let _ = writeln!(o, "</td></tr>");
-    h2(&mut o, "Score trend", None, "");
-    html_trend(&mut o, &d.trend);
+    h2(&mut o, t.score_trend, None, "");
+    html_trend(&mut o, &d.trend, t);
     let _ = writeln!(o, "</td></tr>");
     // footer
-    let mut foot = format!(
-        "Jikimi {} · profile {} · catalog {} · generated {}",
-        d.agent_version,
-        d.profile,
+    let mut foot = (t.footer)(
+        &d.agent_version,
+        &d.profile,
         &d.catalog_digest[..d.catalog_digest.len().min(12)],
-        human_time(&d.generated_at)
+        &human_time(&d.generated_at),
     );
     if d.unreadable_records > 0 {
-        foot += &format!(
-            " · {} unreadable history record(s) skipped",
-            d.unreadable_records
-        );
+        foot += &format!(" · {}", (t.unreadable)(d.unreadable_records));
     }
     let _ = writeln!(
         o,
@@ -1135,6 +1149,41 @@ mod tests {
                 ],
             ),
         ]
+    }
+
+    #[test]
+    fn korean_report() {
+        let mut d = build(
+            &history(),
+            0,
+            Duration::from_secs(86_400),
+            "24h",
+            crate::time::from_unix_ms(NOW),
+        )
+        .unwrap();
+        let en = markdown(&d);
+        d.lang = Lang::Ko;
+        let md = markdown(&d);
+        for want in [
+            "# Jikimi 보고서: ",
+            "## 신규 취약 (1)",
+            "## 조치 완료 (1)",
+            "## 오류 (1)",
+            "## 점수 추이",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
+        }
+        for gone in ["Newly failed", "Score trend", "passed"] {
+            assert!(!md.contains(gone), "{gone}\n{md}");
+        }
+        let page = html(&d);
+        assert!(page.contains("<html lang=\"ko\">"), "{page}");
+        assert!(page.contains("Jikimi 보안 점검 보고서"), "{page}");
+        // the JSON does not change with the language
+        let mut e = d.clone();
+        e.lang = Lang::En;
+        assert_eq!(json(&d), json(&e));
+        assert!(en.contains("## Newly failed (1)"), "{en}");
     }
 
     #[test]

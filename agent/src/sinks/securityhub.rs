@@ -32,6 +32,7 @@
 //! batch, atomically, under an exclusive lock held for the whole sync.
 
 use super::asff::{self, Finding};
+use super::state_file::StateFileError;
 use super::SinkSummary;
 use crate::aws::http::ApiError;
 use crate::aws::{Identity, Reply, Session, SECURITY_HUB};
@@ -321,22 +322,38 @@ fn plan(
     p
 }
 
+/// A 2xx Security Hub reply that does not account for what was sent: nothing in it can be
+/// taken as imported or updated, so the findings stay pending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyMismatch {
+    #[error("the reply to a batch of {batch} has no SuccessCount/FailedCount; kept pending")]
+    NoCounts { batch: usize },
+    #[error("the reply counts {imported} imported + {failed} failed for a batch of {batch}; kept pending")]
+    Counts {
+        imported: u64,
+        failed: u64,
+        batch: usize,
+    },
+    #[error("the reply's FailedFindings ({listed}) do not match its FailedCount {failed} or the batch; kept pending")]
+    FailedList { listed: usize, failed: u64 },
+    #[error("the reply accounts for {accounted} of {sent} findings")]
+    Accounted { accounted: usize, sent: usize },
+}
+
 /// Checks a BatchImportFindings reply: `SuccessCount + FailedCount` must be the batch size
 /// (an empty or foreign 2xx answer proves nothing was imported). The failed ids and their
 /// errors on success.
-fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>, String> {
+fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>, ReplyMismatch> {
     let count = |k: &str| reply.get(k).and_then(Value::as_u64);
     let (Some(ok), Some(failed)) = (count("SuccessCount"), count("FailedCount")) else {
-        return Err(format!(
-            "the reply to a batch of {} has no SuccessCount/FailedCount; kept pending",
-            batch.len()
-        ));
+        return Err(ReplyMismatch::NoCounts { batch: batch.len() });
     };
     if ok + failed != batch.len() as u64 {
-        return Err(format!(
-            "the reply counts {ok} imported + {failed} failed for a batch of {}; kept pending",
-            batch.len()
-        ));
+        return Err(ReplyMismatch::Counts {
+            imported: ok,
+            failed,
+            batch: batch.len(),
+        });
     }
     let list: Vec<(String, String)> = reply["FailedFindings"]
         .as_array()
@@ -354,11 +371,10 @@ fn check_counts(reply: &Value, batch: &[String]) -> Result<Vec<(String, String)>
         })
         .collect();
     if list.len() as u64 != failed || list.iter().any(|(id, _)| !batch.contains(id)) {
-        return Err(format!(
-            "the reply's FailedFindings ({}) do not match its FailedCount {failed} or the \
-             batch; kept pending",
-            list.len()
-        ));
+        return Err(ReplyMismatch::FailedList {
+            listed: list.len(),
+            failed,
+        });
     }
     Ok(list)
 }
@@ -382,8 +398,16 @@ fn batches(ids: &[String], state: &State) -> Vec<Vec<String>> {
     out
 }
 
-fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result<State, String> {
-    let Some(bytes) = crate::state::read(path)? else {
+fn load_state(
+    path: &Path,
+    identity: &Identity,
+    sum: &mut SinkSummary,
+) -> Result<State, StateFileError> {
+    let read = crate::state::read(path).map_err(|e| StateFileError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let Some(bytes) = read else {
         return Ok(State::new(identity));
     };
     match serde_json::from_slice::<State>(&bytes) {
@@ -391,11 +415,10 @@ fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result
         // State of another resource (an image cloned into a new instance): those findings
         // belong to the other host, which may still run. Start afresh.
         Ok(s) if s.version == STATE_VERSION => Ok(State::new(identity)),
-        Ok(s) => Err(format!(
-            "{}: state version {} is not supported",
-            path.display(),
-            s.version
-        )),
+        Ok(s) => Err(StateFileError::Unsupported {
+            path: path.to_path_buf(),
+            found: s.version,
+        }),
         Err(e) => {
             let aside = path.with_extension(format!(
                 "corrupt-{}",
@@ -412,9 +435,15 @@ fn load_state(path: &Path, identity: &Identity, sum: &mut SinkSummary) -> Result
     }
 }
 
-fn save(path: &Path, state: &State) -> Result<(), String> {
-    let data = serde_json::to_vec(state).map_err(|e| e.to_string())?;
-    crate::state::write_atomic(path, &data)
+fn save(path: &Path, state: &State) -> Result<(), StateFileError> {
+    let data = serde_json::to_vec(state).map_err(|source| StateFileError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::state::write_atomic(path, &data).map_err(|e| StateFileError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// The sync with an injectable importer (`body` → BatchImportFindings response), so the
@@ -439,7 +468,7 @@ fn sync(
     let mut state = match load_state(&path, identity, &mut sum) {
         Ok(s) => s,
         Err(e) => {
-            sum.error(e);
+            sum.error(crate::error_text::chain(&e));
             sum.pending = findings.len();
             return sum;
         }
@@ -455,7 +484,7 @@ fn sync(
     if let Err(e) = save(&path, &state) {
         // Without a durable record of the UpdatedAt we would send, sending could later
         // repeat an older one: do not send.
-        sum.error(e);
+        sum.error(crate::error_text::chain(&e));
         sum.pending = p.send.len();
         return sum;
     }
@@ -491,7 +520,7 @@ fn sync(
                     sum.sent += 1;
                 }
                 if let Err(e) = save(&path, &state) {
-                    sum.error(e);
+                    sum.error(crate::error_text::chain(&e));
                 }
             }
             Err(e) => {

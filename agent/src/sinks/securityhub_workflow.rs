@@ -141,7 +141,10 @@ fn body(u: &Update, identity: &Identity) -> Value {
 
 /// The finding Ids the reply did not process (with the reason), or an error when the reply
 /// accounts for fewer findings than were sent.
-fn unprocessed(reply: &Value, sent: &[String]) -> Result<BTreeMap<String, String>, String> {
+fn unprocessed(
+    reply: &Value,
+    sent: &[String],
+) -> Result<BTreeMap<String, String>, super::securityhub::ReplyMismatch> {
     let mut out = BTreeMap::new();
     for u in reply["UnprocessedFindings"]
         .as_array()
@@ -161,11 +164,10 @@ fn unprocessed(reply: &Value, sent: &[String]) -> Result<BTreeMap<String, String
     }
     let processed = reply["ProcessedFindings"].as_array().map_or(0, Vec::len);
     if processed + out.len() != sent.len() {
-        return Err(format!(
-            "the reply accounts for {} of {} findings",
-            processed + out.len(),
-            sent.len()
-        ));
+        return Err(super::securityhub::ReplyMismatch::Accounted {
+            accounted: processed + out.len(),
+            sent: sent.len(),
+        });
     }
     Ok(out)
 }
@@ -206,7 +208,7 @@ fn current(
     ids: &[String],
     get: &mut dyn FnMut(&[u8]) -> Result<Reply, ApiError>,
     sum: &mut SinkSummary,
-) -> Result<BTreeMap<String, Current>, String> {
+) -> Result<BTreeMap<String, Current>, ApiError> {
     let mut out = BTreeMap::new();
     for chunk in ids.chunks(GET_IDS_MAX) {
         let filter: Vec<Value> = chunk
@@ -219,9 +221,8 @@ fn current(
             if let Some(t) = &token {
                 body["NextToken"] = json!(t);
             }
-            let reply = get(body.to_string().as_bytes()).map_err(|e| {
+            let reply = get(body.to_string().as_bytes()).inspect_err(|e| {
                 sum.calls += e.attempts as usize;
-                format!("GetFindings: {e}")
             })?;
             sum.calls += reply.attempts as usize;
             for f in reply.body["Findings"].as_array().into_iter().flatten() {
@@ -325,7 +326,7 @@ fn sync(
     let now = match current(&ids, get, &mut sum) {
         Ok(n) => n,
         Err(e) => {
-            sum.error(e);
+            sum.error(format!("GetFindings: {e}"));
             sum.pending += ids.len();
             return sum;
         }

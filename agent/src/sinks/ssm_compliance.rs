@@ -77,17 +77,27 @@ fn item(r: &CheckResult) -> Value {
     })
 }
 
+/// An SSM sink on a resource that is not a managed instance: Systems Manager would refuse
+/// every call, so the sink does not make one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service} needs a managed instance id (i-... or mi-...), not `{resource_id}`: set aws.resource_id")]
+pub struct NotAManagedInstance {
+    /// `SSM Compliance`, `SSM Inventory`.
+    pub service: &'static str,
+    pub resource_id: String,
+}
+
 /// The PutComplianceItems request. Needs a managed instance id (`i-...` or `mi-...`).
 pub fn payload(
     report: &Report,
     identity: &Identity,
     execution_time_ms: u64,
-) -> Result<Value, String> {
+) -> Result<Value, NotAManagedInstance> {
     if identity.kind == ResourceKind::Other {
-        return Err(format!(
-            "SSM Compliance needs a managed instance id (i-... or mi-...), not `{}`: set aws.resource_id",
-            identity.resource_id
-        ));
+        return Err(NotAManagedInstance {
+            service: "SSM Compliance",
+            resource_id: identity.resource_id.clone(),
+        });
     }
     let items: Vec<Value> = report.results.iter().take(ITEMS_MAX).map(item).collect();
     let hash = crate::aws::sigv4::sha256_hex(Value::Array(items.clone()).to_string().as_bytes());
@@ -116,7 +126,7 @@ pub fn submit(report: &Report, identity: &Identity, session: &Session) -> SinkSu
     let body = match payload(report, identity, at) {
         Ok(b) => b.to_string(),
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             sum.pending = report.results.len();
             return sum;
         }
@@ -181,6 +191,7 @@ mod tests {
         };
         assert!(payload(&rep, &other, 0)
             .unwrap_err()
+            .to_string()
             .contains("managed instance"));
     }
 

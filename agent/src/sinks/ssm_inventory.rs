@@ -59,12 +59,16 @@ fn capture_time(rfc3339: &str) -> String {
 }
 
 /// The PutInventory request.
-pub fn payload(asset: &Asset, identity: &Identity, at_rfc3339: &str) -> Result<Value, String> {
+pub fn payload(
+    asset: &Asset,
+    identity: &Identity,
+    at_rfc3339: &str,
+) -> Result<Value, super::ssm_compliance::NotAManagedInstance> {
     if identity.kind == ResourceKind::Other {
-        return Err(format!(
-            "SSM Inventory needs a managed instance id (i-... or mi-...), not `{}`: set aws.resource_id",
-            identity.resource_id
-        ));
+        return Err(super::ssm_compliance::NotAManagedInstance {
+            service: "SSM Inventory",
+            resource_id: identity.resource_id.clone(),
+        });
     }
     let agent = env!("CARGO_PKG_VERSION");
     let mut content: Vec<Value> = asset
@@ -94,7 +98,7 @@ pub fn submit(asset: &Asset, identity: &Identity, session: &Session, at: &str) -
     let body = match payload(asset, identity, at) {
         Ok(b) => b.to_string(),
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             sum.pending = 1;
             return sum;
         }

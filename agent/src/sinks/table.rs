@@ -4,6 +4,7 @@
 //! colour codes reach the terminal.
 
 use crate::findings::{Severity, Status};
+use crate::i18n::Lang;
 use crate::report::Report;
 use std::fmt::Write as _;
 
@@ -65,32 +66,58 @@ fn cut(s: &str, n: usize) -> String {
     }
 }
 
-pub fn render(report: &Report, color: bool) -> String {
+/// Display columns of `s` on a terminal: Hangul and other East Asian wide characters take
+/// two (enough for the table's own words and check titles; not a full UAX #11).
+fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115f
+            | 0x2e80..=0xa4cf
+            | 0xac00..=0xd7a3
+            | 0xf900..=0xfaff
+            | 0xff00..=0xff60 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `s` padded with spaces to `w` display columns.
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// The table in `lang` (status words, header and summary; check text is already in the
+/// report's language, see `crate::i18n`).
+pub fn render(report: &Report, color: bool, lang: Lang) -> String {
+    let t = lang.t();
     let mut out = String::new();
     let h = &report.host;
     let e = escape_controls;
+    let host = if h.hostname.is_empty() {
+        t.unknown_host.to_string()
+    } else {
+        e(&h.hostname)
+    };
+    let os = e(if h.os_name.is_empty() {
+        &h.os_id
+    } else {
+        &h.os_name
+    });
+    let place = if h.live {
+        format!("{host} ({os})")
+    } else {
+        format!("{host} ({os}) [root {}]", e(&h.root))
+    };
     let _ = writeln!(
         out,
-        "jikimi {} on {} ({}){}: {} checks, profile {}, catalog {}",
-        report.agent.version,
-        if h.hostname.is_empty() {
-            "unknown host".to_string()
-        } else {
-            e(&h.hostname)
-        },
-        e(if h.os_name.is_empty() {
-            &h.os_id
-        } else {
-            &h.os_name
-        }),
-        if h.live {
-            String::new()
-        } else {
-            format!(" [root {}]", e(&h.root))
-        },
-        report.results.len(),
-        report.catalog.profile.as_str(),
-        e(&report.catalog.digest.chars().take(12).collect::<String>())
+        "{}",
+        (t.table_header)(
+            report.agent.version,
+            &place,
+            report.results.len(),
+            report.catalog.profile.as_str(),
+            &e(&report.catalog.digest.chars().take(12).collect::<String>())
+        )
     );
     let mut areas: Vec<&str> = Vec::new();
     for r in &report.results {
@@ -105,28 +132,45 @@ pub fn render(report: &Report, color: bool) -> String {
         .max()
         .unwrap_or(8)
         .max(2);
+    let stw = [
+        Status::Pass,
+        Status::Fail,
+        Status::NotApplicable,
+        Status::Error,
+        Status::Waived,
+    ]
+    .iter()
+    .map(|s| width(t.status(*s)))
+    .max()
+    .unwrap_or(6);
+    let sevw = Severity::ALL
+        .iter()
+        .map(|s| width(t.severity(*s)))
+        .max()
+        .unwrap_or(8);
     for area in areas {
         let _ = writeln!(out, "\n{}", paint(&format!("== {}", e(area)), "1", color));
         for r in report.results.iter().filter(|r| r.area == area) {
-            let st = format!(
-                "{:<6}",
-                match r.status {
-                    Status::NotApplicable => "N/A",
-                    s => s.as_str(),
-                }
-            );
+            let st = pad(t.status(r.status), stw);
             let _ = writeln!(
                 out,
-                "{} {:<8} {:<idw$} {}",
+                "{} {} {:<idw$} {}",
                 paint(&st, status_code(r.status), color),
-                r.severity.as_str(),
+                pad(t.severity(r.severity), sevw),
                 e(&r.id),
                 cut(&e(&r.title), 70),
             );
             if r.status != Status::Pass {
                 let line = e(&r.summary_line());
                 if !line.is_empty() {
-                    let _ = writeln!(out, "       {:<8} {:<idw$} ↳ {}", "", "", cut(&line, 110));
+                    let _ = writeln!(
+                        out,
+                        "{} {} {:<idw$} ↳ {}",
+                        " ".repeat(stw),
+                        " ".repeat(sevw),
+                        "",
+                        cut(&line, 110)
+                    );
                 }
             }
         }
@@ -135,24 +179,35 @@ pub fn render(report: &Report, color: bool) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{} passed, {} failed, {} not applicable, {} error(s) of {} checks in {:.0} ms",
-        s.passed, s.failed, s.not_applicable, s.errors, s.total, report.duration_ms
+        "{}",
+        (t.table_summary)(
+            s.passed,
+            s.failed,
+            s.not_applicable,
+            s.errors,
+            s.total,
+            report.duration_ms
+        )
     );
     if s.failed > 0 {
         let by: Vec<String> = Severity::ALL
             .iter()
-            .filter_map(|sev| s.failed_by_severity.get(sev).map(|n| format!("{n} {sev}")))
+            .filter_map(|sev| {
+                s.failed_by_severity
+                    .get(sev)
+                    .map(|n| (t.sev_count)(*n, t.severity(*sev)))
+            })
             .collect();
-        let _ = writeln!(out, "failed by severity: {}", by.join(", "));
+        let _ = writeln!(out, "{}: {}", t.failed_by_severity, by.join(", "));
     }
     if s.waived > 0 || s.waivers_expired > 0 {
         let _ = writeln!(
             out,
-            "{} waived (out of the exit code and score), {} expiring within 14 days, {} waiver(s) expired",
-            s.waived, s.waivers_expiring, s.waivers_expired
+            "{}",
+            (t.waived_line)(s.waived, s.waivers_expiring, s.waivers_expired)
         );
     }
-    let _ = writeln!(out, "score: {:.1}/100", s.score);
+    let _ = writeln!(out, "{}: {:.1}/100", t.score, s.score);
     for (name, sink) in &report.sinks {
         let _ = writeln!(out, "{}", e(&sink.line(name)));
         for err in &sink.errors {
@@ -187,7 +242,7 @@ mod tests {
         sink.error(hostile);
         rep.sinks.insert("alerts_slack".into(), sink);
         for color in [false, true] {
-            let out = render(&rep, color);
+            let out = render(&rep, color, Lang::En);
             let stripped = out
                 .replace("\x1b[0m", "")
                 .replace("\x1b[1m", "")
@@ -198,5 +253,38 @@ mod tests {
             );
             assert!(out.contains("\\x1b[1A"), "{out}");
         }
+    }
+
+    #[test]
+    fn korean_table_uses_korean_words_and_aligns_by_width() {
+        let mut rep = report(vec![
+            result("A-1", Status::Fail),
+            result("A-2", Status::Pass),
+            result("A-3", Status::NotApplicable),
+        ]);
+        rep.summary.failed = 1;
+        rep.summary.passed = 1;
+        rep.summary.not_applicable = 1;
+        rep.summary.total = 3;
+        let ko = render(&rep, false, Lang::Ko);
+        assert!(ko.contains("취약"), "{ko}");
+        assert!(ko.contains("양호"), "{ko}");
+        assert!(
+            ko.contains("점검 3개 중 양호 1, 취약 1, 해당 없음 1, 오류 0"),
+            "{ko}"
+        );
+        assert!(ko.contains("점수: "), "{ko}");
+        assert!(!ko.contains("passed"), "{ko}");
+        // the id column starts at the same display column on every result line
+        let cols: Vec<usize> = ko
+            .lines()
+            .filter(|l| l.contains("A-"))
+            .map(|l| width(&l[..l.find("A-").unwrap()]))
+            .collect();
+        assert_eq!(cols.len(), 3, "{ko}");
+        assert!(cols.iter().all(|c| *c == cols[0]), "{cols:?}\n{ko}");
+        let en = render(&rep, false, Lang::En);
+        assert!(en.contains("1 passed, 1 failed, 1 not applicable"), "{en}");
+        assert!(en.contains("FAIL "), "{en}");
     }
 }

@@ -4,7 +4,7 @@
 //! check's `file:line`, never a check that silently passes. Evaluated in
 //! `eval/audit.rs`, `eval/boot.rs` and `eval/system.rs`.
 
-use super::{compare, de, profiled, scalar_text, Compare, Ctx, Op};
+use super::{compare, de, profiled, scalar_text, Compare, Ctx, Op, ProbeError};
 use serde::Deserialize;
 
 /// `probe = "audit_rules"`: the audit rules the next `augenrules --load` applies (see
@@ -47,28 +47,42 @@ struct RawAuditProbe {
     privileged: bool,
 }
 
-pub(super) fn parse_audit(t: &toml::Table) -> Result<AuditProbe, String> {
+pub(super) fn parse_audit(t: &toml::Table) -> Result<AuditProbe, ProbeError> {
     use crate::facts::audit::{parse_line, Line};
     use crate::facts::origin::Origin;
     let r: RawAuditProbe = de(t)?;
     let n = r.require.is_some() as u8 + r.sudo_log as u8 + r.immutable as u8 + r.privileged as u8;
     if n != 1 {
-        return Err(
-            "an audit_rules probe takes exactly one of `require`, `sudo_log = true`, `immutable = true`, `privileged = true`"
-                .into(),
-        );
+        return Err(ProbeError::Rule {
+            rule: "an audit_rules probe takes exactly one of `require`, `sudo_log = true`, `immutable = true`, `privileged = true`",
+        });
     }
     let test = match r.require {
         Some(list) => {
             if list.is_empty() {
-                return Err("`require` must list at least one rule".into());
+                return Err(ProbeError::Shape {
+                    field: "`require`".into(),
+                    rule: "list at least one rule",
+                });
             }
             let mut v = Vec::new();
             for (i, s) in list.iter().enumerate() {
                 match parse_line(s, Origin::new("require", i + 1)) {
                     Ok(Some(Line::Rule(rule))) => v.push(rule),
-                    Ok(_) => return Err(format!("require[{i}] `{s}` is not an audit rule")),
-                    Err(e) => return Err(format!("require[{i}] `{s}`: {}", e.message)),
+                    Ok(_) => {
+                        return Err(ProbeError::AuditRule {
+                            index: i,
+                            rule: s.clone(),
+                            reason: None,
+                        })
+                    }
+                    Err(e) => {
+                        return Err(ProbeError::AuditRule {
+                            index: i,
+                            rule: s.clone(),
+                            reason: Some(e.message),
+                        })
+                    }
                 }
             }
             AuditTest::Require(v)
@@ -117,27 +131,37 @@ struct RawBootProbe {
     default: Option<toml::Value>,
 }
 
-pub(super) fn parse_boot(t: &toml::Table, ctx: &Ctx) -> Result<BootProbe, String> {
+pub(super) fn parse_boot(t: &toml::Table, ctx: &Ctx) -> Result<BootProbe, ProbeError> {
     let r: RawBootProbe = de(t)?;
     let test = match r.test.as_str() {
         "password" => {
             if r.param.is_some() || r.op.is_some() || r.value.is_some() || r.default.is_some() {
-                return Err(
-                    "boot test password takes no `param`, `op`, `value` or `default`".into(),
-                );
+                return Err(ProbeError::Misplaced {
+                    fields: "boot test password".into(),
+                    rule: "takes no `param`, `op`, `value` or `default`",
+                });
             }
             BootTest::Password
         }
         "cmdline" => {
-            let param = r.param.ok_or("boot test cmdline needs `param`")?;
+            let param = r.param.ok_or(ProbeError::Missing {
+                subject: "boot test cmdline".into(),
+                needs: "`param`",
+            })?;
             if param.is_empty()
                 || !param
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
             {
-                return Err(format!("`{param}` is not a kernel parameter name"));
+                return Err(ProbeError::NotA {
+                    given: param,
+                    expected: "a kernel parameter name".into(),
+                });
             }
-            let op = r.op.ok_or("boot test cmdline needs `op`")?;
+            let op = r.op.ok_or(ProbeError::Missing {
+                subject: "boot test cmdline".into(),
+                needs: "`op`",
+            })?;
             BootTest::Cmdline {
                 param: param.replace('-', "_"),
                 compare: compare(op, r.value.as_ref(), ctx)?,
@@ -148,9 +172,11 @@ pub(super) fn parse_boot(t: &toml::Table, ctx: &Ctx) -> Result<BootProbe, String
             }
         }
         other => {
-            return Err(format!(
-                "unknown boot test `{other}` (expected password or cmdline)"
-            ))
+            return Err(ProbeError::Unknown {
+                what: "boot test".into(),
+                given: other.to_string(),
+                expected: "password or cmdline".into(),
+            })
         }
     };
     Ok(BootProbe { test })
@@ -165,7 +191,7 @@ pub struct KmodProbe {
     pub module: String,
 }
 
-pub(super) fn parse_kmod(t: &toml::Table) -> Result<KmodProbe, String> {
+pub(super) fn parse_kmod(t: &toml::Table) -> Result<KmodProbe, ProbeError> {
     let k: KmodProbe = de(t)?;
     if k.module.is_empty()
         || !k
@@ -173,7 +199,10 @@ pub(super) fn parse_kmod(t: &toml::Table) -> Result<KmodProbe, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(format!("`{}` is not a module name", k.module));
+        return Err(ProbeError::NotA {
+            given: k.module,
+            expected: "a module name".into(),
+        });
     }
     Ok(k)
 }
@@ -212,7 +241,7 @@ struct RawSdConfProbe {
     only_if_exists: Vec<String>,
 }
 
-pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, String> {
+pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, ProbeError> {
     let r: RawSdConfProbe = de(t)?;
     if r.config.is_empty()
         || !r
@@ -220,14 +249,17 @@ pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, St
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b == b'-')
     {
-        return Err(format!(
-            "`{}` is not a systemd configuration name such as journald",
-            r.config
-        ));
+        return Err(ProbeError::NotA {
+            given: r.config,
+            expected: "a systemd configuration name such as journald".into(),
+        });
     }
     for p in &r.only_if_exists {
         if !p.starts_with('/') {
-            return Err(format!("only_if_exists: `{p}` must be absolute"));
+            return Err(ProbeError::NotAbsolute {
+                field: "only_if_exists",
+                path: p.clone(),
+            });
         }
     }
     let mut c = compare(r.op, r.value.as_ref(), ctx)?;
@@ -240,7 +272,10 @@ pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, St
         let norm = |s: &str| {
             crate::facts::sdconf::boolean(s)
                 .map(str::to_string)
-                .ok_or_else(|| format!("`{s}` is not a systemd boolean"))
+                .ok_or_else(|| ProbeError::NotA {
+                    given: s.to_string(),
+                    expected: "a systemd boolean".into(),
+                })
         };
         match (&c.op, &mut c.value) {
             (Op::Eq | Op::Ne, Expected::Text(t)) => {
@@ -248,7 +283,11 @@ pub(super) fn parse_sdconf(t: &toml::Table, ctx: &Ctx) -> Result<SdConfProbe, St
                 c.shown = t.clone();
             }
             (Op::Set | Op::Unset, _) => {}
-            _ => return Err("a boolean setting takes op eq or ne with a boolean value".into()),
+            _ => {
+                return Err(ProbeError::Rule {
+                    rule: "a boolean setting takes op eq or ne with a boolean value",
+                })
+            }
         }
         if let Some(d) = &mut default {
             *d = norm(d)?;
@@ -283,7 +322,7 @@ struct RawLimitsProbe {
     value: Option<toml::Value>,
 }
 
-pub(super) fn parse_limits(t: &toml::Table, ctx: &Ctx) -> Result<LimitsProbe, String> {
+pub(super) fn parse_limits(t: &toml::Table, ctx: &Ctx) -> Result<LimitsProbe, ProbeError> {
     let r: RawLimitsProbe = de(t)?;
     const ITEMS: &[&str] = &[
         "core",
@@ -306,7 +345,10 @@ pub(super) fn parse_limits(t: &toml::Table, ctx: &Ctx) -> Result<LimitsProbe, St
         "rtprio",
     ];
     if !ITEMS.contains(&r.item.as_str()) {
-        return Err(format!("`{}` is not a limits.conf item", r.item));
+        return Err(ProbeError::NotA {
+            given: r.item,
+            expected: "a limits.conf item".into(),
+        });
     }
     Ok(LimitsProbe {
         item: r.item,
@@ -324,14 +366,17 @@ pub struct UnitProbe {
     pub unit: String,
 }
 
-pub(super) fn parse_unit(t: &toml::Table) -> Result<UnitProbe, String> {
+pub(super) fn parse_unit(t: &toml::Table) -> Result<UnitProbe, ProbeError> {
     let u: UnitProbe = de(t)?;
     let ok = u.unit.contains('.')
         && u.unit
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@\\:".contains(&b));
     if !ok {
-        return Err(format!("`{}` is not a systemd unit name", u.unit));
+        return Err(ProbeError::NotA {
+            given: u.unit,
+            expected: "a systemd unit name".into(),
+        });
     }
     Ok(u)
 }
@@ -363,14 +408,20 @@ struct RawMacProbe {
     value: Option<toml::Value>,
 }
 
-pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, String> {
+pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, ProbeError> {
     let r: RawMacProbe = de(t)?;
     let test = match r.test.as_str() {
         "apparmor_profiles" => {
             if r.op.is_some() || r.value.is_some() {
-                return Err("mac test apparmor_profiles takes `modes`, not `op` / `value`".into());
+                return Err(ProbeError::Misplaced {
+                    fields: "mac test apparmor_profiles".into(),
+                    rule: "takes `modes`, not `op` / `value`",
+                });
             }
-            let modes = r.modes.ok_or("mac test apparmor_profiles needs `modes`")?;
+            let modes = r.modes.ok_or(ProbeError::Missing {
+                subject: "mac test apparmor_profiles".into(),
+                needs: "`modes`",
+            })?;
             for m in &modes {
                 if ![
                     "enforce",
@@ -382,25 +433,39 @@ pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, String> 
                 ]
                 .contains(&m.as_str())
                 {
-                    return Err(format!("`{m}` is not an AppArmor profile mode"));
+                    return Err(ProbeError::NotA {
+                        given: m.clone(),
+                        expected: "an AppArmor profile mode".into(),
+                    });
                 }
             }
             if modes.is_empty() {
-                return Err("`modes` must not be empty".into());
+                return Err(ProbeError::Shape {
+                    field: "`modes`".into(),
+                    rule: "not be empty",
+                });
             }
             MacTest::AppArmorProfiles { modes }
         }
         "selinux_mode" => {
             if r.modes.is_some() {
-                return Err("`modes` belongs to mac test apparmor_profiles".into());
+                return Err(ProbeError::Misplaced {
+                    fields: "`modes`".into(),
+                    rule: "belongs to mac test apparmor_profiles",
+                });
             }
-            let op = r.op.ok_or("mac test selinux_mode needs `op`")?;
+            let op = r.op.ok_or(ProbeError::Missing {
+                subject: "mac test selinux_mode".into(),
+                needs: "`op`",
+            })?;
             MacTest::SelinuxMode(compare(op, r.value.as_ref(), ctx)?)
         }
         other => {
-            return Err(format!(
-                "unknown mac test `{other}` (expected apparmor_profiles or selinux_mode)"
-            ))
+            return Err(ProbeError::Unknown {
+                what: "mac test".into(),
+                given: other.to_string(),
+                expected: "apparmor_profiles or selinux_mode".into(),
+            })
         }
     };
     Ok(MacProbe { test })
@@ -408,10 +473,10 @@ pub(super) fn parse_mac(t: &toml::Table, ctx: &Ctx) -> Result<MacProbe, String> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_cond, Ctx};
+    use super::super::{chain_text, parse_cond, Ctx};
     use crate::catalog::Profile;
 
-    fn cond(s: &str) -> Result<super::super::Cond, Vec<String>> {
+    fn cond(s: &str) -> Result<super::super::Cond, Vec<super::super::LocatedError>> {
         let v: toml::Value = toml::from_str(s).unwrap();
         parse_cond(
             &v,
@@ -460,7 +525,7 @@ mod tests {
         ];
         for (t, want) in bad {
             let e = cond(t).expect_err(t);
-            assert!(e[0].contains(want), "{t}: {e:?}");
+            assert!(chain_text(&e[0]).contains(want), "{t}: {e:?}");
         }
     }
 }

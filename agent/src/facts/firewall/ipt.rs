@@ -59,8 +59,13 @@ fn builtin(table: &str, chain: &str) -> bool {
     list.contains(&chain)
 }
 
+/// A line iptables-restore cannot split into words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unterminated quoted argument")]
+struct UnterminatedQuote;
+
 /// Splits a line as iptables-restore does: whitespace, with `"..."` quoting (`\"` inside).
-fn split(line: &str) -> Result<Vec<String>, String> {
+fn split(line: &str) -> Result<Vec<String>, UnterminatedQuote> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -86,7 +91,7 @@ fn split(line: &str) -> Result<Vec<String>, String> {
         }
     }
     if quoted {
-        return Err("unterminated quoted argument".into());
+        return Err(UnterminatedQuote);
     }
     if has || !cur.is_empty() {
         out.push(cur);
@@ -166,7 +171,7 @@ pub fn parse(text: &str, file: &str) -> Result<Rules, LineError> {
             });
             continue;
         }
-        let words = split(line).map_err(|m| err(n, m))?;
+        let words = split(line).map_err(|m| err(n, m.to_string()))?;
         let (cmd, rest) = words.split_first().expect("non-empty line");
         let insert = match cmd.as_str() {
             "-A" | "--append" => false,

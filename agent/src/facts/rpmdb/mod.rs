@@ -14,7 +14,6 @@ pub mod sqlite;
 use crate::fs::Root;
 use header::{HeaderError, RpmIdentity};
 use sqlite::{Db, DbError, FileSource, Source};
-use std::fmt;
 
 /// Directories rpm keeps its database in, in the order rpm's macros prefer them.
 pub const DB_DIRS: &[&str] = &["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
@@ -62,28 +61,57 @@ pub fn locate(root: &Root) -> Option<Backend> {
     None
 }
 
-/// Why the package list could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpmDbError {
-    pub path: String,
-    pub msg: String,
+/// Why the package list could not be read, naming the database file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RpmDbError {
+    #[error("{path}: no such file")]
+    Missing { path: String },
+    #[error("{path}: {size} bytes, larger than the {limit}-byte bound")]
+    TooLarge { path: String, size: u64, limit: u64 },
+    #[error("{path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("{path}: {problem}")]
+    Read {
+        path: String,
+        problem: PackagesError,
+    },
 }
 
-impl fmt::Display for RpmDbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.msg)
-    }
+/// What is wrong inside a database file (the file is named by [`RpmDbError`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackagesError {
+    #[error("{0}")]
+    Open(DbError),
+    #[error("reading the schema: {0}")]
+    Schema(DbError),
+    #[error("no Packages table: not an rpm database")]
+    NoPackagesTable,
+    #[error("package {hnum}: row has {columns} columns, expected 2")]
+    Columns { hnum: i64, columns: usize },
+    #[error("package {hnum}: blob column is not a BLOB")]
+    NotBlob { hnum: i64 },
+    #[error("package {hnum}: {header}")]
+    Header { hnum: i64, header: HeaderError },
+    #[error("more than {max} packages")]
+    TooMany { max: usize },
+    #[error("reading the Packages table: {0}")]
+    Table(DbError),
+    #[error(transparent)]
+    Bdb(#[from] bdb::BdbError),
 }
 
 /// Every package in an SQLite rpm database, in installation order (`hnum`).
 pub fn read_sqlite(root: &Root, path: &str) -> Result<Vec<RpmIdentity>, RpmDbError> {
-    let err = |msg: String| RpmDbError {
+    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| RpmDbError::Missing {
         path: path.to_string(),
-        msg,
-    };
-    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| err("no such file".into()))?;
+    })?;
     let wal = open_bounded(root, &format!("{path}-wal"), MAX_WAL_BYTES)?;
-    read_sources(&main, wal.as_ref().map(|w| w as &dyn Source)).map_err(err)
+    read_sources(&main, wal.as_ref().map(|w| w as &dyn Source)).map_err(|problem| {
+        RpmDbError::Read {
+            path: path.to_string(),
+            problem,
+        }
+    })
 }
 
 /// Opens `p` under the root for page reads; `Ok(None)` when it does not exist.
@@ -93,38 +121,41 @@ fn open_bounded(root: &Root, p: &str, limit: u64) -> Result<Option<FileSource>, 
             file,
             len: meta.size,
         })),
-        Ok((_, meta)) => Err(RpmDbError {
+        Ok((_, meta)) => Err(RpmDbError::TooLarge {
             path: p.to_string(),
-            msg: format!("{} bytes, larger than the {limit}-byte bound", meta.size),
+            size: meta.size,
+            limit,
         }),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(RpmDbError {
+        Err(e) => Err(RpmDbError::Open {
             path: p.to_string(),
-            msg: e.to_string(),
+            reason: e.to_string(),
         }),
     }
 }
 
 /// Every package in a Berkeley DB `Packages` file, in package-number order.
 pub fn read_bdb(root: &Root, path: &str) -> Result<Vec<RpmIdentity>, RpmDbError> {
-    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| RpmDbError {
+    let main = open_bounded(root, path, MAX_DB_BYTES)?.ok_or_else(|| RpmDbError::Missing {
         path: path.to_string(),
-        msg: "no such file".into(),
     })?;
-    read_bdb_source(&main).map_err(|msg| RpmDbError {
+    read_bdb_source(&main).map_err(|problem| RpmDbError::Read {
         path: path.to_string(),
-        msg,
+        problem,
     })
 }
 
 /// [`read_bdb`] on a source (also the fuzzing entry point).
-pub fn read_bdb_source(src: &dyn Source) -> Result<Vec<RpmIdentity>, String> {
+pub fn read_bdb_source(src: &dyn Source) -> Result<Vec<RpmIdentity>, PackagesError> {
     let mut out: Vec<(u32, RpmIdentity)> = Vec::new();
     bdb::scan(src, &mut |hnum, blob| {
-        let id = header::parse(&blob).map_err(|e| format!("package {hnum}: {e}"))?;
+        let id = header::parse(&blob).map_err(|header| PackagesError::Header {
+            hnum: hnum.into(),
+            header,
+        })?;
         out.push((hnum, id));
         if out.len() > MAX_PACKAGES {
-            return Err(format!("more than {MAX_PACKAGES} packages"));
+            return Err(PackagesError::TooMany { max: MAX_PACKAGES });
         }
         Ok(())
     })?;
@@ -136,28 +167,28 @@ pub fn read_bdb_source(src: &dyn Source) -> Result<Vec<RpmIdentity>, String> {
 pub fn read_sources(
     main: &dyn Source,
     wal: Option<&dyn Source>,
-) -> Result<Vec<RpmIdentity>, String> {
-    let db = Db::open(main, wal).map_err(|e| e.to_string())?;
+) -> Result<Vec<RpmIdentity>, PackagesError> {
+    let db = Db::open(main, wal).map_err(PackagesError::Open)?;
     let root = db
         .table_root("Packages")
-        .map_err(|e| format!("reading the schema: {e}"))?
-        .ok_or("no Packages table: not an rpm database")?;
+        .map_err(PackagesError::Schema)?
+        .ok_or(PackagesError::NoPackagesTable)?;
     let mut out = Vec::new();
-    let mut failure: Option<String> = None;
+    let mut failure: Option<PackagesError> = None;
     db.scan_table(root, &mut |hnum, p| {
         let cols = p.columns()?;
         let Some(blob_col) = cols.get(1).copied() else {
-            failure = Some(format!(
-                "package {hnum}: row has {} columns, expected 2",
-                cols.len()
-            ));
+            failure = Some(PackagesError::Columns {
+                hnum,
+                columns: cols.len(),
+            });
             return Ok(false);
         };
         let total = blob_col.len;
         let mut window = HEADER_WINDOW.min(total);
         let id = loop {
             let Some(b) = p.bytes(&blob_col, window)? else {
-                failure = Some(format!("package {hnum}: blob column is not a BLOB"));
+                failure = Some(PackagesError::NotBlob { hnum });
                 return Ok(false);
             };
             match header::parse_prefix(b, total) {
@@ -165,20 +196,20 @@ pub fn read_sources(
                 Err(HeaderError::NeedMore { needed }) if needed > window => {
                     window = needed.min(total);
                 }
-                Err(e) => {
-                    failure = Some(format!("package {hnum}: {e}"));
+                Err(header) => {
+                    failure = Some(PackagesError::Header { hnum, header });
                     return Ok(false);
                 }
             }
         };
         out.push(id);
         if out.len() > MAX_PACKAGES {
-            failure = Some(format!("more than {MAX_PACKAGES} packages"));
+            failure = Some(PackagesError::TooMany { max: MAX_PACKAGES });
             return Ok(false);
         }
         Ok(true)
     })
-    .map_err(|e: DbError| format!("reading the Packages table: {e}"))?;
+    .map_err(PackagesError::Table)?;
     match failure {
         Some(f) => Err(f),
         None => Ok(out),

@@ -19,22 +19,40 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+/// A read of a [`Source`] that failed, with its offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("read of {len} bytes at {offset} is past the end")]
+    PastEnd { offset: u64, len: usize },
+    /// The I/O error's kind and text (kept comparable and clonable like the other errors of
+    /// the reader).
+    #[error("read at offset {offset}: {reason}")]
+    Io {
+        offset: u64,
+        kind: std::io::ErrorKind,
+        reason: String,
+    },
+}
+
 /// Random access to the bytes of a file.
 pub trait Source {
     fn size(&self) -> u64;
     /// Fills `buf` from `off`; reading past the end is an error.
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), String>;
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), ReadError>;
 }
 
 impl Source for Vec<u8> {
     fn size(&self) -> u64 {
         self.len() as u64
     }
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), String> {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         let end = off
             .checked_add(buf.len() as u64)
             .filter(|e| *e <= self.len() as u64)
-            .ok_or_else(|| format!("read of {} bytes at {off} is past the end", buf.len()))?;
+            .ok_or(ReadError::PastEnd {
+                offset: off,
+                len: buf.len(),
+            })?;
         buf.copy_from_slice(&self[off as usize..end as usize]);
         Ok(())
     }
@@ -50,17 +68,21 @@ impl Source for FileSource {
     fn size(&self) -> u64 {
         self.len
     }
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), String> {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         use std::os::unix::fs::FileExt;
         if off.saturating_add(buf.len() as u64) > self.len {
-            return Err(format!(
-                "read of {} bytes at {off} is past the end",
-                buf.len()
-            ));
+            return Err(ReadError::PastEnd {
+                offset: off,
+                len: buf.len(),
+            });
         }
         self.file
             .read_exact_at(buf, off)
-            .map_err(|e| format!("read at offset {off}: {e}"))
+            .map_err(|e| ReadError::Io {
+                offset: off,
+                kind: e.kind(),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -72,7 +94,7 @@ pub enum DbError {
     /// Structurally broken at a page.
     Corrupt { page: u32, msg: String },
     /// An I/O error or a read past the end of the file.
-    Io(String),
+    Io(ReadError),
     /// More page reads than the file can justify.
     Budget(u64),
 }
@@ -286,7 +308,7 @@ impl<'a> Db<'a> {
                 .main
                 .read_at((n as u64 - 1) * self.page_size as u64, &mut buf),
         }
-        .map_err(|e| corrupt(n, e))?;
+        .map_err(|e| corrupt(n, e.to_string()))?;
         Ok(buf)
     }
 

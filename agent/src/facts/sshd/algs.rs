@@ -131,9 +131,56 @@ fn filter(proposal: &str, filter: &str, deny: bool) -> String {
     kept.join(",")
 }
 
+/// An algorithm list sshd refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlgListError {
+    #[error("negated algorithm pattern \"{pattern}\" is not supported here")]
+    Negated { pattern: String },
+    #[error("\"{list}\" leaves no supported algorithm")]
+    NoneLeft { list: String },
+}
+
 /// `kex_assemble_names`: the effective list for a configured value. Err for an empty result
 /// or a negated pattern in an explicit list (sshd refuses to start).
-pub fn assemble(prof: &Profile, family: Family, value: Option<&str>) -> Result<String, String> {
+///
+/// Pure in its arguments, and an effective configuration is computed once per `Match`
+/// combination the catalog asks about (with the same lists each time), so results are
+/// remembered per thread (a few dozen at most; the memo is emptied when it fills).
+pub fn assemble(
+    prof: &Profile,
+    family: Family,
+    value: Option<&str>,
+) -> Result<String, AlgListError> {
+    type Memo = Vec<(
+        Profile,
+        Family,
+        Option<String>,
+        Result<String, AlgListError>,
+    )>;
+    thread_local!(static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Vec::new()) });
+    const MEMO_MAX: usize = 64;
+    if let Some(hit) = MEMO.with_borrow(|m| {
+        m.iter()
+            .find(|(p, f, v, _)| *f == family && v.as_deref() == value && p == prof)
+            .map(|e| e.3.clone())
+    }) {
+        return hit;
+    }
+    let r = assemble_uncached(prof, family, value);
+    MEMO.with_borrow_mut(|m| {
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.push((prof.clone(), family, value.map(str::to_string), r.clone()));
+    });
+    r
+}
+
+fn assemble_uncached(
+    prof: &Profile,
+    family: Family,
+    value: Option<&str>,
+) -> Result<String, AlgListError> {
     let def = family.default_list(prof);
     let def = def.as_str();
     let all = family.all(prof).join(",");
@@ -153,15 +200,15 @@ pub fn assemble(prof: &Profile, family: Family, value: Option<&str>) -> Result<S
     let mut ret = String::new();
     for cp in list.split(',') {
         if cp.starts_with('!') {
-            return Err(format!(
-                "negated algorithm pattern \"{cp}\" is not supported here"
-            ));
+            return Err(AlgListError::Negated {
+                pattern: cp.to_string(),
+            });
         }
         let matching = filter(&all, cp, false);
         ret = names_cat(&ret, &matching);
     }
     if ret.is_empty() {
-        return Err(format!("\"{list}\" leaves no supported algorithm"));
+        return Err(AlgListError::NoneLeft { list });
     }
     Ok(ret)
 }

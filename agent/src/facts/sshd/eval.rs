@@ -148,15 +148,28 @@ fn cleanhostname(h: &str) -> &str {
     }
 }
 
+/// An `AuthenticationMethods` list sshd refuses, with the offending method.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum AuthMethodsError {
+    #[error("empty authentication method list")]
+    Empty,
+    #[error("Unknown authentication method \"{name}\" in list")]
+    Unknown { name: String },
+    #[error("Disabled method \"{name}\" in list \"{list}\"")]
+    Disabled { name: String, list: String },
+}
+
 /// `auth2_methods_valid`: Err with the offending method.
-fn auth_methods_valid(list: &str, enabled: Option<&Opts>) -> Result<(), String> {
+fn auth_methods_valid(list: &str, enabled: Option<&Opts>) -> Result<(), AuthMethodsError> {
     if list.is_empty() {
-        return Err("empty authentication method list".into());
+        return Err(AuthMethodsError::Empty);
     }
     for m in list.split(',') {
         let name = m.split(':').next().unwrap_or("");
         if !AUTH_METHODS.contains(&name) {
-            return Err(format!("Unknown authentication method \"{name}\" in list"));
+            return Err(AuthMethodsError::Unknown {
+                name: name.to_string(),
+            });
         }
         if let Some(o) = enabled {
             let f = match name {
@@ -169,7 +182,10 @@ fn auth_methods_valid(list: &str, enabled: Option<&Opts>) -> Result<(), String> 
             };
             if let Some(f) = f {
                 if o.int(f).unwrap_or(0) == 0 {
-                    return Err(format!("Disabled method \"{name}\" in list \"{list}\""));
+                    return Err(AuthMethodsError::Disabled {
+                        name: name.to_string(),
+                        list: list.to_string(),
+                    });
                 }
             }
         }
@@ -1661,8 +1677,8 @@ fn assemble_all(o: &mut Opts, p: &Profile) -> Result<(), SshdError> {
     ] {
         let cur = o.str(f).map(str::to_string);
         let v = algs::assemble(p, fam, cur.as_deref()).map_err(|e| match o.origin(f) {
-            Some(org) => SshdError::config(&org.file, org.line, e),
-            None => SshdError::Fatal(e),
+            Some(org) => SshdError::config(&org.file, org.line, e.to_string()),
+            None => SshdError::Fatal(e.to_string()),
         })?;
         let origin = o.origin(f).cloned();
         o.set(f, V::Str(Some(v)), origin);

@@ -163,29 +163,56 @@ pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
 
 /// `keyword value` as `sshd -T` would print the value (`PermitRootLogin prohibit-password`
 /// → `without-password`, `LoginGraceTime 1m` → `60`, `LogLevel info` → `INFO`), one string
+/// Why a catalog value cannot be printed the way `sshd -T` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrintedValueError {
+    #[error("`{keyword}` is not an sshd keyword")]
+    NotAKeyword { keyword: String },
+    #[error("sshd -T does not print `{keyword}`")]
+    NotPrinted { keyword: String },
+    /// The line does not even parse (the place is `value:1`).
+    #[error("{}", parse.located())]
+    Syntax { parse: SshdError },
+    #[error("`{text}` is not one configuration line")]
+    NotOneLine { text: String },
+    /// sshd would refuse the line; `reason` is sshd's.
+    #[error("sshd would reject `{text}`: {reason}")]
+    Rejected { text: String, reason: String },
+}
+
 /// per printed line. Err with sshd's reason when sshd would reject the line.
-pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, String> {
+pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, PrintedValueError> {
     let key = keyword.to_ascii_lowercase();
     // The newest table with the GSSAPI keywords but without Debian's 10.0 TOS change (which
     // would turn `IPQoS throughput` into `none`): values normalise as most releases print them.
     let newest = Profile::new(1000, Vendor::RedHat);
     let Some(name) = canonical(&key) else {
-        return Err(format!("`{keyword}` is not an sshd keyword"));
+        return Err(PrintedValueError::NotAKeyword {
+            keyword: keyword.to_string(),
+        });
     };
     // Not printed by every release (DebianBanner only from Debian's 10.0).
+    let not_printed = || PrintedValueError::NotPrinted {
+        keyword: keyword.to_string(),
+    };
     if NOT_PRINTED.contains(&name) {
-        return Err(format!("sshd -T does not print `{keyword}`"));
+        return Err(not_printed());
     }
     let text = format!("{keyword} {value}");
-    let ds = parse(&text, "value").map_err(|e| e.located())?;
+    let ds = parse(&text, "value").map_err(|parse| PrintedValueError::Syntax { parse })?;
     let [d] = ds.as_slice() else {
-        return Err(format!("`{text}` is not one configuration line"));
+        return Err(PrintedValueError::NotOneLine { text });
     };
     match eval::normalize_checked(d, &SystemDb::default(), &newest) {
         Ok(Some(v)) => Ok(v),
-        Ok(None) => Err(format!("sshd -T does not print `{keyword}`")),
-        Err(SshdError::Config { msg, .. }) => Err(format!("sshd would reject `{text}`: {msg}")),
-        Err(e) => Err(format!("sshd would reject `{text}`: {e}")),
+        Ok(None) => Err(not_printed()),
+        Err(SshdError::Config { msg, .. }) => {
+            Err(PrintedValueError::Rejected { text, reason: msg })
+        }
+        Err(e) => Err(PrintedValueError::Rejected {
+            text,
+            reason: e.to_string(),
+        }),
     }
 }
 

@@ -770,6 +770,6 @@ fn printed_value_is_what_sshd_t_prints() {
         ),
     ] {
         let e = printed_value(k, v).unwrap_err();
-        assert!(e.starts_with(want), "{k} {v}: {e}");
+        assert!(e.to_string().starts_with(want), "{k} {v}: {e}");
     }
 }

@@ -331,10 +331,28 @@ pub(crate) fn valid_gentime(v: &str) -> bool {
     }
 }
 
-/// Validates one Defaults entry as `visudo` does; the error text follows sudo's.
-pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), String> {
+/// A Defaults entry `visudo` refuses; the texts follow sudo's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefaultsError {
+    #[error("unknown defaults entry \"{name}\"")]
+    Unknown { name: String },
+    #[error("no value specified for \"{name}\"")]
+    NoValue { name: String },
+    #[error("invalid operator \"{op}\" for \"{name}\"")]
+    NotAList { name: String, op: &'static str },
+    #[error("option \"{name}\" does not take a value")]
+    TakesNoValue { name: String },
+    #[error("value \"{value}\" is invalid for option \"{name}\"")]
+    Invalid { name: String, value: String },
+    #[error("values for \"{name}\" must start with {starts}")]
+    BadPathStart { name: String, starts: &'static str },
+}
+
+/// Validates one Defaults entry as `visudo` does.
+pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), DefaultsError> {
+    let name_ = || name.to_string();
     let Some((kind, boolean)) = lookup(name) else {
-        return Err(format!("unknown defaults entry \"{name}\""));
+        return Err(DefaultsError::Unknown { name: name_() });
     };
     let value = match op {
         DefaultsOp::Flag(on) => {
@@ -342,7 +360,7 @@ pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), String> {
                 Kind::Flag => Ok(()),
                 _ if *on && BARE_OK.contains(&name) => Ok(()),
                 _ if !on && boolean => Ok(()),
-                _ => Err(format!("no value specified for \"{name}\"")),
+                _ => Err(DefaultsError::NoValue { name: name_() }),
             };
         }
         DefaultsOp::Set(v) => v,
@@ -353,18 +371,22 @@ pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), String> {
                 } else {
                     "-="
                 };
-                return Err(format!("invalid operator \"{o}\" for \"{name}\""));
+                return Err(DefaultsError::NotAList {
+                    name: name_(),
+                    op: o,
+                });
             }
             v
         }
     };
     let invalid = || {
-        Err(format!(
-            "value \"{value}\" is invalid for option \"{name}\""
-        ))
+        Err(DefaultsError::Invalid {
+            name: name_(),
+            value: value.to_string(),
+        })
     };
     match kind {
-        Kind::Flag => Err(format!("option \"{name}\" does not take a value")),
+        Kind::Flag => Err(DefaultsError::TakesNoValue { name: name_() }),
         Kind::Int if !valid_int(value) => invalid(),
         Kind::UInt if !valid_uint(value) => invalid(),
         Kind::Float if !valid_float(value) => invalid(),
@@ -407,12 +429,16 @@ pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), String> {
         {
             invalid()
         }
-        Kind::Path if !value.starts_with('/') => {
-            Err(format!("values for \"{name}\" must start with a '/'"))
+        Kind::Path if !value.starts_with('/') => Err(DefaultsError::BadPathStart {
+            name: name_(),
+            starts: "a '/'",
+        }),
+        Kind::ChPath if !(value.starts_with('/') || value.starts_with('~') || value == "*") => {
+            Err(DefaultsError::BadPathStart {
+                name: name_(),
+                starts: "a '/', '~', or '*'",
+            })
         }
-        Kind::ChPath if !(value.starts_with('/') || value.starts_with('~') || value == "*") => Err(
-            format!("values for \"{name}\" must start with a '/', '~', or '*'"),
-        ),
         _ => Ok(()),
     }
 }

@@ -403,7 +403,7 @@ impl<'a> Parser<'a> {
                     _ => DefaultsOp::Flag(true),
                 }
             };
-            defaults::validate(&name, &op).map_err(|m| self.err_at(line, m))?;
+            defaults::validate(&name, &op).map_err(|e| self.err_at(line, e.to_string()))?;
             out.push(DefaultsEntry {
                 scope: scope.clone(),
                 name,
