@@ -71,6 +71,19 @@ pub struct DaemonConfig {
     pub textfile: Option<PathBuf>,
     /// One metric series per check (default false: bounded cardinality).
     pub per_check_metrics: Option<bool>,
+    /// Real-time re-evaluation of the checks a file change affects (default true; see
+    /// docs/realtime.md).
+    pub realtime: Option<bool>,
+    /// Quiet time after a change before re-evaluating (default 100 ms).
+    pub realtime_debounce_ms: Option<u64>,
+    /// Re-evaluations a second at most (default 4); changes in between coalesce.
+    pub realtime_max_per_sec: Option<f64>,
+    /// inotify events read a second at most (default 20000); beyond, the reader pauses.
+    pub realtime_max_events_per_sec: Option<u64>,
+    /// Directories watched at most (default: the kernel's `max_user_watches`).
+    pub realtime_max_watches: Option<usize>,
+    /// How often checks that could not be watched are re-evaluated (default 60 s).
+    pub realtime_fallback_secs: Option<u64>,
 }
 
 /// The shortest interval between daemon scans. Shorter ones are refused: a scan every few

@@ -4,19 +4,25 @@
 //! catalog, SIGTERM/SIGINT stop within 2 s, also in the middle of a scan or a delivery
 //! ([`crate::cancel`]). A failed scan is logged and counted; the next one still happens.
 //!
-//! Between scans the agent holds only the catalog and the last metrics text: facts are
+//! Every scan and re-evaluation runs through [`crate::run::pipeline`]. With `[daemon]
+//! realtime` (the default), [`realtime`] watches what the checks read and re-evaluates only
+//! the checks a change affects, between scans.
+//!
+//! Between scans the agent holds the catalog, the last metrics text and, with realtime, the
+//! last report (to merge re-evaluations into) and the interned dependency index: facts are
 //! collected fresh for every scan and dropped after it, so the idle footprint stays small.
 //! The HTTP endpoint is [`http`]: one thread, a `poll(2)` loop with per-request deadlines
 //! and a connection cap, so a slow or idle client never delays a scrape.
 
 pub mod http;
+pub mod realtime;
 
-use crate::catalog::Catalog;
-use crate::config::Config;
-use crate::facts::Facts;
 use crate::fs::Root;
-use crate::run::{scan_facts, Report, Selection};
+use crate::run::pipeline::{pipeline, Outputs, PipelineError, Scope};
+pub use crate::run::pipeline::{Setup, Submit};
+use crate::run::Report;
 use crate::sinks::prometheus::{self, Counters};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -24,15 +30,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Everything a scan needs, rebuilt on SIGHUP.
-pub struct Setup {
-    pub config: Config,
-    pub catalog: Catalog,
-    pub selection: Selection,
-    /// Asset classification rules (built-in plus the configuration's rules directory).
-    pub rules: crate::classify::Rules,
-}
 
 /// Daemon options from the command line (they win over the configuration).
 #[derive(Debug, Clone, Default)]
@@ -43,16 +40,22 @@ pub struct Options {
     pub interval_secs: Option<u64>,
     /// State directory (scan history); default from the configuration.
     pub state_dir: Option<PathBuf>,
+    /// Remote sinks switched on by `--submit`.
+    pub submit: Submit,
 }
 
 enum Event {
     Reload,
     Stop,
+    /// A watched file changed (see [`realtime`]).
+    Changed,
 }
 
 struct Shared {
     /// The last rendered metrics, shared with the replies being written.
     metrics: Mutex<Arc<String>>,
+    /// The real-time counters, rendered live on each scrape.
+    realtime: Mutex<Option<Arc<realtime::Metrics>>>,
     last_ok: Mutex<Option<Instant>>,
     stopping: AtomicBool,
 }
@@ -93,7 +96,13 @@ impl http::Handler for Shared {
             "/metrics" => http::Response {
                 status: "200 OK",
                 content_type: "text/plain; version=0.0.4; charset=utf-8",
-                body: self.metrics.lock().map(|m| m.clone()).unwrap_or_default(),
+                body: {
+                    let base = self.metrics.lock().map(|m| m.clone()).unwrap_or_default();
+                    match self.realtime.lock().ok().and_then(|r| r.clone()) {
+                        Some(rt) => Arc::new(format!("{base}{}", rt.render())),
+                        None => base,
+                    }
+                },
             },
             "/healthz" => {
                 let last = self.last_ok.lock().ok().and_then(|l| *l);
@@ -109,120 +118,6 @@ impl http::Handler for Shared {
             }
             _ => http::Response::text("404 Not Found", "not found: try /metrics or /healthz\n"),
         }
-    }
-}
-
-/// One scan with fresh facts; returns the report and the rendered metrics.
-fn scan_once(
-    setup: &Setup,
-    root: &Root,
-    counters: &mut Counters,
-    state_dir: Option<&Path>,
-) -> (Option<Report>, String) {
-    let mut facts = Facts::new(root);
-    facts.walk_limits = setup.config.walk_limits();
-    let opts = prometheus::Options {
-        per_check: setup.config.daemon.per_check_metrics.unwrap_or(false),
-    };
-    match scan_facts(&setup.catalog, &facts, &setup.selection) {
-        Ok(_) if crate::cancel::requested() => {
-            // stopped mid-scan: the results are incomplete (an interrupted walk proves
-            // nothing), so they are neither recorded nor sent; queued deliveries stay queued
-            log("scan interrupted by the stop request: not recorded, nothing sent");
-            (None, prometheus::render(None, Some(&facts), counters, opts))
-        }
-        Ok(mut report) => {
-            counters.scans_ok += 1;
-            let cfg = &setup.config;
-            crate::waivers::classify_and_apply(
-                &mut report,
-                &setup.rules,
-                &facts,
-                &cfg.asset,
-                cfg.ec2_tags.prefix(),
-                &cfg.waivers,
-            );
-            // history first: the daily mail reports from it, this scan included
-            if let Err(e) = crate::history::record_scan(
-                &report,
-                Some(&facts),
-                setup
-                    .config
-                    .history_settings(state_dir, report.host.live)
-                    .as_ref(),
-            ) {
-                log(&format!("warning: {e}"));
-            }
-            submit(setup, &facts, &mut report, state_dir);
-            let text = prometheus::render(Some(&report), Some(&facts), counters, opts);
-            (Some(report), text)
-        }
-        Err(e) => {
-            counters.scans_failed += 1;
-            counters.last_failure_ts = crate::time::now_unix();
-            log(&format!("scan failed: {e}"));
-            (None, prometheus::render(None, Some(&facts), counters, opts))
-        }
-    }
-}
-
-/// After a scan, what `check --once` does too: classify the host, send the report to the
-/// remote sinks switched on in the configuration (`[securityhub]`, `[ssm_compliance]`,
-/// `[ssm_inventory]`, `[ec2_tags]`), and alert on new failures and fixes (`[alerts]`). The
-/// report mail (`[email]`) goes out once a day, not after every scan. Delivery problems are
-/// logged; what was not delivered stays pending in the state directory for the next scan.
-fn submit(setup: &Setup, facts: &Facts, report: &mut Report, state_dir: Option<&Path>) {
-    let cfg = &setup.config;
-    report.asset = Some(crate::classify::classify(
-        &setup.rules,
-        facts,
-        &cfg.asset,
-        cfg.ec2_tags.prefix(),
-    ));
-    let state_dir = state_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cfg.state_dir());
-    let remote = crate::sinks::remote::Remote {
-        securityhub: cfg.securityhub.enabled,
-        ssm_compliance: cfg.ssm_compliance.enabled,
-        ssm_inventory: cfg.ssm_inventory.enabled,
-        ec2_tags: cfg.ec2_tags.enabled,
-        format_needs: crate::sinks::remote::IdentityNeed::None,
-        state_dir: state_dir.clone(),
-        catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
-    };
-    crate::sinks::remote::first_submission_jitter(&cfg.remote());
-    if let Err(e) = crate::sinks::remote::run(report, &cfg.remote(), &remote) {
-        log(&format!("remote sinks skipped: {e}"));
-    }
-    let mail = cfg.email.enabled && mail_due(&state_dir);
-    crate::sinks::alerts::run_local(report, &cfg.local(), &state_dir, mail);
-    if mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
-        let _ = write_textfile(
-            &state_dir.join(MAIL_STAMP),
-            &crate::time::rfc3339(std::time::SystemTime::now()),
-        );
-    }
-    for (name, s) in &report.sinks {
-        log(&s.line(name));
-        for e in &s.errors {
-            log(&format!("{name}: {e}"));
-        }
-    }
-}
-
-/// When the daemon last mailed the report (a timestamp file in the state directory).
-const MAIL_STAMP: &str = "email-last-sent";
-
-/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
-/// hourly scans do not push the mail later every day).
-fn mail_due(state_dir: &Path) -> bool {
-    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
-        .ok()
-        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
-    match last.and_then(|t| t.elapsed().ok()) {
-        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
-        None => true,
     }
 }
 
@@ -294,6 +189,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
         ))),
         last_ok: Mutex::new(None),
         stopping: AtomicBool::new(false),
+        realtime: Mutex::new(None),
     });
     {
         let shared = shared.clone();
@@ -307,40 +203,102 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
             .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
     }
     let (tx, rx) = channel();
-    install_signals(tx).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    install_signals(tx.clone()).map_err(|e| format!("cannot install signal handlers: {e}"))?;
     log(&format!(
         "daemon started: {} checks, metrics on http://{local}/metrics",
         setup.catalog.checks.len()
     ));
     let mut counters = Counters::default();
+    let mut current: Option<Report> = None;
+    let mut rt = start_realtime(&setup, &root, &tx);
+    let share_rt = |rt: &Option<realtime::Realtime>| {
+        if let Ok(mut s) = shared.realtime.lock() {
+            *s = rt.as_ref().map(|r| r.metrics.clone());
+        }
+    };
+    share_rt(&rt);
     loop {
-        let (report, text) = scan_once(&setup, &root, &mut counters, opts.state_dir.as_deref());
-        if report.is_some() {
-            if let Ok(mut l) = shared.last_ok.lock() {
-                *l = Some(Instant::now());
-            }
-        }
-        if let Some(p) = opts
+        // a full scan: every selected check, dependencies recorded for the watcher
+        let walks = walk_checks(&setup);
+        let extra = rt.as_ref().map(|r| r.render()).unwrap_or_default();
+        let textfile = opts
             .textfile
-            .as_ref()
-            .or(setup.config.daemon.textfile.as_ref())
-        {
-            if let Err(e) = write_textfile(p, &text) {
-                log(&format!("cannot write textfile {}: {e}", p.display()));
+            .clone()
+            .or(setup.config.daemon.textfile.clone());
+        let mut out = Outputs {
+            submit: opts.submit,
+            format_needs: crate::sinks::remote::IdentityNeed::None,
+            state_dir: opts.state_dir.as_deref(),
+            textfile: textfile.as_deref(),
+            daemon: true,
+            record_deps: rt.is_some(),
+            counters: &mut counters,
+            extra_metrics: &extra,
+            log: &log,
+        };
+        let text = match pipeline(
+            &setup,
+            &root,
+            Scope::Full,
+            &mut out,
+            &crate::cancel::requested,
+        ) {
+            Ok(o) => {
+                if let Ok(mut l) = shared.last_ok.lock() {
+                    *l = Some(Instant::now());
+                }
+                if let Some(rt) = rt.as_mut() {
+                    if let Some(msg) = rt.update(&root, o.deps, true, &walks) {
+                        log(&msg);
+                    }
+                }
+                let s = &o.report.summary;
+                let line = format!(
+                    "scan done in {:.0} ms: {} passed, {} failed, {} not applicable, {} errors, score {:.1}{}",
+                    o.report.duration_ms, s.passed, s.failed, s.not_applicable, s.errors, s.score,
+                    match &rt {
+                        Some(rt) => format!("; realtime: {} directories watched", rt.watches()),
+                        None => String::new(),
+                    }
+                );
+                current = Some(o.report);
+                let text = match rt.as_ref() {
+                    Some(rt) => with_realtime(o.metrics, rt, textfile.as_deref()),
+                    None => o.metrics,
+                };
+                Some((text, line))
             }
-        }
-        if let Ok(mut m) = shared.metrics.lock() {
-            *m = Arc::new(text);
-        }
-        // logged once the metrics are published, so a reader of the log sees them
-        if let Some(r) = &report {
-            let s = &r.summary;
-            log(&format!(
-                "scan done in {:.0} ms: {} passed, {} failed, {} not applicable, {} errors, score {:.1}",
-                r.duration_ms, s.passed, s.failed, s.not_applicable, s.errors, s.score
-            ));
-        }
-        drop(report);
+            Err(e) => {
+                log(&match e {
+                    PipelineError::Interrupted => e.to_string(),
+                    e => format!("scan failed: {e}"),
+                });
+                None
+            }
+        };
+        let text = match text {
+            Some((metrics, line)) => {
+                publish(&shared, metrics);
+                // logged once the metrics are published, so a reader of the log sees them
+                log(&line);
+                true
+            }
+            None => {
+                let m = prometheus::render(None, None, &counters, Default::default());
+                if let Some(p) = opts
+                    .textfile
+                    .as_ref()
+                    .or(setup.config.daemon.textfile.as_ref())
+                {
+                    if let Err(e) = write_textfile(p, &format!("{m}{extra}")) {
+                        log(&format!("cannot write textfile {}: {e}", p.display()));
+                    }
+                }
+                publish(&shared, m);
+                false
+            }
+        };
+        let _ = text;
         // the scan's facts are gone: hand the freed heap back before idling
         crate::fs::release_free_memory();
         if crate::cancel::requested() {
@@ -362,11 +320,35 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                 .unwrap_or((interval.as_secs() / 10).min(300)),
         );
         let deadline = Instant::now() + next_delay(interval, jitter, random_u64());
-        // one wait: a timeout means scan; SIGHUP reloads and rescans; SIGTERM stops
-        {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Err(RecvTimeoutError::Timeout) => {}
+        // wait: the deadline means scan; a change re-evaluates what it affects; SIGHUP
+        // reloads and rescans; SIGTERM stops
+        loop {
+            let now = Instant::now();
+            let wake = rt
+                .as_ref()
+                .and_then(|r| r.due())
+                .map_or(deadline, |d| d.min(deadline));
+            match rx.recv_timeout(wake.saturating_duration_since(now)) {
+                Err(RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    if let (Some(r), Some(base)) = (rt.as_mut(), current.as_ref()) {
+                        if let Some(report) = recheck(
+                            &setup,
+                            &root,
+                            r,
+                            base,
+                            &opts,
+                            &mut counters,
+                            &shared,
+                            &walks,
+                        ) {
+                            current = Some(report);
+                        }
+                    }
+                }
+                Ok(Event::Changed) => {} // due() now says when
                 Ok(Event::Reload) => {
                     match load() {
                         Ok(s) => {
@@ -374,13 +356,18 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                                 "configuration reloaded: {} checks",
                                 s.catalog.checks.len()
                             ));
+                            let was = setup.config.daemon.realtime != Some(false);
                             setup = s;
+                            if was != (setup.config.daemon.realtime != Some(false)) {
+                                rt = start_realtime(&setup, &root, &tx);
+                                share_rt(&rt);
+                            }
                         }
                         Err(e) => log(&format!(
                             "reload failed, keeping the previous configuration: {e}"
                         )),
                     }
-                    // fall through: scan now with the new setup
+                    break; // scan now with the new setup
                 }
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => {
                     shared.stopping.store(true, Ordering::Relaxed);
@@ -388,6 +375,128 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                     return Ok(());
                 }
             }
+        }
+    }
+}
+
+/// The metrics text with the real-time part as it is now (the watches and timings are
+/// updated after the pipeline rendered it), rewritten to the textfile too.
+fn with_realtime(mut text: String, rt: &realtime::Realtime, textfile: Option<&Path>) -> String {
+    if let Some(i) = text.find(realtime::FIRST_FAMILY) {
+        text.truncate(i);
+    }
+    if let Some(p) = textfile {
+        if let Err(e) = write_textfile(p, &format!("{text}{}", rt.render())) {
+            log(&format!("cannot write textfile {}: {e}", p.display()));
+        }
+    }
+    // `/metrics` appends the live real-time part itself
+    text
+}
+
+fn publish(shared: &Shared, text: String) {
+    if let Ok(mut m) = shared.metrics.lock() {
+        *m = Arc::new(text);
+    }
+}
+
+/// Checks that walk the filesystem: left to the periodic scan.
+fn walk_checks(setup: &Setup) -> BTreeSet<String> {
+    setup
+        .catalog
+        .checks
+        .iter()
+        .filter(|c| c.walk)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// The watcher, when `[daemon] realtime` is on (the default).
+fn start_realtime(setup: &Setup, _root: &Root, tx: &Sender<Event>) -> Option<realtime::Realtime> {
+    if setup.config.daemon.realtime == Some(false) {
+        return None;
+    }
+    let tx = Mutex::new(tx.clone());
+    let notify = Box::new(move || {
+        if let Ok(t) = tx.lock() {
+            let _ = t.send(Event::Changed);
+        }
+    });
+    match realtime::Realtime::start(realtime::Settings::of(&setup.config.daemon), notify) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            log(&format!(
+                "realtime: inotify unavailable ({e}): changes are seen at the next scan only"
+            ));
+            None
+        }
+    }
+}
+
+/// One incremental re-evaluation of the checks changes affected, through the pipeline;
+/// the merged report when one ran.
+#[allow(clippy::too_many_arguments)]
+fn recheck(
+    setup: &Setup,
+    root: &Root,
+    rt: &mut realtime::Realtime,
+    base: &Report,
+    opts: &Options,
+    counters: &mut Counters,
+    shared: &Shared,
+    walks: &BTreeSet<String>,
+) -> Option<Report> {
+    let (ids, first) = rt.take(Instant::now());
+    if ids.is_empty() {
+        return None;
+    }
+    let extra = rt.render();
+    let textfile = opts
+        .textfile
+        .clone()
+        .or(setup.config.daemon.textfile.clone());
+    let mut out = Outputs {
+        submit: opts.submit,
+        format_needs: crate::sinks::remote::IdentityNeed::None,
+        state_dir: opts.state_dir.as_deref(),
+        textfile: textfile.as_deref(),
+        daemon: true,
+        record_deps: true,
+        counters,
+        extra_metrics: &extra,
+        log: &log,
+    };
+    let scope = Scope::Recheck { ids: &ids, base };
+    match pipeline(setup, root, scope, &mut out, &crate::cancel::requested) {
+        Ok(o) => {
+            let n = o.deps.len();
+            if let Some(msg) = rt.update(root, o.deps, false, walks) {
+                log(&msg);
+            }
+            rt.done(n, o.eval_time, first);
+            publish(shared, with_realtime(o.metrics, rt, textfile.as_deref()));
+            let s = &o.report.summary;
+            log(&format!(
+                "realtime: {n} checks re-evaluated in {:.1} ms{}: {} changed{}; {} failed, score {:.1}",
+                o.eval_time.as_secs_f64() * 1000.0,
+                first.map_or(String::new(), |f| format!(
+                    " ({:.0} ms after the change)",
+                    f.elapsed().as_secs_f64() * 1000.0
+                )),
+                o.changed.len(),
+                if o.changed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", o.changed.join(", "))
+                },
+                s.failed,
+                s.score
+            ));
+            Some(o.report)
+        }
+        Err(e) => {
+            log(&format!("realtime: re-evaluation failed: {e}"));
+            None
         }
     }
 }

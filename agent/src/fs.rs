@@ -13,6 +13,8 @@
 //! (`O_NONBLOCK` and a regular-file check), reject binary content (a NUL byte) and decode
 //! text lossily so a stray Latin-1 byte in a comment does not hide the rest of a file.
 
+pub mod deps;
+
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
 use std::io::Read;
@@ -409,6 +411,31 @@ impl Root {
     /// Resolves `path` under the root. Intermediate symlinks are always followed (inside the
     /// root); the last component is followed when `follow_last`.
     fn resolve(&self, path: &str, follow_last: bool) -> Result<Resolved, FsError> {
+        if !deps::active() {
+            return self.resolve_impl(path, follow_last, &mut None);
+        }
+        // the real-time daemon's dependency recording (see [`deps`])
+        let mut logical = Some(Vec::new());
+        let r = self.resolve_impl(path, follow_last, &mut logical);
+        let mut comps = logical.unwrap_or_default();
+        if let Ok(r) = &r {
+            if !r.name.is_empty() {
+                comps.push(r.name.clone());
+            }
+        }
+        deps::note_path(logical_path(&comps));
+        r
+    }
+
+    /// [`Root::resolve`]; `logical`, when given, tracks the components of the resolved
+    /// location (and on failure the path that was being looked for), and every symlink
+    /// passed is recorded.
+    fn resolve_impl(
+        &self,
+        path: &str,
+        follow_last: bool,
+        logical: &mut Option<Vec<Vec<u8>>>,
+    ) -> Result<Resolved, FsError> {
         let err = |e: i32| FsError::from_errno(path, e);
         let mut todo: Vec<Vec<u8>> = split(path.as_bytes());
         todo.reverse(); // a stack: next component at the end
@@ -422,19 +449,35 @@ impl Root {
             if comp == b".." {
                 if let Some(parent) = stack.pop() {
                     cur = parent;
+                    if let Some(l) = logical.as_mut() {
+                        l.pop();
+                    }
                 }
                 continue;
             }
             let last = todo.is_empty();
             let st = match fstatat_raw(cur.as_raw_fd(), &comp, libc::AT_SYMLINK_NOFOLLOW) {
                 Ok(st) => st,
-                Err(e) if last && e == libc::ENOENT => {
-                    return Err(FsError::new(path, FsErrorKind::NotFound));
+                Err(e) => {
+                    if let Some(l) = logical.as_mut() {
+                        // what was looked for: a later create of it must be seen
+                        l.push(comp);
+                        l.extend(todo.drain(..).rev().filter(|c| c != b"." && c != b".."));
+                    }
+                    return Err(if last && e == libc::ENOENT {
+                        FsError::new(path, FsErrorKind::NotFound)
+                    } else {
+                        err(e)
+                    });
                 }
-                Err(e) => return Err(err(e)),
             };
             let kind = FileKind::from_mode(st.st_mode);
             if kind == FileKind::Symlink && (!last || follow_last) {
+                if let Some(l) = logical.as_ref() {
+                    let mut link = l.clone();
+                    link.push(comp.clone());
+                    deps::note_path(logical_path(&link));
+                }
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(FsError::new(path, FsErrorKind::SymlinkLoop));
@@ -446,6 +489,9 @@ impl Root {
                 if target.first() == Some(&b'/') {
                     stack.clear();
                     cur = self.dup_root().map_err(err)?;
+                    if let Some(l) = logical.as_mut() {
+                        l.clear();
+                    }
                 }
                 continue;
             }
@@ -470,6 +516,9 @@ impl Root {
                     err(e)
                 }
             })?;
+            if let Some(l) = logical.as_mut() {
+                l.push(comp);
+            }
             stack.push(std::mem::replace(&mut cur, next));
         }
         Ok(Resolved {
@@ -620,6 +669,9 @@ impl Root {
         )
         .map_err(|e| FsError::from_errno(path, e))?;
         let mut v = list_dir_fd(fd).map_err(|e| FsError::from_errno(path, e))?;
+        if deps::active() {
+            deps::note_dir(normalize(path));
+        }
         v.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(v)
     }
@@ -665,6 +717,34 @@ impl Root {
         found.dedup();
         Ok(found)
     }
+}
+
+/// `/a/b` from components.
+fn logical_path(comps: &[Vec<u8>]) -> String {
+    let mut s = String::new();
+    for c in comps {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(c));
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
+}
+
+/// A host path without `.`, `..` (lexically) and repeated slashes.
+pub fn normalize(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 /// A directory opened once under the root, whose entries are then read by name relative to

@@ -8,6 +8,8 @@ use crate::findings::{CheckResult, Severity, Status, Summary};
 use crate::fs::Root;
 use std::time::{Instant, SystemTime};
 
+pub mod pipeline;
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -101,14 +103,25 @@ pub fn scan(
 
 /// Runs the selected checks against facts the caller keeps (to reuse them, e.g. for metrics).
 pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<Report, String> {
-    let root = facts.root;
     let checks = select(catalog, sel)?;
     let started = SystemTime::now();
     let t = Instant::now();
     let results: Vec<CheckResult> = checks.iter().map(|c| evaluate_check(c, facts)).collect();
+    Ok(assemble(catalog, facts, results, started, t))
+}
+
+/// The report around results evaluated since `started` (`t`: the same moment, monotonic).
+pub fn assemble(
+    catalog: &Catalog,
+    facts: &Facts,
+    results: Vec<CheckResult>,
+    started: SystemTime,
+    t: Instant,
+) -> Report {
+    let root = facts.root;
     let os = facts.os().clone();
     let summary = Summary::of(&results);
-    Ok(Report {
+    Report {
         schema_version: 1,
         agent: AgentInfo {
             name: "jikimi",
@@ -136,5 +149,5 @@ pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<R
         results,
         sinks: Default::default(),
         asset: None,
-    })
+    }
 }

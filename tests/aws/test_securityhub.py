@@ -333,6 +333,43 @@ def test_daemon_submits_each_scan_and_sends_only_changes(jk, aws, moto, tmp_path
     assert p.returncode == 0
 
 
+def test_daemon_honours_submit_and_realtime_sends_only_the_changed_finding(jk, aws, moto, tmp_path):
+    """`--submit securityhub` without `[securityhub]` in the configuration: the daemon's scan
+    delivers (issue 14), and a real-time re-evaluation after a file change sends only the
+    finding that changed (issue 16)."""
+    import signal, subprocess, time
+    from conftest import jikimi_bin
+
+    root, cat = make_root(tmp_path), write_catalog(tmp_path / "cat", BASIC)
+    cfg = jk.config(f'[agent]\nstate_dir = "{jk.state}"\n')
+    env = {k: v for k, v in jk.env.items() if v is not None}
+    p = subprocess.Popen(
+        [str(jikimi_bin()), "check", "--listen", "127.0.0.1:0", "--interval", "3600",
+         "--no-extra-checks", "--root", str(root), "--catalog", str(cat), "--config", str(cfg),
+         "--submit", "securityhub"],
+        env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not any("re-evaluated" in l for l in lines):
+            line = p.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "scan done" in line:
+                make_root(tmp_path, secure=True)  # T-001 now passes
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+    sh = [l for l in lines if "securityhub:" in l]
+    assert len(sh) >= 2, f"exit {p.returncode}\n" + "".join(lines)
+    assert "4 sent" in sh[0], sh[0]
+    assert any("re-evaluated" in l and "T-001" in l for l in lines), "".join(lines)
+    assert "1 sent" in sh[1] and "3 unchanged" in sh[1], sh[1]
+    assert all_findings(moto)[PREFIX + "T-001"]["Compliance"]["Status"] == "PASSED"
+    assert p.returncode == 0
+
+
 def test_a_2xx_without_counts_keeps_findings_pending(jk, aws, moto, tmp_path):
     """Issue 12, defect 10: a 200 whose body is not a BatchImportFindings answer (a broken
     proxy's `{}`) proves nothing was imported: everything stays pending and the next run

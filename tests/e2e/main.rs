@@ -14,6 +14,7 @@ mod hardening;
 mod history;
 mod i18n;
 mod platforms;
+mod realtime;
 mod waivers;
 
 fn bin() -> Command {

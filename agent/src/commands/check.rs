@@ -1,10 +1,10 @@
-//! `jikimi check`: one scan with `--once` (classify, waivers, remote sinks, history, alerts
-//! and mail, textfile, output), else the daemon; `setup` is also what the daemon rebuilds on
+//! `jikimi check`: one scan with `--once` through `jikimi::run::pipeline` (classify, waivers,
+//! remote sinks, history, alerts and mail, textfile), then the output; else the daemon; `setup` is also what the daemon rebuilds on
 //! SIGHUP.
 
 use super::{load_catalog, open_root, print_out, write_atomic};
 use crate::cli::{CheckArgs, ColorWhen, Format, Submit};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use jikimi::findings::Severity;
 use jikimi::run::{self, Selection};
 use jikimi::sinks;
@@ -44,6 +44,13 @@ pub fn setup(a: &CheckArgs) -> Result<jikimi::daemon::Setup> {
 }
 
 pub fn run(a: CheckArgs) -> Result<i32> {
+    let submit = jikimi::daemon::Submit {
+        securityhub: a.submit.contains(&Submit::Securityhub),
+        ssm_compliance: a.submit.contains(&Submit::SsmCompliance),
+        ssm_inventory: a.submit.contains(&Submit::SsmInventory),
+        ec2_tags: a.submit.contains(&Submit::Ec2Tags),
+        email: a.submit.contains(&Submit::Email),
+    };
     if !a.once {
         let opts = jikimi::daemon::Options {
             root: a.root.clone(),
@@ -51,68 +58,34 @@ pub fn run(a: CheckArgs) -> Result<i32> {
             textfile: a.textfile.clone(),
             interval_secs: a.interval,
             state_dir: a.state_dir.clone(),
+            submit,
         };
         jikimi::daemon::run(opts, &|| setup(&a).map_err(|e| format!("{e:#}")))
             .map_err(|e| anyhow!(e))?;
         return Ok(0);
     }
     let s = setup(&a)?;
-    let (cfg, catalog, sel) = (&s.config, &s.catalog, &s.selection);
     let root = open_root(a.root.as_deref())?;
-    let mut facts = jikimi::facts::Facts::new(&root);
-    facts.walk_limits = cfg.walk_limits();
-    let mut report = run::scan_facts(catalog, &facts, sel).map_err(|e| anyhow!(e))?;
-    report.asset = Some(jikimi::classify::classify(
-        &s.rules,
-        &facts,
-        &cfg.asset,
-        cfg.ec2_tags.prefix(),
-    ));
-    jikimi::waivers::apply(&mut report, &cfg.waivers, jikimi::waivers::today(), None);
-    // Remote sinks run before rendering, so the outputs include what they did.
-    let remote = sinks::remote::Remote {
-        securityhub: a.submit.contains(&Submit::Securityhub) || cfg.securityhub.enabled,
-        ssm_compliance: a.submit.contains(&Submit::SsmCompliance) || cfg.ssm_compliance.enabled,
-        ssm_inventory: a.submit.contains(&Submit::SsmInventory) || cfg.ssm_inventory.enabled,
-        ec2_tags: a.submit.contains(&Submit::Ec2Tags) || cfg.ec2_tags.enabled,
+    let mut counters = sinks::prometheus::Counters::default();
+    let textfile = a.textfile.as_ref().or(s.config.daemon.textfile.as_ref());
+    let mut out = run::pipeline::Outputs {
+        submit,
         format_needs: match a.format {
             Format::Asff => sinks::remote::IdentityNeed::Required,
             Format::Ocsf => sinks::remote::IdentityNeed::Optional,
             _ => sinks::remote::IdentityNeed::None,
         },
-        state_dir: a.state_dir.clone().unwrap_or_else(|| cfg.state_dir()),
-        catalog_ids: catalog.checks.iter().map(|c| c.id.clone()).collect(),
+        state_dir: a.state_dir.as_deref(),
+        textfile: textfile.map(|p| p.as_path()),
+        daemon: false,
+        record_deps: false,
+        counters: &mut counters,
+        extra_metrics: "",
+        log: &|m| eprintln!("jikimi: {m}"),
     };
-    let identity =
-        sinks::remote::run(&mut report, &cfg.remote(), &remote).map_err(|e| anyhow!(e))?;
-    // history first: the mailed daily report includes this scan
-    if let Err(e) = jikimi::history::record_scan(
-        &report,
-        Some(&facts),
-        cfg.history_settings(a.state_dir.as_deref(), report.host.live)
-            .as_ref(),
-    ) {
-        eprintln!("jikimi: warning: {e}");
-    }
-    let email = a.submit.contains(&Submit::Email) || cfg.email.enabled;
-    sinks::alerts::run_local(&mut report, &cfg.local(), &remote.state_dir, email);
-    for (name, s) in &report.sinks {
-        for e in &s.errors {
-            eprintln!("jikimi: warning: {name}: {e}");
-        }
-    }
-    if let Some(p) = a.textfile.as_ref().or(cfg.daemon.textfile.as_ref()) {
-        let opts = sinks::prometheus::Options {
-            per_check: cfg.daemon.per_check_metrics.unwrap_or(false),
-        };
-        let counters = sinks::prometheus::Counters {
-            scans_ok: 1,
-            ..Default::default()
-        };
-        let text = sinks::prometheus::render(Some(&report), Some(&facts), &counters, opts);
-        jikimi::daemon::write_textfile(p, &text)
-            .with_context(|| format!("cannot write {}", p.display()))?;
-    }
+    let scope = run::pipeline::Scope::Full;
+    let o = run::pipeline::pipeline(&s, &root, scope, &mut out, &|| false)?;
+    let (report, identity) = (o.report, o.identity);
     let text = match a.format {
         Format::Asff => match &identity {
             Some(id) => sinks::asff::render(&sinks::asff::findings(&report, id)),
@@ -155,7 +128,7 @@ pub fn run(a: CheckArgs) -> Result<i32> {
                         && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            sinks::table::render(&report, color, cfg.report.lang)
+            sinks::table::render(&report, color, s.config.report.lang)
         }
     };
     match &a.output {

@@ -119,12 +119,9 @@ impl<'r> Facts<'r> {
 
     /// A text file, read once per run.
     pub fn text(&self, path: &str) -> Result<Rc<Text>, FsError> {
-        if let Some(r) = self.texts.borrow().get(path) {
-            return r.clone();
-        }
-        let r = self.root.read_text(path).map(Rc::new);
-        self.texts.borrow_mut().insert(path.to_string(), r.clone());
-        r
+        crate::fs::deps::cached_in("text", &self.texts, path, || {
+            self.root.read_text(path).map(Rc::new)
+        })
     }
 
     /// Expands globs in a list of paths (sorted per pattern, duplicates removed).
@@ -147,107 +144,100 @@ impl<'r> Facts<'r> {
     /// The host firewall: frameworks enabled at boot and the rules they load (see
     /// [`firewall`]), collected once.
     pub fn firewall(&self) -> Rc<firewall::Firewall> {
-        self.firewall
-            .get_or_init(|| Rc::new(firewall::collect(self)))
-            .clone()
+        crate::fs::deps::cached("firewall", &self.firewall, || {
+            Rc::new(firewall::collect(self))
+        })
     }
 
     pub fn os(&self) -> &host::OsInfo {
+        if crate::fs::deps::active() {
+            let _ = crate::fs::deps::cached("os", &self.os, || host::os_info(self.root));
+        }
         self.os.get_or_init(|| host::os_info(self.root))
     }
 
     pub fn accounts(&self) -> FactResult<Rc<accounts::Accounts>> {
-        self.accounts
-            .get_or_init(|| accounts::collect(self).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("accounts", &self.accounts, || {
+            accounts::collect(self).map(Rc::new)
+        })
     }
 
     pub fn mounts(&self) -> FactResult<Rc<Vec<mounts::Mount>>> {
-        self.mounts
-            .get_or_init(|| mounts::collect(self.root).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("mounts", &self.mounts, || {
+            mounts::collect(self.root).map(Rc::new)
+        })
     }
 
     pub fn processes(&self) -> FactResult<Rc<Vec<procs::Process>>> {
-        self.procs
-            .get_or_init(|| procs::collect(self).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("procs", &self.procs, || procs::collect(self).map(Rc::new))
     }
 
     pub fn sockets(&self) -> FactResult<Rc<Vec<sockets::Socket>>> {
-        self.sockets
-            .get_or_init(|| sockets::collect(self).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("sockets", &self.sockets, || {
+            sockets::collect(self).map(Rc::new)
+        })
     }
 
     pub fn sysctl_config(&self) -> FactResult<Rc<sysctl::SysctlConfig>> {
-        self.sysctl
-            .get_or_init(|| sysctl::collect_config(self.root).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("sysctl", &self.sysctl, || {
+            sysctl::collect_config(self.root).map(Rc::new)
+        })
     }
 
     pub fn units(&self) -> Rc<services::UnitIndex> {
-        self.units
-            .get_or_init(|| Rc::new(services::index(self.root)))
-            .clone()
+        crate::fs::deps::cached("units", &self.units, || Rc::new(services::index(self.root)))
     }
 
     pub fn packages(&self) -> FactResult<Rc<packages::Packages>> {
-        self.packages
-            .get_or_init(|| packages::collect(self.root).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("packages", &self.packages, || {
+            packages::collect(self.root).map(Rc::new)
+        })
     }
 
     pub fn walk(&self) -> FactResult<Rc<walk::WalkReport>> {
-        self.walk
-            .get_or_init(|| walk::run(self).map(Rc::new))
-            .clone()
+        crate::fs::deps::cached("walk", &self.walk, || walk::run(self).map(Rc::new))
     }
 
     /// The sudo policy (`/etc/sudoers` and what it includes). `Ok(None)`: `/etc/sudoers` does
     /// not exist (sudo is not installed). A file `visudo -c` would reject is `Failed` with
     /// its `file:line`.
     pub fn sudoers(&self) -> FactResult<Option<Rc<sudoers::Sudoers>>> {
-        self.sudoers
-            .get_or_init(|| {
-                if !self.root.exists(SUDOERS) {
-                    return Ok(None);
-                }
-                sudoers::load(self.root, SUDOERS)
-                    .map(|s| Some(Rc::new(s)))
-                    .map_err(|e| FactError::Failed(format!("sudoers rejected: {e}")))
-            })
-            .clone()
+        crate::fs::deps::cached("sudoers", &self.sudoers, || {
+            if !self.root.exists(SUDOERS) {
+                return Ok(None);
+            }
+            sudoers::load(self.root, SUDOERS)
+                .map(|s| Some(Rc::new(s)))
+                .map_err(|e| FactError::Failed(format!("sudoers rejected: {e}")))
+        })
     }
 
     /// The shared auth stacks, one per service that exists among [`pam::AUTH_SERVICES`]
     /// (`common-auth` on Debian; `system-auth` and `password-auth` on RHEL), includes
     /// expanded. Empty when none exists.
     pub fn pam_auth(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
-        self.pam_auth
-            .get_or_init(|| self.pam_services(pam::AUTH_SERVICES))
-            .clone()
+        crate::fs::deps::cached("pam_auth", &self.pam_auth, || {
+            self.pam_services(pam::AUTH_SERVICES)
+        })
     }
 
     /// The shared password stacks ([`pam::PASSWORD_SERVICES`]), like [`Facts::pam_auth`].
     pub fn pam_password(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
-        self.pam_password
-            .get_or_init(|| self.pam_services(pam::PASSWORD_SERVICES))
-            .clone()
+        crate::fs::deps::cached("pam_password", &self.pam_password, || {
+            self.pam_services(pam::PASSWORD_SERVICES)
+        })
     }
 
     /// `/etc/pam.d/su` with includes expanded; `Ok(None)` when it does not exist.
     pub fn pam_su(&self) -> FactResult<Option<Rc<pam::PamStack>>> {
-        self.pam_su
-            .get_or_init(|| {
-                if !self.root.exists(&format!("{}/su", pam::PAM_DIR)) {
-                    return Ok(None);
-                }
-                pam::load_stack(self.root, "su")
-                    .map(|s| Some(Rc::new(s)))
-                    .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))
-            })
-            .clone()
+        crate::fs::deps::cached("pam_su", &self.pam_su, || {
+            if !self.root.exists(&format!("{}/su", pam::PAM_DIR)) {
+                return Ok(None);
+            }
+            pam::load_stack(self.root, "su")
+                .map(|s| Some(Rc::new(s)))
+                .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))
+        })
     }
 
     fn pam_services(&self, candidates: &[&str]) -> FactResult<Rc<Vec<pam::PamStack>>> {
@@ -265,13 +255,11 @@ impl<'r> Facts<'r> {
 
     /// `/etc/login.defs` (empty when absent: shadow-utils' built-in defaults apply).
     pub fn login_defs(&self) -> FactResult<Rc<logindefs::LoginDefs>> {
-        self.login_defs
-            .get_or_init(|| {
-                logindefs::load(self.root)
-                    .map(Rc::new)
-                    .map_err(FactError::from)
-            })
-            .clone()
+        crate::fs::deps::cached("login_defs", &self.login_defs, || {
+            logindefs::load(self.root)
+                .map(Rc::new)
+                .map_err(FactError::from)
+        })
     }
 
     /// The sshd configuration at `path` (usually [`sshd::DEFAULT_CONFIG`]) with its includes,
@@ -279,10 +267,11 @@ impl<'r> Facts<'r> {
     /// not installed). A configuration sshd would refuse to start with is `Failed` naming
     /// `file:line`.
     pub fn sshd(&self, path: &str) -> FactResult<Option<Rc<sshd::SshdConfig>>> {
-        if let Some(r) = self.sshd.borrow().get(path) {
-            return r.clone();
-        }
-        let r = match sshd::load(self.root, path) {
+        crate::fs::deps::cached_in("sshd", &self.sshd, path, || self.load_sshd(path))
+    }
+
+    fn load_sshd(&self, path: &str) -> FactResult<Option<Rc<sshd::SshdConfig>>> {
+        match sshd::load(self.root, path) {
             Ok(c) => Ok(Some(Rc::new(c))),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e @ sshd::SshdError::Read(_)) => Err(FactError::Failed(format!(
@@ -296,9 +285,7 @@ impl<'r> Facts<'r> {
                 "sshd would refuse this configuration: {}",
                 e.located()
             ))),
-        };
-        self.sshd.borrow_mut().insert(path.to_string(), r.clone());
-        r
+        }
     }
 
     /// Name of a uid in the scanned system's passwd, if any.
