@@ -413,14 +413,15 @@ fn parse_file(src: &SourceFile) -> Result<RawFile, toml::de::Error> {
     toml::from_str(&src.text)
 }
 
-/// Parses the TOML of every source, in order. Parsing is most of a catalog load (351 checks:
-/// about half a megabyte of TOML), and files are independent: with two CPUs or more the
-/// second half of the files (by size) is parsed on a scoped thread meanwhile.
-fn parse_files(sources: &[SourceFile]) -> Vec<Result<RawFile, toml::de::Error>> {
+/// `f` of every source, in order. Parsing and validating is most of a catalog load (351
+/// checks: about 8 ms of CPU for the TOML structure, the conditions and the pattern syntax),
+/// and files are independent: with two CPUs or more the second half of the files (by size)
+/// is handled on a scoped thread meanwhile.
+fn per_source<T: Send>(sources: &[SourceFile], f: impl Fn(&SourceFile) -> T + Sync) -> Vec<T> {
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 || sources.len() < 2 || total < 64 * 1024 {
-        return sources.iter().map(parse_file).collect();
+        return sources.iter().map(&f).collect();
     }
     // the split point: the first half of the bytes stays on this thread
     let mut acc = 0;
@@ -433,18 +434,32 @@ fn parse_files(sources: &[SourceFile]) -> Vec<Result<RawFile, toml::de::Error>> 
         .map_or(sources.len(), |i| i + 1)
         .clamp(1, sources.len() - 1);
     let (first, second) = sources.split_at(split);
+    let f = &f;
     std::thread::scope(|scope| {
         let other = std::thread::Builder::new()
-            .name("catalog-parse".into())
-            .spawn_scoped(scope, || second.iter().map(parse_file).collect::<Vec<_>>());
-        let mut out: Vec<_> = first.iter().map(parse_file).collect();
+            .name("catalog-load".into())
+            .spawn_scoped(scope, move || second.iter().map(f).collect::<Vec<_>>());
+        let mut out: Vec<_> = first.iter().map(f).collect();
         match other.map(|h| h.join()) {
             Ok(Ok(rest)) => out.extend(rest),
-            // no thread (resources) or a panic in it: parse that half here
-            _ => out.extend(second.iter().map(parse_file)),
+            // no thread (resources) or a panic in it: do that half here
+            _ => out.extend(second.iter().map(f)),
         }
         out
     })
+}
+
+#[cfg(test)]
+fn parse_files(sources: &[SourceFile]) -> Vec<Result<RawFile, toml::de::Error>> {
+    per_source(sources, parse_file)
+}
+
+/// What one source file yields, in file order: its valid checks, its errors, and the id and
+/// line of every check that has an id (duplicates across files are found afterwards).
+struct FileLoad {
+    checks: Vec<Check>,
+    errors: Vec<CatalogError>,
+    ids: Vec<(String, usize)>,
 }
 
 /// Loads and validates catalog sources for a profile. Returns every error at once.
@@ -453,25 +468,81 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
     let mut checks: Vec<Check> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut hasher = Sha256::new();
-    let mut parsed = parse_files(sources).into_iter();
-    for src in sources {
+    let loads = per_source(sources, |src| load_file(src, profile));
+    for (src, fl) in sources.iter().zip(loads) {
         hasher.update(src.name.rsplit('/').next().unwrap_or(&src.name).as_bytes());
         hasher.update([0]);
         hasher.update(src.text.as_bytes());
         hasher.update([0]);
-        let file_err = |line: Option<usize>, check: Option<&str>, problem| CatalogError {
-            file: src.name.clone(),
-            line,
-            check: check.map(str::to_string),
-            problem: Box::new(problem),
+        errors.extend(fl.errors);
+        for (id, line) in fl.ids {
+            let origin = format!("{}:{line}", src.name);
+            if let Some(previous) = seen.insert(id.clone(), origin) {
+                errors.push(CatalogError {
+                    file: src.name.clone(),
+                    line: Some(line),
+                    check: Some(id),
+                    problem: Box::new(CatalogProblem::DuplicateId { previous }),
+                });
+            }
+        }
+        checks.extend(fl.checks);
+    }
+    finish_load(sources, profile, checks, errors, hasher)
+}
+
+/// Parses and validates one source file (everything but duplicate ids across files).
+fn load_file(src: &SourceFile, profile: Profile) -> FileLoad {
+    let mut errors = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut ids = Vec::new();
+    let file_err = |line: Option<usize>, check: Option<&str>, problem| CatalogError {
+        file: src.name.clone(),
+        line,
+        check: check.map(str::to_string),
+        problem: Box::new(problem),
+    };
+    let raw: RawFile = match parse_file(src) {
+        Ok(r) => r,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(&src.text, s.start));
+            errors.push(file_err(
+                line,
+                None,
+                CatalogProblem::Toml {
+                    message: e.message().trim().to_string(),
+                },
+            ));
+            return FileLoad {
+                checks,
+                errors,
+                ids,
+            };
+        }
+    };
+    // checks come in file order: count newlines from the previous check on, not from
+    // the start of the file for each (quadratic in the file size)
+    let (mut at, mut at_line) = (0usize, 1usize);
+    for spanned in raw.check {
+        let start = spanned.span().start.min(src.text.len());
+        let line = if start >= at {
+            at_line += src.text.as_bytes()[at..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            at = start;
+            at_line
+        } else {
+            line_of(&src.text, start)
         };
-        let raw: RawFile = match parsed.next().unwrap_or_else(|| parse_file(src)) {
-            Ok(r) => r,
+        let table = spanned.into_inner();
+        let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
+        let rc: RawCheck = match toml::Value::Table(table).try_into() {
+            Ok(rc) => rc,
             Err(e) => {
-                let line = e.span().map(|s| line_of(&src.text, s.start));
                 errors.push(file_err(
-                    line,
-                    None,
+                    Some(line),
+                    id_hint.as_deref(),
                     CatalogProblem::Toml {
                         message: e.message().trim().to_string(),
                     },
@@ -479,122 +550,103 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
                 continue;
             }
         };
-        // checks come in file order: count newlines from the previous check on, not from
-        // the start of the file for each (quadratic in the file size)
-        let (mut at, mut at_line) = (0usize, 1usize);
-        for spanned in raw.check {
-            let start = spanned.span().start.min(src.text.len());
-            let line = if start >= at {
-                at_line += src.text.as_bytes()[at..start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-                at = start;
-                at_line
-            } else {
-                line_of(&src.text, start)
-            };
-            let table = spanned.into_inner();
-            let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
-            let rc: RawCheck = match toml::Value::Table(table).try_into() {
-                Ok(rc) => rc,
-                Err(e) => {
-                    errors.push(file_err(
-                        Some(line),
-                        id_hint.as_deref(),
-                        CatalogProblem::Toml {
-                            message: e.message().trim().to_string(),
-                        },
-                    ));
-                    continue;
-                }
-            };
-            let id = rc.id.clone();
-            let mut push = |p: CatalogProblem| errors.push(file_err(Some(line), Some(&id), p));
-            if !check_id_ok(&rc.id) {
-                push(CatalogProblem::BadId { id: rc.id.clone() });
-            }
-            let origin = format!("{}:{line}", src.name);
-            if let Some(prev) = seen.insert(rc.id.clone(), origin.clone()) {
-                push(CatalogProblem::DuplicateId { previous: prev });
-            }
-            if rc.title.trim().is_empty() || rc.title.chars().count() > 200 {
-                push(CatalogProblem::TitleLength);
-            }
-            if rc.remediation.trim().is_empty() {
-                push(CatalogProblem::EmptyRemediation);
-            }
-            for (key, v) in [
-                ("title_ko", &rc.title_ko),
-                ("description_ko", &rc.description_ko),
-                ("rationale_ko", &rc.rationale_ko),
-                ("remediation_ko", &rc.remediation_ko),
-            ] {
-                if let Some(v) = v {
-                    if !v.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
-                        push(CatalogProblem::NotKorean { key });
-                    }
+        let id = rc.id.clone();
+        let mut push = |p: CatalogProblem| errors.push(file_err(Some(line), Some(&id), p));
+        if !check_id_ok(&rc.id) {
+            push(CatalogProblem::BadId { id: rc.id.clone() });
+        }
+        let origin = format!("{}:{line}", src.name);
+        ids.push((rc.id.clone(), line));
+        if rc.title.trim().is_empty() || rc.title.chars().count() > 200 {
+            push(CatalogProblem::TitleLength);
+        }
+        if rc.remediation.trim().is_empty() {
+            push(CatalogProblem::EmptyRemediation);
+        }
+        for (key, v) in [
+            ("title_ko", &rc.title_ko),
+            ("description_ko", &rc.description_ko),
+            ("rationale_ko", &rc.rationale_ko),
+            ("remediation_ko", &rc.remediation_ko),
+        ] {
+            if let Some(v) = v {
+                if !v.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
+                    push(CatalogProblem::NotKorean { key });
                 }
             }
-            for m in validate_references(&rc.references) {
-                push(m);
+        }
+        for m in validate_references(&rc.references) {
+            push(m);
+        }
+        for p in &rc.platforms {
+            if !PLATFORMS.contains(&p.as_str()) {
+                push(CatalogProblem::UnknownPlatform { given: p.clone() });
             }
-            for p in &rc.platforms {
-                if !PLATFORMS.contains(&p.as_str()) {
-                    push(CatalogProblem::UnknownPlatform { given: p.clone() });
+        }
+        let ctx = Ctx { profile };
+        if rc.fix.is_some() && rc.no_fix.is_some() {
+            push(CatalogProblem::FixAndNoFix);
+        }
+        if rc.no_fix.as_ref().is_some_and(|r| r.trim().is_empty()) {
+            push(CatalogProblem::EmptyNoFix);
+        }
+        let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
+            None => Vec::new(),
+            Some(Ok(f)) => f,
+            Some(Err(es)) => {
+                for e in es {
+                    push(CatalogProblem::Rule(Box::new(e)));
                 }
+                Vec::new()
             }
-            let ctx = Ctx { profile };
-            if rc.fix.is_some() && rc.no_fix.is_some() {
-                push(CatalogProblem::FixAndNoFix);
+        };
+        match probe::parse_cond(&toml::Value::Table(rc.expect), &ctx, "expect") {
+            Ok(expect) => {
+                let walk = rc.walk || expect.uses_walk();
+                checks.push(Check {
+                    id: rc.id,
+                    title: rc.title,
+                    area: raw.area.clone(),
+                    severity: rc.severity,
+                    description: rc.description,
+                    rationale: rc.rationale,
+                    remediation: rc.remediation,
+                    references: rc.references,
+                    platforms: rc.platforms,
+                    walk,
+                    expect,
+                    fix,
+                    no_fix: rc.no_fix,
+                    origin,
+                    ko: Localized {
+                        title: rc.title_ko.unwrap_or_default(),
+                        description: rc.description_ko.unwrap_or_default(),
+                        rationale: rc.rationale_ko.unwrap_or_default(),
+                        remediation: rc.remediation_ko.unwrap_or_default(),
+                    },
+                })
             }
-            if rc.no_fix.as_ref().is_some_and(|r| r.trim().is_empty()) {
-                push(CatalogProblem::EmptyNoFix);
-            }
-            let fix = match rc.fix.as_ref().map(|v| fix::parse_fix(v, &ctx)) {
-                None => Vec::new(),
-                Some(Ok(f)) => f,
-                Some(Err(es)) => {
-                    for e in es {
-                        push(CatalogProblem::Rule(Box::new(e)));
-                    }
-                    Vec::new()
-                }
-            };
-            match probe::parse_cond(&toml::Value::Table(rc.expect), &ctx, "expect") {
-                Ok(expect) => {
-                    let walk = rc.walk || expect.uses_walk();
-                    checks.push(Check {
-                        id: rc.id,
-                        title: rc.title,
-                        area: raw.area.clone(),
-                        severity: rc.severity,
-                        description: rc.description,
-                        rationale: rc.rationale,
-                        remediation: rc.remediation,
-                        references: rc.references,
-                        platforms: rc.platforms,
-                        walk,
-                        expect,
-                        fix,
-                        no_fix: rc.no_fix,
-                        origin,
-                        ko: Localized {
-                            title: rc.title_ko.unwrap_or_default(),
-                            description: rc.description_ko.unwrap_or_default(),
-                            rationale: rc.rationale_ko.unwrap_or_default(),
-                            remediation: rc.remediation_ko.unwrap_or_default(),
-                        },
-                    })
-                }
-                Err(es) => {
-                    for e in es {
-                        push(CatalogProblem::Rule(Box::new(e)));
-                    }
+            Err(es) => {
+                for e in es {
+                    push(CatalogProblem::Rule(Box::new(e)));
                 }
             }
         }
     }
+    FileLoad {
+        checks,
+        errors,
+        ids,
+    }
+}
+
+fn finish_load(
+    sources: &[SourceFile],
+    profile: Profile,
+    checks: Vec<Check>,
+    errors: Vec<CatalogError>,
+    hasher: Sha256,
+) -> Result<Catalog, CatalogErrors> {
     if !errors.is_empty() {
         return Err(CatalogErrors(errors));
     }
