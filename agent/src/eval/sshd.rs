@@ -11,7 +11,7 @@
 use super::Outcome;
 use crate::catalog::pattern::{Pattern, PatternError};
 use crate::catalog::probe::{Op, ProbeError, SshdProbe, SshdTest};
-use crate::facts::sshd::{Connection, Setting, SshdConfig, Weakening};
+use crate::facts::sshd::{Setting, SshdConfig, Weakening};
 use crate::facts::Facts;
 use crate::findings::Evidence;
 
@@ -116,7 +116,7 @@ fn weakening_evidence(p: &SshdProbe, w: &Weakening) -> Evidence {
 
 /// Pure: the probe over a loaded configuration.
 pub fn eval_sshd(p: &SshdProbe, cfg: &SshdConfig) -> Outcome {
-    let eff = cfg.effective(&Connection::default());
+    let eff = cfg.default_effective();
     let setting = eff.get(p.keyword);
     let value = setting.map(|s| s.values.join(" "));
     let ok = match passes(&p.test, value.as_deref()) {

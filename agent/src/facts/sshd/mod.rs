@@ -385,6 +385,9 @@ pub struct SshdConfig {
     base: options::Opts,
     profile: Profile,
     detected: Option<Detected>,
+    /// `effective(&Connection::default())`, computed once: every sshd check asks for it (twice,
+    /// with its Match weakenings), and assembling it is the bulk of an sshd check's cost.
+    default_effective: std::cell::OnceCell<Effective>,
 }
 
 /// Where configuration files come from: a scan [`Root`], or a map for tests.
@@ -495,6 +498,7 @@ fn load_text(
         base,
         profile,
         detected: None,
+        default_effective: std::cell::OnceCell::new(),
     })
 }
 
@@ -687,6 +691,20 @@ impl SshdConfig {
     /// The effective configuration for a connection; a `Match LocalPort` without a local
     /// port counts as not matching. `Connection::default()` is what `sshd -T` shows.
     pub fn effective(&self, conn: &Connection) -> Effective {
+        if *conn == Connection::default() {
+            return self.default_effective().clone();
+        }
+        self.effective_uncached(conn)
+    }
+
+    /// The effective configuration of a connection that matches no criteria (`sshd -T`
+    /// without `-C`), computed once per loaded configuration.
+    pub fn default_effective(&self) -> &Effective {
+        self.default_effective
+            .get_or_init(|| self.effective_uncached(&Connection::default()))
+    }
+
+    fn effective_uncached(&self, conn: &Connection) -> Effective {
         self.effective_impl(conn, true)
             .unwrap_or_else(|_| Effective {
                 settings: render::settings(&self.base, &self.profile),
@@ -722,7 +740,7 @@ impl SshdConfig {
             return Vec::new();
         };
         let default = self
-            .effective(&Connection::default())
+            .default_effective()
             .get(name)
             .map(|s| s.values.join(" "))
             .unwrap_or_default();
