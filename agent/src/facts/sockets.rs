@@ -5,8 +5,8 @@
 //! `/proc/net/tcp{,6}` makes the kernel walk its whole established-connection hash (a quarter
 //! of a million buckets on a host with 24 GiB, however few connections there are), about 1 ms
 //! per file and the largest kernel cost of a scan; the dump walks only the listening hash.
-//! When netlink is refused (a seccomp filter, an old kernel) the `/proc` tables are read as
-//! before. UDP comes from `/proc/net/udp{,6}`, whose table is small.
+//! When netlink is refused (a seccomp filter, an old kernel), and under a `--root` other than
+//! `/` (whose `/proc` tables are what it says), the `/proc` tables are read as before. UDP comes from `/proc/net/udp{,6}`, whose table is small.
 
 use super::{FactError, FactResult, Facts};
 use serde::Serialize;
@@ -199,7 +199,14 @@ pub fn collect(f: &Facts) -> FactResult<Vec<Socket>> {
     let mut out = Vec::new();
     let mut tables = vec![("/proc/net/udp", "udp", 4), ("/proc/net/udp6", "udp", 6)];
     for (af, fam) in INET {
-        match tcp_listeners_netlink(af) {
+        // netlink describes this agent's own network namespace: only the live host's `/`
+        // (a `--root` with a /proc of its own, such as a fixture, is read from its tables)
+        let dump = if f.root.is_live() {
+            tcp_listeners_netlink(af)
+        } else {
+            Err(std::io::Error::other("not the live host"))
+        };
+        match dump {
             Ok(v) => out.extend(v),
             // refused (sandbox, seccomp, no IPv6): the table, which is simply absent without
             // IPv6
