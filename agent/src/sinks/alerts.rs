@@ -627,26 +627,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
             out.insert(format!("alerts_{name}"), sum);
             continue;
         }
-        let url = match (&hook.url, &hook.url_parameter) {
-            (Some(u), _) => Ok(u.0.clone()),
-            (None, Some(p)) => (opts.parameter)(p).and_then(|u| {
-                let u = u.trim().to_string();
-                match split_url(&u) {
-                    Some(_) => Ok(u),
-                    None => Err(format!("parameter {p} does not hold an http(s) URL")),
-                }
-            }),
-            (None, None) => Err("no URL".into()),
-        };
-        let client = url.and_then(|u| {
-            let (base, _) = split_url(&u).ok_or("not an http(s) URL")?;
-            let ep = Endpoint::parse(base).map_err(|e| redact(&e, &u))?;
-            Ok((
-                Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &u))?,
-                u,
-            ))
-        });
-        let (client, url) = match client {
+        let (client, url) = match hook_client(hook, opts, "no URL") {
             Ok(c) => c,
             Err(e) => {
                 sum.pending = queue.len();
@@ -731,30 +712,35 @@ pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, e
     }
 }
 
+/// The hook's URL (inline, or from Parameter Store) and an HTTP client for it; errors are
+/// redacted (the URL is the secret). `no_url` is the message when neither is configured.
+fn hook_client(
+    hook: &HookConfig,
+    opts: &Options,
+    no_url: &str,
+) -> Result<(Client, String), String> {
+    let url = match (&hook.url, &hook.url_parameter) {
+        (Some(u), _) => u.0.clone(),
+        (None, Some(p)) => {
+            let u = (opts.parameter)(p)?.trim().to_string();
+            if split_url(&u).is_none() {
+                return Err(format!("parameter {p} does not hold an http(s) URL"));
+            }
+            u
+        }
+        (None, None) => return Err(no_url.into()),
+    };
+    let (base, _) = split_url(&url).ok_or("not an http(s) URL")?;
+    let ep = Endpoint::parse(base).map_err(|e| redact(&e, &url))?;
+    let client = Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &url))?;
+    Ok((client, url))
+}
+
 /// Posts one prepared payload to a configured hook (`jikimi fleet report --slack`), with
 /// the URL handling, redaction and retries of the alert sinks; nothing is queued.
 pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) -> SinkSummary {
     let mut sum = SinkSummary::default();
-    let url = match (&hook.url, &hook.url_parameter) {
-        (Some(u), _) => Ok(u.0.clone()),
-        (None, Some(p)) => (opts.parameter)(p).and_then(|u| {
-            let u = u.trim().to_string();
-            match split_url(&u) {
-                Some(_) => Ok(u),
-                None => Err(format!("parameter {p} does not hold an http(s) URL")),
-            }
-        }),
-        (None, None) => Err("no URL configured".into()),
-    };
-    let client = url.and_then(|u| {
-        let (base, _) = split_url(&u).ok_or("not an http(s) URL")?;
-        let ep = Endpoint::parse(base).map_err(|e| redact(&e, &u))?;
-        Ok((
-            Client::webhook(&ep, &opts.roots).map_err(|e| redact(&e, &u))?,
-            u,
-        ))
-    });
-    match client {
+    match hook_client(hook, opts, "no URL configured") {
         Err(e) => {
             sum.pending = 1;
             sum.error(e);
