@@ -44,6 +44,37 @@ pub struct Options {
     pub submit: Submit,
 }
 
+impl Options {
+    /// `--textfile`, else `[daemon] textfile`.
+    fn textfile<'a>(&'a self, setup: &'a Setup) -> Option<&'a std::path::Path> {
+        self.textfile
+            .as_deref()
+            .or(setup.config.daemon.textfile.as_deref())
+    }
+
+    /// What a daemon pipeline run (full scan or re-evaluation) writes to: `--textfile`, else
+    /// `[daemon] textfile`; failures logged rather than ending the daemon.
+    fn outputs<'a>(
+        &'a self,
+        setup: &'a Setup,
+        record_deps: bool,
+        counters: &'a mut Counters,
+        extra_metrics: &'a str,
+    ) -> Outputs<'a> {
+        Outputs {
+            submit: self.submit,
+            format_needs: crate::sinks::remote::IdentityNeed::None,
+            state_dir: self.state_dir.as_deref(),
+            textfile: self.textfile(setup),
+            daemon: true,
+            record_deps,
+            counters,
+            extra_metrics,
+            log: &log,
+        }
+    }
+}
+
 enum Event {
     Reload,
     Stop,
@@ -221,21 +252,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
         // a full scan: every selected check, dependencies recorded for the watcher
         let walks = walk_checks(&setup);
         let extra = rt.as_ref().map(|r| r.render()).unwrap_or_default();
-        let textfile = opts
-            .textfile
-            .clone()
-            .or(setup.config.daemon.textfile.clone());
-        let mut out = Outputs {
-            submit: opts.submit,
-            format_needs: crate::sinks::remote::IdentityNeed::None,
-            state_dir: opts.state_dir.as_deref(),
-            textfile: textfile.as_deref(),
-            daemon: true,
-            record_deps: rt.is_some(),
-            counters: &mut counters,
-            extra_metrics: &extra,
-            log: &log,
-        };
+        let mut out = opts.outputs(&setup, rt.is_some(), &mut counters, &extra);
         let text = match pipeline(
             &setup,
             &root,
@@ -263,7 +280,7 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                 );
                 current = Some(o.report);
                 let text = match rt.as_ref() {
-                    Some(rt) => with_realtime(o.metrics, rt, textfile.as_deref()),
+                    Some(rt) => with_realtime(o.metrics, rt, opts.textfile(&setup)),
                     None => o.metrics,
                 };
                 Some((text, line))
@@ -451,21 +468,7 @@ fn recheck(
         return None;
     }
     let extra = rt.render();
-    let textfile = opts
-        .textfile
-        .clone()
-        .or(setup.config.daemon.textfile.clone());
-    let mut out = Outputs {
-        submit: opts.submit,
-        format_needs: crate::sinks::remote::IdentityNeed::None,
-        state_dir: opts.state_dir.as_deref(),
-        textfile: textfile.as_deref(),
-        daemon: true,
-        record_deps: true,
-        counters,
-        extra_metrics: &extra,
-        log: &log,
-    };
+    let mut out = opts.outputs(setup, true, counters, &extra);
     let scope = Scope::Recheck { ids: &ids, base };
     match pipeline(setup, root, scope, &mut out, &crate::cancel::requested) {
         Ok(o) => {
@@ -474,7 +477,7 @@ fn recheck(
                 log(&msg);
             }
             rt.done(n, o.eval_time, first);
-            publish(shared, with_realtime(o.metrics, rt, textfile.as_deref()));
+            publish(shared, with_realtime(o.metrics, rt, opts.textfile(setup)));
             let s = &o.report.summary;
             log(&format!(
                 "realtime: {n} checks re-evaluated in {:.1} ms{}: {} changed{}; {} failed, score {:.1}",
