@@ -8,6 +8,7 @@ use crate::findings::{CheckResult, Severity, Status, Summary};
 use crate::fs::Root;
 use std::time::{Instant, SystemTime};
 
+pub mod parallel;
 pub mod pipeline;
 
 /// What to run.

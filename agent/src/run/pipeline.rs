@@ -172,7 +172,7 @@ pub fn pipeline(
             })
             .collect()
     } else {
-        checks.iter().map(|c| evaluate_check(c, &facts)).collect()
+        super::parallel::evaluate_all(&checks, &facts)
     };
     let eval_time = t.elapsed();
     let mut report = assemble(&setup.catalog, &facts, results, started, t);
