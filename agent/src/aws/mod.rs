@@ -108,6 +108,23 @@ pub enum AwsError {
     GetFindings(#[from] GetFindingsError),
 }
 
+impl AwsError {
+    /// The failed API call behind this error, if one is (its status, AWS error code and
+    /// whether a later attempt may succeed: `retryable`, `is_throttling()`).
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            AwsError::GetParameter { source, .. } => Some(source),
+            AwsError::ConfigParameter { source, .. } => source.api(),
+            AwsError::GetFindings(GetFindingsError::Call { source, .. }) => Some(source),
+            AwsError::Credentials(
+                CredentialsError::AssumeRole { source, .. }
+                | CredentialsError::WebIdentity { source, .. },
+            ) => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// An AWS service the agent calls.
 #[derive(Debug, Clone, Copy)]
 pub struct Service {
@@ -716,7 +733,12 @@ impl Session {
                     ApiError {
                         status: None,
                         code: "Transport".into(),
-                        message: crate::error_text::chain(&e),
+                        // the endpoint as scheme and host: which one did not answer
+                        message: format!(
+                            "{}: {}",
+                            crate::redact::shown(&url),
+                            crate::error_text::chain(&e)
+                        ),
                         retryable: true,
                         attempts: 1,
                     }
@@ -922,6 +944,86 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(RetryQuota::global().available(), 5);
+    }
+
+    #[test]
+    fn errors_name_service_operation_and_status_and_keep_their_cause() {
+        let denied = ApiError {
+            status: Some(400),
+            code: "ParameterNotFound".into(),
+            message: "Parameter /jikimi/agent not found.".into(),
+            retryable: false,
+            attempts: 1,
+        };
+        let e = AwsError::ConfigParameter {
+            origin: "ssm:/jikimi/agent".into(),
+            source: Box::new(AwsError::GetParameter {
+                name: "/jikimi/agent".into(),
+                region: "ap-northeast-2".into(),
+                source: Box::new(denied.clone()),
+            }),
+        };
+        assert_eq!(e.to_string(), "ssm:/jikimi/agent");
+        assert_eq!(
+            crate::error_text::chain(&e),
+            "ssm:/jikimi/agent: ssm GetParameter /jikimi/agent in ap-northeast-2: \
+             HTTP 400 ParameterNotFound: Parameter /jikimi/agent not found."
+        );
+        // The API error itself is reachable for code that wants its fields.
+        assert_eq!(e.api(), Some(&denied));
+        assert!(!e.api().unwrap().retryable);
+        let e = AwsError::EnvNotBool {
+            var: "AWS_USE_FIPS_ENDPOINT",
+            value: "yes".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "AWS_USE_FIPS_ENDPOINT=`yes` is neither true nor false"
+        );
+    }
+
+    #[test]
+    fn a_bad_endpoint_is_a_configuration_error_that_hides_the_url() {
+        let s = session("ftp://user:pa55word@example.com/s3cr3t", 1);
+        let e = s.endpoint(SECURITY_HUB, "us-east-1").unwrap_err();
+        assert!(matches!(
+            e,
+            AwsError::EndpointUrl {
+                service: "securityhub",
+                ..
+            }
+        ));
+        let text = crate::error_text::chain(&e);
+        assert!(text.starts_with("securityhub endpoint: `ftp://"), "{text}");
+        assert!(
+            !text.contains("pa55word") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        // A call fails before signing or sending, and says why.
+        let e = s.call(SECURITY_HUB, "us-east-1", "/findings/import", None, b"{}");
+        let e = e.unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.retryable, e.attempts),
+            ("Configuration", false, 0)
+        );
+        assert_eq!(e.message, text);
+    }
+
+    #[test]
+    fn a_transport_error_names_the_endpoint_and_is_retryable() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let s = session(&format!("http://{addr}"), 1);
+        let e = s
+            .call_sts("us-east-1", "Action=GetCallerIdentity", Some(&creds()))
+            .unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.retryable, e.attempts),
+            ("Transport", true, 1)
+        );
+        assert!(e.message.starts_with(&format!("http://{addr}/…: ")), "{e}");
+        assert!(!e.is_throttling());
     }
 
     #[test]
