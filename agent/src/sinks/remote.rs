@@ -3,12 +3,13 @@
 //! daemon scan.
 //!
 //! A configuration problem (no account or region known, no credentials) is an error of
-//! the run ([`AwsError`]: which setting, profile or credential source, and why). A delivery problem (network, throttling, rejected findings) is not: the sink's
+//! the run ([`crate::aws::AwsError`]: which setting, profile or credential source, and
+//! why). A delivery problem (network, throttling, rejected findings) is not: the sink's
 //! summary says what is pending, and the next run delivers it.
 
 use super::{securityhub, ssm_compliance};
 use crate::aws::config::{AwsConfig, SecurityHubConfig};
-use crate::aws::{AwsError, Identity, Session};
+use crate::aws::{Identity, Session};
 use crate::findings::Severity;
 use crate::report::Report;
 use std::collections::BTreeSet;
@@ -95,7 +96,7 @@ pub fn run(
     report: &mut Report,
     cfg: &RemoteConfig<'_>,
     remote: &Remote,
-) -> Result<Option<Identity>, AwsError> {
+) -> Result<Option<Identity>, crate::aws::AwsError> {
     if remote.need() == IdentityNeed::None {
         return Ok(None);
     }
@@ -109,7 +110,7 @@ pub fn run_with(
     report: &mut Report,
     cfg: &RemoteConfig<'_>,
     remote: &Remote,
-) -> Result<Option<Identity>, AwsError> {
+) -> Result<Option<Identity>, crate::aws::AwsError> {
     let need = remote.need();
     if need == IdentityNeed::None {
         return Ok(None);
