@@ -62,7 +62,8 @@ pub enum AwsError {
         #[source]
         source: UrlError,
     },
-    #[error("{service} endpoint in {region}")]
+    /// The partition of `region` has no endpoint of the variant configured.
+    #[error("{service} endpoint")]
     Partition {
         service: &'static str,
         region: String,
