@@ -78,7 +78,7 @@ pub enum ImdsError {
     NoRoleCredentials { role: String },
     #[error(transparent)]
     RoleCredentials(JsonCredentialsError),
-    /// An earlier failure, remembered for [`RETRY_AFTER`] (or for good when disabled).
+    /// An earlier failure, remembered for ten minutes (for good when IMDS is disabled).
     #[error(transparent)]
     Earlier(Arc<ImdsError>),
 }
