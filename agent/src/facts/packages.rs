@@ -239,8 +239,8 @@ mod tests {
                 let field = |k: &str| {
                     stanza
                         .lines()
-                        .filter_map(|l| l.strip_prefix(k))
-                        .last()
+                        .rev()
+                        .find_map(|l| l.strip_prefix(k))
                         .map(str::trim)
                 };
                 let installed = field("Status:")
