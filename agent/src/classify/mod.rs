@@ -132,6 +132,7 @@ pub fn embedded_sources() -> Vec<SourceFile> {
         .map(|(name, text)| SourceFile {
             name: format!("checks/classify/{name}"),
             text: text.to_string(),
+            pre: None,
         })
         .collect()
 }
@@ -813,6 +814,7 @@ mod tests {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            pre: None,
         }
     }
 
