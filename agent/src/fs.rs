@@ -1082,6 +1082,29 @@ pub fn release_free_memory() {
     }
 }
 
+/// Puts the calling thread in the idle I/O scheduling class (`ioprio_set(2)` with
+/// `IOPRIO_WHO_PROCESS`, who 0 = the calling thread, `IOPRIO_CLASS_IDLE`): it then gets disk
+/// time only when no other process wants it. Used by the filesystem walk. Here because
+/// `rustix` has no `ioprio_set`.
+pub fn set_thread_io_idle() -> std::io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const IOPRIO_CLASS_IDLE: libc::c_long = 3;
+    const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
+    // SAFETY: ioprio_set takes three integers; no memory is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0 as libc::c_long,
+            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Reads a configuration file of the machine running the agent (`--config`, catalog and
 /// `checks.d` files, classification rules) with the guarantees of scanned files: regular files
 /// only (a FIFO or `/dev/zero` is an error, never a hang or an endless read: the open is
