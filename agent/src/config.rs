@@ -182,7 +182,8 @@ impl Config {
             .and_then(|s| s.strip_prefix(crate::aws::ssm::PREFIX))
         {
             Some(name) => {
-                let text = crate::aws::ssm::config_parameter(name)?;
+                let text = crate::aws::ssm::config_parameter(name)
+                    .map_err(|e| crate::error_text::chain(&e))?;
                 Config::parse(&text, &format!("{}{name}", crate::aws::ssm::PREFIX))
             }
             None => Config::load(path),

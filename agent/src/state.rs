@@ -587,6 +587,24 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
 /// Replaces a state file atomically and durably (mode 0600). Its directory must be writable
 /// by nobody but root (or this agent's user).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StateError> {
+    write_state(path, data, Durability::Durable)
+}
+
+/// Like [`write_atomic`] for a new file whose loss in a crash is acceptable (a history
+/// record): its data is fsynced before the rename, so after a crash the file is complete or
+/// absent, but the directory is not (that fsync waits for the disk, ~3 ms here).
+pub fn write_record(path: &Path, data: &[u8]) -> Result<(), StateError> {
+    write_state(path, data, Durability::DataOnly)
+}
+
+/// Whether the rename itself is made durable (the directory fsynced).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Durable,
+    DataOnly,
+}
+
+fn write_state(path: &Path, data: &[u8], d: Durability) -> Result<(), StateError> {
     let r = resolve(path, Access::Write)?;
     if let Some(why) = writable_by_others(&r.dir_st) {
         return Err(StateError::ExposedStateFile {
@@ -594,7 +612,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StateError> {
             why,
         });
     }
-    write_resolved(path, r, data, 0o600)
+    write_resolved(path, r, data, 0o600, d)
 }
 
 /// Writes a file a user named (`--output`, `--textfile`, a report) under the rules of the
@@ -603,10 +621,16 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StateError> {
 /// through a link someone other than root could have planted.
 pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), StateError> {
     let r = resolve(path, Access::Write)?;
-    write_resolved(path, r, data, mode)
+    write_resolved(path, r, data, mode, Durability::Durable)
 }
 
-fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<(), StateError> {
+fn write_resolved(
+    path: &Path,
+    r: Resolved,
+    data: &[u8],
+    mode: u32,
+    d: Durability,
+) -> Result<(), StateError> {
     let err = |source| StateError::File {
         access: Access::Write,
         path: path.to_path_buf(),
@@ -646,7 +670,7 @@ fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<()
             }
             File::from(fd).write_all(data).map_err(err)
         }
-        _ => replace(&r, data, mode).map_err(err),
+        _ => replace(&r, data, mode, d).map_err(err),
     }
 }
 
@@ -660,8 +684,9 @@ fn random_hex() -> std::io::Result<String> {
 }
 
 /// Temporary file in the directory, written and fsynced, renamed over the name, then the
-/// directory fsynced. Nothing here opens or renames by a path outside the directory's fd.
-fn replace(r: &Resolved, data: &[u8], mode: u32) -> std::io::Result<()> {
+/// directory fsynced (unless `d` says otherwise). Nothing here opens or renames by a path
+/// outside the directory's fd.
+fn replace(r: &Resolved, data: &[u8], mode: u32, d: Durability) -> std::io::Result<()> {
     let base = &r.name[..r.name.len().min(200)];
     let (fd, tmp) = {
         let mut attempt = 0;
@@ -690,7 +715,9 @@ fn replace(r: &Resolved, data: &[u8], mode: u32) -> std::io::Result<()> {
         f.sync_all()?;
         // both names relative to the same directory descriptor
         rustix::fs::renameat(&r.dir, &tmp, &r.dir, &r.name)?;
-        rustix::fs::fsync(&r.dir)?;
+        if d == Durability::Durable {
+            rustix::fs::fsync(&r.dir)?;
+        }
         Ok(())
     })();
     if res.is_err() {

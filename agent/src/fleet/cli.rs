@@ -95,8 +95,8 @@ pub enum FleetError {
     #[error("{0}")]
     Config(String),
     /// Reading findings from Security Hub failed (session, credentials, API).
-    #[error("{0}")]
-    Aws(String),
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     #[error("{}: {source}", path.display())]
     ReadFindings {
         path: std::path::PathBuf,
@@ -349,7 +349,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
             };
             for r in &regions {
                 let pages = securityhub_read::read(&session, r, &q, &mut |f| input.add(&f))
-                    .map_err(FleetError::Aws)?;
+                    .map_err(|e| FleetError::Aws(e.into()))?;
                 if pages.foreign > 0 {
                     say(&format!(
                         "jikimi: {r}: {} finding(s) that are not Jikimi's were ignored",
@@ -400,7 +400,9 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
                 .map_err(FleetError::Stdout)?;
         }
     }
-    let parameter = |name: &str| crate::aws::ssm::read_parameter(&cfg.aws, name);
+    let parameter = |name: &str| {
+        crate::aws::ssm::read_parameter(&cfg.aws, name).map_err(|e| crate::error_text::chain(&e))
+    };
     let mut failed = Vec::new();
     let mut sums = Vec::new();
     if a.mail {

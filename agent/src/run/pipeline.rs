@@ -99,8 +99,8 @@ pub enum PipelineError {
     Scan(String),
     #[error("scan interrupted by the stop request: not recorded, nothing sent")]
     Interrupted,
-    #[error("{0}")]
-    Remote(String),
+    #[error(transparent)]
+    Remote(#[from] crate::aws::AwsError),
     #[error("cannot write {}: {source}", path.display())]
     Textfile {
         path: PathBuf,
@@ -172,7 +172,7 @@ pub fn pipeline(
             })
             .collect()
     } else {
-        checks.iter().map(|c| evaluate_check(c, &facts)).collect()
+        super::parallel::evaluate_all(&checks, &facts)
     };
     let eval_time = t.elapsed();
     let mut report = assemble(&setup.catalog, &facts, results, started, t);
@@ -245,7 +245,10 @@ pub fn pipeline(
         }
         match crate::sinks::remote::run(&mut report, &cfg.remote(), &remote) {
             Ok(id) => identity = id,
-            Err(e) if out.daemon => (out.log)(&format!("remote sinks skipped: {e}")),
+            Err(e) if out.daemon => (out.log)(&format!(
+                "remote sinks skipped: {}",
+                crate::error_text::chain(&e)
+            )),
             Err(e) => return Err(PipelineError::Remote(e)),
         }
         // 4. history, first: the daily mail reports from it, this scan included
