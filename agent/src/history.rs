@@ -336,7 +336,7 @@ fn name_ms(name: &str) -> Option<u64> {
 pub enum HistoryError {
     /// The state layer (directory, lock, atomic write) failed; its message names the path.
     #[error("{0}")]
-    State(String),
+    State(#[source] crate::state::StateError),
     #[error("cannot encode record: {0}")]
     Encode(#[source] serde_json::Error),
     #[error("cannot list {}: {source}", dir.display())]

@@ -4,6 +4,7 @@
 //! Exit codes: 0 every evaluated check passed, 2 at least one check failed, 1 the run itself
 //! failed (bad arguments, unreadable catalog or configuration, output not writable).
 
+#![forbid(unsafe_code)]
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,

@@ -20,11 +20,15 @@
 //!
 //! Two runs at once never corrupt a file (each writes its own temporary file; the last rename
 //! wins) and never interleave a read-modify-write (an exclusive `flock`, [`lock`]).
+//!
+//! Every system call goes through `rustix` (no `unsafe` here). Errors are [`StateError`]:
+//! which path, which step, and why.
 
-use std::ffi::CString;
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, Stat, CWD};
+use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -35,121 +39,236 @@ pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 /// Symlinks followed while resolving one path (Linux uses 40 too).
 const MAX_SYMLINKS: usize = 40;
 
-fn errno_err() -> std::io::Error {
-    std::io::Error::last_os_error()
+/// Whether a path was being resolved to be read or written (messages say which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        })
+    }
+}
+
+/// Why someone other than root (or the agent's own user) can add, remove or rename entries
+/// of a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// Owned by another user.
+    Owner(u32),
+    /// World-writable without the sticky bit.
+    WorldWritable,
+    /// Writable by a group other than root's, without the sticky bit.
+    Group(u32),
+}
+
+impl fmt::Display for Exposure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exposure::Owner(uid) => write!(f, "owned by uid {uid}"),
+            Exposure::WorldWritable => f.write_str("world-writable"),
+            Exposure::Group(gid) => write!(f, "writable by group {gid}"),
+        }
+    }
+}
+
+/// Why a state file, lock or output could not be used. Every variant names the path.
+/// `Debug` prints the message (a derived one cost 10 KB of binary for 27 variants).
+#[derive(thiserror::Error)]
+pub enum StateError {
+    #[error("cannot {access} an empty path")]
+    EmptyPath { access: Access },
+    /// A system call failed while resolving `path`; `at` is the component it was on.
+    #[error("cannot {access} {}: {at}: {source}", path.display())]
+    Resolve {
+        access: Access,
+        path: PathBuf,
+        at: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to {access} {}: {} is a symlink owned by uid {uid} (neither root nor this \
+         agent), which could have been planted to redirect the {access}",
+        path.display(),
+        link.display()
+    )]
+    ForeignSymlink {
+        access: Access,
+        path: PathBuf,
+        link: PathBuf,
+        uid: u32,
+    },
+    #[error(
+        "refusing to {access} {}: {} is a symlink in {}, a directory {why}: someone other than \
+         root could have planted it",
+        path.display(),
+        link.display(),
+        dir.display()
+    )]
+    ExposedSymlink {
+        access: Access,
+        path: PathBuf,
+        link: PathBuf,
+        dir: PathBuf,
+        why: Exposure,
+    },
+    #[error("cannot {access} {}: too many levels of symbolic links", path.display())]
+    SymlinkLoop { access: Access, path: PathBuf },
+    #[error("cannot {access} {}: empty symlink {}", path.display(), link.display())]
+    EmptySymlink {
+        access: Access,
+        path: PathBuf,
+        link: PathBuf,
+    },
+    #[error("cannot {access} {}: it is a directory", path.display())]
+    IsDirectory { access: Access, path: PathBuf },
+    #[error("cannot {access} {}: {} is not a directory", path.display(), component.display())]
+    NotADirectory {
+        access: Access,
+        path: PathBuf,
+        component: PathBuf,
+    },
+    #[error(
+        "cannot {access} {}: {} changed while being resolved",
+        path.display(),
+        component.display()
+    )]
+    Changed {
+        access: Access,
+        path: PathBuf,
+        component: PathBuf,
+    },
+    #[error("cannot create state directory {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to use state directory {}: it is {why} (only root may be able to write it)",
+        dir.display()
+    )]
+    UntrustedDir { dir: PathBuf, why: Exposure },
+    #[error("cannot open state directory {}: {source}", dir.display())]
+    OpenDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state directory {} is not a directory", dir.display())]
+    DirNotADirectory { dir: PathBuf },
+    #[error("state directory {} does not exist", dir.display())]
+    NoDir { dir: PathBuf },
+    #[error("cannot open lock file {}: {source}", path.display())]
+    OpenLock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("lock file {} is not a regular file", path.display())]
+    LockNotRegular { path: PathBuf },
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is held by another jikimi run for over {secs} s", path.display())]
+    Held { path: PathBuf, secs: u64 },
+    #[error("stopped waiting for {}: shutting down", path.display())]
+    Cancelled { path: PathBuf },
+    /// Opening, reading or writing the final file failed.
+    #[error("cannot {access} {}: {source}", path.display())]
+    File {
+        access: Access,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: not a regular file", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("cannot read {}: larger than {limit} bytes", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("refusing to write state file {}: its directory is {why}", path.display())]
+    ExposedStateFile { path: PathBuf, why: Exposure },
+    #[error(
+        "refusing to write {}: not a regular file, in a directory {why}",
+        path.display()
+    )]
+    ExposedSpecial { path: PathBuf, why: Exposure },
+    #[error("cannot write {}: it changed while being opened", path.display())]
+    ChangedWhileOpening { path: PathBuf },
+}
+
+impl fmt::Debug for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 fn euid() -> u32 {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
-fn c(name: &[u8]) -> Result<CString, std::io::Error> {
-    CString::new(name).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
+fn fstat(fd: &OwnedFd) -> std::io::Result<Stat> {
+    Ok(rustix::fs::fstat(fd)?)
 }
 
-fn fstat(fd: &OwnedFd) -> std::io::Result<libc::stat> {
-    // SAFETY: zeroed is a valid stat; fd is open.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
-        return Err(errno_err());
-    }
-    Ok(st)
+fn fstatat(dir: &OwnedFd, name: &[u8]) -> std::io::Result<Stat> {
+    Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
 }
 
-fn fstatat(dir: &OwnedFd, name: &[u8]) -> std::io::Result<libc::stat> {
-    let n = c(name)?;
-    // SAFETY: as above; `n` is NUL-terminated.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            n.as_ptr(),
-            &mut st,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    } < 0
-    {
-        return Err(errno_err());
-    }
-    Ok(st)
-}
-
-fn openat(dir: Option<&OwnedFd>, name: &[u8], flags: i32, mode: u32) -> std::io::Result<OwnedFd> {
-    let n = c(name)?;
-    let d = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
-    // SAFETY: valid C string and directory descriptor; we own the returned descriptor.
-    let fd = unsafe { libc::openat(d, n.as_ptr(), flags | libc::O_CLOEXEC, mode) };
-    if fd < 0 {
-        return Err(errno_err());
-    }
-    // SAFETY: fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// `openat(2)` relative to `dir` (the working directory when `None`), always `O_CLOEXEC`.
+fn openat(
+    dir: Option<&OwnedFd>,
+    name: &[u8],
+    flags: OFlags,
+    mode: u32,
+) -> std::io::Result<OwnedFd> {
+    let (flags, mode) = (flags | OFlags::CLOEXEC, Mode::from_raw_mode(mode));
+    Ok(match dir {
+        Some(d) => rustix::fs::openat(d, name, flags, mode)?,
+        None => rustix::fs::openat(CWD, name, flags, mode)?,
+    })
 }
 
 fn open_dir_at(dir: Option<&OwnedFd>, name: &[u8]) -> std::io::Result<OwnedFd> {
     openat(
         dir,
         name,
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
         0,
     )
 }
 
 fn readlinkat(dir: &OwnedFd, name: &[u8]) -> std::io::Result<Vec<u8>> {
-    let n = c(name)?;
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: buf is valid for its length.
-    let r = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            n.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if r < 0 {
-        return Err(errno_err());
-    }
-    buf.truncate(r as usize);
-    Ok(buf)
+    Ok(rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes())
 }
 
 fn on_procfs(dir: &OwnedFd) -> bool {
-    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-    // SAFETY: zeroed statfs is valid; dir is open.
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatfs(dir.as_raw_fd(), &mut s) } != 0 {
-        return false;
-    }
-    #[allow(
-        clippy::unnecessary_cast,
-        reason = "f_type's width differs by architecture"
-    )]
-    let magic = s.f_type as i64;
-    magic == PROC_SUPER_MAGIC
+    rustix::fs::fstatfs(dir).is_ok_and(|s| s.f_type == rustix::fs::PROC_SUPER_MAGIC)
 }
 
-fn is_type(st: &libc::stat, t: u32) -> bool {
-    st.st_mode & libc::S_IFMT == t
+fn is_type(st: &Stat, t: FileType) -> bool {
+    FileType::from_raw_mode(st.st_mode) == t
 }
 
 /// Why someone other than root (or the agent's own user) can add, remove or rename entries
 /// of a directory; `None` when nobody else can. A sticky directory protects entries owned by
 /// root or us from everyone else (`/tmp`).
-pub fn writable_by_others(st: &libc::stat) -> Option<String> {
+fn writable_by_others(st: &Stat) -> Option<Exposure> {
     let me = euid();
     if st.st_uid != 0 && st.st_uid != me {
-        return Some(format!("owned by uid {}", st.st_uid));
+        return Some(Exposure::Owner(st.st_uid));
     }
-    if st.st_mode & libc::S_ISVTX != 0 {
+    if st.st_mode & 0o1000 != 0 {
         return None;
     }
     if st.st_mode & 0o002 != 0 {
-        return Some("world-writable".into());
+        return Some(Exposure::WorldWritable);
     }
     if st.st_mode & 0o020 != 0 && st.st_gid != 0 {
-        return Some(format!("writable by group {}", st.st_gid));
+        return Some(Exposure::Group(st.st_gid));
     }
     None
 }
@@ -157,12 +276,12 @@ pub fn writable_by_others(st: &libc::stat) -> Option<String> {
 /// A path resolved to its directory (an open descriptor) and final name.
 struct Resolved {
     dir: OwnedFd,
-    dir_st: libc::stat,
+    dir_st: Stat,
     /// The directory as a path, for messages.
     dir_shown: PathBuf,
     name: Vec<u8>,
     /// The final entry's `lstat`; `None` when it does not exist. Never a symlink.
-    st: Option<libc::stat>,
+    st: Option<Stat>,
 }
 
 impl Resolved {
@@ -173,11 +292,10 @@ impl Resolved {
 
 /// Resolves `path` one component at a time, following only symlinks nobody else could have
 /// planted (see the module documentation); a final symlink is followed under the same rule.
-fn resolve(path: &Path) -> Result<Resolved, String> {
-    let shown = path.display();
+fn resolve(path: &Path, access: Access) -> Result<Resolved, StateError> {
     let bytes = path.as_os_str().as_bytes();
     if bytes.is_empty() {
-        return Err("empty path".into());
+        return Err(StateError::EmptyPath { access });
     }
     let mut todo: Vec<Vec<u8>> = bytes
         .split(|&b| b == b'/')
@@ -185,27 +303,32 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
         .map(<[u8]>::to_vec)
         .collect();
     todo.reverse();
-    let io = |what: &str, e: std::io::Error| format!("cannot write {shown}: {what}: {e}");
+    let io = |at: &dyn fmt::Display, source: std::io::Error| StateError::Resolve {
+        access,
+        path: path.to_path_buf(),
+        at: at.to_string(),
+        source,
+    };
     let (mut cur, mut cur_shown) = if bytes[0] == b'/' {
         (
-            open_dir_at(None, b"/").map_err(|e| io("/", e))?,
+            open_dir_at(None, b"/").map_err(|e| io(&"/", e))?,
             PathBuf::from("/"),
         )
     } else {
         (
-            open_dir_at(None, b".").map_err(|e| io(".", e))?,
+            open_dir_at(None, b".").map_err(|e| io(&".", e))?,
             PathBuf::new(),
         )
     };
-    let mut cur_st = fstat(&cur).map_err(|e| io("directory", e))?;
+    let mut cur_st = fstat(&cur).map_err(|e| io(&"directory", e))?;
     let mut links = 0;
     while let Some(comp) = todo.pop() {
         if comp == b"." {
             continue;
         }
         if comp == b".." {
-            cur = open_dir_at(Some(&cur), b"..").map_err(|e| io("..", e))?;
-            cur_st = fstat(&cur).map_err(|e| io("..", e))?;
+            cur = open_dir_at(Some(&cur), b"..").map_err(|e| io(&"..", e))?;
+            cur_st = fstat(&cur).map_err(|e| io(&"..", e))?;
             if !cur_shown.pop() || cur_shown.as_os_str().is_empty() {
                 cur_shown.push("..");
             }
@@ -215,7 +338,7 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
         let here = cur_shown.join(std::ffi::OsStr::from_bytes(&comp));
         let st = match fstatat(&cur, &comp) {
             Ok(st) => st,
-            Err(e) if last && e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if last && e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Resolved {
                     dir: cur,
                     dir_st: cur_st,
@@ -224,37 +347,38 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                     st: None,
                 });
             }
-            Err(e) => return Err(io(&here.display().to_string(), e)),
+            Err(e) => return Err(io(&here.display(), e)),
         };
-        if is_type(&st, libc::S_IFLNK) {
+        if is_type(&st, FileType::Symlink) {
             if st.st_uid != 0 && st.st_uid != euid() {
-                return Err(format!(
-                    "refusing to write {shown}: {} is a symlink owned by uid {} (neither root \
-                     nor this agent), which could have been planted to redirect the write",
-                    here.display(),
-                    st.st_uid
-                ));
+                return Err(StateError::ForeignSymlink {
+                    access,
+                    path: path.to_path_buf(),
+                    link: here,
+                    uid: st.st_uid,
+                });
             }
             if let Some(why) = writable_by_others(&cur_st) {
-                return Err(format!(
-                    "refusing to write {shown}: {} is a symlink in {}, a directory {why}: \
-                     someone other than root could have planted it",
-                    here.display(),
-                    if cur_shown.as_os_str().is_empty() {
-                        Path::new(".")
+                return Err(StateError::ExposedSymlink {
+                    access,
+                    path: path.to_path_buf(),
+                    link: here,
+                    dir: if cur_shown.as_os_str().is_empty() {
+                        PathBuf::from(".")
                     } else {
-                        &cur_shown
-                    }
-                    .display()
-                ));
+                        cur_shown
+                    },
+                    why,
+                });
             }
             links += 1;
             if links > MAX_SYMLINKS {
-                return Err(format!(
-                    "cannot write {shown}: too many levels of symbolic links"
-                ));
+                return Err(StateError::SymlinkLoop {
+                    access,
+                    path: path.to_path_buf(),
+                });
             }
-            let target = readlinkat(&cur, &comp).map_err(|e| io(&here.display().to_string(), e))?;
+            let target = readlinkat(&cur, &comp).map_err(|e| io(&here.display(), e))?;
             // `/dev/stdout` -> `/proc/self/fd/1` -> `pipe:[123]`: a kernel "magic" link to an
             // open file that no path names. Only the kernel can follow it; it is trusted by
             // the checks above (procfs, owned by us) and written in place (no rename).
@@ -268,8 +392,8 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 });
             }
             if target.first() == Some(&b'/') {
-                cur = open_dir_at(None, b"/").map_err(|e| io("/", e))?;
-                cur_st = fstat(&cur).map_err(|e| io("/", e))?;
+                cur = open_dir_at(None, b"/").map_err(|e| io(&"/", e))?;
+                cur_st = fstat(&cur).map_err(|e| io(&"/", e))?;
                 cur_shown = PathBuf::from("/");
             }
             let mut parts: Vec<Vec<u8>> = target
@@ -278,15 +402,19 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 .map(<[u8]>::to_vec)
                 .collect();
             if parts.is_empty() && target.first() != Some(&b'/') {
-                return Err(format!(
-                    "cannot write {shown}: empty symlink {}",
-                    here.display()
-                ));
+                return Err(StateError::EmptySymlink {
+                    access,
+                    path: path.to_path_buf(),
+                    link: here,
+                });
             }
             parts.reverse();
             todo.extend(parts);
             if todo.is_empty() {
-                return Err(format!("cannot write {shown}: it is a directory"));
+                return Err(StateError::IsDirectory {
+                    access,
+                    path: path.to_path_buf(),
+                });
             }
             continue;
         }
@@ -299,63 +427,65 @@ fn resolve(path: &Path) -> Result<Resolved, String> {
                 st: Some(st),
             });
         }
-        if !is_type(&st, libc::S_IFDIR) {
-            return Err(format!(
-                "cannot write {shown}: {} is not a directory",
-                here.display()
-            ));
+        if !is_type(&st, FileType::Directory) {
+            return Err(StateError::NotADirectory {
+                access,
+                path: path.to_path_buf(),
+                component: here,
+            });
         }
         cur = open_dir_at(Some(&cur), &comp).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                format!(
-                    "cannot write {shown}: {} changed while being resolved",
-                    here.display()
-                )
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                StateError::Changed {
+                    access,
+                    path: path.to_path_buf(),
+                    component: here.clone(),
+                }
             } else {
-                io(&here.display().to_string(), e)
+                io(&here.display(), e)
             }
         })?;
-        cur_st = fstat(&cur).map_err(|e| io(&here.display().to_string(), e))?;
+        cur_st = fstat(&cur).map_err(|e| io(&here.display(), e))?;
         cur_shown = here;
     }
-    Err(format!("cannot write {shown}: it is a directory"))
+    Err(StateError::IsDirectory {
+        access,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Creates the directory (mode 0700: state names the host's findings) if missing, and checks
 /// that nobody but root (or this agent's user) can write it or any link on the way to it.
-pub fn ensure_dir(dir: &Path) -> Result<(), String> {
+pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
     fs_create(dir)?;
     trusted_dir(dir).map(|_| ())
 }
 
-fn fs_create(dir: &Path) -> Result<(), String> {
+fn fs_create(dir: &Path) -> Result<(), StateError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| format!("cannot create state directory {}: {e}", dir.display()))
+        .map_err(|source| StateError::CreateDir {
+            dir: dir.to_path_buf(),
+            source,
+        })
 }
 
 /// Opens a state directory that nobody else can write.
-fn trusted_dir(dir: &Path) -> Result<OwnedFd, String> {
-    let r = resolve(dir)?;
+fn trusted_dir(dir: &Path) -> Result<OwnedFd, StateError> {
+    let r = resolve(dir, Access::Write)?;
     let shown = r.shown();
     match r.st {
-        Some(st) if is_type(&st, libc::S_IFDIR) => {
+        Some(st) if is_type(&st, FileType::Directory) => {
             if let Some(why) = writable_by_others(&st) {
-                return Err(format!(
-                    "refusing to use state directory {}: it is {why} (only root may be able to write it)",
-                    shown.display()
-                ));
+                return Err(StateError::UntrustedDir { dir: shown, why });
             }
             open_dir_at(Some(&r.dir), &r.name)
-                .map_err(|e| format!("cannot open state directory {}: {e}", shown.display()))
+                .map_err(|source| StateError::OpenDir { dir: shown, source })
         }
-        Some(_) => Err(format!("{} is not a directory", shown.display())),
-        None => Err(format!(
-            "state directory {} does not exist",
-            shown.display()
-        )),
+        Some(_) => Err(StateError::DirNotADirectory { dir: shown }),
+        None => Err(StateError::NoDir { dir: shown }),
     }
 }
 
@@ -368,67 +498,66 @@ pub struct Lock {
 
 /// Takes the exclusive lock `dir/name`, waiting up to `wait` for another run to finish (or
 /// until cancellation is requested, [`crate::cancel`]).
-pub fn lock(dir: &Path, name: &str, wait: Duration) -> Result<Lock, String> {
+pub fn lock(dir: &Path, name: &str, wait: Duration) -> Result<Lock, StateError> {
     fs_create(dir)?;
     let d = trusted_dir(dir)?;
     let path = dir.join(name);
+    let open_err = |source| StateError::OpenLock {
+        path: path.clone(),
+        source,
+    };
     let fd = openat(
         Some(&d),
         name.as_bytes(),
-        libc::O_WRONLY | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK,
         0o600,
     )
-    .map_err(|e| format!("cannot open lock file {}: {e}", path.display()))?;
-    let st = fstat(&fd).map_err(|e| format!("cannot open lock file {}: {e}", path.display()))?;
-    if !is_type(&st, libc::S_IFREG) {
-        return Err(format!(
-            "lock file {} is not a regular file",
-            path.display()
-        ));
+    .map_err(open_err)?;
+    let st = fstat(&fd).map_err(open_err)?;
+    if !is_type(&st, FileType::RegularFile) {
+        return Err(StateError::LockNotRegular { path });
     }
     let file = File::from(fd);
     let start = Instant::now();
     loop {
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(Lock { _file: file, path });
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(format!("cannot lock {}: {err}", path.display()));
+        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Lock { _file: file, path }),
+            Err(rustix::io::Errno::WOULDBLOCK) => {}
+            Err(e) => {
+                return Err(StateError::Lock {
+                    path,
+                    source: e.into(),
+                })
+            }
         }
         if start.elapsed() >= wait {
-            return Err(format!(
-                "{} is held by another jikimi run for over {} s",
-                path.display(),
-                wait.as_secs()
-            ));
+            return Err(StateError::Held {
+                path,
+                secs: wait.as_secs(),
+            });
         }
         if !crate::cancel::sleep(Duration::from_millis(50)) {
-            return Err(format!(
-                "stopped waiting for {}: shutting down",
-                path.display()
-            ));
+            return Err(StateError::Cancelled { path });
         }
     }
 }
 
 /// Reads a state file; `Ok(None)` when it does not exist yet. Never follows a link someone
 /// else could have planted, never blocks on a FIFO, and reads at most [`MAX_STATE_BYTES`].
-pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let r = match resolve(path) {
-        Ok(r) => r,
-        Err(e) => return Err(e.replacen("cannot write", "cannot read", 1)),
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    let r = resolve(path, Access::Read)?;
+    let err = |source| StateError::File {
+        access: Access::Read,
+        path: path.to_path_buf(),
+        source,
     };
-    let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     if r.st.is_none() {
         return Ok(None);
     }
     let fd = match openat(
         Some(&r.dir),
         &r.name,
-        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY,
         0,
     ) {
         Ok(fd) => fd,
@@ -436,11 +565,10 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
         Err(e) => return Err(err(e)),
     };
     let st = fstat(&fd).map_err(err)?;
-    if !is_type(&st, libc::S_IFREG) {
-        return Err(format!(
-            "cannot read {}: not a regular file",
-            path.display()
-        ));
+    if !is_type(&st, FileType::RegularFile) {
+        return Err(StateError::NotRegular {
+            path: path.to_path_buf(),
+        });
     }
     let mut buf = Vec::new();
     File::from(fd)
@@ -448,24 +576,24 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
         .read_to_end(&mut buf)
         .map_err(err)?;
     if buf.len() as u64 > MAX_STATE_BYTES {
-        return Err(format!(
-            "cannot read {}: larger than {MAX_STATE_BYTES} bytes",
-            path.display()
-        ));
+        return Err(StateError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_STATE_BYTES,
+        });
     }
     Ok(Some(buf))
 }
 
 /// Replaces a state file atomically and durably (mode 0600). Its directory must be writable
 /// by nobody but root (or this agent's user).
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StateError> {
     write_state(path, data, Durability::Durable)
 }
 
 /// Like [`write_atomic`] for a new file whose loss in a crash is acceptable (a history
 /// record): its data is fsynced before the rename, so after a crash the file is complete or
 /// absent, but the directory is not (that fsync waits for the disk, ~3 ms here).
-pub fn write_record(path: &Path, data: &[u8]) -> Result<(), String> {
+pub fn write_record(path: &Path, data: &[u8]) -> Result<(), StateError> {
     write_state(path, data, Durability::DataOnly)
 }
 
@@ -476,13 +604,13 @@ enum Durability {
     DataOnly,
 }
 
-fn write_state(path: &Path, data: &[u8], d: Durability) -> Result<(), String> {
-    let r = resolve(path)?;
+fn write_state(path: &Path, data: &[u8], d: Durability) -> Result<(), StateError> {
+    let r = resolve(path, Access::Write)?;
     if let Some(why) = writable_by_others(&r.dir_st) {
-        return Err(format!(
-            "refusing to write state file {}: its directory is {why}",
-            r.shown().display()
-        ));
+        return Err(StateError::ExposedStateFile {
+            path: r.shown(),
+            why,
+        });
     }
     write_resolved(path, r, data, 0o600, d)
 }
@@ -491,8 +619,8 @@ fn write_state(path: &Path, data: &[u8], d: Durability) -> Result<(), String> {
 /// module documentation: atomically when it is a regular file or does not exist yet (with
 /// `mode` for the new file), in place when it is a device or FIFO (`/dev/null`), never
 /// through a link someone other than root could have planted.
-pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
-    let r = resolve(path)?;
+pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), StateError> {
+    let r = resolve(path, Access::Write)?;
     write_resolved(path, r, data, mode, Durability::Durable)
 }
 
@@ -502,40 +630,43 @@ fn write_resolved(
     data: &[u8],
     mode: u32,
     d: Durability,
-) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+) -> Result<(), StateError> {
+    let err = |source| StateError::File {
+        access: Access::Write,
+        path: path.to_path_buf(),
+        source,
+    };
     match r.st {
-        Some(st) if is_type(&st, libc::S_IFDIR) => Err(format!(
-            "cannot write {}: it is a directory",
-            path.display()
-        )),
-        Some(st) if !is_type(&st, libc::S_IFREG) => {
+        Some(st) if is_type(&st, FileType::Directory) => Err(StateError::IsDirectory {
+            access: Access::Write,
+            path: path.to_path_buf(),
+        }),
+        Some(st) if !is_type(&st, FileType::RegularFile) => {
             if let Some(why) = writable_by_others(&r.dir_st) {
-                return Err(format!(
-                    "refusing to write {}: not a regular file, in a directory {why}",
-                    path.display()
-                ));
+                return Err(StateError::ExposedSpecial {
+                    path: path.to_path_buf(),
+                    why,
+                });
             }
             // O_NONBLOCK: a FIFO without a reader is an error, not a hang. A procfs magic link
             // (see `resolve`) is the one link opened by the kernel.
-            let follow = if is_type(&st, libc::S_IFLNK) {
-                0
+            let follow = if is_type(&st, FileType::Symlink) {
+                OFlags::empty()
             } else {
-                libc::O_NOFOLLOW
+                OFlags::NOFOLLOW
             };
             let fd = openat(
                 Some(&r.dir),
                 &r.name,
-                libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY | follow,
+                OFlags::WRONLY | OFlags::NONBLOCK | OFlags::NOCTTY | follow,
                 0,
             )
             .map_err(err)?;
             let now = fstat(&fd).map_err(err)?;
-            if is_type(&now, libc::S_IFREG) {
-                return Err(format!(
-                    "cannot write {}: it changed while being opened",
-                    path.display()
-                ));
+            if is_type(&now, FileType::RegularFile) {
+                return Err(StateError::ChangedWhileOpening {
+                    path: path.to_path_buf(),
+                });
             }
             File::from(fd).write_all(data).map_err(err)
         }
@@ -567,7 +698,7 @@ fn replace(r: &Resolved, data: &[u8], mode: u32, d: Durability) -> std::io::Resu
             match openat(
                 Some(&r.dir),
                 &tmp,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
                 mode,
             ) {
                 Ok(fd) => break (fd, tmp),
@@ -578,33 +709,20 @@ fn replace(r: &Resolved, data: &[u8], mode: u32, d: Durability) -> std::io::Resu
             }
         }
     };
-    let tmp_c = c(&tmp)?;
-    let name_c = c(&r.name)?;
     let res = (|| -> std::io::Result<()> {
         let mut f = File::from(fd);
         f.write_all(data)?;
         f.sync_all()?;
-        // SAFETY: both names are NUL-terminated and relative to the same directory fd.
-        if unsafe {
-            libc::renameat(
-                r.dir.as_raw_fd(),
-                tmp_c.as_ptr(),
-                r.dir.as_raw_fd(),
-                name_c.as_ptr(),
-            )
-        } < 0
-        {
-            return Err(errno_err());
-        }
-        // SAFETY: fsync of a directory descriptor we own.
-        if d == Durability::Durable && unsafe { libc::fsync(r.dir.as_raw_fd()) } < 0 {
-            return Err(errno_err());
+        // both names relative to the same directory descriptor
+        rustix::fs::renameat(&r.dir, &tmp, &r.dir, &r.name)?;
+        if d == Durability::Durable {
+            rustix::fs::fsync(&r.dir)?;
         }
         Ok(())
     })();
     if res.is_err() {
-        // SAFETY: unlink by name relative to the directory fd; harmless if already gone.
-        unsafe { libc::unlinkat(r.dir.as_raw_fd(), tmp_c.as_ptr(), 0) };
+        // harmless if already gone (renamed)
+        let _ = rustix::fs::unlinkat(&r.dir, &tmp, AtFlags::empty());
     }
     res
 }
@@ -626,8 +744,7 @@ mod tests {
             .is_char_device());
         let t = tempfile::tempdir().unwrap();
         let fifo = t.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
         // no reader: an error, never a hang, and the FIFO stays a FIFO
         assert!(write_file(&fifo, b"x", 0o644).is_err());
         assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
@@ -656,9 +773,8 @@ mod tests {
     /// `--output /dev/stdout` into a pipe: /dev/stdout -> /proc/self/fd/1 -> pipe:[N].
     #[test]
     fn writes_through_proc_fd_magic_links_to_a_pipe() {
-        let mut fds = [0; 2];
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        use std::os::fd::AsRawFd;
+        let (r, w) = rustix::pipe::pipe().unwrap();
         let p = PathBuf::from(format!("/proc/self/fd/{}", w.as_raw_fd()));
         write_file(&p, b"through the pipe", 0o644).unwrap();
         drop(w);
@@ -684,7 +800,9 @@ mod tests {
         );
         // flock locks belong to the open file description: a second open in the same
         // process conflicts like another process would.
-        let e = lock(&dir, "s.lock", Duration::from_millis(120)).unwrap_err();
+        let e = lock(&dir, "s.lock", Duration::from_millis(120))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("held by another"), "{e}");
         drop(l);
         lock(&dir, "s.lock", Duration::from_millis(120)).unwrap();
@@ -719,11 +837,15 @@ mod tests {
         let prom = dir.join("jikimi.prom");
         symlink(&victim, &prom).unwrap();
         lchown(&prom, 65534);
-        let e = write_file(&prom, b"metrics", 0o644).unwrap_err();
+        let e = write_file(&prom, b"metrics", 0o644)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("owned by uid 65534"), "{e}");
         // even a root-owned link is refused in a directory another user can write
         lchown(&prom, 0);
-        let e = write_file(&prom, b"metrics", 0o644).unwrap_err();
+        let e = write_file(&prom, b"metrics", 0o644)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("symlink") && e.contains("owned by uid 65534"),
             "{e}"
@@ -738,23 +860,29 @@ mod tests {
         let via = t2.path().join("via");
         symlink(&dir, &via).unwrap();
         lchown(&via, 65534);
-        let e = write_file(&via.join("x.prom"), b"m", 0o644).unwrap_err();
+        let e = write_file(&via.join("x.prom"), b"m", 0o644)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("owned by uid 65534"), "{e}");
         // a plain file in that directory is fine: temp + rename within it cannot be redirected
         fs::remove_file(&prom).unwrap();
         write_file(&prom, b"metrics", 0o644).unwrap();
         assert_eq!(fs::read_to_string(&prom).unwrap(), "metrics");
         // ... but a state file there is refused: another user could feed us our state
-        let e = write_atomic(&dir.join("state.json"), b"{}").unwrap_err();
+        let e = write_atomic(&dir.join("state.json"), b"{}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("owned by uid 65534"), "{e}");
-        let e = lock(&dir, "x.lock", Duration::from_millis(10)).unwrap_err();
+        let e = lock(&dir, "x.lock", Duration::from_millis(10))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("owned by uid 65534"), "{e}");
         // a world-writable directory without the sticky bit is the same
         let t3 = tempfile::tempdir().unwrap();
         fs::set_permissions(t3.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let l = t3.path().join("out.json");
         symlink(&victim, &l).unwrap();
-        let e = write_file(&l, b"x", 0o644).unwrap_err();
+        let e = write_file(&l, b"x", 0o644).unwrap_err().to_string();
         assert!(e.contains("world-writable"), "{e}");
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     }

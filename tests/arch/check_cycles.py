@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Fails on any dependency cycle between the modules of agent/src (issue #14: layers point down).
+"""Fails on any dependency cycle between the modules of agent/src and agent/fs/src (issue #14:
+layers point down).
 
 The graph is built from the source text, for each crate of agent/ (the library rooted at
-agent/src/lib.rs and the binary rooted at agent/src/main.rs) separately:
+agent/src/lib.rs, the binary rooted at agent/src/main.rs, and the `jikimi-fs` library rooted at
+agent/fs/src/lib.rs) separately:
 
 * every path that starts with `crate::`, `super::` or `self::` (in `use` trees, expanded, and
   in expressions and types), and every `use` of a child module by its bare name, is resolved to
@@ -15,6 +17,10 @@ agent/src/lib.rs and the binary rooted at agent/src/main.rs) separately:
   - files: an edge between two files, except between a file and a module that contains it
     (`facts/sshd/mod.rs` and `facts/sshd/eval.rs` are one unit: a parent re-exports its
     children, children use the parent's shared types).
+
+Between the crates, `jikimi-fs` sits below `jikimi`: the check fails when agent/fs/Cargo.toml
+names `jikimi` in any dependency table or agent/fs/src names a `jikimi::` path (cargo refuses
+a cycle of normal dependencies, but not one through dev-dependencies or a path written out).
 
 Each cycle (strongly connected component) is printed with one cycle through it and, for
 every edge of that cycle, the first place that makes it (file:line: path). Exit status 1 when
@@ -32,6 +38,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "agent" / "src"
+FS_SRC = REPO / "agent" / "fs" / "src"
+FS_MANIFEST = REPO / "agent" / "fs" / "Cargo.toml"
 
 
 def strip_code(text: str) -> str:
@@ -306,11 +314,39 @@ def check(name: str, edges: dict, evidence: dict, show) -> int:
     return len(comps)
 
 
+def fs_names_the_agent() -> list[str]:
+    """Places where jikimi-fs depends on jikimi (a crate-level cycle): manifest and source."""
+    import tomllib
+
+    found = []
+    manifest = tomllib.loads(FS_MANIFEST.read_text())
+    tables = [manifest]
+    tables += list(manifest.get("target", {}).values())
+    for t in tables:
+        for section in ("dependencies", "dev-dependencies", "build-dependencies"):
+            for name, spec in t.get(section, {}).items():
+                package = spec.get("package", name) if isinstance(spec, dict) else name
+                if package == "jikimi":
+                    found.append(f"{FS_MANIFEST.relative_to(REPO)}: [{section}] {name}")
+    for f in sorted(FS_SRC.rglob("*.rs")):
+        text = strip_code(f.read_text())
+        for m in re.finditer(r"(?<![\w:])(?:::)?jikimi\s*::", text):
+            line = text.count("\n", 0, m.start()) + 1
+            found.append(f"{f.relative_to(REPO)}:{line}: jikimi::")
+    return found
+
+
 def main() -> int:
     lib = Crate(SRC / "lib.rs", set())
     binary = Crate(SRC / "main.rs", set())
+    fs = Crate(FS_SRC / "lib.rs", set())
     total = 0
-    for cname, crate in (("lib", lib), ("bin", binary)):
+    up = fs_names_the_agent()
+    for place in up:
+        print(f"CYCLE (crates): jikimi-fs -> jikimi: {place}")
+    print(f"crates: jikimi -> jikimi-fs, {len(up)} edges back from jikimi-fs to jikimi")
+    total += len(up)
+    for cname, crate in (("lib", lib), ("bin", binary), ("fs", fs)):
         top_edges, top_ev = defaultdict(set), {}
         file_edges, file_ev = defaultdict(set), {}
         for a, b, f, line, p in crate.references():
@@ -325,7 +361,8 @@ def main() -> int:
             for a in sorted(top_edges):
                 print(f"{cname}: {a} -> {', '.join(sorted(top_edges[a]))}")
         top = check(f"{cname}, top-level modules", top_edges, top_ev, lambda x: x)
-        files = check(f"{cname}, files", file_edges, file_ev, lambda x: str(crate.files[x].relative_to(SRC)))
+        src = crate.root_file.parent
+        files = check(f"{cname}, files", file_edges, file_ev, lambda x: str(crate.files[x].relative_to(src)))
         print(f"{cname}: {len(crate.files)} module files, {top} cycles between top-level modules, {files} between files")
         total += top + files
     print(f"arch: {0 if total else 1} passed, {1 if total else 0} failed ({total} module cycles)")

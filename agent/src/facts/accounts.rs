@@ -129,7 +129,6 @@ pub struct Accounts {
     pub uid_min: u32,
 }
 
-/// A line that could not be parsed: file, line, reason.
 /// A malformed passwd, shadow or group line, naming the file and the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -160,20 +159,49 @@ fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
 }
 
+/// An account file as the C library's `files` backend reads it (`getpwnam`, `getgrgid`,
+/// `getgrouplist`: what sshd's `Match User`/`Group` and `~` see), and what the account
+/// checks object to in it. The one parser of /etc/passwd, /etc/group and /etc/shadow: the
+/// account facts reject a file with any malformed line ([`Parsed::strict`]); the sshd
+/// evaluator looks entries up as glibc does, skipping what glibc skips.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<T> {
+    /// What the lookups find, in file order. glibc needs the name, the password field and
+    /// numeric ids; fields missing after those read as empty, and extra colons belong to the
+    /// last field (the shell, the member list). So a line can be an entry and malformed.
+    pub entries: Vec<T>,
+    /// Lines that are not well-formed (wrong field count, an id that is not a number), one
+    /// error per line, in file order.
+    pub malformed: Vec<RecordError>,
+    /// Legacy NIS `+`/`-` lines (line numbers): never entries (glibc's lookups skip them).
+    pub nis: Vec<u32>,
+}
+
+impl<T> Parsed<T> {
+    /// The entries and NIS lines of a well-formed file; otherwise the error the account
+    /// checks report: the first line with a wrong field count, else the first id that is not
+    /// a number.
+    pub fn strict(mut self) -> Result<(Vec<T>, Vec<u32>), RecordError> {
+        if self.malformed.is_empty() {
+            return Ok((self.entries, self.nis));
+        }
+        let i = self
+            .malformed
+            .iter()
+            .position(|e| matches!(e, RecordError::FieldCount { .. }))
+            .unwrap_or(0);
+        Err(self.malformed.swap_remove(i))
+    }
+}
+
 /// The colon-separated records of an account file: (line number, fields), plus the line
-/// numbers of legacy NIS `+`/`-` entries. A record with a field count outside `min..=max` is
-/// an error naming the line (`expected` is what the message says was expected).
+/// numbers of legacy NIS `+`/`-` entries. Blank lines and `#` comments are skipped (as glibc
+/// does); a trailing carriage return is dropped.
 #[allow(
     clippy::type_complexity,
     reason = "a private helper returning two parallel lists"
 )]
-fn records<'a>(
-    text: &'a str,
-    file: &str,
-    min: usize,
-    max: usize,
-    expected: usize,
-) -> Result<(Vec<(u32, Vec<&'a str>)>, Vec<u32>), RecordError> {
+fn records(text: &str) -> (Vec<(u32, Vec<&str>)>, Vec<u32>) {
     let mut out = Vec::new();
     let mut nis = Vec::new();
     for (n, l) in lines(text) {
@@ -181,18 +209,18 @@ fn records<'a>(
             nis.push(n);
             continue;
         }
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() < min || f.len() > max {
-            return Err(RecordError::FieldCount {
-                file: file.to_string(),
-                line: n,
-                expected,
-                found: f.len(),
-            });
-        }
-        out.push((n, f));
+        out.push((n, l.split(':').collect()));
     }
-    Ok((out, nis))
+    (out, nis)
+}
+
+fn field_count(file: &str, line: u32, expected: usize, found: usize) -> RecordError {
+    RecordError::FieldCount {
+        file: file.to_string(),
+        line,
+        expected,
+        found,
+    }
 }
 
 fn number(file: &str, line: u32, what: &'static str, s: &str) -> Result<u32, RecordError> {
@@ -204,32 +232,76 @@ fn number(file: &str, line: u32, what: &'static str, s: &str) -> Result<u32, Rec
     })
 }
 
-/// Parses /etc/passwd. Malformed lines are errors naming the line.
-pub fn parse_passwd(text: &str, file: &str) -> Result<(Vec<User>, Vec<u32>), RecordError> {
-    let (recs, nis) = records(text, file, 7, 7, 7)?;
-    let mut users = Vec::with_capacity(recs.len());
+/// Fields `from..` as one (glibc's last field takes the rest of the line, colons included).
+fn rest(f: &[&str], from: usize) -> String {
+    f.get(from..).map(|r| r.join(":")).unwrap_or_default()
+}
+
+/// The name and ids of a passwd or group record, as glibc requires them: a wrong field count
+/// is reported (`expected`), and the entry is kept when the ids are numbers anyway.
+fn ids(
+    file: &str,
+    n: u32,
+    f: &[&str],
+    expected: usize,
+    id_fields: &[(usize, &'static str)],
+    malformed: &mut Vec<RecordError>,
+) -> Option<Vec<u32>> {
+    let mut problem = (f.len() != expected).then(|| field_count(file, n, expected, f.len()));
+    let mut out = Vec::with_capacity(id_fields.len());
+    for &(i, what) in id_fields {
+        match f.get(i).map(|s| number(file, n, what, s)) {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => {
+                problem.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    malformed.extend(problem);
+    (out.len() == id_fields.len()).then_some(out)
+}
+
+/// Parses /etc/passwd.
+pub fn parse_passwd(text: &str, file: &str) -> Parsed<User> {
+    let (recs, nis) = records(text);
+    let mut malformed = Vec::new();
+    let mut entries = Vec::with_capacity(recs.len());
     for (n, f) in recs {
-        users.push(User {
-            name: f[0].to_string(),
+        let Some(ids) = ids(file, n, &f, 7, &[(2, "UID"), (3, "GID")], &mut malformed) else {
+            continue;
+        };
+        let field = |i: usize| f.get(i).copied().unwrap_or_default().to_string();
+        entries.push(User {
+            name: field(0),
             passwd_field: classify_password(f[1]),
-            uid: number(file, n, "UID", f[2])?,
-            gid: number(file, n, "GID", f[3])?,
-            gecos: f[4].to_string(),
-            home: f[5].to_string(),
-            shell: f[6].to_string(),
+            uid: ids[0],
+            gid: ids[1],
+            gecos: field(4),
+            home: field(5),
+            shell: rest(&f, 6),
             line: n,
         });
     }
-    Ok((users, nis))
+    Parsed {
+        entries,
+        malformed,
+        nis,
+    }
 }
 
 /// Parses /etc/shadow (8 or 9 fields). The password field is reduced to its kind at once.
-pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), RecordError> {
-    let (recs, nis) = records(text, file, 8, 9, 9)?;
+pub fn parse_shadow(text: &str, file: &str) -> Parsed<Shadow> {
+    let (recs, nis) = records(text);
     let opt = |s: &str| s.trim().parse::<i64>().ok();
-    let out = recs
-        .into_iter()
-        .map(|(n, f)| Shadow {
+    let mut malformed = Vec::new();
+    let mut entries = Vec::with_capacity(recs.len());
+    for (n, f) in recs {
+        if !(8..=9).contains(&f.len()) {
+            malformed.push(field_count(file, n, 9, f.len()));
+            continue;
+        }
+        entries.push(Shadow {
             name: f[0].to_string(),
             password: classify_password(f[1]),
             last_change: opt(f[2]),
@@ -239,39 +311,58 @@ pub fn parse_shadow(text: &str, file: &str) -> Result<(Vec<Shadow>, Vec<u32>), R
             inactive_days: opt(f[6]),
             expire: opt(f[7]),
             line: n,
-        })
-        .collect();
-    Ok((out, nis))
+        });
+    }
+    Parsed {
+        entries,
+        malformed,
+        nis,
+    }
 }
 
-/// Parses /etc/group.
-pub fn parse_group(text: &str, file: &str) -> Result<(Vec<Group>, Vec<u32>), RecordError> {
-    let (recs, nis) = records(text, file, 4, 4, 4)?;
-    let mut out = Vec::with_capacity(recs.len());
+/// Parses /etc/group. Members are comma-separated, leading blanks skipped and empty ones
+/// dropped (as glibc's list parser does).
+pub fn parse_group(text: &str, file: &str) -> Parsed<Group> {
+    let (recs, nis) = records(text);
+    let mut malformed = Vec::new();
+    let mut entries = Vec::with_capacity(recs.len());
     for (n, f) in recs {
-        out.push(Group {
+        let Some(ids) = ids(file, n, &f, 4, &[(2, "GID")], &mut malformed) else {
+            continue;
+        };
+        entries.push(Group {
             name: f[0].to_string(),
-            gid: number(file, n, "GID", f[2])?,
-            members: f[3]
+            gid: ids[0],
+            members: rest(&f, 3)
                 .split(',')
-                .map(str::trim)
+                .map(|m| m.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']))
                 .filter(|m| !m.is_empty())
                 .map(str::to_string)
                 .collect(),
             line: n,
         });
     }
-    Ok((out, nis))
+    Parsed {
+        entries,
+        malformed,
+        nis,
+    }
 }
 
 pub fn collect(f: &Facts) -> FactResult<Accounts> {
     let passwd = f.text("/etc/passwd")?;
-    let (users, nis_p) = parse_passwd(&passwd.content, "/etc/passwd").map_err(failed)?;
+    let (users, nis_p) = parse_passwd(&passwd.content, "/etc/passwd")
+        .strict()
+        .map_err(failed)?;
     let group = f.text("/etc/group")?;
-    let (groups, nis_g) = parse_group(&group.content, "/etc/group").map_err(failed)?;
+    let (groups, nis_g) = parse_group(&group.content, "/etc/group")
+        .strict()
+        .map_err(failed)?;
     let (shadow, nis_s) = match f.text("/etc/shadow") {
         Ok(t) => {
-            let (s, n) = parse_shadow(&t.content, "/etc/shadow").map_err(failed)?;
+            let (s, n) = parse_shadow(&t.content, "/etc/shadow")
+                .strict()
+                .map_err(failed)?;
             (Some(s), n)
         }
         Err(e) if e.is_not_found() => (None, vec![]),
@@ -344,7 +435,9 @@ mod tests {
         assert!(!HashAlgo::Md5.is_strong() && HashAlgo::Yescrypt.is_strong());
         let s = format!(
             "{:?}",
-            parse_shadow("u:$6$salt$secret:1:0:99999:7:::\n", "s").unwrap()
+            parse_shadow("u:$6$salt$secret:1:0:99999:7:::\n", "s")
+                .strict()
+                .unwrap()
         );
         assert!(!s.contains("secret"), "{s}");
     }
@@ -355,18 +448,110 @@ mod tests {
             "root:x:0:0:root:/root:/bin/bash\r\n# c\n+::::::\nbob:x:1000:1000::/home/bob:/bin/sh",
             "/etc/passwd",
         )
+        .strict()
         .unwrap();
         assert_eq!(u.len(), 2);
         assert_eq!(u[1].line, 4);
         assert_eq!(nis, vec![3]);
-        let e = parse_passwd("root:x:0:0\n", "/etc/passwd").unwrap_err();
+        let e = parse_passwd("root:x:0:0\n", "/etc/passwd")
+            .strict()
+            .unwrap_err();
         assert_eq!(e.to_string(), "/etc/passwd:1: expected 7 fields, found 4");
-        let e = parse_passwd("a:x:zero:0:::\n", "/etc/passwd").unwrap_err();
+        let e = parse_passwd("a:x:zero:0:::\n", "/etc/passwd")
+            .strict()
+            .unwrap_err();
         assert!(e.to_string().contains("UID `zero`"), "{e}");
-        let (g, _) = parse_group("sudo:x:27:alice, bob\n", "/etc/group").unwrap();
+        let (g, _) = parse_group("sudo:x:27:alice, bob\n", "/etc/group")
+            .strict()
+            .unwrap();
         assert_eq!(g[0].members, vec!["alice", "bob"]);
-        let (s, _) = parse_shadow("root:*:19000:0:99999:7:::\n", "/etc/shadow").unwrap();
+        let (s, _) = parse_shadow("root:*:19000:0:99999:7:::\n", "/etc/shadow")
+            .strict()
+            .unwrap();
         assert_eq!(s[0].max_days, Some(99999));
         assert_eq!(s[0].inactive_days, None);
+    }
+
+    /// The strict reading (the account checks) reports the same line as before the parser
+    /// was shared: the first wrong field count anywhere, else the first id that is not a
+    /// number, with file and line.
+    #[test]
+    fn strict_reports_the_first_field_count_then_the_first_bad_id() {
+        let text = "root:x:0:0:root:/root:/bin/sh\na:x:zero:0:::\nb:x:1:1\nc:x:2:two:::\n";
+        let e = parse_passwd(text, "/etc/passwd").strict().unwrap_err();
+        assert_eq!(e.to_string(), "/etc/passwd:3: expected 7 fields, found 4");
+        let p = parse_passwd(text, "/etc/passwd");
+        let shown: Vec<String> = p.malformed.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "/etc/passwd:2: UID `zero` is not a number",
+                "/etc/passwd:3: expected 7 fields, found 4",
+                "/etc/passwd:4: GID `two` is not a number",
+            ]
+        );
+        let e = parse_passwd("r:x:0:0:::\na:x:1:x:::\n", "/etc/passwd")
+            .strict()
+            .unwrap_err();
+        assert_eq!(e.to_string(), "/etc/passwd:2: GID `x` is not a number");
+        let e = parse_group("g:x:1\n", "/etc/group").strict().unwrap_err();
+        assert_eq!(e.to_string(), "/etc/group:1: expected 4 fields, found 3");
+        let e = parse_shadow("u:*:1\n", "/etc/shadow").strict().unwrap_err();
+        assert_eq!(e.to_string(), "/etc/shadow:1: expected 9 fields, found 3");
+    }
+
+    /// The entries are what glibc's `files` lookups return (nss_files' passwd and group line
+    /// parsers): name, password and numeric ids are required; missing later fields read as
+    /// empty; extra colons belong to the last field; `+`/`-` lines and comments are skipped.
+    #[test]
+    fn entries_are_what_the_c_library_reads() {
+        let p = parse_passwd(
+            "# comment:x:0:0:::\n+::0:0:::\nshort:x:5:6\nlong:x:7:8:g:/home/long:/bin/sh:extra\n\
+             noid:x::0:::\nroot:x:0:0:root:/root:/bin/bash\n",
+            "/etc/passwd",
+        );
+        let names: Vec<&str> = p.entries.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["short", "long", "root"]);
+        assert_eq!((p.entries[0].uid, p.entries[0].gid), (5, 6));
+        assert_eq!(
+            (p.entries[0].home.as_str(), p.entries[0].shell.as_str()),
+            ("", "")
+        );
+        assert_eq!(p.entries[1].home, "/home/long");
+        assert_eq!(p.entries[1].shell, "/bin/sh:extra");
+        assert_eq!(p.nis, [2]);
+        let lines: Vec<String> = p.malformed.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "/etc/passwd:3: expected 7 fields, found 4",
+                "/etc/passwd:4: expected 7 fields, found 8",
+                "/etc/passwd:5: UID `` is not a number",
+            ]
+        );
+        let g = parse_group(
+            "wheel:x:10:alice, bob,,\nextra:x:11:carol:dave\nbad:x:x:\n-nis:x:12:\nnomem:x:13\n",
+            "/etc/group",
+        );
+        let got: Vec<(&str, Vec<&str>)> = g
+            .entries
+            .iter()
+            .map(|g| {
+                (
+                    g.name.as_str(),
+                    g.members.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("wheel", vec!["alice", "bob"]),
+                ("extra", vec!["carol:dave"]),
+                ("nomem", vec![]),
+            ]
+        );
+        assert_eq!(g.malformed.len(), 3, "{:?}", g.malformed);
+        assert_eq!(g.nis, [4]);
     }
 }

@@ -9,8 +9,8 @@
 //!   its own for regular files;
 //! - never follows a symlink (`fstatat(AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT)`,
 //!   `openat(O_NOFOLLOW)`), never triggers an automount;
-//! - streams each directory through a fixed `getdents64` buffer ([`DirStream`]), so memory is
-//!   O(depth × buffer) however large a directory is (a 5 M-entry spool included);
+//! - streams each directory through one fixed `getdents64` buffer ([`DirStream`]), so memory
+//!   is O(depth × buffer) however large a directory is (a 5 M-entry spool included);
 //! - bounded in entries, depth and time, and stops at the next entry when cancellation is
 //!   requested ([`crate::cancel`]).
 //!
@@ -18,12 +18,18 @@
 //! the depth bound, on a filesystem the mount policy does not enter, unreadable) are counted,
 //! and the checks that depend on the walk report ERROR ("walk incomplete") unless they already
 //! found a violation.
+//!
+//! The system calls are `rustix`'s (no `unsafe` here); only the I/O priority, which `rustix`
+//! does not offer, comes from [`crate::fs::set_thread_io_idle`].
 
 use super::{FactResult, Facts};
 use crate::fs::FileKind;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Stat};
+use rustix::io::Errno;
 use std::collections::HashSet;
 use std::ffi::CStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Which filesystems mounted inside the scan root the walk enters (config `[walk] mounts`).
@@ -146,12 +152,28 @@ impl WalkReport {
     }
 }
 
-/// A directory read through a fixed `getdents64` buffer, entry by entry.
+/// The `getdents64` buffer of a walk, shared by every directory it reads.
+pub struct DirBuf(Vec<MaybeUninit<u8>>);
+
+impl DirBuf {
+    pub fn new() -> DirBuf {
+        DirBuf(vec![MaybeUninit::uninit(); DIR_BUF])
+    }
+}
+
+impl Default for DirBuf {
+    fn default() -> Self {
+        DirBuf::new()
+    }
+}
+
+/// A directory read entry by entry: one `getdents64` call at a time fills the shared
+/// [`DirBuf`], whose names (at most [`DIR_BUF`] bytes) are kept until they are consumed.
 pub struct DirStream {
     fd: OwnedFd,
-    buf: Vec<u8>,
+    /// The entries of the last batch: `d_type`, then the NUL-terminated name.
+    names: Vec<u8>,
     pos: usize,
-    len: usize,
     done: bool,
 }
 
@@ -162,71 +184,66 @@ impl DirStream {
     pub fn new(fd: OwnedFd) -> DirStream {
         DirStream {
             fd,
-            buf: vec![0u8; DIR_BUF],
+            names: Vec::new(),
             pos: 0,
-            len: 0,
             done: false,
         }
     }
 
-    pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Reads the next batch of entries into `names`: false at the end or on an error.
+    fn fill(&mut self, buf: &mut DirBuf) -> Result<bool, Errno> {
+        self.names.clear();
+        self.pos = 0;
+        while self.names.is_empty() && !self.done {
+            let mut dir = RawDir::new(&self.fd, &mut buf.0);
+            loop {
+                match dir.next() {
+                    None => self.done = true,
+                    Some(Err(e)) => {
+                        self.done = true;
+                        return Err(e);
+                    }
+                    Some(Ok(e)) => {
+                        let name = e.file_name().to_bytes_with_nul();
+                        if name != b".\0" && name != b"..\0" {
+                            // d_type again (DT_REG is S_IFREG >> 12, ...; 0 is DT_UNKNOWN)
+                            self.names.push(match e.file_type() {
+                                FileType::Unknown => 0,
+                                t => (t.as_raw_mode() >> 12) as u8,
+                            });
+                            self.names.extend_from_slice(name);
+                        }
+                    }
+                }
+                // one system call per batch: the rest of the buffer is parsed, never refilled
+                if self.done || dir.is_buffer_empty() {
+                    break;
+                }
+            }
+        }
+        Ok(!self.names.is_empty())
     }
 
     /// The next entry other than `.` and `..`: (name, d_type), or an errno.
-    pub fn next_entry(&mut self) -> Option<Result<(&CStr, u8), i32>> {
-        let (start, end, dtype) = loop {
-            if self.pos >= self.len {
-                if self.done {
-                    return None;
-                }
-                // SAFETY: the buffer is valid for its length; getdents64 writes at most that.
-                let n = unsafe {
-                    libc::syscall(
-                        libc::SYS_getdents64,
-                        self.fd.as_raw_fd(),
-                        self.buf.as_mut_ptr(),
-                        self.buf.len(),
-                    )
-                };
-                if n < 0 {
-                    self.done = true;
-                    return Some(Err(errno()));
-                }
-                if n == 0 {
-                    self.done = true;
-                    return None;
-                }
-                self.pos = 0;
-                self.len = n as usize;
+    pub fn next_entry(&mut self, buf: &mut DirBuf) -> Option<Result<(&CStr, u8), Errno>> {
+        if self.pos >= self.names.len() {
+            match self.fill(buf) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
             }
-            // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-            let rec = &self.buf[self.pos..self.len];
-            let reclen = if rec.len() >= 20 {
-                u16::from_ne_bytes([rec[16], rec[17]]) as usize
-            } else {
-                0
-            };
-            if reclen < 20 || reclen > rec.len() {
-                self.done = true;
-                self.pos = self.len;
-                return Some(Err(libc::EIO));
-            }
-            let dtype = rec[18];
-            let name = &rec[19..reclen];
-            let nul = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            let (start, end) = (self.pos + 19, self.pos + 19 + nul);
-            self.pos += reclen;
-            let b = &self.buf[start..end];
-            if b == b"." || b == b".." {
-                continue;
-            }
-            break (start, end, dtype);
-        };
-        match CStr::from_bytes_with_nul(&self.buf[start..=end]) {
-            Ok(name) => Some(Ok((name, dtype))),
-            Err(_) => Some(Err(libc::EIO)),
         }
+        let rec = &self.names[self.pos..];
+        let nul = rec.iter().skip(1).position(|&b| b == 0)? + 1;
+        self.pos += nul + 1;
+        Some(match CStr::from_bytes_with_nul(&rec[1..=nul]) {
+            Ok(name) => Ok((name, rec[0])),
+            Err(_) => Err(Errno::IO),
+        })
     }
 }
 
@@ -296,7 +313,7 @@ struct Walker<'a> {
     report: WalkReport,
 }
 
-fn keep(f: &mut Found, max: usize, path: &str, st: &libc::stat) {
+fn keep(f: &mut Found, max: usize, path: &str, st: &Stat) {
     f.count += 1;
     if f.items.len() < max {
         f.items
@@ -304,33 +321,20 @@ fn keep(f: &mut Found, max: usize, path: &str, st: &libc::stat) {
     }
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+fn openat_fd(dir: impl AsFd, name: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
+    rustix::fs::openat(dir, name, flags | OFlags::CLOEXEC, Mode::empty())
 }
 
-fn openat_fd(dir: RawFd, name: &CStr, flags: i32) -> Result<OwnedFd, i32> {
-    // SAFETY: valid descriptor and NUL-terminated name; we own the result.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        Err(errno())
-    } else {
-        // SAFETY: fresh descriptor.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-}
-
-const DIR_FLAGS: i32 = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK);
 
 fn fs_magic(fd: &OwnedFd) -> Option<i64> {
-    // SAFETY: zeroed statfs is valid; fd is open.
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut s) } != 0 {
-        return None;
-    }
+    let s = rustix::fs::fstatfs(fd).ok()?;
     #[allow(
         clippy::unnecessary_cast,
+        clippy::useless_conversion,
         reason = "f_type's width differs by architecture"
     )]
     Some(s.f_type as i64)
@@ -369,14 +373,14 @@ impl Walker<'_> {
     /// Opens a subdirectory on another filesystem if the mount policy enters it. `None` when
     /// it is not walked (counted as skipped unless it is a kernel pseudo filesystem, an
     /// ignored mount point or a bind mount of a tree already walked).
-    fn enter_mount(&mut self, parent: RawFd, name: &CStr, path: &str) -> Option<OwnedFd> {
+    fn enter_mount(&mut self, parent: BorrowedFd, name: &CStr, path: &str) -> Option<OwnedFd> {
         let probe = match openat_fd(
             parent,
             name,
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW,
         ) {
             Ok(fd) => fd,
-            Err(libc::ENOENT) => return None,
+            Err(Errno::NOENT) => return None,
             Err(_) => {
                 self.report.unreadable += 1;
                 return None;
@@ -403,7 +407,7 @@ impl Walker<'_> {
             self.skip_mount(path);
             return None;
         }
-        match openat_fd(probe.as_raw_fd(), c".", DIR_FLAGS) {
+        match openat_fd(&probe, c".", DIR_FLAGS) {
             Ok(fd) => {
                 let st = fstat(&fd)?;
                 if !self.mount_roots.insert((st.st_dev, st.st_ino)) {
@@ -435,11 +439,12 @@ impl Walker<'_> {
         }];
         let max = self.limits.max_kept;
         let mut namebuf: Vec<u8> = Vec::with_capacity(256);
+        let mut dirbuf = DirBuf::new();
         while let Some(top) = stack.last_mut() {
             if self.stopped() {
                 return;
             }
-            let (name, _dtype) = match top.stream.next_entry() {
+            let (name, _dtype) = match top.stream.next_entry(&mut dirbuf) {
                 None => {
                     stack.pop();
                     continue;
@@ -451,26 +456,21 @@ impl Walker<'_> {
                 }
                 Some(Ok(e)) => e,
             };
-            // copied into a reused buffer: the stream's buffer is refilled by the next call
+            // copied into a reused buffer: the name borrows the stream, whose descriptor is
+            // needed next
             namebuf.clear();
             namebuf.extend_from_slice(name.to_bytes_with_nul());
             let name = CStr::from_bytes_with_nul(&namebuf).unwrap_or(c".");
             let (dirfd, dev, depth, frame_in_dev) =
                 (top.stream.fd(), top.dev, top.depth, top.in_dev);
             self.report.entries += 1;
-            // SAFETY: zeroed stat is valid; fd and name are valid for the call.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            if unsafe {
-                libc::fstatat(
-                    dirfd,
-                    name.as_ptr(),
-                    &mut st,
-                    libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
-                )
-            } != 0
-            {
+            let Ok(st) = rustix::fs::statat(
+                dirfd,
+                name,
+                AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT,
+            ) else {
                 continue; // vanished while walking
-            }
+            };
             let kind = FileKind::from_mode(st.st_mode);
             let mode = st.st_mode & 0o7777;
             let unowned = !self.uids.contains(&st.st_uid) || !self.gids.contains(&st.st_gid);
@@ -524,7 +524,7 @@ impl Walker<'_> {
                     } else {
                         match openat_fd(dirfd, name, DIR_FLAGS) {
                             Ok(fd) => (fd, frame_in_dev),
-                            Err(libc::ENOENT) => continue,
+                            Err(Errno::NOENT) => continue,
                             Err(_) => {
                                 self.report.unreadable += 1;
                                 continue;
@@ -545,26 +545,15 @@ impl Walker<'_> {
     }
 }
 
-fn fstat(fd: &OwnedFd) -> Option<libc::stat> {
-    // SAFETY: zeroed stat is valid; fd is open.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0).then_some(st)
+fn fstat(fd: &OwnedFd) -> Option<Stat> {
+    rustix::fs::fstat(fd).ok()
 }
 
+/// Nice 19 and the idle I/O class for the calling thread (both are per-thread on Linux).
+/// Best effort: a walk at normal priority is still correct.
 fn lower_priority() {
-    // SAFETY: plain syscalls on the calling thread.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
-        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        const IOPRIO_CLASS_IDLE: libc::c_long = 3;
-        libc::syscall(
-            libc::SYS_ioprio_set,
-            IOPRIO_WHO_PROCESS,
-            tid as libc::c_long,
-            IOPRIO_CLASS_IDLE << 13,
-        );
-    }
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+    let _ = crate::fs::set_thread_io_idle();
 }
 
 pub fn run(f: &Facts) -> FactResult<WalkReport> {
@@ -587,7 +576,7 @@ pub fn run(f: &Facts) -> FactResult<WalkReport> {
                 mount_roots: HashSet::new(),
                 report: WalkReport::default(),
             };
-            match openat_fd(rfd.as_raw_fd(), c".", DIR_FLAGS) {
+            match openat_fd(&rfd, c".", DIR_FLAGS) {
                 Ok(fd) => {
                     w.report.roots.push("/".into());
                     w.walk(fd, "/", false);
@@ -595,13 +584,13 @@ pub fn run(f: &Facts) -> FactResult<WalkReport> {
                 Err(e) => {
                     return Err(format!(
                         "cannot open the scan root: {}",
-                        std::io::Error::from_raw_os_error(e)
+                        std::io::Error::from(e)
                     ))
                 }
             }
             // /dev is a pseudo filesystem on a live host: list it alone for regular files
             // (KISA U-16). Filesystems mounted below it (/dev/shm) are walked normally.
-            if let Ok(fd) = openat_fd(rfd.as_raw_fd(), c"dev", DIR_FLAGS) {
+            if let Ok(fd) = openat_fd(&rfd, c"dev", DIR_FLAGS) {
                 w.walk(fd, "/dev", true);
             }
             w.report.elapsed = w.start.elapsed();
@@ -731,16 +720,20 @@ mod tests {
             std::fs::write(t.path().join(format!("a-fairly-long-file-name-{i:05}")), "").unwrap();
         }
         let c = std::ffi::CString::new(t.path().to_str().unwrap()).unwrap();
-        let fd = openat_fd(libc::AT_FDCWD, &c, DIR_FLAGS).unwrap();
+        let fd = openat_fd(rustix::fs::CWD, &c, DIR_FLAGS).unwrap();
         let mut s = DirStream::new(fd);
+        let mut buf = DirBuf::new();
         let mut n = 0;
-        while let Some(e) = s.next_entry() {
-            let (name, _) = e.unwrap();
-            assert!(name.to_bytes().starts_with(b"a-fairly"));
+        while let Some(e) = s.next_entry(&mut buf) {
+            let (name, dtype) = e.unwrap();
+            assert!(name.to_bytes().starts_with(b"a-fairly"), "{name:?}");
+            assert!(dtype == 8 || dtype == 0, "DT_REG or DT_UNKNOWN: {dtype}");
             n += 1;
         }
         assert_eq!(n, 3000);
-        assert_eq!(s.buf.len(), DIR_BUF);
+        // one batch of names at a time, never the whole directory
+        assert!(s.names.capacity() <= DIR_BUF, "{}", s.names.capacity());
+        assert_eq!(buf.0.len(), DIR_BUF);
     }
 
     /// The walk stops at its next poll once cancellation is requested (SIGTERM in the daemon).

@@ -111,7 +111,7 @@ pub enum FleetError {
     },
     /// `--output` could not be written (the message names the file).
     #[error("{0}")]
-    Output(String),
+    Output(#[source] crate::state::StateError),
     #[error("standard output: {0}")]
     Stdout(#[source] std::io::Error),
     /// `--mail`, `--slack` or `--webhook` delivered nothing: one entry per sink.

@@ -2,11 +2,13 @@
 //! opened through the scan root ([`Root::open_dir`]) and a single final name, never on a path
 //! string, so no symlink can redirect a write out of the root. New content is written to a
 //! temporary file created with `O_EXCL|O_NOFOLLOW` under an unpredictable name, given its
-//! owner, mode and extended attributes, synced, and renamed over the old entry.
+//! owner, mode and extended attributes, synced, and renamed over the old entry. The system
+//! calls are `rustix`'s (no `unsafe` here).
 
 use crate::fs::{FileKind, Root};
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
+use rustix::io::Errno;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// What could not be done, with the path.
 #[derive(Debug, thiserror::Error)]
@@ -17,20 +19,15 @@ pub struct IoError {
     pub source: std::io::Error,
 }
 
-fn err<'a>(path: &'a str, what: &'static str) -> impl FnOnce(std::io::Error) -> IoError + 'a {
+fn err<'a, E: Into<std::io::Error>>(
+    path: &'a str,
+    what: &'static str,
+) -> impl FnOnce(E) -> IoError + 'a {
     move |source| IoError {
         path: path.to_string(),
         what,
-        source,
+        source: source.into(),
     }
-}
-
-fn last() -> std::io::Error {
-    std::io::Error::last_os_error()
-}
-
-fn cstr(b: &[u8]) -> std::io::Result<CString> {
-    CString::new(b).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// Splits `/a/b/c` into (`/a/b`, `c`).
@@ -42,23 +39,22 @@ pub fn split(path: &str) -> (&str, &str) {
     }
 }
 
-fn openat(dir: RawFd, name: &[u8], flags: i32, mode: u32) -> std::io::Result<OwnedFd> {
-    let c = cstr(name)?;
-    // SAFETY: valid C string; the descriptor returned is owned by nobody else.
-    let fd = unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC, mode) };
-    if fd < 0 {
-        return Err(last());
-    }
-    // SAFETY: fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// `openat(2)` relative to `dir`, always `O_CLOEXEC`.
+fn openat(dir: impl AsFd, name: &[u8], flags: OFlags, mode: u32) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(
+        dir,
+        name,
+        flags | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )
 }
 
-fn check(r: libc::c_int) -> std::io::Result<()> {
-    if r < 0 {
-        Err(last())
-    } else {
-        Ok(())
-    }
+/// `fchown(2)` arguments as the kernel takes them (`-1` leaves an id unchanged, as with libc).
+fn ids(uid: u32, gid: u32) -> (Option<Uid>, Option<Gid>) {
+    (
+        Some(Uid::from_raw_unchecked(uid)),
+        Some(Gid::from_raw_unchecked(gid)),
+    )
 }
 
 fn temp_name(name: &str) -> std::io::Result<String> {
@@ -72,51 +68,33 @@ fn temp_name(name: &str) -> std::io::Result<String> {
 pub type Xattr = (Vec<u8>, Vec<u8>);
 
 /// Reads the extended attributes of an open file.
-pub fn xattrs_of(fd: RawFd) -> std::io::Result<Vec<Xattr>> {
-    // SAFETY: a null buffer with size 0 asks for the needed size.
-    let n = unsafe { libc::flistxattr(fd, std::ptr::null_mut(), 0) };
-    if n < 0 {
-        let e = last();
+pub fn xattrs_of(fd: impl AsFd) -> std::io::Result<Vec<Xattr>> {
+    let fd = fd.as_fd();
+    let n = match rustix::fs::flistxattr_query(fd) {
+        Ok(n) => n,
         // Filesystems without xattr support have none to keep.
-        if e.raw_os_error() == Some(libc::ENOTSUP) {
-            return Ok(vec![]);
-        }
-        return Err(e);
-    }
-    let mut names = vec![0u8; n as usize];
+        Err(Errno::NOTSUP) => return Ok(vec![]),
+        Err(e) => return Err(e.into()),
+    };
+    let mut names = vec![0u8; n];
     if n > 0 {
-        // SAFETY: names is valid for names.len() bytes.
-        let m = unsafe { libc::flistxattr(fd, names.as_mut_ptr().cast(), names.len()) };
-        if m < 0 {
-            return Err(last());
-        }
-        names.truncate(m as usize);
+        let m = rustix::fs::flistxattr(fd, &mut names[..])?;
+        names.truncate(m);
     }
     let mut out = Vec::new();
     for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let c = cstr(name)?;
-        // SAFETY: size query as above.
-        let len = unsafe { libc::fgetxattr(fd, c.as_ptr(), std::ptr::null_mut(), 0) };
-        if len < 0 {
-            return Err(last());
-        }
-        let mut v = vec![0u8; len as usize];
-        // SAFETY: v is valid for v.len() bytes.
-        let got = unsafe { libc::fgetxattr(fd, c.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
-        if got < 0 {
-            return Err(last());
-        }
-        v.truncate(got as usize);
+        let len = rustix::fs::fgetxattr_query(fd, name)?;
+        let mut v = vec![0u8; len];
+        let got = rustix::fs::fgetxattr(fd, name, &mut v[..])?;
+        v.truncate(got);
         out.push((name.to_vec(), v));
     }
     Ok(out)
 }
 
-fn set_xattrs(fd: RawFd, xs: &[Xattr]) -> std::io::Result<()> {
+fn set_xattrs(fd: impl AsFd, xs: &[Xattr]) -> std::io::Result<()> {
     for (name, value) in xs {
-        let c = cstr(name)?;
-        // SAFETY: pointers valid for the given lengths.
-        check(unsafe { libc::fsetxattr(fd, c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })?;
+        rustix::fs::fsetxattr(&fd, name.as_slice(), value, rustix::fs::XattrFlags::empty())?;
     }
     Ok(())
 }
@@ -130,9 +108,9 @@ pub fn parent_of(root: &Root, path: &str) -> Result<OwnedFd, IoError> {
 
 fn dir_sync(dir: &OwnedFd) {
     // An O_PATH descriptor cannot be synced: reopen the directory itself for it.
-    if let Ok(d) = openat(dir.as_raw_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-        // SAFETY: valid descriptor. A failed directory sync is not worth failing the fix for.
-        unsafe { libc::fsync(d.as_raw_fd()) };
+    if let Ok(d) = openat(dir, b".", OFlags::RDONLY | OFlags::DIRECTORY, 0) {
+        // A failed directory sync is not worth failing the fix for.
+        let _ = rustix::fs::fsync(&d);
     }
 }
 
@@ -156,17 +134,15 @@ pub fn write(
     let (_, name) = split(path);
     let tmp = temp_name(name).map_err(err(path, "no random name"))?;
     let fd = openat(
-        dir.as_raw_fd(),
+        &dir,
         tmp.as_bytes(),
-        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
         0o600,
     )
     .map_err(err(path, "cannot create a temporary file"))?;
     let fail = |e: IoError| {
-        if let Ok(c) = cstr(tmp.as_bytes()) {
-            // SAFETY: valid C string; removes our own temporary file.
-            unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) };
-        }
+        // removes our own temporary file
+        let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
         e
     };
     let mut file = std::fs::File::from(fd);
@@ -174,26 +150,20 @@ pub fn write(
     file.write_all(bytes)
         .map_err(err(path, "cannot write"))
         .map_err(fail)?;
-    let raw = file.as_raw_fd();
-    // SAFETY: raw is our open descriptor.
-    check(unsafe { libc::fchown(raw, meta.uid, meta.gid) })
+    let (uid, gid) = ids(meta.uid, meta.gid);
+    rustix::fs::fchown(&file, uid, gid)
         .map_err(err(path, "cannot set the owner"))
         .map_err(fail)?;
-    check(unsafe { libc::fchmod(raw, meta.mode) })
+    rustix::fs::fchmod(&file, Mode::from_raw_mode(meta.mode))
         .map_err(err(path, "cannot set the mode"))
         .map_err(fail)?;
-    set_xattrs(raw, xattrs)
+    set_xattrs(&file, xattrs)
         .map_err(err(path, "cannot set extended attributes"))
         .map_err(fail)?;
     file.sync_all()
         .map_err(err(path, "cannot sync"))
         .map_err(fail)?;
-    let (a, b) = (
-        cstr(tmp.as_bytes()).map_err(err(path, "bad name"))?,
-        cstr(name.as_bytes()).map_err(err(path, "bad name"))?,
-    );
-    // SAFETY: valid C strings and descriptors.
-    check(unsafe { libc::renameat(dir.as_raw_fd(), a.as_ptr(), dir.as_raw_fd(), b.as_ptr()) })
+    rustix::fs::renameat(&dir, tmp.as_str(), &dir, name)
         .map_err(err(path, "cannot rename into place"))
         .map_err(fail)?;
     dir_sync(&dir);
@@ -205,25 +175,20 @@ pub fn set_meta(root: &Root, path: &str, kind: FileKind, meta: Owner) -> Result<
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
     let flags = match kind {
-        FileKind::Dir => libc::O_RDONLY | libc::O_DIRECTORY,
-        _ => libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
-    } | libc::O_NOFOLLOW;
-    let fd =
-        openat(dir.as_raw_fd(), name.as_bytes(), flags, 0).map_err(err(path, "cannot open"))?;
-    // SAFETY: zeroed stat is valid; fd is ours.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) }).map_err(err(path, "cannot stat"))?;
+        FileKind::Dir => OFlags::RDONLY | OFlags::DIRECTORY,
+        _ => OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
+    } | OFlags::NOFOLLOW;
+    let fd = openat(&dir, name.as_bytes(), flags, 0).map_err(err(path, "cannot open"))?;
+    let st = rustix::fs::fstat(&fd).map_err(err(path, "cannot stat"))?;
     if FileKind::from_mode(st.st_mode) != kind {
-        return Err(err(path, "changed type since it was planned")(
-            std::io::Error::from_raw_os_error(libc::ESTALE),
-        ));
+        return Err(err(path, "changed type since it was planned")(Errno::STALE));
     }
     if st.st_uid != meta.uid || st.st_gid != meta.gid {
-        check(unsafe { libc::fchown(fd.as_raw_fd(), meta.uid, meta.gid) })
-            .map_err(err(path, "cannot set the owner"))?;
+        let (uid, gid) = ids(meta.uid, meta.gid);
+        rustix::fs::fchown(&fd, uid, gid).map_err(err(path, "cannot set the owner"))?;
     }
     if st.st_mode & 0o7777 != meta.mode {
-        check(unsafe { libc::fchmod(fd.as_raw_fd(), meta.mode) })
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(meta.mode))
             .map_err(err(path, "cannot set the mode"))?;
     }
     Ok(())
@@ -233,12 +198,10 @@ pub fn set_meta(root: &Root, path: &str, kind: FileKind, meta: Owner) -> Result<
 pub fn remove(root: &Root, path: &str) -> Result<(), IoError> {
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
-    let c = cstr(name.as_bytes()).map_err(err(path, "bad name"))?;
-    // SAFETY: valid C string and descriptor.
-    match check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-        r => r.map_err(err(path, "cannot remove")),
-    }?;
+    match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(err(path, "cannot remove")(e)),
+    }
     dir_sync(&dir);
     Ok(())
 }
@@ -248,36 +211,14 @@ pub fn symlink(root: &Root, path: &str, target: &str, uid: u32, gid: u32) -> Res
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
     let tmp = temp_name(name).map_err(err(path, "no random name"))?;
-    let (t, tmpc, namec) = (
-        cstr(target.as_bytes()).map_err(err(path, "bad target"))?,
-        cstr(tmp.as_bytes()).map_err(err(path, "bad name"))?,
-        cstr(name.as_bytes()).map_err(err(path, "bad name"))?,
-    );
-    // SAFETY: valid C strings and descriptor.
-    check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), tmpc.as_ptr()) })
+    rustix::fs::symlinkat(target, &dir, tmp.as_str())
         .map_err(err(path, "cannot create a symlink"))?;
-    let r = check(unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            tmpc.as_ptr(),
-            uid,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
-    .and_then(|_| {
-        check(unsafe {
-            libc::renameat(
-                dir.as_raw_fd(),
-                tmpc.as_ptr(),
-                dir.as_raw_fd(),
-                namec.as_ptr(),
-            )
-        })
-    });
+    let (uid, gid) = ids(uid, gid);
+    let r = rustix::fs::chownat(&dir, tmp.as_str(), uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+        .and_then(|()| rustix::fs::renameat(&dir, tmp.as_str(), &dir, name));
     if let Err(e) = r {
-        // SAFETY: removes our own temporary link.
-        unsafe { libc::unlinkat(dir.as_raw_fd(), tmpc.as_ptr(), 0) };
+        // removes our own temporary link
+        let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
         return Err(err(path, "cannot put the symlink in place")(e));
     }
     dir_sync(&dir);
@@ -288,11 +229,9 @@ pub fn symlink(root: &Root, path: &str, target: &str, uid: u32, gid: u32) -> Res
 pub fn mkdir(root: &Root, path: &str, mode: u32) -> Result<bool, IoError> {
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
-    let c = cstr(name.as_bytes()).map_err(err(path, "bad name"))?;
-    // SAFETY: valid C string and descriptor.
-    match check(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) }) {
+    match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(mode)) {
         Ok(()) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+        Err(Errno::EXIST) => Ok(false),
         Err(e) => Err(err(path, "cannot create the directory")(e)),
     }
 }
@@ -301,11 +240,9 @@ pub fn mkdir(root: &Root, path: &str, mode: u32) -> Result<bool, IoError> {
 pub fn rmdir(root: &Root, path: &str) -> Result<(), IoError> {
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
-    let c = cstr(name.as_bytes()).map_err(err(path, "bad name"))?;
-    // SAFETY: valid C string and descriptor.
-    match check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), libc::AT_REMOVEDIR) }) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-        r => r.map_err(err(path, "cannot remove the directory")),
+    match rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(err(path, "cannot remove the directory")(e)),
     }
 }
 
@@ -314,13 +251,13 @@ pub fn xattrs(root: &Root, path: &str) -> Result<Vec<Xattr>, IoError> {
     let dir = parent_of(root, path)?;
     let (_, name) = split(path);
     let fd = openat(
-        dir.as_raw_fd(),
+        &dir,
         name.as_bytes(),
-        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY,
         0,
     )
     .map_err(err(path, "cannot open"))?;
-    xattrs_of(fd.as_raw_fd()).map_err(err(path, "cannot read extended attributes"))
+    xattrs_of(&fd).map_err(err(path, "cannot read extended attributes"))
 }
 
 #[cfg(test)]
@@ -336,8 +273,8 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), t.path().join("escape")).unwrap();
         let root = Root::new(t.path()).unwrap();
         let me = Owner {
-            uid: unsafe { libc::geteuid() },
-            gid: unsafe { libc::getegid() },
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
             mode: 0o640,
         };
         write(&root, "/etc/a.conf", b"x = 1\n", me, &[]).unwrap();
@@ -374,5 +311,34 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(left.iter().all(|n| !n.contains("jikimi-")), "{left:?}");
+    }
+
+    /// Extended attributes survive a replacement: the journal reads them from the old file and
+    /// the write gives them to the new one (SELinux labels, `user.*` metadata). The temporary
+    /// directory must support `user.*` attributes (ext4, xfs, btrfs and tmpfs do).
+    #[test]
+    fn extended_attributes_are_read_and_written() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/plain"), "x").unwrap();
+        let root = Root::new(t.path()).unwrap();
+        assert_eq!(xattrs(&root, "/etc/plain").unwrap(), vec![]);
+        let me = Owner {
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            mode: 0o600,
+        };
+        let xs: Vec<Xattr> = vec![
+            (b"user.jikimi.a".to_vec(), b"one".to_vec()),
+            (b"user.jikimi.b".to_vec(), vec![0, 1, 2, 255]),
+            (b"user.jikimi.empty".to_vec(), vec![]),
+        ];
+        write(&root, "/etc/labelled", b"content", me, &xs).unwrap();
+        let mut got = xattrs(&root, "/etc/labelled").unwrap();
+        got.sort();
+        assert_eq!(got, xs);
+        // a missing file: the error names it and the step
+        let e = xattrs(&root, "/etc/none").unwrap_err().to_string();
+        assert!(e.starts_with("/etc/none: cannot open"), "{e}");
     }
 }

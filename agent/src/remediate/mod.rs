@@ -256,53 +256,81 @@ fn got_worse(before: Status, after: Status) -> bool {
         || (after == Status::Error && before != Status::Error)
 }
 
+/// Why an applied run is rolled back: a daemon would no longer accept its configuration, the
+/// re-scan failed, or a check got worse. Its text is the run's `rolled_back` reason.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejected {
+    /// The agent's own parser no longer loads what was written.
+    #[error("{what} no longer {verb}: {reason}")]
+    Parse {
+        what: &'static str,
+        verb: &'static str,
+        reason: crate::facts::FactError,
+    },
+    /// The daemon's own validator could not be started.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: &'static str,
+        source: std::io::Error,
+    },
+    /// The daemon's own validator rejects the result (its output, trimmed).
+    #[error("{program} rejects the result: {output}")]
+    Validator {
+        program: &'static str,
+        output: String,
+    },
+    #[error("re-scan failed: {0}")]
+    Rescan(String),
+    /// Checks that passed (or could be evaluated) before and no longer do.
+    #[error("checks got worse: {}", .0.join(", "))]
+    Regressed(Vec<String>),
+}
+
+/// Runs a daemon's validator (`sshd -t`, `visudo -c`) on the live host.
+fn run_validator(
+    program: &'static str,
+    cmd: &str,
+    args: &[&str],
+    stderr: bool,
+) -> Result<(), Rejected> {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|source| Rejected::Spawn { program, source })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = if stderr { &out.stderr } else { &out.stdout };
+    Err(Rejected::Validator {
+        program,
+        output: String::from_utf8_lossy(text).trim().to_string(),
+    })
+}
+
 /// Paths whose change needs their daemon's own validation.
-fn validate(root: &Root, changed: &[String]) -> Result<(), String> {
+fn validate(root: &Root, changed: &[String]) -> Result<(), Rejected> {
+    let parse = |what, verb| move |reason| Rejected::Parse { what, verb, reason };
     let facts = Facts::new(root);
     if changed.iter().any(|p| p.starts_with("/etc/ssh/")) {
         facts
             .sshd(crate::facts::sshd::DEFAULT_CONFIG)
-            .map_err(|e| format!("sshd configuration no longer loads: {e}"))?;
+            .map_err(parse("sshd configuration", "loads"))?;
         if root.is_live() && std::path::Path::new("/usr/sbin/sshd").exists() {
-            let out = std::process::Command::new("/usr/sbin/sshd")
-                .arg("-t")
-                .output()
-                .map_err(|e| format!("cannot run sshd -t: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "sshd -t rejects the result: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
+            run_validator("sshd -t", "/usr/sbin/sshd", &["-t"], true)?;
         }
     }
     if changed.iter().any(|p| p.starts_with("/etc/sudoers")) {
-        facts
-            .sudoers()
-            .map_err(|e| format!("sudoers no longer parses: {e}"))?;
+        facts.sudoers().map_err(parse("sudoers", "parses"))?;
         if root.is_live() && std::path::Path::new("/usr/sbin/visudo").exists() {
-            let out = std::process::Command::new("/usr/sbin/visudo")
-                .args(["-c", "-q"])
-                .output()
-                .map_err(|e| format!("cannot run visudo -c: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "visudo -c rejects the result: {}",
-                    String::from_utf8_lossy(&out.stdout).trim()
-                ));
-            }
+            run_validator("visudo -c", "/usr/sbin/visudo", &["-c", "-q"], false)?;
         }
     }
     if changed
         .iter()
         .any(|p| p.starts_with("/etc/pam.d/") || p.starts_with("/etc/security/"))
     {
-        facts
-            .pam_auth()
-            .map_err(|e| format!("PAM stacks no longer parse: {e}"))?;
-        facts
-            .pam_password()
-            .map_err(|e| format!("PAM stacks no longer parse: {e}"))?;
+        facts.pam_auth().map_err(parse("PAM stacks", "parse"))?;
+        facts.pam_password().map_err(parse("PAM stacks", "parse"))?;
     }
     Ok(())
 }
@@ -379,9 +407,7 @@ fn one_round(catalog: &Catalog, root: &Root, o: &Options, p: &Plan) -> Result<Ro
         .collect();
     // a validation error, a failed re-scan or a check that got worse: the whole run goes
     let verdict = validate(root, &changed)
-        .and_then(|()| {
-            scan_facts(catalog, &facts, &selection()).map_err(|e| format!("re-scan failed: {e}"))
-        })
+        .and_then(|()| scan_facts(catalog, &facts, &selection()).map_err(Rejected::Rescan))
         .and_then(|after| {
             let regressed: Vec<String> = after
                 .results
@@ -395,12 +421,13 @@ fn one_round(catalog: &Catalog, root: &Root, o: &Options, p: &Plan) -> Result<Ro
             if regressed.is_empty() {
                 Ok(after)
             } else {
-                Err(format!("checks got worse: {}", regressed.join(", ")))
+                Err(Rejected::Regressed(regressed))
             }
         });
     let after = match verdict {
         Ok(a) => a,
-        Err(reason) => {
+        Err(rejected) => {
+            let reason = rejected.to_string();
             journal::restore(root, &dir, &mut j)?;
             journal::finish(
                 &o.state_dir,

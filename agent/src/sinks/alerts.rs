@@ -606,7 +606,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
     let save = |state: &State| -> Option<String> {
         serde_json::to_vec_pretty(state)
             .map_err(|e| e.to_string())
-            .and_then(|b| crate::state::write_atomic(&path, &b))
+            .and_then(|b| crate::state::write_atomic(&path, &b).map_err(|e| e.to_string()))
             .err()
     };
     let save_err = save(&state);

@@ -173,7 +173,7 @@ pub fn sync(
     let _lock = match crate::state::lock(state_dir, LOCK_FILE, Duration::from_secs(120)) {
         Ok(l) => l,
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             return sum;
         }
     };
@@ -197,7 +197,7 @@ pub fn sync(
         },
         Ok(None) => fresh,
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             return sum;
         }
     };
@@ -297,7 +297,7 @@ pub fn sync(
     match serde_json::to_vec_pretty(&state) {
         Ok(b) => {
             if let Err(e) = crate::state::write_atomic(&path, &b) {
-                sum.error(e);
+                sum.error(e.to_string());
             }
         }
         Err(e) => sum.error(format!("cannot encode the EC2 tags state: {e}")),

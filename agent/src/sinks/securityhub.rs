@@ -459,7 +459,7 @@ fn sync(
     let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, LOCK_WAIT) {
         Ok(l) => l,
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             sum.pending = findings.len();
             return sum;
         }

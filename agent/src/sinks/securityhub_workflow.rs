@@ -312,7 +312,7 @@ fn sync(
     ) {
         Ok(l) => l,
         Err(e) => {
-            sum.error(e);
+            sum.error(e.to_string());
             return sum;
         }
     };
@@ -337,7 +337,7 @@ fn sync(
         if let Err(e) =
             crate::state::write_atomic(&path, &serde_json::to_vec(&state).unwrap_or_default())
         {
-            sum.error(e);
+            sum.error(e.to_string());
         }
     }
     let check_of: BTreeMap<String, String> = report
@@ -390,7 +390,7 @@ fn sync(
                     &path,
                     &serde_json::to_vec(&state).unwrap_or_default(),
                 ) {
-                    sum.error(e);
+                    sum.error(e.to_string());
                 }
             }
             Err(e) => {

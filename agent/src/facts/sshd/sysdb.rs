@@ -2,22 +2,13 @@
 //! `Match Group` (passwd primary group + /etc/group members), `~` expansion (home of uid 0
 //! or of a named user) and service names in port numbers (`Port ssh`).
 
+use crate::facts::accounts;
 use crate::fs::Root;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub home: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub name: String,
-    pub gid: u32,
-    pub members: Vec<String>,
-}
+/// A group entry (the account facts' parser and type).
+pub use accounts::Group;
+/// A passwd entry (the account facts' parser and type: one reading of /etc/passwd).
+pub use accounts::User;
 
 /// Parsed `/etc/passwd`, `/etc/group` and `/etc/services`. Lookups return the first entry,
 /// as the C library does with the `files` NSS backend.
@@ -30,41 +21,12 @@ pub struct SystemDb {
 }
 
 impl SystemDb {
-    /// Parses the three files' contents; malformed lines are skipped.
+    /// Parses the three files' contents. Users and groups are the entries glibc's lookups
+    /// find ([`accounts::Parsed::entries`]): a malformed line is skipped, as `getpwnam` and
+    /// `getgrgid` skip it, where the account checks report it.
     pub fn parse(passwd: &str, group: &str, services: &str) -> SystemDb {
-        let users = passwd
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                if f.len() < 7 || f[0].is_empty() {
-                    return None;
-                }
-                Some(User {
-                    name: f[0].to_string(),
-                    uid: f[2].parse().ok()?,
-                    gid: f[3].parse().ok()?,
-                    home: f[5].to_string(),
-                })
-            })
-            .collect();
-        let groups = group
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                if f.len() < 4 || f[0].is_empty() {
-                    return None;
-                }
-                Some(Group {
-                    name: f[0].to_string(),
-                    gid: f[2].parse().ok()?,
-                    members: f[3]
-                        .split(',')
-                        .filter(|m| !m.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                })
-            })
-            .collect();
+        let users = accounts::parse_passwd(passwd, "/etc/passwd").entries;
+        let groups = accounts::parse_group(group, "/etc/group").entries;
         let mut tcp_services = Vec::new();
         for l in services.lines() {
             let l = l.split('#').next().unwrap_or("");
@@ -161,5 +123,22 @@ mod tests {
         assert_eq!(db.tcp_port("www"), Some(80));
         assert_eq!(db.tcp_port("foo"), None);
         assert_eq!(db.user_by_uid(0).unwrap().home, "/root");
+    }
+
+    /// The lookups skip what glibc skips (comments, NIS `+`/`-` lines, ids that are not
+    /// numbers) and read what it reads (a member list with blanks after the commas, a line
+    /// short of its trailing fields), where the account checks report those lines.
+    #[test]
+    fn lookups_read_the_files_as_glibc_does() {
+        let db = SystemDb::parse(
+            "#root:x:0:0::/comment:/bin/sh\n+::0:0::/nis:\nbad:x:0:zero::/bad:/bin/sh\n\
+             root:x:0:0:root:/root:/bin/sh\nshort:x:1002:1002\nbob:x:1000:1000::/home/bob:/bin/sh\n",
+            "wheel:x:10:alice, bob\nbob:x:1000:\nshort:x:1002\n",
+            "",
+        );
+        assert_eq!(db.user_by_uid(0).unwrap().home, "/root");
+        assert_eq!(db.groups_of("bob").unwrap(), vec!["bob", "wheel"]);
+        assert_eq!(db.groups_of("short").unwrap(), vec!["short"]);
+        assert!(db.user("+").is_none() && db.user("bad").is_none());
     }
 }

@@ -12,6 +12,14 @@
 //! Reads are bounded ([`MAX_READ_BYTES`] by default), never block on FIFOs or devices
 //! (`O_NONBLOCK` and a regular-file check), reject binary content (a NUL byte) and decode
 //! text lossily so a stray Latin-1 byte in a comment does not hide the rest of a file.
+//!
+//! This crate (`jikimi-fs`, re-exported by the agent as `jikimi::fs`) is the only one of the
+//! workspace with `unsafe` code and raw `libc` calls: the rooted resolution's system calls,
+//! `getpwuid_r`, `ioprio_set` and glibc's allocator tuning. Every other system call of the
+//! agent goes through `rustix`, and the agent's crate is `#![forbid(unsafe_code)]`. Each
+//! `unsafe` block here carries a `SAFETY:` comment.
+
+#![warn(missing_docs)]
 
 pub mod deps;
 
@@ -32,19 +40,25 @@ const MAX_SYMLINKS: usize = 40;
 pub struct FsError {
     /// The host path as the catalog names it (not prefixed with the scan root).
     pub path: String,
+    /// What went wrong.
     pub kind: FsErrorKind,
 }
 
+/// The reasons a read can fail, as checks report them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsErrorKind {
+    /// The file (or a directory on its way) does not exist.
     NotFound,
+    /// `EACCES` or `EPERM`.
     PermissionDenied,
     /// Larger than the read bound.
     TooLarge {
+        /// The bound, in bytes.
         limit: u64,
     },
     /// Contains a NUL byte: not a text file.
     Binary {
+        /// Where the first NUL byte is.
         offset: usize,
     },
     /// Not a regular file (directory, FIFO, device, socket).
@@ -55,10 +69,12 @@ pub enum FsErrorKind {
     NotADirectory,
     /// The file changed between two steps of one read (e.g. became a symlink).
     Changed,
+    /// Any other error, as the system describes it.
     Other(String),
 }
 
 impl FsError {
+    /// An error about the host path `path`.
     pub fn new(path: &str, kind: FsErrorKind) -> Self {
         FsError {
             path: path.to_string(),
@@ -115,16 +131,24 @@ impl std::error::Error for FsError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// A character device.
     Char,
+    /// A block device.
     Block,
+    /// A named pipe.
     Fifo,
+    /// A Unix socket.
     Socket,
 }
 
 impl FileKind {
+    /// The kind from `st_mode`'s `S_IFMT` bits (anything unknown counts as a regular file).
     pub fn from_mode(mode: u32) -> FileKind {
         match mode & libc::S_IFMT {
             libc::S_IFDIR => FileKind::Dir,
@@ -136,6 +160,9 @@ impl FileKind {
             _ => FileKind::File,
         }
     }
+
+    /// The kind a catalog names: `file`, `dir` (or `directory`), `symlink`, `char`, `block`,
+    /// `fifo`, `socket`.
     pub fn parse(s: &str) -> Option<FileKind> {
         Some(match s {
             "file" => FileKind::File,
@@ -167,14 +194,21 @@ impl fmt::Display for FileKind {
 /// What `stat(2)` says about a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
+    /// The file's type.
     pub kind: FileKind,
     /// Permission bits including setuid, setgid and sticky (`st_mode & 0o7777`).
     pub mode: u32,
+    /// Owner.
     pub uid: u32,
+    /// Group.
     pub gid: u32,
+    /// Size in bytes.
     pub size: u64,
+    /// Device of the filesystem holding it.
     pub dev: u64,
+    /// Inode number.
     pub ino: u64,
+    /// Hard links.
     pub nlink: u64,
     /// Modification time, seconds since the epoch.
     pub mtime: i64,
@@ -205,13 +239,16 @@ impl Meta {
 pub struct Text {
     /// Host path (as requested, after nothing: symlinks are not reflected here).
     pub path: String,
+    /// The text, with invalid UTF-8 replaced.
     pub content: String,
+    /// The file's metadata, from the descriptor that was read.
     pub meta: Meta,
 }
 
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The name (lossily decoded when not UTF-8).
     pub name: String,
     /// From `d_type`; `None` where the filesystem does not report it.
     pub kind: Option<FileKind>,
@@ -685,6 +722,7 @@ impl Root {
         self.read_text_limited(path, MAX_READ_BYTES)
     }
 
+    /// [`Root::read_text`] with another bound than [`MAX_READ_BYTES`].
     pub fn read_text_limited(&self, path: &str, limit: u64) -> Result<Text, FsError> {
         let (bytes, meta) = self.read_bytes_limited(path, limit)?;
         if let Some(offset) = bytes.iter().position(|&b| b == 0) {
@@ -1080,6 +1118,29 @@ pub fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Puts the calling thread in the idle I/O scheduling class (`ioprio_set(2)` with
+/// `IOPRIO_WHO_PROCESS`, who 0 = the calling thread, `IOPRIO_CLASS_IDLE`): it then gets disk
+/// time only when no other process wants it. Used by the filesystem walk. Here because
+/// `rustix` has no `ioprio_set`.
+pub fn set_thread_io_idle() -> std::io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const IOPRIO_CLASS_IDLE: libc::c_long = 3;
+    const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
+    // SAFETY: ioprio_set takes three integers; no memory is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0 as libc::c_long,
+            IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Reads a configuration file of the machine running the agent (`--config`, catalog and

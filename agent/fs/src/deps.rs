@@ -1,5 +1,5 @@
-//! What a piece of evaluation read: the host paths resolved through the [`Root`](super::Root)
-//! while a recording scope is open. The real-time daemon (`crate::daemon::realtime`) watches
+//! What a piece of evaluation read: the host paths resolved through the [`Root`](crate::Root)
+//! while a recording scope is open. The real-time daemon (`jikimi::daemon::realtime`) watches
 //! them and re-runs only the checks whose inputs changed.
 //!
 //! Recording happens here, at the one place every read passes through (path resolution and
@@ -54,6 +54,7 @@ pub fn active() -> bool {
 pub struct Session(());
 
 impl Session {
+    /// Starts recording on this thread; cached facts' dependencies are forgotten.
     pub fn start() -> Session {
         FACTS.with(|f| f.borrow_mut().clear());
         FRAMES.with(|f| f.borrow_mut().clear());
