@@ -5,15 +5,20 @@
 //!    fresh facts, optionally recording what each read ([`crate::fs::deps`]);
 //! 2. classify the host and apply waivers (a re-evaluation keeps the last classification);
 //! 3. remote sinks (`[securityhub]`, `[ssm_compliance]`, `[ssm_inventory]`, `[ec2_tags]`, or
-//!    `--submit`): Security Hub's own delta sync sends only findings that changed;
+//!    `--submit`), after the AWS session and the host's identity are resolved once for
+//!    all of them: Security Hub's own delta sync sends only findings that changed;
 //! 4. scan history (before the mail, which reports from it);
 //! 5. alerts (new failures, fixes) and the report mail;
 //! 6. metrics, and the node_exporter textfile.
 //!
+//! Steps 3 and 5 deliver through [`crate::sinks::Sink`]: [`enabled_sinks`] builds the list
+//! from the configuration and `--submit`, each sink from its own section only, and every
+//! summary lands in `report.sinks` under the sink's name.
+//!
 //! A re-evaluation merges its results into the last report and runs steps 3-5 only when a
 //! result changed (the *delta*); metrics and the textfile are always refreshed.
 
-use super::{assemble, evaluate_check, select, Report, Selection};
+use super::{assemble, evaluate_check, select, Report, SelectError, Selection};
 use crate::aws::Identity;
 use crate::catalog::{Catalog, Check};
 use crate::config::Config;
@@ -23,6 +28,7 @@ use crate::fs::deps::{Deps, Session};
 use crate::fs::Root;
 use crate::sinks::prometheus::{self, Counters};
 use crate::sinks::remote::{IdentityNeed, Remote};
+use crate::sinks::{Aws, Context, ParameterError, Sink};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -93,14 +99,18 @@ pub struct Outcome {
     pub eval_time: Duration,
 }
 
+/// An error of the AWS layer, passed through whole (its text and its chain).
+pub type AwsError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("{0}")]
-    Scan(String),
+    #[error(transparent)]
+    Scan(#[from] SelectError),
     #[error("scan interrupted by the stop request: not recorded, nothing sent")]
     Interrupted,
-    #[error("{0}")]
-    Remote(String),
+    /// The remote sinks cannot run: no AWS session, identity or credentials.
+    #[error(transparent)]
+    Remote(AwsError),
     #[error("cannot write {}: {source}", path.display())]
     Textfile {
         path: PathBuf,
@@ -108,19 +118,90 @@ pub enum PipelineError {
     },
 }
 
-/// When the daemon last mailed the report (a timestamp file in the state directory).
-const MAIL_STAMP: &str = "email-last-sent";
-
-/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
-/// hourly scans do not push the mail later every day).
-fn mail_due(state_dir: &Path) -> bool {
-    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
-        .ok()
-        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
-    match last.and_then(|t| t.elapsed().ok()) {
-        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
-        None => true,
+/// The delivering sinks of a run, in delivery order: the remote ones (Security Hub and its
+/// workflow, SSM Compliance, SSM Inventory, EC2 tags), then the alerts and the report mail.
+/// A sink is on when its section enables it or `--submit` names it (alerts: when a hook is
+/// configured); each is built from its own section and the few shared values it needs.
+/// The mail is the daily report: `full` scans only, at most daily for the `daemon`.
+pub fn enabled_sinks<'a>(
+    cfg: &'a Config,
+    catalog: &Catalog,
+    submit: Submit,
+    full: bool,
+    daemon: bool,
+) -> Vec<Box<dyn Sink + 'a>> {
+    use crate::sinks::*;
+    let mut out: Vec<Box<dyn Sink + 'a>> = Vec::new();
+    if submit.securityhub || cfg.securityhub.enabled {
+        out.push(Box::new(securityhub::SecurityHub::new(
+            &cfg.securityhub,
+            catalog.checks.iter().map(|c| c.id.clone()).collect(),
+            cfg.agent.skip.iter().cloned().collect(),
+            cfg.min_severity().unwrap_or(None),
+        )));
     }
+    if submit.ssm_compliance || cfg.ssm_compliance.enabled {
+        out.push(Box::new(ssm_compliance::SsmCompliance));
+    }
+    if submit.ssm_inventory || cfg.ssm_inventory.enabled {
+        out.push(Box::new(ssm_inventory::SsmInventory));
+    }
+    if submit.ec2_tags || cfg.ec2_tags.enabled {
+        out.push(Box::new(ec2_tags::Ec2Tags::new(&cfg.ec2_tags)));
+    }
+    if let Some(a) = alerts::Alerts::new(&cfg.alerts, cfg.aws.ca_bundle.as_deref(), cfg.report.lang)
+    {
+        out.push(Box::new(a));
+    }
+    if (submit.email || cfg.email.enabled) && full {
+        out.push(Box::new(email::Email::new(
+            &cfg.email,
+            cfg.report.lang,
+            daemon,
+        )));
+    }
+    out
+}
+
+/// The AWS session and the host's identity, when a remote sink or the output format needs
+/// them. Resolving the identity also merges the instance's own tags into the classification
+/// (`asset.instance_tags`) and applies the waivers again with the instance id
+/// ([`crate::sinks::remote::run_with`], asked for the identity only); with a remote sink, a
+/// host without any credentials is an error before anything is sent.
+fn aws_access(
+    report: &mut Report,
+    cfg: &Config,
+    remote_sinks: bool,
+    format_needs: IdentityNeed,
+) -> Result<Option<(crate::aws::Session, Identity)>, AwsError> {
+    let need = if remote_sinks {
+        IdentityNeed::Required
+    } else {
+        format_needs
+    };
+    if need == IdentityNeed::None {
+        return Ok(None);
+    }
+    let session = crate::aws::Session::new(&cfg.aws)?;
+    let identity_only = Remote {
+        securityhub: false,
+        ssm_compliance: false,
+        ssm_inventory: false,
+        ec2_tags: false,
+        format_needs: need,
+        state_dir: PathBuf::new(),
+        catalog_ids: BTreeSet::new(),
+    };
+    let Some(identity) =
+        crate::sinks::remote::run_with(&session, report, &cfg.remote(), &identity_only)?
+    else {
+        return Ok(None);
+    };
+    if remote_sinks {
+        // fail before sending anything when no credentials can be found at all
+        session.credentials()?;
+    }
+    Ok(Some((session, identity)))
 }
 
 /// What a sink compares: a result's verdict, not its timing.
@@ -229,42 +310,50 @@ pub fn pipeline(
         .unwrap_or_else(|| cfg.state_dir());
     let mut identity = None;
     if deliver {
+        let full = matches!(scope, Scope::Full);
+        let sinks = enabled_sinks(cfg, &setup.catalog, out.submit, full, out.daemon);
         // 3. remote sinks
-        let s = out.submit;
-        let remote = Remote {
-            securityhub: s.securityhub || cfg.securityhub.enabled,
-            ssm_compliance: s.ssm_compliance || cfg.ssm_compliance.enabled,
-            ssm_inventory: s.ssm_inventory || cfg.ssm_inventory.enabled,
-            ec2_tags: s.ec2_tags || cfg.ec2_tags.enabled,
-            format_needs: out.format_needs,
-            state_dir: state_dir.clone(),
-            catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
-        };
         if out.daemon {
             crate::sinks::remote::first_submission_jitter(&cfg.remote());
         }
-        match crate::sinks::remote::run(&mut report, &cfg.remote(), &remote) {
-            Ok(id) => identity = id,
-            Err(e) if out.daemon => (out.log)(&format!("remote sinks skipped: {e}")),
+        let remote = sinks.iter().any(|s| s.remote());
+        let aws = match aws_access(&mut report, cfg, remote, out.format_needs) {
+            Ok(a) => a,
+            Err(e) if out.daemon => {
+                (out.log)(&format!("remote sinks skipped: {e}"));
+                None
+            }
             Err(e) => return Err(PipelineError::Remote(e)),
-        }
+        };
+        let parameter = |name: &str| {
+            crate::aws::ssm::read_parameter(&cfg.aws, name).map_err(ParameterError::aws)
+        };
+        let ctx = Context {
+            state_dir: &state_dir,
+            aws: aws
+                .as_ref()
+                .map(|(session, identity)| Aws { session, identity }),
+            parameter: &parameter,
+        };
+        let deliver = |report: &mut Report, remote: bool| {
+            for sink in sinks.iter().filter(|s| s.remote() == remote) {
+                if remote && ctx.aws.is_none() {
+                    continue; // skipped above (the daemon goes on without them)
+                }
+                let sums = sink.deliver(report, &ctx);
+                report
+                    .sinks
+                    .extend(sums.into_iter().map(|(name, s)| (name.to_string(), s)));
+            }
+        };
+        deliver(&mut report, true);
         // 4. history, first: the daily mail reports from it, this scan included
         let history = cfg.history_settings(out.state_dir, report.host.live);
         if let Err(e) = crate::history::record_scan(&report, Some(&facts), history.as_ref()) {
             (out.log)(&format!("warning: {e}"));
         }
-        // 5. alerts and the mail (a re-evaluation never mails: the mail is the daily report)
-        let mail = (s.email || cfg.email.enabled)
-            && matches!(scope, Scope::Full)
-            && (!out.daemon || mail_due(&state_dir));
-        crate::sinks::alerts::run_local(&mut report, &cfg.local(), &state_dir, mail);
-        if out.daemon && mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
-            let _ = crate::state::write_file(
-                &state_dir.join(MAIL_STAMP),
-                crate::time::rfc3339(SystemTime::now()).as_bytes(),
-                0o644,
-            );
-        }
+        // 5. alerts, then the mail (which shows the alerts' delivery)
+        deliver(&mut report, false);
         for (name, s) in &report.sinks {
             if out.daemon {
                 (out.log)(&s.line(name));
@@ -273,6 +362,7 @@ pub fn pipeline(
                 (out.log)(&format!("warning: {name}: {e}"));
             }
         }
+        identity = aws.map(|(_, id)| id);
     }
     // 6. metrics and the textfile
     let opts = prometheus::Options {

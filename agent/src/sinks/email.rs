@@ -8,7 +8,7 @@
 //! The body is [`report_text`] (the current run's summary) followed by [`daily_report`], the
 //! `jikimi report --since 24h` Markdown built from the scan history.
 
-use super::SinkSummary;
+use super::{ParameterError, SinkSummary};
 use crate::findings::Status;
 use crate::i18n::Lang;
 use crate::redact::Secret;
@@ -676,12 +676,64 @@ pub fn deliver(m: &Mail) -> Result<(), SmtpError> {
     Ok(())
 }
 
+/// When the daemon last mailed the report (a timestamp file in the state directory).
+pub const MAIL_STAMP: &str = "email-last-sent";
+
+/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
+/// hourly scans do not push the mail later every day).
+fn mail_due(state_dir: &std::path::Path) -> bool {
+    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
+        .ok()
+        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
+    match last.and_then(|t| t.elapsed().ok()) {
+        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
+        None => true,
+    }
+}
+
+/// The report mail sink: built from `[email]` and the language of the mail.
+pub struct Email<'a> {
+    cfg: &'a EmailConfig,
+    lang: Lang,
+    /// At most one mail a day (the daemon): skipped while the last one is recent, the time
+    /// of each mail sent remembered in the state directory ([`MAIL_STAMP`]).
+    daily: bool,
+}
+
+impl<'a> Email<'a> {
+    pub fn new(cfg: &'a EmailConfig, lang: Lang, daily: bool) -> Email<'a> {
+        Email { cfg, lang, daily }
+    }
+}
+
+impl super::Sink for Email<'_> {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> super::Summaries {
+        if self.daily && !mail_due(ctx.state_dir) {
+            return Vec::new();
+        }
+        let history = ctx.state_dir.join("history");
+        let s = submit(report, self.cfg, self.lang, ctx.parameter, Some(&history));
+        if self.daily && s.sent > 0 {
+            let _ = crate::state::write_file(
+                &ctx.state_dir.join(MAIL_STAMP),
+                crate::time::rfc3339(std::time::SystemTime::now()).as_bytes(),
+                0o644,
+            );
+        }
+        vec![(self.name(), s)]
+    }
+}
+
 /// Sends the report mail (up to three tries, backoff); never fails the run.
 pub fn submit(
     report: &Report,
     cfg: &EmailConfig,
     lang: Lang,
-    parameter: &dyn Fn(&str) -> Result<String, String>,
+    parameter: &dyn Fn(&str) -> Result<String, ParameterError>,
     history_dir: Option<&std::path::Path>,
 ) -> SinkSummary {
     let mut sum = SinkSummary::default();
@@ -834,7 +886,7 @@ pub fn message_alternative(
 /// the caller's subject and body instead of a host's report.
 pub fn send_text(
     cfg: &EmailConfig,
-    parameter: &dyn Fn(&str) -> Result<String, String>,
+    parameter: &dyn Fn(&str) -> Result<String, ParameterError>,
     subject: &str,
     body: &str,
     html: Option<&str>,

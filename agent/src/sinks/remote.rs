@@ -6,8 +6,9 @@
 //! the run. A delivery problem (network, throttling, rejected findings) is not: the sink's
 //! summary says what is pending, and the next run delivers it.
 
+use super::securityhub::SecurityHubConfig;
 use super::{securityhub, ssm_compliance};
-use crate::aws::config::{AwsConfig, SecurityHubConfig};
+use crate::aws::config::AwsConfig;
 use crate::aws::{Identity, Session};
 use crate::findings::Severity;
 use crate::report::Report;
