@@ -204,6 +204,26 @@ fn aws_access(
     Ok(Some((session, identity)))
 }
 
+/// Delivers the remote (or the local) sinks in their order, each summary into
+/// `report.sinks` before the next sink runs (the mail shows the alerts' delivery). Remote
+/// sinks are left out when the run has no AWS access (the daemon goes on without them).
+fn deliver_sinks(
+    report: &mut Report,
+    sinks: &[Box<dyn Sink + '_>],
+    ctx: &Context<'_>,
+    remote: bool,
+) {
+    for sink in sinks.iter().filter(|s| s.remote() == remote) {
+        if remote && ctx.aws.is_none() {
+            continue;
+        }
+        let sums = sink.deliver(report, ctx);
+        report
+            .sinks
+            .extend(sums.into_iter().map(|(name, s)| (name.to_string(), s)));
+    }
+}
+
 /// What a sink compares: a result's verdict, not its timing.
 fn same_verdict(a: &CheckResult, b: &CheckResult) -> bool {
     let key = |r: &CheckResult| {
@@ -335,25 +355,14 @@ pub fn pipeline(
                 .map(|(session, identity)| Aws { session, identity }),
             parameter: &parameter,
         };
-        let deliver = |report: &mut Report, remote: bool| {
-            for sink in sinks.iter().filter(|s| s.remote() == remote) {
-                if remote && ctx.aws.is_none() {
-                    continue; // skipped above (the daemon goes on without them)
-                }
-                let sums = sink.deliver(report, &ctx);
-                report
-                    .sinks
-                    .extend(sums.into_iter().map(|(name, s)| (name.to_string(), s)));
-            }
-        };
-        deliver(&mut report, true);
+        deliver_sinks(&mut report, &sinks, &ctx, true);
         // 4. history, first: the daily mail reports from it, this scan included
         let history = cfg.history_settings(out.state_dir, report.host.live);
         if let Err(e) = crate::history::record_scan(&report, Some(&facts), history.as_ref()) {
             (out.log)(&format!("warning: {e}"));
         }
         // 5. alerts, then the mail (which shows the alerts' delivery)
-        deliver(&mut report, false);
+        deliver_sinks(&mut report, &sinks, &ctx, false);
         for (name, s) in &report.sinks {
             if out.daemon {
                 (out.log)(&s.line(name));
@@ -392,4 +401,134 @@ pub fn pipeline(
         changed,
         eval_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::{SinkSummary, Summaries};
+
+    fn catalog() -> Catalog {
+        crate::catalog::load(&crate::catalog::embedded_sources(), Default::default()).unwrap()
+    }
+
+    fn names(sinks: &[Box<dyn Sink + '_>]) -> Vec<(&'static str, bool)> {
+        sinks.iter().map(|s| (s.name(), s.remote())).collect()
+    }
+
+    #[test]
+    fn enabled_sinks_come_from_the_sections_and_submit_in_delivery_order() {
+        let cat = catalog();
+        let none = Config::default();
+        assert!(enabled_sinks(&none, &cat, Submit::default(), true, false).is_empty());
+        let cfg = Config::parse(
+            "[securityhub]\nenabled = true\n[ec2_tags]\nenabled = true\n\
+             [alerts.webhook]\nurl = \"http://127.0.0.1:9/hook\"\n\
+             [email]\nenabled = true\n",
+            "t",
+        )
+        .unwrap();
+        let on = enabled_sinks(&cfg, &cat, Submit::default(), true, false);
+        assert_eq!(
+            names(&on),
+            [
+                ("securityhub", true),
+                ("ec2_tags", true),
+                ("alerts", false),
+                ("email", false)
+            ]
+        );
+        // a re-evaluation never mails (the mail is the daily report)
+        let re = enabled_sinks(&cfg, &cat, Submit::default(), false, true);
+        assert_eq!(names(&re).last(), Some(&("alerts", false)));
+        // --submit adds to the configuration, never removes
+        let submit = Submit {
+            ssm_compliance: true,
+            ssm_inventory: true,
+            email: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&enabled_sinks(&none, &cat, submit, true, false)),
+            [
+                ("ssm_compliance", true),
+                ("ssm_inventory", true),
+                ("email", false)
+            ]
+        );
+        let all = Submit {
+            securityhub: true,
+            ssm_compliance: true,
+            ssm_inventory: true,
+            ec2_tags: true,
+            email: true,
+        };
+        assert_eq!(
+            names(&enabled_sinks(&cfg, &cat, all, true, false)),
+            [
+                ("securityhub", true),
+                ("ssm_compliance", true),
+                ("ssm_inventory", true),
+                ("ec2_tags", true),
+                ("alerts", false),
+                ("email", false)
+            ]
+        );
+        // an [alerts] section without a hook delivers nothing
+        let no_hook = Config::parse("[alerts]\nmin_severity = \"low\"\n", "t").unwrap();
+        assert!(enabled_sinks(&no_hook, &cat, Submit::default(), true, false).is_empty());
+    }
+
+    /// Says what it saw: the summaries already recorded (`calls`), the results (`sent`) and
+    /// the state directory (`errors`).
+    struct Probe {
+        name: &'static str,
+        remote: bool,
+    }
+
+    impl Sink for Probe {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn remote(&self) -> bool {
+            self.remote
+        }
+        fn deliver(&self, report: &Report, ctx: &Context<'_>) -> Summaries {
+            let mut s = SinkSummary {
+                calls: report.sinks.len(),
+                sent: report.results.len(),
+                ..Default::default()
+            };
+            s.error(ctx.state_dir.display().to_string());
+            vec![(self.name, s)]
+        }
+    }
+
+    #[test]
+    fn delivery_records_each_summary_before_the_next_sink_and_skips_remote_without_aws() {
+        use crate::sinks::asff::tests::{report, result};
+        let probe = |name, remote| Probe { name, remote };
+        let sinks: Vec<Box<dyn Sink>> = vec![
+            Box::new(probe("remote_one", true)),
+            Box::new(probe("first", false)),
+            Box::new(probe("second", false)),
+        ];
+        let parameter = |_: &str| Err(ParameterError::Unavailable("test"));
+        let ctx = Context {
+            state_dir: Path::new("/state"),
+            aws: None,
+            parameter: &parameter,
+        };
+        let mut rep = report(vec![result("A-1", crate::findings::Status::Fail)]);
+        deliver_sinks(&mut rep, &sinks, &ctx, true);
+        assert!(rep.sinks.is_empty(), "no AWS access: remote sinks skipped");
+        deliver_sinks(&mut rep, &sinks, &ctx, false);
+        assert_eq!(rep.sinks.keys().collect::<Vec<_>>(), ["first", "second"]);
+        assert_eq!(
+            (rep.sinks["first"].calls, rep.sinks["second"].calls),
+            (0, 1)
+        );
+        assert_eq!(rep.sinks["second"].sent, 1);
+        assert_eq!(rep.sinks["second"].errors, ["/state"]);
+    }
 }

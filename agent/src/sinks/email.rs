@@ -943,6 +943,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sink_mails_from_its_section_and_the_daemon_at_most_daily() {
+        use crate::sinks::asff::tests::{report, result};
+        use crate::sinks::{Context, ParameterError, Sink};
+        let dir = tempfile::tempdir().unwrap();
+        let asked = std::cell::Cell::new(0);
+        let parameter = |name: &str| {
+            asked.set(asked.get() + 1);
+            assert_eq!(name, "/jikimi/smtp");
+            Err(ParameterError::Unavailable("test"))
+        };
+        let ctx = Context {
+            state_dir: dir.path(),
+            aws: None,
+            parameter: &parameter,
+        };
+        let rep = report(vec![result("A-1", Status::Fail)]);
+        let cfg = EmailConfig {
+            smtp_host: Some("127.0.0.1".into()),
+            from: Some("jikimi@example.com".into()),
+            to: vec!["ops@example.com".into()],
+            username: Some("u".into()),
+            password_parameter: Some("/jikimi/smtp".into()),
+            ..Default::default()
+        };
+        let sums = Email::new(&cfg, Lang::En, true).deliver(&rep, &ctx);
+        assert_eq!(sums.len(), 1);
+        let (name, s) = &sums[0];
+        assert_eq!(*name, "email");
+        assert_eq!((s.sent, s.pending, asked.get()), (0, 1, 1));
+        assert!(
+            s.errors[0].starts_with("email password from /jikimi/smtp: Parameter Store"),
+            "{s:?}"
+        );
+        assert!(
+            !dir.path().join(MAIL_STAMP).exists(),
+            "nothing sent, no stamp"
+        );
+        // a mail sent within the day: the daemon's sink skips, `check --once` does not
+        std::fs::write(
+            dir.path().join(MAIL_STAMP),
+            crate::time::rfc3339(std::time::SystemTime::now()),
+        )
+        .unwrap();
+        assert!(Email::new(&cfg, Lang::En, true)
+            .deliver(&rep, &ctx)
+            .is_empty());
+        assert_eq!(asked.get(), 1);
+        assert_eq!(
+            Email::new(&cfg, Lang::En, false).deliver(&rep, &ctx).len(),
+            1
+        );
+    }
+
+    #[test]
     fn defect8_mail_body_escapes_control_characters() {
         use crate::sinks::asff::tests::{report, result};
         let mut r = result("A-1", Status::Fail);

@@ -111,3 +111,34 @@ impl ParameterError {
         ParameterError::Aws(e.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// No sink sees the whole configuration: nothing under `sinks/` names `crate::config`
+    /// (each sink is built from its own section, passed by the pipeline).
+    #[test]
+    fn no_sink_depends_on_the_whole_configuration() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sinks");
+        let mut files = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                files += 1;
+                let text = std::fs::read_to_string(&p).unwrap();
+                let code: String = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                // tests may parse a whole configuration to check a section
+                let lib = code.split("#[cfg(test)]").next().unwrap_or_default();
+                assert!(
+                    !lib.contains("crate::config") && !lib.contains("config::Config"),
+                    "{} uses the whole configuration",
+                    p.display()
+                );
+            }
+        }
+        assert!(files >= 15, "{files} files read from {}", dir.display());
+    }
+}
