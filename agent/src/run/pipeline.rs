@@ -118,8 +118,8 @@ pub enum PipelineError {
     },
 }
 
-/// The delivering sinks of a run, in delivery order: the remote ones (Security Hub and its
-/// workflow, SSM Compliance, SSM Inventory, EC2 tags), then the alerts and the report mail.
+/// The delivering sinks of a run, in delivery order: the remote ones (Security Hub, then
+/// the workflow of its waived findings, SSM Compliance, SSM Inventory, EC2 tags), then the alerts and the report mail.
 /// A sink is on when its section enables it or `--submit` names it (alerts: when a hook is
 /// configured); each is built from its own section and the few shared values it needs.
 /// The mail is the daily report: `full` scans only, at most daily for the `daemon`.
@@ -139,6 +139,7 @@ pub fn enabled_sinks<'a>(
             cfg.agent.skip.iter().cloned().collect(),
             cfg.min_severity().unwrap_or(None),
         )));
+        out.push(Box::new(securityhub_workflow::Workflow));
     }
     if submit.ssm_compliance || cfg.ssm_compliance.enabled {
         out.push(Box::new(ssm_compliance::SsmCompliance));
@@ -433,6 +434,7 @@ mod tests {
             names(&on),
             [
                 ("securityhub", true),
+                ("securityhub_workflow", true),
                 ("ec2_tags", true),
                 ("alerts", false),
                 ("email", false)
@@ -467,6 +469,7 @@ mod tests {
             names(&enabled_sinks(&cfg, &cat, all, true, false)),
             [
                 ("securityhub", true),
+                ("securityhub_workflow", true),
                 ("ssm_compliance", true),
                 ("ssm_inventory", true),
                 ("ec2_tags", true),

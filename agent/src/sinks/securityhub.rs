@@ -114,9 +114,8 @@ fn refresh_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64
     }
 }
 
-/// The Security Hub sink: the findings (delta sync), then the workflow of waived findings
-/// ([`super::securityhub_workflow`]), recorded as `securityhub_workflow` when it did
-/// something.
+/// The Security Hub sink: the findings, delta-synced. The pipeline delivers the workflow of
+/// waived findings right after it (`super::securityhub_workflow::Workflow`).
 pub struct SecurityHub<'a> {
     cfg: &'a SecurityHubConfig,
     /// Every check id of the loaded catalog: a finding whose check is not here is archived.
@@ -166,17 +165,10 @@ impl super::Sink for SecurityHub<'_> {
             min_severity: self.min_severity,
             reference_url: self.cfg.reference_url.as_deref(),
         };
-        let mut out = vec![(
+        vec![(
             self.name(),
             submit(report, aws.identity, aws.session, &opts),
-        )];
-        // Waived findings: workflow SUPPRESSED / NEW (after the import, so they exist).
-        let w =
-            super::securityhub_workflow::submit(report, aws.identity, aws.session, ctx.state_dir);
-        if w.calls > 0 || !w.errors.is_empty() {
-            out.push(("securityhub_workflow", w));
-        }
-        out
+        )]
     }
 }
 
