@@ -119,7 +119,8 @@ pub enum PipelineError {
 }
 
 /// The delivering sinks of a run, in delivery order: the remote ones (Security Hub, then
-/// the workflow of its waived findings, SSM Compliance, SSM Inventory, EC2 tags), then the alerts and the report mail.
+/// the workflow of its waived findings, SSM Compliance, SSM Inventory, EC2 tags), then the
+/// alerts and the report mail.
 /// A sink is on when its section enables it or `--submit` names it (alerts: when a hook is
 /// configured); each is built from its own section and the few shared values it needs.
 /// The mail is the daily report: `full` scans only, at most daily for the `daemon`.

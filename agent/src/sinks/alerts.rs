@@ -640,7 +640,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
             Ok(c) => c,
             Err(e) => {
                 sum.pending = queue.len();
-                sum.error(e.to_string());
+                sum.error(crate::error_text::chain(&e));
                 out.insert(summary_name(name), sum);
                 continue;
             }
@@ -733,7 +733,7 @@ impl super::Sink for Alerts<'_> {
 pub enum HookError {
     #[error("{0}")]
     NoUrl(&'static str),
-    #[error("URL from {parameter}: {source}")]
+    #[error("the URL from Parameter Store {parameter}")]
     Parameter {
         parameter: String,
         #[source]
@@ -786,7 +786,7 @@ pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) 
     match hook_client(hook, opts, "no URL configured") {
         Err(e) => {
             sum.pending = 1;
-            sum.error(e.to_string());
+            sum.error(crate::error_text::chain(&e));
         }
         Ok((client, url)) => {
             match deliver(&client, &url, body, max_attempts.clamp(1, 10), &mut sum) {
@@ -816,6 +816,45 @@ pub fn roots(ca_bundle: Option<&Path>) -> Roots {
 mod tests {
     use super::*;
     use crate::sinks::asff::tests::{report, result};
+
+    #[test]
+    fn the_sink_reads_its_section_and_the_url_through_the_context() {
+        use crate::sinks::{Context, Sink};
+        assert!(
+            Alerts::new(&AlertsConfig::default(), None, crate::i18n::Lang::En).is_none(),
+            "no hook, no sink"
+        );
+        let cfg = AlertsConfig {
+            slack: Some(HookConfig {
+                url: None,
+                url_parameter: Some("/jikimi/slack-url".into()),
+            }),
+            ..Default::default()
+        };
+        let sink = Alerts::new(&cfg, None, crate::i18n::Lang::En).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let parameter = |name: &str| {
+            assert_eq!(name, "/jikimi/slack-url");
+            Err(ParameterError::aws("AccessDeniedException: not allowed"))
+        };
+        let ctx = Context {
+            state_dir: dir.path(),
+            aws: None,
+            parameter: &parameter,
+        };
+        let sums = sink.deliver(&report(vec![result("A-1", Status::Fail)]), &ctx);
+        assert_eq!(sums.len(), 1);
+        let (name, s) = &sums[0];
+        assert_eq!((*name, s.sent, s.pending), ("alerts_slack", 0, 1));
+        assert_eq!(
+            s.errors,
+            ["the URL from Parameter Store /jikimi/slack-url: AccessDeniedException: not allowed"]
+        );
+        // the message stays queued for the next run
+        let saved: State =
+            serde_json::from_slice(&std::fs::read(dir.path().join(STATE_FILE)).unwrap()).unwrap();
+        assert_eq!(saved.pending["slack"].len(), 1);
+    }
 
     #[test]
     fn events_only_on_change() {

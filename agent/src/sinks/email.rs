@@ -764,7 +764,10 @@ pub fn submit(
         (None, Some(name)) => match parameter(name) {
             Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
             Err(e) => {
-                sum.error(format!("email password from {name}: {e}"));
+                sum.error(format!(
+                    "email password from {name}: {}",
+                    crate::error_text::chain(&e)
+                ));
                 sum.pending = 1;
                 return sum;
             }
@@ -911,7 +914,10 @@ pub fn send_text(
         (None, Some(name)) => match parameter(name) {
             Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
             Err(e) => {
-                sum.error(format!("email password from {name}: {e}"));
+                sum.error(format!(
+                    "email password from {name}: {}",
+                    crate::error_text::chain(&e)
+                ));
                 sum.pending = 1;
                 return sum;
             }
