@@ -97,9 +97,10 @@ pub enum FleetError {
     /// The catalog (titles and KISA items of the checks) could not be loaded.
     #[error(transparent)]
     Catalog(#[from] FleetCatalogError),
-    /// Reading findings from Security Hub failed (session, credentials, API).
-    #[error("{0}")]
-    Aws(String),
+    /// Reading findings from Security Hub failed (session, credentials, API): the AWS
+    /// layer's error, whole.
+    #[error(transparent)]
+    Aws(Box<dyn std::error::Error + Send + Sync>),
     #[error("{}: {source}", path.display())]
     ReadFindings {
         path: std::path::PathBuf,
@@ -356,7 +357,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
             if regions.is_empty() {
                 return Err(FleetError::NoRegion);
             }
-            let session = Session::new(&cfg.aws).map_err(FleetError::Aws)?;
+            let session = Session::new(&cfg.aws).map_err(|e| FleetError::Aws(e.into()))?;
             let q = Query {
                 account_id: account.clone(),
                 updated_from: crate::time::rfc3339(now - lookback),
@@ -364,7 +365,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
             };
             for r in &regions {
                 let pages = securityhub_read::read(&session, r, &q, &mut |f| input.add(&f))
-                    .map_err(FleetError::Aws)?;
+                    .map_err(|e| FleetError::Aws(e.into()))?;
                 if pages.foreign > 0 {
                     say(&format!(
                         "jikimi: {r}: {} finding(s) that are not Jikimi's were ignored",
