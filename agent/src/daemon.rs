@@ -197,7 +197,7 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why the daemon could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Load(LoadError),
@@ -217,6 +217,14 @@ pub enum DaemonError {
     HttpThread(#[source] std::io::Error),
     #[error("cannot install signal handlers")]
     Signals(#[source] std::io::Error),
+}
+
+/// The `Display` text: the derived `Debug` would add ~1.5 KB to the binary (cargo bloat) for
+/// an error that is only ever shown to a user.
+impl std::fmt::Debug for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Runs until SIGTERM/SIGINT. `load` builds the setup (config + catalog), again on SIGHUP.

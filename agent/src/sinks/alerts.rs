@@ -546,23 +546,24 @@ fn summary_name(hook: &str) -> &'static str {
 /// Runs the alert sinks for one report; one summary per configured hook (`alerts_slack`,
 /// `alerts_webhook`). Never fails the run: every problem is in the summaries.
 pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
-    let mut out = BTreeMap::new();
+    // one summary per hook, in the order of `sinks()` (slack, webhook)
+    let mut out: Summaries = Vec::new();
     let sinks = cfg.sinks();
     if sinks.is_empty() {
-        return Vec::new();
+        return out;
     }
-    let fail_all = |out: &mut BTreeMap<&'static str, SinkSummary>, e: &dyn std::fmt::Display| {
+    let fail_all = |out: &mut Summaries, e: &dyn std::fmt::Display| {
         for (name, _) in &sinks {
             let mut s = SinkSummary::default();
             s.error(e.to_string());
-            out.insert(summary_name(name), s);
+            out.push((summary_name(name), s));
         }
     };
     let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, Duration::from_secs(120)) {
         Ok(l) => l,
         Err(e) => {
             fail_all(&mut out, &e);
-            return out.into_iter().collect();
+            return out;
         }
     };
     let path = opts.state_dir.join(STATE_FILE);
@@ -570,7 +571,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
         Ok(s) => s,
         Err(e) => {
             fail_all(&mut out, &e);
-            return out.into_iter().collect();
+            return out;
         }
     };
     state.version = STATE_VERSION;
@@ -633,7 +634,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
         }
         let queue = state.pending.get(*name).cloned().unwrap_or_default();
         if queue.is_empty() {
-            out.insert(summary_name(name), sum);
+            out.push((summary_name(name), sum));
             continue;
         }
         let (client, url) = match hook_client(hook, opts, "no URL") {
@@ -641,7 +642,7 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
             Err(e) => {
                 sum.pending = queue.len();
                 sum.error(crate::error_text::chain(&e));
-                out.insert(summary_name(name), sum);
+                out.push((summary_name(name), sum));
                 continue;
             }
         };
@@ -673,15 +674,15 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
             q.drain(..delivered.min(q.len()));
             sum.pending = q.iter().map(|n| n.events.len()).sum();
         }
-        out.insert(summary_name(name), sum);
+        out.push((summary_name(name), sum));
     }
     state.pending.retain(|_, q| !q.is_empty());
     if let Some(e) = save(&state) {
-        for s in out.values_mut() {
+        for (_, s) in out.iter_mut() {
             s.error(e.clone());
         }
     }
-    out.into_iter().collect()
+    out
 }
 
 /// The alert sink: Slack and webhook messages on new failures and fixes, one summary per
@@ -1044,8 +1045,10 @@ mod tests {
             parameter: &no_param,
             lang: crate::i18n::Lang::En,
         };
-        let out: BTreeMap<_, _> = run(&report(results), &cfg, &opts).into_iter().collect();
-        let s = &out["alerts_webhook"];
+        let out = run(&report(results), &cfg, &opts);
+        assert_eq!(out.len(), 1);
+        let (name, s) = &out[0];
+        assert_eq!(*name, "alerts_webhook");
         assert_eq!(s.pending, 1, "{s:?}");
         assert!(s.errors[0].contains("unreadable state"), "{s:?}");
         assert!(s.errors.iter().all(|e| !e.contains("s3cr3t")), "{s:?}");
