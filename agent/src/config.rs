@@ -136,9 +136,9 @@ pub enum ConfigError {
     /// The file could not be read (the error names it).
     #[error("cannot read configuration {0}")]
     Read(crate::fs::FsError),
-    /// `--config ssm:NAME`: the parameter could not be fetched (the AWS layer's error).
+    /// `--config ssm:NAME`: the parameter could not be fetched.
     #[error(transparent)]
-    Parameter(Box<dyn std::error::Error + Send + Sync>),
+    Parameter(crate::aws::AwsError),
 }
 
 /// The `Display` text: the derived `Debug` would add ~2.8 KB to the binary (cargo bloat) for
@@ -239,8 +239,8 @@ impl Config {
             .and_then(|s| s.strip_prefix(crate::aws::ssm::PREFIX))
         {
             Some(name) => {
-                let text = crate::aws::ssm::config_parameter(name)
-                    .map_err(|e| ConfigError::Parameter(e.into()))?;
+                let text =
+                    crate::aws::ssm::config_parameter(name).map_err(ConfigError::Parameter)?;
                 Config::parse(&text, &format!("{}{name}", crate::aws::ssm::PREFIX))
             }
             None => Config::load(path),

@@ -101,7 +101,7 @@ fn log(msg: &str) {
 }
 
 fn random_u64() -> u64 {
-    crate::aws::http::random_u64()
+    crate::net::random_u64()
 }
 
 /// Interval ± jitter, never below one second.

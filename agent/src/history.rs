@@ -3,7 +3,9 @@
 //!
 //! - One file per scan, named `<unix ms, 13 digits>-<pid>-<seq>.json`, so names sort by time
 //!   and two runs never write the same file. Each file is written atomically (temporary file,
-//!   fsync, rename, fsync of the directory): a reader never sees half a record.
+//!   fsync, rename): a reader never sees half a record. The directory is not fsynced (that
+//!   wait was ~3 ms of a 25 ms scan): after a power loss the newest record may be missing,
+//!   never half there; the next scan writes a new one.
 //! - Bounded: after each write, records older than `keep_days` (default 31) and the oldest
 //!   beyond `max_records` (default 200) are removed, under an exclusive lock on
 //!   `history/.lock`; a run that cannot take the lock quickly leaves pruning to the other.
@@ -359,7 +361,7 @@ pub fn store(s: &Settings, rec: &Record) -> Result<PathBuf, HistoryError> {
     crate::state::ensure_dir(&s.dir).map_err(HistoryError::State)?;
     let path = s.dir.join(file_name(rec.time()));
     let data = serde_json::to_vec(rec).map_err(HistoryError::Encode)?;
-    crate::state::write_atomic(&path, &data).map_err(HistoryError::State)?;
+    crate::state::write_record(&path, &data).map_err(HistoryError::State)?;
     // Pruning is best effort: if another run holds the lock, it prunes.
     if let Ok(_lock) = crate::state::lock(&s.dir, ".lock", Duration::from_secs(2)) {
         prune(s, SystemTime::now())?;

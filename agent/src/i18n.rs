@@ -788,6 +788,7 @@ mod tests {
                  description = 'English description'\nremediation = 'English fix'\n{title_ko}\
                  expect = {{ probe = 'file', path = '/etc/passwd', exists = true }}\n"
             ),
+            pre: None,
         };
         crate::catalog::load(&[src], crate::catalog::Profile::Kisa)
             .unwrap()

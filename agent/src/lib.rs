@@ -20,6 +20,7 @@ pub mod history;
 pub mod html;
 pub mod i18n;
 pub mod kisa;
+pub mod net;
 pub mod redact;
 pub mod remediate;
 pub mod report;

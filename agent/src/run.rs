@@ -8,6 +8,7 @@ use crate::findings::{CheckResult, Severity, Status, Summary};
 use crate::fs::Root;
 use std::time::{Instant, SystemTime};
 
+pub mod parallel;
 pub mod pipeline;
 
 /// What to run.
@@ -116,7 +117,7 @@ pub fn scan_facts(
     let checks = select(catalog, sel)?;
     let started = SystemTime::now();
     let t = Instant::now();
-    let results: Vec<CheckResult> = checks.iter().map(|c| evaluate_check(c, facts)).collect();
+    let results = parallel::evaluate_all(&checks, facts);
     Ok(assemble(catalog, facts, results, started, t))
 }
 

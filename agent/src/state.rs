@@ -459,6 +459,24 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
 /// Replaces a state file atomically and durably (mode 0600). Its directory must be writable
 /// by nobody but root (or this agent's user).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
+    write_state(path, data, Durability::Durable)
+}
+
+/// Like [`write_atomic`] for a new file whose loss in a crash is acceptable (a history
+/// record): its data is fsynced before the rename, so after a crash the file is complete or
+/// absent, but the directory is not (that fsync waits for the disk, ~3 ms here).
+pub fn write_record(path: &Path, data: &[u8]) -> Result<(), String> {
+    write_state(path, data, Durability::DataOnly)
+}
+
+/// Whether the rename itself is made durable (the directory fsynced).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Durable,
+    DataOnly,
+}
+
+fn write_state(path: &Path, data: &[u8], d: Durability) -> Result<(), String> {
     let r = resolve(path)?;
     if let Some(why) = writable_by_others(&r.dir_st) {
         return Err(format!(
@@ -466,7 +484,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
             r.shown().display()
         ));
     }
-    write_resolved(path, r, data, 0o600)
+    write_resolved(path, r, data, 0o600, d)
 }
 
 /// Writes a file a user named (`--output`, `--textfile`, a report) under the rules of the
@@ -475,10 +493,16 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), String> {
 /// through a link someone other than root could have planted.
 pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
     let r = resolve(path)?;
-    write_resolved(path, r, data, mode)
+    write_resolved(path, r, data, mode, Durability::Durable)
 }
 
-fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<(), String> {
+fn write_resolved(
+    path: &Path,
+    r: Resolved,
+    data: &[u8],
+    mode: u32,
+    d: Durability,
+) -> Result<(), String> {
     let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
     match r.st {
         Some(st) if is_type(&st, libc::S_IFDIR) => Err(format!(
@@ -515,7 +539,7 @@ fn write_resolved(path: &Path, r: Resolved, data: &[u8], mode: u32) -> Result<()
             }
             File::from(fd).write_all(data).map_err(err)
         }
-        _ => replace(&r, data, mode).map_err(err),
+        _ => replace(&r, data, mode, d).map_err(err),
     }
 }
 
@@ -529,8 +553,9 @@ fn random_hex() -> std::io::Result<String> {
 }
 
 /// Temporary file in the directory, written and fsynced, renamed over the name, then the
-/// directory fsynced. Nothing here opens or renames by a path outside the directory's fd.
-fn replace(r: &Resolved, data: &[u8], mode: u32) -> std::io::Result<()> {
+/// directory fsynced (unless `d` says otherwise). Nothing here opens or renames by a path
+/// outside the directory's fd.
+fn replace(r: &Resolved, data: &[u8], mode: u32, d: Durability) -> std::io::Result<()> {
     let base = &r.name[..r.name.len().min(200)];
     let (fd, tmp) = {
         let mut attempt = 0;
@@ -572,7 +597,7 @@ fn replace(r: &Resolved, data: &[u8], mode: u32) -> std::io::Result<()> {
             return Err(errno_err());
         }
         // SAFETY: fsync of a directory descriptor we own.
-        if unsafe { libc::fsync(r.dir.as_raw_fd()) } < 0 {
+        if d == Durability::Durable && unsafe { libc::fsync(r.dir.as_raw_fd()) } < 0 {
             return Err(errno_err());
         }
         Ok(())

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let src = [SourceFile {
         name: "checks.d/fuzz.toml".into(),
         text: text.to_string(),
+        pre: None,
     }];
     for p in [Profile::Kisa, Profile::Cis] {
         let _ = load(&src, p);

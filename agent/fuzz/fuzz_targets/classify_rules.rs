@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let user = [SourceFile {
         name: "/etc/jikimi/classify.d/fuzz.toml".into(),
         text: text.to_string(),
+        pre: None,
     }];
     let _ = load(&embedded_sources(), &user);
 });

@@ -16,6 +16,33 @@ pub enum AwsCmd {
     Sign,
 }
 
+/// Why `jikimi aws sign` cannot sign its input.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("empty request")]
+    EmptyRequest,
+    #[error("no request target")]
+    NoTarget,
+    #[error("no HTTP version")]
+    NoVersion,
+    #[error("continuation before any header")]
+    ContinuationFirst,
+    #[error("bad header line `{0}`")]
+    BadHeader(String),
+    #[error("missing `{0}`")]
+    Missing(&'static str),
+    #[error("no Host header")]
+    NoHost,
+    #[error("no valid X-Amz-Date header")]
+    NoDate,
+    #[error("stdin")]
+    Stdin(#[source] std::io::Error),
+    #[error("stdin is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("stdout")]
+    Stdout(#[source] std::io::Error),
+}
+
 /// A raw HTTP/1.1 request split into its parts.
 #[derive(Debug, PartialEq)]
 pub struct RawRequest {
@@ -27,7 +54,7 @@ pub struct RawRequest {
     pub body: Vec<u8>,
 }
 
-pub fn parse_raw(raw: &str) -> Result<RawRequest, String> {
+pub fn parse_raw(raw: &str) -> Result<RawRequest, SignError> {
     let (head, body) = match raw.find("\r\n\r\n") {
         Some(i) => (&raw[..i], &raw[i + 4..]),
         None => match raw.find("\n\n") {
@@ -36,12 +63,12 @@ pub fn parse_raw(raw: &str) -> Result<RawRequest, String> {
         },
     };
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let first = lines.next().ok_or("empty request")?;
-    let (method, rest) = first.split_once(' ').ok_or("no request target")?;
+    let first = lines.next().ok_or(SignError::EmptyRequest)?;
+    let (method, rest) = first.split_once(' ').ok_or(SignError::NoTarget)?;
     let target = rest
         .rsplit_once(" HTTP/")
         .map(|(t, _)| t)
-        .ok_or("no HTTP version")?;
+        .ok_or(SignError::NoVersion)?;
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut headers: Vec<(String, String)> = Vec::new();
     for l in lines {
@@ -49,14 +76,14 @@ pub fn parse_raw(raw: &str) -> Result<RawRequest, String> {
             continue;
         }
         if l.starts_with([' ', '\t']) {
-            let (_, v) = headers.last_mut().ok_or("continuation before any header")?;
+            let (_, v) = headers.last_mut().ok_or(SignError::ContinuationFirst)?;
             v.push('\n');
             v.push_str(l);
             continue;
         }
         let (k, v) = l
             .split_once(':')
-            .ok_or_else(|| format!("bad header line `{l}`"))?;
+            .ok_or_else(|| SignError::BadHeader(l.to_string()))?;
         headers.push((k.to_string(), v.to_string()));
     }
     Ok(RawRequest {
@@ -85,12 +112,12 @@ fn amz_time(s: &str) -> Option<std::time::SystemTime> {
 }
 
 /// Signs one request description (the JSON of `jikimi aws sign`).
-pub fn sign_json(input: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let s = |k: &str| {
+pub fn sign_json(input: &serde_json::Value) -> Result<serde_json::Value, SignError> {
+    let s = |k: &'static str| {
         input[k]
             .as_str()
             .map(String::from)
-            .ok_or_else(|| format!("missing `{k}`"))
+            .ok_or(SignError::Missing(k))
     };
     let raw = parse_raw(&s("request")?)?;
     let mut host = None;
@@ -117,14 +144,14 @@ pub fn sign_json(input: &serde_json::Value) -> Result<serde_json::Value, String>
     let signed = sigv4::sign_detailed(
         &sigv4::Request {
             method: &raw.method,
-            host: host.ok_or("no Host header")?,
+            host: host.ok_or(SignError::NoHost)?,
             path: &raw.path,
             query: &raw.query,
             headers: &headers,
             body: &raw.body,
             service: &service,
             region: &region,
-            time: time.ok_or("no valid X-Amz-Date header")?,
+            time: time.ok_or(SignError::NoDate)?,
         },
         &creds,
     );
@@ -141,28 +168,31 @@ pub fn sign_json(input: &serde_json::Value) -> Result<serde_json::Value, String>
     }))
 }
 
-pub fn run(cmd: AwsCmd) -> Result<i32, String> {
+pub fn run(cmd: AwsCmd) -> Result<i32, SignError> {
     match cmd {
         AwsCmd::Sign => {
             let mut text = String::new();
             std::io::stdin()
                 .take(1 << 20)
                 .read_to_string(&mut text)
-                .map_err(|e| format!("stdin: {e}"))?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("stdin is not JSON: {e}"))?;
+                .map_err(SignError::Stdin)?;
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(SignError::NotJson)?;
             // One object, or an array of them (the test suites sign hundreds at once).
             let out = match &v {
                 serde_json::Value::Array(items) => serde_json::Value::Array(
                     items
                         .iter()
-                        .map(|i| sign_json(i).unwrap_or_else(|e| serde_json::json!({"error": e})))
+                        .map(|i| {
+                            sign_json(i).unwrap_or_else(
+                                |e| serde_json::json!({"error": crate::error_text::chain(&e)}),
+                            )
+                        })
                         .collect(),
                 ),
                 one => sign_json(one)?,
             };
             use std::io::Write;
-            writeln!(std::io::stdout(), "{out}").map_err(|e| format!("stdout: {e}"))?;
+            writeln!(std::io::stdout(), "{out}").map_err(SignError::Stdout)?;
             Ok(0)
         }
     }
@@ -188,5 +218,12 @@ mod tests {
             amz_time("20150830T123600Z").map(crate::time::unix_ms),
             Some(1_440_938_160_000)
         );
+        assert!(matches!(parse_raw(""), Err(SignError::NoTarget)));
+        assert!(matches!(
+            parse_raw("GET / HTTP/1.1\nnocolon\n"),
+            Err(SignError::BadHeader(l)) if l == "nocolon"
+        ));
+        let e = sign_json(&serde_json::json!({"request": "GET / HTTP/1.1\n\n"})).unwrap_err();
+        assert_eq!(e.to_string(), "missing `access_key`");
     }
 }

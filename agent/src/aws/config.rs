@@ -140,9 +140,9 @@ fn resource_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 
 fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s = String::deserialize(d)?;
-    match crate::aws::http::Endpoint::parse(&s) {
+    match crate::net::Endpoint::parse(&s) {
         Ok(_) => Ok(Some(s)),
-        Err(e) => Err(invalid(e)),
+        Err(e) => Err(invalid(e.to_string())),
     }
 }
 

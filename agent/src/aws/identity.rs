@@ -3,10 +3,38 @@
 //! `[aws]` configuration overrides any part of it and is the only source off EC2.
 
 use super::config::{valid_region, valid_resource_id, AwsConfig};
-use super::imds::{IdentityDocument, Imds};
+use super::imds::{IdentityDocument, Imds, ImdsError};
 use crate::report::HostInfo;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Why the host's AWS identity is not known or not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Neither IMDS nor the configuration says; `imds` is why IMDS could not be asked.
+    #[error(
+        "the AWS {what} is unknown: not on EC2 (or IMDSv2 unreachable) and `aws.{key}` is not \
+         set in the configuration"
+    )]
+    Unknown {
+        what: &'static str,
+        key: &'static str,
+        #[source]
+        imds: Option<Arc<ImdsError>>,
+    },
+    #[error("AWS account id `{0}` is not 12 digits")]
+    BadAccount(String),
+    #[error("AWS region `{0}` is not valid")]
+    BadRegion(String),
+    #[error(
+        "no resource id for this host: not on EC2, `aws.resource_id` is not set and there is \
+         no /etc/machine-id"
+    )]
+    NoResource,
+    #[error("resource id `{0}` is not valid")]
+    BadResource(String),
+}
 
 /// What kind of resource the host is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,12 +92,11 @@ impl Identity {
         tags: BTreeMap<String, String>,
         env_region: Option<String>,
         machine_id: &str,
-    ) -> Result<Identity, String> {
-        let off_ec2 = |what: &str, key: &str| {
-            format!(
-                "the AWS {what} is unknown: not on EC2 (or IMDSv2 unreachable) and `aws.{key}` \
-                 is not set in the configuration"
-            )
+    ) -> Result<Identity, IdentityError> {
+        let off_ec2 = |what, key| IdentityError::Unknown {
+            what,
+            key,
+            imds: None,
         };
         let account_id = match (&cfg.account_id, &doc) {
             (Some(a), _) => a.clone(),
@@ -77,7 +104,7 @@ impl Identity {
             (None, None) => return Err(off_ec2("account", "account_id")),
         };
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("AWS account id `{account_id}` is not 12 digits"));
+            return Err(IdentityError::BadAccount(account_id));
         }
         let region = cfg
             .region
@@ -86,7 +113,7 @@ impl Identity {
             .or(env_region)
             .ok_or_else(|| off_ec2("region", "region"))?;
         if !valid_region(&region) {
-            return Err(format!("AWS region `{region}` is not valid"));
+            return Err(IdentityError::BadRegion(region));
         }
         let from_imds = doc.as_ref().map(|d| d.instance_id.clone());
         let resource_id = cfg
@@ -94,13 +121,9 @@ impl Identity {
             .clone()
             .or_else(|| from_imds.clone())
             .or_else(|| (!machine_id.is_empty()).then(|| machine_id.to_string()))
-            .ok_or_else(|| {
-                "no resource id for this host: not on EC2, `aws.resource_id` is not set and \
-                 there is no /etc/machine-id"
-                    .to_string()
-            })?;
+            .ok_or(IdentityError::NoResource)?;
         if !valid_resource_id(&resource_id) {
-            return Err(format!("resource id `{resource_id}` is not valid"));
+            return Err(IdentityError::BadResource(resource_id));
         }
         let kind = if resource_id.starts_with("i-") {
             ResourceKind::Ec2Instance
@@ -124,7 +147,11 @@ impl Identity {
 
     /// Configuration first; IMDSv2 for whatever it leaves open (skipped entirely when the
     /// configuration names account, region and resource).
-    pub fn resolve(cfg: &AwsConfig, imds: &Imds, host: &HostInfo) -> Result<Identity, String> {
+    pub fn resolve(
+        cfg: &AwsConfig,
+        imds: &Imds,
+        host: &HostInfo,
+    ) -> Result<Identity, IdentityError> {
         let complete =
             cfg.account_id.is_some() && cfg.region.is_some() && cfg.resource_id.is_some();
         let (doc, tags) = if complete {
@@ -143,17 +170,15 @@ impl Identity {
             .ok()
             .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
             .filter(|r| !r.is_empty());
-        Identity::from_parts(cfg, doc, tags, env_region, &host.machine_id).map_err(|e| {
-            match imds.unavailable() {
-                Some(why) if doc_needed(cfg) => format!("{e} ({why})"),
-                _ => e,
-            }
+        Identity::from_parts(cfg, doc, tags, env_region, &host.machine_id).map_err(|e| match e {
+            IdentityError::Unknown { what, key, .. } => IdentityError::Unknown {
+                what,
+                key,
+                imds: imds.unavailable(),
+            },
+            e => e,
         })
     }
-}
-
-fn doc_needed(cfg: &AwsConfig) -> bool {
-    cfg.account_id.is_none() || cfg.region.is_none()
 }
 
 #[cfg(test)]
@@ -200,13 +225,13 @@ mod tests {
     fn off_ec2_needs_configuration() {
         let e = Identity::from_parts(&AwsConfig::default(), None, BTreeMap::new(), None, "m")
             .unwrap_err();
-        assert!(e.contains("aws.account_id"), "{e}");
+        assert!(e.to_string().contains("aws.account_id"), "{e}");
         let cfg = AwsConfig {
             account_id: Some("123456789012".into()),
             ..Default::default()
         };
         let e = Identity::from_parts(&cfg, None, BTreeMap::new(), None, "m").unwrap_err();
-        assert!(e.contains("aws.region"), "{e}");
+        assert!(e.to_string().contains("aws.region"), "{e}");
         let id = Identity::from_parts(&cfg, None, BTreeMap::new(), Some("us-east-1".into()), "abc")
             .unwrap();
         assert_eq!(
@@ -217,6 +242,49 @@ mod tests {
             Identity::from_parts(&cfg, None, BTreeMap::new(), Some("us-east-1".into()), "")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn unknown_parts_say_why_imds_could_not_tell() {
+        let imds = Imds::new(None).unwrap();
+        let host = HostInfo {
+            hostname: "h".into(),
+            machine_id: "m".into(),
+            os_id: "debian".into(),
+            os_version: "12".into(),
+            os_name: "Debian".into(),
+            kernel: None,
+            root: "/".into(),
+            live: false,
+        };
+        let e = Identity::resolve(&AwsConfig::default(), &imds, &host).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdentityError::Unknown {
+                    key: "account_id",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            crate::error_text::chain(&e),
+            "the AWS account is unknown: not on EC2 (or IMDSv2 unreachable) and \
+             `aws.account_id` is not set in the configuration: IMDS is disabled"
+        );
+        let e = Identity::from_parts(
+            &AwsConfig {
+                account_id: Some("12345".into()),
+                ..Default::default()
+            },
+            None,
+            BTreeMap::new(),
+            None,
+            "m",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "AWS account id `12345` is not 12 digits");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! 1 s per request) and a failure marks IMDS unavailable for ten minutes (a one-shot run:
 //! for the rest of the process), so a host off EC2 loses at most about a second.
 
-use super::http::{Client, Endpoint};
+use super::sigv4::JsonCredentialsError;
+use crate::net::{Client, Endpoint, HttpError, UrlError};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
@@ -15,6 +17,9 @@ const TOKEN_TTL_SECS: &str = "300";
 const TOKEN_REUSE: Duration = Duration::from_secs(240);
 /// After a failure, IMDS is not asked again for this long.
 const RETRY_AFTER: Duration = Duration::from_secs(600);
+/// Instance tags: key to value.
+pub type Tags = BTreeMap<String, String>;
+
 /// EC2 allows at most 50 tags per instance.
 const MAX_TAGS: usize = 50;
 
@@ -40,11 +45,49 @@ pub struct IdentityDocument {
     pub architecture: Option<String>,
 }
 
+/// Why IMDS gave no answer to use. `path` is the metadata path asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ImdsError {
+    #[error("IMDS endpoint")]
+    Endpoint(#[source] UrlError),
+    #[error("IMDS is disabled")]
+    Disabled,
+    #[error("IMDSv2 token request answered HTTP {status} (IMDSv1-only or blocked)")]
+    TokenRefused { status: u16 },
+    #[error("IMDS not reachable at {host}")]
+    Unreachable {
+        host: String,
+        #[source]
+        source: HttpError,
+    },
+    #[error("IMDS {path}")]
+    Request {
+        path: String,
+        #[source]
+        source: HttpError,
+    },
+    #[error("IMDS {path}: token rejected (HTTP 401)")]
+    TokenRejected { path: String },
+    #[error("IMDS {path}: HTTP {status}")]
+    Status { path: String, status: u16 },
+    #[error("IMDS has no instance identity document")]
+    NoDocument,
+    #[error("instance identity document")]
+    Document(#[source] serde_json::Error),
+    #[error("IMDS: no credentials for role {role}")]
+    NoRoleCredentials { role: String },
+    #[error(transparent)]
+    RoleCredentials(JsonCredentialsError),
+    /// An earlier failure, remembered for ten minutes (for good when IMDS is disabled).
+    #[error(transparent)]
+    Earlier(Arc<ImdsError>),
+}
+
 #[derive(Debug)]
 enum State {
     Unknown,
     Token(String, Instant),
-    Unavailable(String, Option<Instant>),
+    Unavailable(Arc<ImdsError>, Option<Instant>),
 }
 
 /// An IMDSv2 session. Not `Sync`: one per run.
@@ -56,14 +99,14 @@ pub struct Imds {
 
 impl Imds {
     /// `endpoint` None: IMDS is disabled (configuration or `AWS_EC2_METADATA_DISABLED`).
-    pub fn new(endpoint: Option<&str>) -> Result<Imds, String> {
+    pub fn new(endpoint: Option<&str>) -> Result<Imds, ImdsError> {
         let endpoint = endpoint
-            .map(|e| Endpoint::parse(e).map_err(|m| format!("IMDS endpoint: {m}")))
+            .map(|e| Endpoint::parse(e).map_err(ImdsError::Endpoint))
             .transpose()?;
         Ok(Imds {
             state: RefCell::new(match endpoint {
                 Some(_) => State::Unknown,
-                None => State::Unavailable("IMDS is disabled".into(), None),
+                None => State::Unavailable(Arc::new(ImdsError::Disabled), None),
             }),
             endpoint,
             client: Client::metadata(Duration::from_millis(300), Duration::from_secs(1)),
@@ -89,24 +132,24 @@ impl Imds {
     }
 
     /// Why IMDS cannot be used, once a request failed (or it is disabled).
-    pub fn unavailable(&self) -> Option<String> {
+    pub fn unavailable(&self) -> Option<Arc<ImdsError>> {
         match &*self.state.borrow() {
             State::Unavailable(why, _) => Some(why.clone()),
             _ => None,
         }
     }
 
-    fn token(&self) -> Result<String, String> {
+    fn token(&self) -> Result<String, ImdsError> {
         let mut st = self.state.borrow_mut();
         match &*st {
             State::Token(t, at) if at.elapsed() < TOKEN_REUSE => return Ok(t.clone()),
-            State::Unavailable(why, None) => return Err(why.clone()),
+            State::Unavailable(why, None) => return Err(ImdsError::Earlier(why.clone())),
             State::Unavailable(why, Some(at)) if at.elapsed() < RETRY_AFTER => {
-                return Err(why.clone())
+                return Err(ImdsError::Earlier(why.clone()))
             }
             _ => {}
         }
-        let ep = self.endpoint.as_ref().ok_or("IMDS is disabled")?;
+        let ep = self.endpoint.as_ref().ok_or(ImdsError::Disabled)?;
         let res = self.client.send(
             "PUT",
             &ep.url("/latest/api/token"),
@@ -117,23 +160,29 @@ impl Imds {
             Ok(r) if r.status == 200 && !r.body.is_empty() => {
                 Ok(String::from_utf8_lossy(&r.body).trim().to_string())
             }
-            Ok(r) => Err(format!(
-                "IMDSv2 token request answered HTTP {} (IMDSv1-only or blocked)",
-                r.status
-            )),
-            Err(e) => Err(format!("IMDS not reachable at {}: {e}", ep.host_header())),
+            Ok(r) => Err(ImdsError::TokenRefused { status: r.status }),
+            Err(source) => Err(ImdsError::Unreachable {
+                host: ep.host_header(),
+                source,
+            }),
         };
-        *st = match &out {
-            Ok(t) => State::Token(t.clone(), Instant::now()),
-            Err(e) => State::Unavailable(e.clone(), Some(Instant::now())),
-        };
-        out
+        match out {
+            Ok(t) => {
+                *st = State::Token(t.clone(), Instant::now());
+                Ok(t)
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                *st = State::Unavailable(e.clone(), Some(Instant::now()));
+                Err(ImdsError::Earlier(e))
+            }
+        }
     }
 
     /// GET a metadata path; `Ok(None)` for 404 (not configured, e.g. tags disabled).
-    pub fn get(&self, path: &str) -> Result<Option<String>, String> {
+    pub fn get(&self, path: &str) -> Result<Option<String>, ImdsError> {
         let token = self.token()?;
-        let ep = self.endpoint.as_ref().ok_or("IMDS is disabled")?;
+        let ep = self.endpoint.as_ref().ok_or(ImdsError::Disabled)?;
         let r = self
             .client
             .send(
@@ -142,10 +191,13 @@ impl Imds {
                 &[("x-aws-ec2-metadata-token", &token)],
                 None,
             )
-            .map_err(|e| {
-                let msg = format!("IMDS {path}: {e}");
-                *self.state.borrow_mut() = State::Unavailable(msg.clone(), Some(Instant::now()));
-                msg
+            .map_err(|source| {
+                let e = Arc::new(ImdsError::Request {
+                    path: path.to_string(),
+                    source,
+                });
+                *self.state.borrow_mut() = State::Unavailable(e.clone(), Some(Instant::now()));
+                ImdsError::Earlier(e)
             })?;
         match r.status {
             200 => Ok(Some(String::from_utf8_lossy(&r.body).into_owned())),
@@ -153,22 +205,27 @@ impl Imds {
             // The token expired or was revoked: the next call fetches a new one.
             401 => {
                 *self.state.borrow_mut() = State::Unknown;
-                Err(format!("IMDS {path}: token rejected (HTTP 401)"))
+                Err(ImdsError::TokenRejected {
+                    path: path.to_string(),
+                })
             }
-            s => Err(format!("IMDS {path}: HTTP {s}")),
+            status => Err(ImdsError::Status {
+                path: path.to_string(),
+                status,
+            }),
         }
     }
 
-    pub fn identity_document(&self) -> Result<IdentityDocument, String> {
+    pub fn identity_document(&self) -> Result<IdentityDocument, ImdsError> {
         let text = self
             .get("/latest/dynamic/instance-identity/document")?
-            .ok_or("IMDS has no instance identity document")?;
-        serde_json::from_str(&text).map_err(|e| format!("instance identity document: {e}"))
+            .ok_or(ImdsError::NoDocument)?;
+        serde_json::from_str(&text).map_err(ImdsError::Document)
     }
 
     /// Instance tags, when "instance metadata tags" is enabled on the instance; empty when
     /// it is not (404). Tags with an empty value are kept here; sinks decide.
-    pub fn tags(&self) -> Result<BTreeMap<String, String>, String> {
+    pub fn tags(&self) -> Result<Tags, ImdsError> {
         let mut tags = BTreeMap::new();
         let Some(keys) = self.get("/latest/meta-data/tags/instance")? else {
             return Ok(tags);
@@ -195,7 +252,7 @@ impl Imds {
     }
 
     /// Role credentials of the instance profile.
-    pub fn role_credentials(&self) -> Result<Option<super::sigv4::Credentials>, String> {
+    pub fn role_credentials(&self) -> Result<Option<super::sigv4::Credentials>, ImdsError> {
         let Some(list) = self.get("/latest/meta-data/iam/security-credentials/")? else {
             return Ok(None);
         };
@@ -206,8 +263,12 @@ impl Imds {
             .get(&format!(
                 "/latest/meta-data/iam/security-credentials/{role}"
             ))?
-            .ok_or_else(|| format!("IMDS: no credentials for role {role}"))?;
-        super::sigv4::parse_json_credentials(&body, &format!("instance profile {role}")).map(Some)
+            .ok_or_else(|| ImdsError::NoRoleCredentials {
+                role: role.to_string(),
+            })?;
+        super::sigv4::parse_json_credentials(&body, &format!("instance profile {role}"))
+            .map(Some)
+            .map_err(ImdsError::RoleCredentials)
     }
 }
 
@@ -231,7 +292,8 @@ mod tests {
     #[test]
     fn disabled_and_unreachable_never_hang() {
         let off = Imds::new(None).unwrap();
-        assert!(off.identity_document().is_err());
+        let e = off.identity_document().unwrap_err();
+        assert_eq!(e.to_string(), "IMDS is disabled");
         assert!(off.unavailable().is_some());
         // A closed port on loopback: refused at once, and remembered.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -239,9 +301,19 @@ mod tests {
         drop(l);
         let imds = Imds::new(Some(&format!("http://127.0.0.1:{port}"))).unwrap();
         let t = std::time::Instant::now();
-        assert!(imds.identity_document().is_err());
-        assert!(imds.tags().is_err());
-        assert!(imds.unavailable().is_some());
+        let e = imds.identity_document().unwrap_err();
+        let text = crate::error_text::chain(&e);
+        assert!(
+            text.starts_with(&format!("IMDS not reachable at 127.0.0.1:{port}: ")),
+            "the address, then the client's reason: {text}"
+        );
+        // The remembered failure is the same error, cause included, without a new request.
+        let again = imds.tags().unwrap_err();
+        assert_eq!(crate::error_text::chain(&again), text);
+        assert!(matches!(
+            *imds.unavailable().unwrap(),
+            ImdsError::Unreachable { .. }
+        ));
         assert!(t.elapsed() < Duration::from_secs(3));
     }
 }

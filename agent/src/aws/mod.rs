@@ -25,14 +25,106 @@ pub mod sts;
 
 pub use identity::Identity;
 
+use crate::net::{Client, Endpoint, HttpError, ProxyError, Retry, Roots, RootsError, UrlError};
 use config::AwsConfig;
-use credentials::Source;
-use http::{api_error, ApiError, Client, Endpoint, Retry, RetryQuota, Roots};
-use imds::Imds;
+use credentials::{CredentialsError, ProfileProblem, Source};
+use http::{api_error, ApiError, RetryQuota};
+use identity::IdentityError;
+use imds::{Imds, ImdsError};
+use securityhub_read::GetFindingsError;
 use sigv4::Credentials;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+/// Why the AWS layer could not do what it was asked: set up a session, find credentials,
+/// learn the host's identity, read a parameter or findings. Each variant names the service,
+/// operation, setting or credential source involved; the cause is its `source()`
+/// (`crate::error_text::chain` shows it all). Never holds a key, a token or a full URL.
+///
+/// The calls themselves ([`Session::call`] and friends) return [`ApiError`], which the
+/// sinks count (attempts) and classify (retryable) before naming their operation.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(transparent)]
+    CaBundle(#[from] RootsError),
+    #[error("{var}=`{value}` is neither true nor false")]
+    EnvNotBool { var: &'static str, value: String },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Imds(#[from] ImdsError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("{service} endpoint")]
+    EndpointUrl {
+        service: &'static str,
+        #[source]
+        source: UrlError,
+    },
+    /// The partition of `region` has no endpoint of the variant configured.
+    #[error("{service} endpoint")]
+    Partition {
+        service: &'static str,
+        region: String,
+        #[source]
+        source: partitions::PartitionError,
+    },
+    /// `endpoint` is scheme and host only.
+    #[error("{service} endpoint {endpoint}")]
+    Proxy {
+        service: &'static str,
+        endpoint: String,
+        #[source]
+        source: Box<ProxyError>,
+    },
+    /// `setting` is where the user can name the region.
+    #[error("no region (set {setting})")]
+    NoRegion {
+        setting: &'static str,
+        #[source]
+        source: Box<ImdsError>,
+    },
+    #[error("{origin}: not a parameter name")]
+    ParameterName { origin: String },
+    /// `--config ssm:NAME`: `origin` is `ssm:NAME`.
+    #[error("{origin}")]
+    ConfigParameter {
+        origin: String,
+        #[source]
+        source: Box<AwsError>,
+    },
+    #[error("ssm GetParameter {name} in {region}")]
+    GetParameter {
+        name: String,
+        region: String,
+        #[source]
+        source: Box<ApiError>,
+    },
+    #[error("parameter {name} is a StringList; store the configuration as String or SecureString")]
+    StringList { name: String },
+    #[error("GetParameter {name} returned no value")]
+    NoValue { name: String },
+    #[error(transparent)]
+    GetFindings(#[from] GetFindingsError),
+}
+
+impl AwsError {
+    /// The failed API call behind this error, if one is (its status, AWS error code and
+    /// whether a later attempt may succeed: `retryable`, `is_throttling()`).
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            AwsError::GetParameter { source, .. } => Some(source),
+            AwsError::ConfigParameter { source, .. } => source.api(),
+            AwsError::GetFindings(GetFindingsError::Call { source, .. }) => Some(source),
+            AwsError::Credentials(
+                CredentialsError::AssumeRole { source, .. }
+                | CredentialsError::WebIdentity { source, .. },
+            ) => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// An AWS service the agent calls.
 #[derive(Debug, Clone, Copy)]
@@ -210,17 +302,17 @@ fn warn(msg: &str) {
 }
 
 /// `true` / `false` (any case) of an environment variable; an error for anything else.
-fn env_bool(k: &str) -> Result<Option<bool>, String> {
-    match env(k) {
+fn env_bool(var: &'static str) -> Result<Option<bool>, AwsError> {
+    match env(var) {
         None => Ok(None),
         Some(v) if v.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(v) if v.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(v) => Err(format!("{k}=`{v}` is neither true nor false")),
+        Some(value) => Err(AwsError::EnvNotBool { var, value }),
     }
 }
 
 impl Session {
-    pub fn new(cfg: &AwsConfig) -> Result<Session, String> {
+    pub fn new(cfg: &AwsConfig) -> Result<Session, AwsError> {
         let imds_ep = Imds::endpoint_from(cfg.imds, cfg.imds_endpoint.as_deref());
         let ca = cfg
             .ca_bundle
@@ -232,20 +324,29 @@ impl Session {
         };
         // Endpoint variants: the agent's configuration, else the environment, else the
         // selected profile of the shared config file.
-        let profile_flag = |key: &str| -> Result<Option<bool>, String> {
+        let profile_flag = |key: &str| -> Result<Option<bool>, AwsError> {
             let name = cfg
                 .profile
                 .clone()
                 .or_else(|| env("AWS_PROFILE"))
                 .unwrap_or_else(|| "default".into());
-            let files = credentials::SharedFiles::load()?;
-            match files.profile(&name).and_then(|p| p.get(key)) {
+            let files = credentials::SharedFiles::load().map_err(CredentialsError::from)?;
+            let Some(p) = files.profile(&name) else {
+                return Ok(None);
+            };
+            match p.get(key) {
                 None => Ok(None),
                 Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
                 Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-                Some(v) => Err(format!(
-                    "profile {name}: {key} = `{v}` is neither true nor false"
-                )),
+                Some(value) => Err(CredentialsError::Profile {
+                    profile: name,
+                    at: p.at(key),
+                    problem: ProfileProblem::NotBool {
+                        key: key.to_string(),
+                        value,
+                    },
+                }
+                .into()),
             }
         };
         let fips = match cfg.use_fips_endpoint {
@@ -277,7 +378,7 @@ impl Session {
     }
 
     /// The host's identity (see [`Identity::resolve`]).
-    pub fn identity(&self, host: &crate::report::HostInfo) -> Result<Identity, String> {
+    pub fn identity(&self, host: &crate::report::HostInfo) -> Result<Identity, IdentityError> {
         Identity::resolve(&self.cfg, &self.imds, host)
     }
 
@@ -287,7 +388,7 @@ impl Session {
     /// more than [`REFRESH_WINDOW`] remains, refreshed within it at most every minute, and
     /// kept while still valid when the refresh fails. A daemon thus calls STS or IMDS once
     /// per credential lifetime, not once per scan or per request.
-    pub fn credentials(&self) -> Result<Credentials, String> {
+    pub fn credentials(&self) -> Result<Credentials, CredentialsError> {
         static CACHE: std::sync::Mutex<Option<(Source, Cached)>> = std::sync::Mutex::new(None);
         let now = SystemTime::now();
         let src = credentials::plan(self.cfg.profile.as_deref())?;
@@ -343,8 +444,9 @@ impl Session {
                     tried: Some(Instant::now()),
                 });
                 warn(&format!(
-                    "refreshing AWS credentials failed ({e}); using the current ones ({}) \
+                    "refreshing AWS credentials failed ({}); using the current ones ({}) \
                      until they expire",
+                    crate::error_text::chain(&e),
                     old.creds.source
                 ));
                 Ok(old.creds)
@@ -354,7 +456,7 @@ impl Session {
     }
 
     /// Fetches the credentials of a source (STS for roles).
-    fn fetch(&self, src: &Source) -> Result<Credentials, String> {
+    fn fetch(&self, src: &Source) -> Result<Credentials, CredentialsError> {
         if let Some(r) = credentials::fetch_simple(src, &self.imds) {
             return r;
         }
@@ -385,7 +487,7 @@ impl Session {
     /// Endpoint of a service: `aws.endpoint_url`, else `AWS_ENDPOINT_URL_<SERVICE>`, else
     /// `AWS_ENDPOINT_URL`, else the regional endpoint of the region's partition (FIPS and
     /// dual-stack variants as configured).
-    pub fn endpoint(&self, svc: Service, region: &str) -> Result<Endpoint, String> {
+    pub fn endpoint(&self, svc: Service, region: &str) -> Result<Endpoint, AwsError> {
         let url = match self
             .cfg
             .endpoint_url
@@ -394,18 +496,31 @@ impl Session {
             .or_else(|| env("AWS_ENDPOINT_URL"))
         {
             Some(u) => u,
-            None => partitions::endpoint(svc.name, region, self.variant)?,
+            None => partitions::endpoint(svc.name, region, self.variant).map_err(|source| {
+                AwsError::Partition {
+                    service: svc.name,
+                    region: region.to_string(),
+                    source,
+                }
+            })?,
         };
-        Endpoint::parse(&url).map_err(|e| format!("{} endpoint: {e}", svc.name))
+        Endpoint::parse(&url).map_err(|source| AwsError::EndpointUrl {
+            service: svc.name,
+            source,
+        })
     }
 
-    fn client_for(&self, ep: &Endpoint) -> Result<Client, String> {
+    fn client_for(&self, svc: Service, ep: &Endpoint) -> Result<Client, AwsError> {
         let key = ep.url("");
         let mut clients = self.clients.borrow_mut();
         if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
         }
-        let c = Client::api(ep, &self.roots)?;
+        let c = Client::api(ep, &self.roots).map_err(|source| AwsError::Proxy {
+            service: svc.name,
+            endpoint: crate::redact::shown(&key),
+            source: Box::new(source),
+        })?;
         clients.push((key, c.clone()));
         Ok(c)
     }
@@ -497,7 +612,7 @@ impl Session {
         target: Option<&str>,
         body: &[u8],
         auth_mode: Auth,
-    ) -> Result<(http::Response, u32), ApiError> {
+    ) -> Result<(crate::net::Response, u32), ApiError> {
         self.send_method("POST", svc, region, path, target, body, auth_mode)
     }
 
@@ -517,7 +632,7 @@ impl Session {
         target: Option<&str>,
         body: &[u8],
         auth_mode: Auth,
-    ) -> Result<(http::Response, u32), ApiError> {
+    ) -> Result<(crate::net::Response, u32), ApiError> {
         let fail = |code: &str, message: String| ApiError {
             status: None,
             code: code.into(),
@@ -525,12 +640,11 @@ impl Session {
             retryable: false,
             attempts: 0,
         };
-        let ep = self
-            .endpoint(svc, region)
-            .map_err(|e| fail("Configuration", e))?;
+        let configuration = |e: AwsError| fail("Configuration", crate::error_text::chain(&e));
+        let ep = self.endpoint(svc, region).map_err(configuration)?;
         let url = ep.url(path);
         let host = ep.host_header();
-        let client = self.client_for(&ep).map_err(|e| fail("Configuration", e))?;
+        let client = self.client_for(svc, &ep).map_err(configuration)?;
         let signed_path = format!("{}{path}", ep.base);
         let quota = RetryQuota::global();
         let mut attempt = 0;
@@ -542,11 +656,14 @@ impl Session {
                 return Err(ApiError {
                     attempts: attempt - 1,
                     retryable: true,
-                    ..fail("Cancelled", http::CANCELLED.into())
+                    ..fail("Cancelled", HttpError::Cancelled.to_string())
                 });
             }
             let creds = match auth_mode {
-                Auth::Session => Some(self.credentials().map_err(|e| fail("NoCredentials", e))?),
+                Auth::Session => Some(
+                    self.credentials()
+                        .map_err(|e| fail("NoCredentials", crate::error_text::chain(&e)))?,
+                ),
                 Auth::With(c) => Some(c.clone()),
                 Auth::Unsigned => None,
             };
@@ -605,11 +722,11 @@ impl Session {
                     }
                     e
                 }
-                Err(e) if e == http::CANCELLED => {
+                Err(e @ HttpError::Cancelled) => {
                     return Err(ApiError {
                         attempts: attempt,
                         retryable: true,
-                        ..fail("Cancelled", e)
+                        ..fail("Cancelled", e.to_string())
                     })
                 }
                 Err(e) => {
@@ -617,7 +734,12 @@ impl Session {
                     ApiError {
                         status: None,
                         code: "Transport".into(),
-                        message: e,
+                        // the endpoint as scheme and host: which one did not answer
+                        message: format!(
+                            "{}: {}",
+                            crate::redact::shown(&url),
+                            crate::error_text::chain(&e)
+                        ),
                         retryable: true,
                         attempts: 1,
                     }
@@ -823,6 +945,86 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(RetryQuota::global().available(), 5);
+    }
+
+    #[test]
+    fn errors_name_service_operation_and_status_and_keep_their_cause() {
+        let denied = ApiError {
+            status: Some(400),
+            code: "ParameterNotFound".into(),
+            message: "Parameter /jikimi/agent not found.".into(),
+            retryable: false,
+            attempts: 1,
+        };
+        let e = AwsError::ConfigParameter {
+            origin: "ssm:/jikimi/agent".into(),
+            source: Box::new(AwsError::GetParameter {
+                name: "/jikimi/agent".into(),
+                region: "ap-northeast-2".into(),
+                source: Box::new(denied.clone()),
+            }),
+        };
+        assert_eq!(e.to_string(), "ssm:/jikimi/agent");
+        assert_eq!(
+            crate::error_text::chain(&e),
+            "ssm:/jikimi/agent: ssm GetParameter /jikimi/agent in ap-northeast-2: \
+             HTTP 400 ParameterNotFound: Parameter /jikimi/agent not found."
+        );
+        // The API error itself is reachable for code that wants its fields.
+        assert_eq!(e.api(), Some(&denied));
+        assert!(!e.api().unwrap().retryable);
+        let e = AwsError::EnvNotBool {
+            var: "AWS_USE_FIPS_ENDPOINT",
+            value: "yes".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "AWS_USE_FIPS_ENDPOINT=`yes` is neither true nor false"
+        );
+    }
+
+    #[test]
+    fn a_bad_endpoint_is_a_configuration_error_that_hides_the_url() {
+        let s = session("ftp://user:pa55word@example.com/s3cr3t", 1);
+        let e = s.endpoint(SECURITY_HUB, "us-east-1").unwrap_err();
+        assert!(matches!(
+            e,
+            AwsError::EndpointUrl {
+                service: "securityhub",
+                ..
+            }
+        ));
+        let text = crate::error_text::chain(&e);
+        assert!(text.starts_with("securityhub endpoint: `ftp://"), "{text}");
+        assert!(
+            !text.contains("pa55word") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        // A call fails before signing or sending, and says why.
+        let e = s.call(SECURITY_HUB, "us-east-1", "/findings/import", None, b"{}");
+        let e = e.unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.retryable, e.attempts),
+            ("Configuration", false, 0)
+        );
+        assert_eq!(e.message, text);
+    }
+
+    #[test]
+    fn a_transport_error_names_the_endpoint_and_is_retryable() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let s = session(&format!("http://{addr}"), 1);
+        let e = s
+            .call_sts("us-east-1", "Action=GetCallerIdentity", Some(&creds()))
+            .unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.retryable, e.attempts),
+            ("Transport", true, 1)
+        );
+        assert!(e.message.starts_with(&format!("http://{addr}/…: ")), "{e}");
+        assert!(!e.is_throttling());
     }
 
     #[test]

@@ -72,16 +72,40 @@ pub struct Variant {
     pub dual_stack: bool,
 }
 
+/// A region whose partition has no endpoint of the variant asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartitionError {
+    #[error("partition {partition} (region {region}) has no FIPS endpoints")]
+    NoFips { partition: String, region: String },
+    #[error("partition {partition} (region {region}) has no dual-stack endpoints")]
+    NoDualStack { partition: String, region: String },
+}
+
 /// The regional endpoint of a service: `https://{service}[-fips].{region}.{suffix}`, the
 /// suffix being the dual-stack one when asked for. An error when the partition offers no
 /// such variant.
-pub fn endpoint(service: &str, region: &str, v: Variant) -> Result<String, String> {
-    let p = of(region);
+pub fn endpoint(service: &str, region: &str, v: Variant) -> Result<String, PartitionError> {
+    endpoint_in(of(region), service, region, v)
+}
+
+fn endpoint_in(
+    p: &Partition,
+    service: &str,
+    region: &str,
+    v: Variant,
+) -> Result<String, PartitionError> {
+    let (partition, region_) = (p.id.clone(), region.to_string());
     if v.fips && !p.supports_fips {
-        return Err(format!("partition {} has no FIPS endpoints", p.id));
+        return Err(PartitionError::NoFips {
+            partition,
+            region: region_,
+        });
     }
     if v.dual_stack && !p.supports_dual_stack {
-        return Err(format!("partition {} has no dual-stack endpoints", p.id));
+        return Err(PartitionError::NoDualStack {
+            partition,
+            region: region_,
+        });
     }
     let suffix = if v.dual_stack {
         &p.dual_stack_dns_suffix
@@ -149,5 +173,29 @@ mod tests {
             e("cn-north-1", false, true),
             "https://securityhub.cn-north-1.api.amazonwebservices.com.cn"
         );
+    }
+
+    #[test]
+    fn missing_variants_name_partition_and_region() {
+        // Every partition of the table offers both variants today; a made-up one does not.
+        let p = Partition {
+            id: "aws-test".into(),
+            region_regex: String::new(),
+            regions: Vec::new(),
+            dns_suffix: String::new(),
+            dual_stack_dns_suffix: String::new(),
+            supports_fips: false,
+            supports_dual_stack: false,
+            implicit_global_region: String::new(),
+        };
+        let e = |fips, dual_stack| {
+            endpoint_in(&p, "ssm", "xx-test-1", Variant { fips, dual_stack }).unwrap_err()
+        };
+        assert_eq!(
+            e(true, false).to_string(),
+            "partition aws-test (region xx-test-1) has no FIPS endpoints"
+        );
+        assert!(matches!(e(false, true), PartitionError::NoDualStack { .. }));
+        assert!(endpoint_in(&p, "ssm", "xx-test-1", Variant::default()).is_ok());
     }
 }

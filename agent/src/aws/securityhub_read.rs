@@ -8,8 +8,29 @@
 //! server that ignores it (moto does) or a finding another product forged with our name is
 //! caught again by [`is_jikimi`] before the report sees it.
 
+use super::http::ApiError;
 use super::{Session, SECURITY_HUB};
 use serde_json::{json, Value};
+
+/// Why reading findings back stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GetFindingsError {
+    #[error("securityhub GetFindings in {region}")]
+    Call {
+        region: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("GetFindings reply without a Findings array")]
+    NoFindings,
+    /// `found` is the JSON the token field held (cut to 40 characters).
+    #[error("GetFindings reply: NextToken is {found}, not a string")]
+    BadNextToken { found: String },
+    #[error("GetFindings: more than {max} pages; narrow --lookback or --region")]
+    TooManyPages { max: usize },
+    #[error("GetFindings: the server repeated a NextToken")]
+    RepeatedToken,
+}
 
 /// The service's page size limit.
 pub const PAGE_SIZE: u32 = 100;
@@ -54,19 +75,19 @@ pub fn is_jikimi(f: &Value, account_id: Option<&str>) -> bool {
 }
 
 /// One page of a reply: its findings and the next token (absent or empty: the last page).
-pub fn parse_page(reply: &Value) -> Result<(Vec<Value>, Option<String>), String> {
+pub fn parse_page(reply: &Value) -> Result<(Vec<Value>, Option<String>), GetFindingsError> {
     let findings = reply["Findings"]
         .as_array()
-        .ok_or("GetFindings reply without a Findings array")?
+        .ok_or(GetFindingsError::NoFindings)?
         .clone();
     let next = match &reply["NextToken"] {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.clone()),
         other => {
-            return Err(format!(
-                "GetFindings reply: NextToken is {other}, not a string"
-            ))
+            return Err(GetFindingsError::BadNextToken {
+                found: crate::redact::clip(&other.to_string(), 40),
+            })
         }
     };
     Ok((findings, next))
@@ -88,21 +109,19 @@ pub struct Pages {
 /// arrives, so only one page is held at a time.
 pub fn read_with(
     q: &Query,
-    call: &mut dyn FnMut(&[u8]) -> Result<Value, String>,
+    call: &mut dyn FnMut(&[u8]) -> Result<Value, GetFindingsError>,
     each: &mut dyn FnMut(Value),
-) -> Result<Pages, String> {
+) -> Result<Pages, GetFindingsError> {
     let mut out = Pages::default();
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
     loop {
         if out.calls >= MAX_PAGES {
-            return Err(format!(
-                "GetFindings: more than {MAX_PAGES} pages; narrow --lookback or --region"
-            ));
+            return Err(GetFindingsError::TooManyPages { max: MAX_PAGES });
         }
         let body = request_body(q, token.as_deref()).to_string();
         out.calls += 1;
-        let reply = call(body.as_bytes()).map_err(|e| format!("GetFindings: {e}"))?;
+        let reply = call(body.as_bytes())?;
         let (page, next) = parse_page(&reply)?;
         for f in page {
             if is_jikimi(&f, q.account_id.as_deref()) {
@@ -116,7 +135,7 @@ pub fn read_with(
             None => return Ok(out),
             Some(t) => {
                 if !seen.insert(t.clone()) {
-                    return Err("GetFindings: the server repeated a NextToken".into());
+                    return Err(GetFindingsError::RepeatedToken);
                 }
                 token = Some(t);
             }
@@ -130,14 +149,17 @@ pub fn read(
     region: &str,
     q: &Query,
     each: &mut dyn FnMut(Value),
-) -> Result<Pages, String> {
+) -> Result<Pages, GetFindingsError> {
     read_with(
         q,
         &mut |body| {
             session
                 .call(SECURITY_HUB, region, "/findings", None, body)
                 .map(|r| r.body)
-                .map_err(|e| format!("{region}: {e}"))
+                .map_err(|source| GetFindingsError::Call {
+                    region: region.to_string(),
+                    source,
+                })
         },
         each,
     )
@@ -215,20 +237,31 @@ mod tests {
             &mut |_| Ok(json!({"Findings": [], "NextToken": "same"})),
             &mut drop,
         );
-        assert!(e.unwrap_err().contains("repeated"));
+        assert!(matches!(e, Err(GetFindingsError::RepeatedToken)));
         let e = read_with(&q(), &mut |_| Ok(json!({"NextToken": "x"})), &mut drop);
-        assert!(e.unwrap_err().contains("Findings array"));
+        assert!(e.unwrap_err().to_string().contains("Findings array"));
         let e = read_with(
             &q(),
             &mut |_| Ok(json!({"Findings": [], "NextToken": 5})),
             &mut drop,
         );
-        assert!(e.unwrap_err().contains("not a string"));
-        let e = read_with(
-            &q(),
-            &mut |_| Err("HTTP 403 AccessDeniedException: no".into()),
-            &mut drop,
+        assert!(e.unwrap_err().to_string().contains("not a string"));
+        let denied = || GetFindingsError::Call {
+            region: "eu-west-1".into(),
+            source: ApiError {
+                status: Some(403),
+                code: "AccessDeniedException".into(),
+                message: "no".into(),
+                retryable: false,
+                attempts: 1,
+            },
+        };
+        let e = read_with(&q(), &mut |_| Err(denied()), &mut drop).unwrap_err();
+        assert_eq!(e.to_string(), "securityhub GetFindings in eu-west-1");
+        assert_eq!(
+            crate::error_text::chain(&e),
+            "securityhub GetFindings in eu-west-1: HTTP 403 AccessDeniedException: no",
+            "service, operation, region, then status, code and message"
         );
-        assert!(e.unwrap_err().starts_with("GetFindings: HTTP 403"));
     }
 }

@@ -310,19 +310,48 @@ pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
     sign_detailed(req, creds).headers
 }
 
+/// Why the JSON credentials of IMDS or a container endpoint cannot be used; `from` names the
+/// source (`instance profile ROLE`, `container credentials`). Never holds a key.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonCredentialsError {
+    #[error("{from}: credentials")]
+    NotJson {
+        from: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{from}: credentials not available ({code})")]
+    NotAvailable { from: String, code: String },
+    #[error("{from}: no {field}")]
+    Missing { from: String, field: &'static str },
+}
+
 /// Parses the JSON of IMDS role credentials and the container credentials endpoint.
-pub fn parse_json_credentials(body: &str, source: &str) -> Result<Credentials, String> {
+pub fn parse_json_credentials(
+    body: &str,
+    source: &str,
+) -> Result<Credentials, JsonCredentialsError> {
     let v: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("{source}: credentials: {e}"))?;
+        serde_json::from_str(body).map_err(|e| JsonCredentialsError::NotJson {
+            from: source.to_string(),
+            source: e,
+        })?;
     if let Some(code) = v.get("Code").and_then(|c| c.as_str()) {
         if code != "Success" {
-            return Err(format!("{source}: credentials not available ({code})"));
+            return Err(JsonCredentialsError::NotAvailable {
+                from: source.to_string(),
+                code: code.to_string(),
+            });
         }
     }
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
+    let missing = |field| JsonCredentialsError::Missing {
+        from: source.to_string(),
+        field,
+    };
     Ok(Credentials {
-        access_key_id: s("AccessKeyId").ok_or(format!("{source}: no AccessKeyId"))?,
-        secret_access_key: s("SecretAccessKey").ok_or(format!("{source}: no SecretAccessKey"))?,
+        access_key_id: s("AccessKeyId").ok_or_else(|| missing("AccessKeyId"))?,
+        secret_access_key: s("SecretAccessKey").ok_or_else(|| missing("SecretAccessKey"))?,
         session_token: s("Token"),
         expires: s("Expiration").and_then(|e| crate::time::parse_rfc3339(&e)),
         source: source.to_string(),

@@ -6,7 +6,7 @@
 //! endpoint. The role credentials are cached by the [`Session`] until shortly before they
 //! expire.
 
-use super::credentials::{parse_sts_credentials, AssumeRole};
+use super::credentials::{parse_sts_credentials, AssumeRole, CredentialsError};
 use super::sigv4::Credentials;
 use super::{query_body, Session};
 
@@ -27,7 +27,7 @@ pub fn assume_role(
     session: &Session,
     role: &AssumeRole,
     base: &Credentials,
-) -> Result<Credentials, String> {
+) -> Result<Credentials, CredentialsError> {
     let mut params = vec![
         ("RoleArn".to_string(), role.role_arn.clone()),
         ("RoleSessionName".to_string(), role.session_name.clone()),
@@ -40,15 +40,23 @@ pub fn assume_role(
     }
     let body = query_body("AssumeRole", VERSION, &params);
     let region = region(session, role.region.as_deref());
-    let what = format!("profile {}: AssumeRole {}", role.profile, role.role_arn);
     let xml = session
         .call_sts(&region, &body, Some(base))
-        .map_err(|e| format!("{what} (with {}): {e}", base.source))?;
+        .map_err(|source| CredentialsError::AssumeRole {
+            profile: role.profile.clone(),
+            role_arn: role.role_arn.clone(),
+            with: base.source.clone(),
+            source: Box::new(source),
+        })?;
     parse_sts_credentials(
         &xml,
         &format!("role {} (profile {})", role.role_arn, role.profile),
     )
-    .map_err(|e| format!("{what}: {e}"))
+    .map_err(|source| CredentialsError::AssumeRoleAnswer {
+        profile: role.profile.clone(),
+        role_arn: role.role_arn.clone(),
+        source,
+    })
 }
 
 /// STS AssumeRoleWithWebIdentity (unsigned).
@@ -58,7 +66,7 @@ pub fn assume_role_with_web_identity(
     session_name: &str,
     token: &str,
     profile_region: Option<&str>,
-) -> Result<Credentials, String> {
+) -> Result<Credentials, CredentialsError> {
     let body = query_body(
         "AssumeRoleWithWebIdentity",
         VERSION,
@@ -69,10 +77,17 @@ pub fn assume_role_with_web_identity(
         ],
     );
     let region = region(session, profile_region);
-    let what = format!("AssumeRoleWithWebIdentity {role_arn}");
-    let xml = session
-        .call_sts(&region, &body, None)
-        .map_err(|e| format!("{what}: {e}"))?;
-    parse_sts_credentials(&xml, &format!("web identity role {role_arn}"))
-        .map_err(|e| format!("{what}: {e}"))
+    let xml =
+        session
+            .call_sts(&region, &body, None)
+            .map_err(|source| CredentialsError::WebIdentity {
+                role_arn: role_arn.to_string(),
+                source: Box::new(source),
+            })?;
+    parse_sts_credentials(&xml, &format!("web identity role {role_arn}")).map_err(|source| {
+        CredentialsError::WebIdentityAnswer {
+            role_arn: role_arn.to_string(),
+            source,
+        }
+    })
 }

@@ -107,7 +107,33 @@ pub struct Localized {
 pub struct SourceFile {
     /// Name shown in errors (`checks/sshd.toml`).
     pub name: String,
+    /// The TOML text; empty for an embedded file `build.rs` pre-parsed (`pre`).
     pub text: String,
+    pub pre: Option<Embedded>,
+}
+
+/// An embedded catalog file as `build.rs` pre-parsed it.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded {
+    /// `{"area":…,"check":[tables…],"lines":[line of each check…]}`.
+    pub json: &'static str,
+    /// SHA-256 of the TOML text (for the catalog digest).
+    pub sha256: [u8; 32],
+}
+
+impl SourceFile {
+    /// Bytes to parse (to share the work between threads).
+    fn size(&self) -> usize {
+        self.text.len() + self.pre.map_or(0, |p| p.json.len())
+    }
+
+    /// SHA-256 of the TOML text.
+    fn sha256(&self) -> [u8; 32] {
+        match self.pre {
+            Some(p) => p.sha256,
+            None => Sha256::digest(self.text.as_bytes()).into(),
+        }
+    }
 }
 
 /// One problem found while loading the catalog: where (file, line, check) and what.
@@ -206,7 +232,9 @@ impl std::error::Error for CatalogErrors {}
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub checks: Vec<Check>,
-    /// sha256 over the source files (name and content, in load order), hex.
+    /// SHA-256 over the source files in load order: each file's name and the SHA-256 of its
+    /// TOML text (so an embedded file, whose text hash `build.rs` computed, hashes the same
+    /// as that file read from a directory), hex.
     pub digest: String,
     pub profile: Profile,
     pub sources: Vec<String>,
@@ -220,9 +248,10 @@ mod embedded {
 pub fn embedded_sources() -> Vec<SourceFile> {
     embedded::FILES
         .iter()
-        .map(|(name, text)| SourceFile {
+        .map(|(name, text, pre)| SourceFile {
             name: format!("checks/{name}"),
             text: text.to_string(),
+            pre: *pre,
         })
         .collect()
 }
@@ -262,6 +291,7 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Catalo
         out.push(SourceFile {
             name: p.display().to_string(),
             text,
+            pre: None,
         });
     }
     Ok(out)
@@ -413,12 +443,68 @@ fn parse_file(src: &SourceFile) -> Result<RawFile, toml::de::Error> {
     toml::from_str(&src.text)
 }
 
+/// [`Embedded::json`]: the tables of [`RawFile`] and the line of each check.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreParsed {
+    area: String,
+    check: Vec<toml::Table>,
+    lines: Vec<usize>,
+}
+
+/// A file's area and each check's table with its line: from the pre-parsed JSON of an
+/// embedded file (about a third of the TOML's parse time), else from the TOML.
+/// An error comes with its line when known.
+type Parsed = (String, Vec<(usize, toml::Table)>);
+
+fn parse_checks(src: &SourceFile) -> Result<Parsed, (Option<usize>, CatalogProblem)> {
+    if let Some(e) = src.pre {
+        let bad = |message: String| {
+            let message =
+                format!("embedded pre-parsed form unreadable (a broken build): {message}");
+            (None, CatalogProblem::Toml { message })
+        };
+        let p = serde_json::from_str::<PreParsed>(e.json).map_err(|e| bad(e.to_string()))?;
+        if p.lines.len() != p.check.len() {
+            return Err(bad("a line for each check expected".into()));
+        }
+        return Ok((p.area, p.lines.into_iter().zip(p.check).collect()));
+    }
+    let raw = parse_file(src).map_err(|e| {
+        let line = e.span().map(|s| line_of(&src.text, s.start));
+        let message = e.message().trim().to_string();
+        (line, CatalogProblem::Toml { message })
+    })?;
+    // checks come in file order: count newlines from the previous check on, not from
+    // the start of the file for each (quadratic in the file size)
+    let (mut at, mut at_line) = (0usize, 1usize);
+    let tables = raw
+        .check
+        .into_iter()
+        .map(|spanned| {
+            let start = spanned.span().start.min(src.text.len());
+            let line = if start >= at {
+                at_line += src.text.as_bytes()[at..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                at = start;
+                at_line
+            } else {
+                line_of(&src.text, start)
+            };
+            (line, spanned.into_inner())
+        })
+        .collect();
+    Ok((raw.area, tables))
+}
+
 /// `f` of every source, in order. Parsing and validating is most of a catalog load (351
 /// checks: about 8 ms of CPU for the TOML structure, the conditions and the pattern syntax),
 /// and files are independent: with two CPUs or more the second half of the files (by size)
 /// is handled on a scoped thread meanwhile.
 fn per_source<T: Send>(sources: &[SourceFile], f: impl Fn(&SourceFile) -> T + Sync) -> Vec<T> {
-    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    let total: usize = sources.iter().map(SourceFile::size).sum();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 || sources.len() < 2 || total < 64 * 1024 {
         return sources.iter().map(&f).collect();
@@ -428,7 +514,7 @@ fn per_source<T: Send>(sources: &[SourceFile], f: impl Fn(&SourceFile) -> T + Sy
     let split = sources
         .iter()
         .position(|s| {
-            acc += s.text.len();
+            acc += s.size();
             acc * 2 >= total
         })
         .map_or(sources.len(), |i| i + 1)
@@ -472,7 +558,7 @@ pub fn load(sources: &[SourceFile], profile: Profile) -> Result<Catalog, Catalog
     for (src, fl) in sources.iter().zip(loads) {
         hasher.update(src.name.rsplit('/').next().unwrap_or(&src.name).as_bytes());
         hasher.update([0]);
-        hasher.update(src.text.as_bytes());
+        hasher.update(src.sha256());
         hasher.update([0]);
         errors.extend(fl.errors);
         for (id, line) in fl.ids {
@@ -502,17 +588,10 @@ fn load_file(src: &SourceFile, profile: Profile) -> FileLoad {
         check: check.map(str::to_string),
         problem: Box::new(problem),
     };
-    let raw: RawFile = match parse_file(src) {
+    let (area, tables) = match parse_checks(src) {
         Ok(r) => r,
-        Err(e) => {
-            let line = e.span().map(|s| line_of(&src.text, s.start));
-            errors.push(file_err(
-                line,
-                None,
-                CatalogProblem::Toml {
-                    message: e.message().trim().to_string(),
-                },
-            ));
+        Err((line, problem)) => {
+            errors.push(file_err(line, None, problem));
             return FileLoad {
                 checks,
                 errors,
@@ -520,22 +599,7 @@ fn load_file(src: &SourceFile, profile: Profile) -> FileLoad {
             };
         }
     };
-    // checks come in file order: count newlines from the previous check on, not from
-    // the start of the file for each (quadratic in the file size)
-    let (mut at, mut at_line) = (0usize, 1usize);
-    for spanned in raw.check {
-        let start = spanned.span().start.min(src.text.len());
-        let line = if start >= at {
-            at_line += src.text.as_bytes()[at..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            at = start;
-            at_line
-        } else {
-            line_of(&src.text, start)
-        };
-        let table = spanned.into_inner();
+    for (line, table) in tables {
         let id_hint = table.get("id").and_then(|v| v.as_str()).map(str::to_string);
         let rc: RawCheck = match toml::Value::Table(table).try_into() {
             Ok(rc) => rc,
@@ -606,7 +670,7 @@ fn load_file(src: &SourceFile, profile: Profile) -> FileLoad {
                 checks.push(Check {
                     id: rc.id,
                     title: rc.title,
-                    area: raw.area.clone(),
+                    area: area.clone(),
                     severity: rc.severity,
                     description: rc.description,
                     rationale: rc.rationale,
@@ -750,9 +814,22 @@ pub fn markdown(c: &Catalog) -> String {
 mod tests {
     use super::*;
 
+    /// The catalog's TOML files, named as the embedded ones.
+    fn toml_sources() -> Vec<SourceFile> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../checks");
+        dir_sources(&dir, false)
+            .unwrap()
+            .into_iter()
+            .map(|s| SourceFile {
+                name: format!("checks/{}", s.name.rsplit('/').next().unwrap()),
+                ..s
+            })
+            .collect()
+    }
+
     #[test]
     fn files_parsed_on_two_threads_come_back_in_order() {
-        let src = embedded_sources();
+        let src = toml_sources();
         let par = parse_files(&src);
         assert_eq!(par.len(), src.len());
         for (s, p) in src.iter().zip(par) {
@@ -798,6 +875,7 @@ mod tests {
         vec![SourceFile {
             name: "checks/t.toml".into(),
             text: text.into(),
+            pre: None,
         }]
     }
 
@@ -862,5 +940,37 @@ expect = { probe = "file", path = "/etc/passwd", owner = "root", mode_max = "064
             let c = load(&embedded_sources(), p).unwrap_or_else(|e| panic!("{e}"));
             assert!(!c.checks.is_empty());
         }
+    }
+
+    /// build.rs pre-parses every embedded file, and the JSON gives exactly the checks the
+    /// TOML files give (conditions, fixes, texts, lines of origin) and the same digest.
+    #[test]
+    fn pre_parsed_embedded_files_load_like_their_toml() {
+        let pre = embedded_sources();
+        assert!(
+            pre.iter().all(|s| s.pre.is_some()),
+            "a file was not pre-parsed"
+        );
+        let toml = toml_sources();
+        assert_eq!(pre.len(), toml.len());
+        for p in [Profile::Kisa, Profile::Cis] {
+            let a = load(&pre, p).unwrap_or_else(|e| panic!("{e}"));
+            let b = load(&toml, p).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(a.digest, b.digest);
+            assert_eq!(a.checks.len(), b.checks.len());
+            for (x, y) in a.checks.iter().zip(&b.checks) {
+                assert_eq!(format!("{x:?}"), format!("{y:?}"), "{}", x.id);
+            }
+        }
+        // a pre-parsed form that does not read back is an error, never an empty file
+        let broken = SourceFile {
+            pre: Some(Embedded {
+                json: "{not json",
+                sha256: [0; 32],
+            }),
+            ..pre[0].clone()
+        };
+        let e = load(std::slice::from_ref(&broken), Profile::Kisa).unwrap_err();
+        assert!(e.to_string().contains("pre-parsed"), "{e}");
     }
 }

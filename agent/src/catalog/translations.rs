@@ -51,6 +51,7 @@ mod tests {
         let src = SourceFile {
             name: "checks/t.toml".into(),
             text: format!("area = 't'\n{body}"),
+            pre: None,
         };
         load(&[src], Profile::Kisa).unwrap().checks
     }

@@ -132,6 +132,7 @@ pub fn embedded_sources() -> Vec<SourceFile> {
         .map(|(name, text)| SourceFile {
             name: format!("checks/classify/{name}"),
             text: text.to_string(),
+            pre: None,
         })
         .collect()
 }
@@ -445,9 +446,9 @@ pub struct Asset {
 
 /// Read-once views of the facts the rules use.
 struct View<'a> {
-    procs: Option<std::rc::Rc<Vec<Process>>>,
-    sockets: Option<std::rc::Rc<Vec<crate::facts::sockets::Socket>>>,
-    packages: Option<std::rc::Rc<crate::facts::packages::Packages>>,
+    procs: Option<std::sync::Arc<Vec<Process>>>,
+    sockets: Option<std::sync::Arc<Vec<crate::facts::sockets::Socket>>>,
+    packages: Option<std::sync::Arc<crate::facts::packages::Packages>>,
     facts: &'a Facts<'a>,
 }
 
@@ -813,6 +814,7 @@ mod tests {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            pre: None,
         }
     }
 

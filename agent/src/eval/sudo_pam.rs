@@ -380,7 +380,7 @@ fn top(st: &PamStack) -> String {
 }
 
 fn per_stack(
-    stacks: crate::facts::FactResult<std::rc::Rc<Vec<PamStack>>>,
+    stacks: crate::facts::FactResult<std::sync::Arc<Vec<PamStack>>>,
     kind: &str,
     each: impl Fn(&PamStack) -> Outcome,
 ) -> Outcome {

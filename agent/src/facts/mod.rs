@@ -32,10 +32,9 @@ pub mod system;
 pub mod walk;
 
 use crate::fs::{FsError, Root, Text};
-use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Why a fact is missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,23 +71,23 @@ pub struct Facts<'r> {
     pub walk_limits: walk::Limits,
     /// Audit, bootloader, modprobe, systemd and limits facts (see [`system`]).
     pub system: system::Cache,
-    os: OnceCell<host::OsInfo>,
-    accounts: OnceCell<FactResult<Rc<accounts::Accounts>>>,
-    mounts: OnceCell<FactResult<Rc<Vec<mounts::Mount>>>>,
-    procs: OnceCell<FactResult<Rc<Vec<procs::Process>>>>,
-    sockets: OnceCell<FactResult<Rc<Vec<sockets::Socket>>>>,
-    sysctl: OnceCell<FactResult<Rc<sysctl::SysctlConfig>>>,
-    units: OnceCell<Rc<services::UnitIndex>>,
-    packages: OnceCell<FactResult<Rc<packages::Packages>>>,
-    walk: OnceCell<FactResult<Rc<walk::WalkReport>>>,
-    sudoers: OnceCell<FactResult<Option<Rc<sudoers::Sudoers>>>>,
-    pam_auth: OnceCell<FactResult<Rc<Vec<pam::PamStack>>>>,
-    pam_password: OnceCell<FactResult<Rc<Vec<pam::PamStack>>>>,
-    pam_su: OnceCell<FactResult<Option<Rc<pam::PamStack>>>>,
-    login_defs: OnceCell<FactResult<Rc<logindefs::LoginDefs>>>,
-    sshd: RefCell<HashMap<String, FactResult<Option<Rc<sshd::SshdConfig>>>>>,
-    texts: RefCell<HashMap<String, Result<Rc<Text>, FsError>>>,
-    firewall: OnceCell<Rc<firewall::Firewall>>,
+    os: OnceLock<host::OsInfo>,
+    accounts: OnceLock<FactResult<Arc<accounts::Accounts>>>,
+    mounts: OnceLock<FactResult<Arc<Vec<mounts::Mount>>>>,
+    procs: OnceLock<FactResult<Arc<Vec<procs::Process>>>>,
+    sockets: OnceLock<FactResult<Arc<Vec<sockets::Socket>>>>,
+    sysctl: OnceLock<FactResult<Arc<sysctl::SysctlConfig>>>,
+    units: OnceLock<Arc<services::UnitIndex>>,
+    packages: OnceLock<FactResult<Arc<packages::Packages>>>,
+    walk: OnceLock<FactResult<Arc<walk::WalkReport>>>,
+    sudoers: OnceLock<FactResult<Option<Arc<sudoers::Sudoers>>>>,
+    pam_auth: OnceLock<FactResult<Arc<Vec<pam::PamStack>>>>,
+    pam_password: OnceLock<FactResult<Arc<Vec<pam::PamStack>>>>,
+    pam_su: OnceLock<FactResult<Option<Arc<pam::PamStack>>>>,
+    login_defs: OnceLock<FactResult<Arc<logindefs::LoginDefs>>>,
+    sshd: Mutex<HashMap<String, FactResult<Option<Arc<sshd::SshdConfig>>>>>,
+    texts: Mutex<HashMap<String, Result<Arc<Text>, FsError>>>,
+    firewall: OnceLock<Arc<firewall::Firewall>>,
 }
 
 impl<'r> Facts<'r> {
@@ -97,30 +96,30 @@ impl<'r> Facts<'r> {
             root,
             walk_limits: walk::Limits::default(),
             system: system::Cache::default(),
-            os: OnceCell::new(),
-            accounts: OnceCell::new(),
-            mounts: OnceCell::new(),
-            procs: OnceCell::new(),
-            sockets: OnceCell::new(),
-            sysctl: OnceCell::new(),
-            units: OnceCell::new(),
-            packages: OnceCell::new(),
-            walk: OnceCell::new(),
-            sudoers: OnceCell::new(),
-            pam_auth: OnceCell::new(),
-            pam_password: OnceCell::new(),
-            pam_su: OnceCell::new(),
-            login_defs: OnceCell::new(),
-            sshd: RefCell::new(HashMap::new()),
-            texts: RefCell::new(HashMap::new()),
-            firewall: OnceCell::new(),
+            os: OnceLock::new(),
+            accounts: OnceLock::new(),
+            mounts: OnceLock::new(),
+            procs: OnceLock::new(),
+            sockets: OnceLock::new(),
+            sysctl: OnceLock::new(),
+            units: OnceLock::new(),
+            packages: OnceLock::new(),
+            walk: OnceLock::new(),
+            sudoers: OnceLock::new(),
+            pam_auth: OnceLock::new(),
+            pam_password: OnceLock::new(),
+            pam_su: OnceLock::new(),
+            login_defs: OnceLock::new(),
+            sshd: Mutex::new(HashMap::new()),
+            texts: Mutex::new(HashMap::new()),
+            firewall: OnceLock::new(),
         }
     }
 
     /// A text file, read once per run.
-    pub fn text(&self, path: &str) -> Result<Rc<Text>, FsError> {
+    pub fn text(&self, path: &str) -> Result<Arc<Text>, FsError> {
         crate::fs::deps::cached_in("text", &self.texts, path, || {
-            self.root.read_text(path).map(Rc::new)
+            self.root.read_text(path).map(Arc::new)
         })
     }
 
@@ -143,9 +142,9 @@ impl<'r> Facts<'r> {
 
     /// The host firewall: frameworks enabled at boot and the rules they load (see
     /// [`firewall`]), collected once.
-    pub fn firewall(&self) -> Rc<firewall::Firewall> {
+    pub fn firewall(&self) -> Arc<firewall::Firewall> {
         crate::fs::deps::cached("firewall", &self.firewall, || {
-            Rc::new(firewall::collect(self))
+            Arc::new(firewall::collect(self))
         })
     }
 
@@ -156,58 +155,60 @@ impl<'r> Facts<'r> {
         self.os.get_or_init(|| host::os_info(self.root))
     }
 
-    pub fn accounts(&self) -> FactResult<Rc<accounts::Accounts>> {
+    pub fn accounts(&self) -> FactResult<Arc<accounts::Accounts>> {
         crate::fs::deps::cached("accounts", &self.accounts, || {
-            accounts::collect(self).map(Rc::new)
+            accounts::collect(self).map(Arc::new)
         })
     }
 
-    pub fn mounts(&self) -> FactResult<Rc<Vec<mounts::Mount>>> {
+    pub fn mounts(&self) -> FactResult<Arc<Vec<mounts::Mount>>> {
         crate::fs::deps::cached("mounts", &self.mounts, || {
-            mounts::collect(self.root).map(Rc::new)
+            mounts::collect(self.root).map(Arc::new)
         })
     }
 
-    pub fn processes(&self) -> FactResult<Rc<Vec<procs::Process>>> {
-        crate::fs::deps::cached("procs", &self.procs, || procs::collect(self).map(Rc::new))
+    pub fn processes(&self) -> FactResult<Arc<Vec<procs::Process>>> {
+        crate::fs::deps::cached("procs", &self.procs, || procs::collect(self).map(Arc::new))
     }
 
-    pub fn sockets(&self) -> FactResult<Rc<Vec<sockets::Socket>>> {
+    pub fn sockets(&self) -> FactResult<Arc<Vec<sockets::Socket>>> {
         crate::fs::deps::cached("sockets", &self.sockets, || {
-            sockets::collect(self).map(Rc::new)
+            sockets::collect(self).map(Arc::new)
         })
     }
 
-    pub fn sysctl_config(&self) -> FactResult<Rc<sysctl::SysctlConfig>> {
+    pub fn sysctl_config(&self) -> FactResult<Arc<sysctl::SysctlConfig>> {
         crate::fs::deps::cached("sysctl", &self.sysctl, || {
-            sysctl::collect_config(self.root).map(Rc::new)
+            sysctl::collect_config(self.root).map(Arc::new)
         })
     }
 
-    pub fn units(&self) -> Rc<services::UnitIndex> {
-        crate::fs::deps::cached("units", &self.units, || Rc::new(services::index(self.root)))
+    pub fn units(&self) -> Arc<services::UnitIndex> {
+        crate::fs::deps::cached("units", &self.units, || {
+            Arc::new(services::index(self.root))
+        })
     }
 
-    pub fn packages(&self) -> FactResult<Rc<packages::Packages>> {
+    pub fn packages(&self) -> FactResult<Arc<packages::Packages>> {
         crate::fs::deps::cached("packages", &self.packages, || {
-            packages::collect(self.root).map(Rc::new)
+            packages::collect(self.root).map(Arc::new)
         })
     }
 
-    pub fn walk(&self) -> FactResult<Rc<walk::WalkReport>> {
-        crate::fs::deps::cached("walk", &self.walk, || walk::run(self).map(Rc::new))
+    pub fn walk(&self) -> FactResult<Arc<walk::WalkReport>> {
+        crate::fs::deps::cached("walk", &self.walk, || walk::run(self).map(Arc::new))
     }
 
     /// The sudo policy (`/etc/sudoers` and what it includes). `Ok(None)`: `/etc/sudoers` does
     /// not exist (sudo is not installed). A file `visudo -c` would reject is `Failed` with
     /// its `file:line`.
-    pub fn sudoers(&self) -> FactResult<Option<Rc<sudoers::Sudoers>>> {
+    pub fn sudoers(&self) -> FactResult<Option<Arc<sudoers::Sudoers>>> {
         crate::fs::deps::cached("sudoers", &self.sudoers, || {
             if !self.root.exists(SUDOERS) {
                 return Ok(None);
             }
             sudoers::load(self.root, SUDOERS)
-                .map(|s| Some(Rc::new(s)))
+                .map(|s| Some(Arc::new(s)))
                 .map_err(|e| FactError::Failed(format!("sudoers rejected: {e}")))
         })
     }
@@ -215,32 +216,32 @@ impl<'r> Facts<'r> {
     /// The shared auth stacks, one per service that exists among [`pam::AUTH_SERVICES`]
     /// (`common-auth` on Debian; `system-auth` and `password-auth` on RHEL), includes
     /// expanded. Empty when none exists.
-    pub fn pam_auth(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
+    pub fn pam_auth(&self) -> FactResult<Arc<Vec<pam::PamStack>>> {
         crate::fs::deps::cached("pam_auth", &self.pam_auth, || {
             self.pam_services(pam::AUTH_SERVICES)
         })
     }
 
     /// The shared password stacks ([`pam::PASSWORD_SERVICES`]), like [`Facts::pam_auth`].
-    pub fn pam_password(&self) -> FactResult<Rc<Vec<pam::PamStack>>> {
+    pub fn pam_password(&self) -> FactResult<Arc<Vec<pam::PamStack>>> {
         crate::fs::deps::cached("pam_password", &self.pam_password, || {
             self.pam_services(pam::PASSWORD_SERVICES)
         })
     }
 
     /// `/etc/pam.d/su` with includes expanded; `Ok(None)` when it does not exist.
-    pub fn pam_su(&self) -> FactResult<Option<Rc<pam::PamStack>>> {
+    pub fn pam_su(&self) -> FactResult<Option<Arc<pam::PamStack>>> {
         crate::fs::deps::cached("pam_su", &self.pam_su, || {
             if !self.root.exists(&format!("{}/su", pam::PAM_DIR)) {
                 return Ok(None);
             }
             pam::load_stack(self.root, "su")
-                .map(|s| Some(Rc::new(s)))
+                .map(|s| Some(Arc::new(s)))
                 .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))
         })
     }
 
-    fn pam_services(&self, candidates: &[&str]) -> FactResult<Rc<Vec<pam::PamStack>>> {
+    fn pam_services(&self, candidates: &[&str]) -> FactResult<Arc<Vec<pam::PamStack>>> {
         let mut out = Vec::new();
         for c in candidates {
             if !self.root.exists(&format!("{}/{c}", pam::PAM_DIR)) {
@@ -250,14 +251,14 @@ impl<'r> Facts<'r> {
                 .map_err(|e| FactError::Failed(format!("PAM configuration rejected: {e}")))?;
             out.push(s);
         }
-        Ok(Rc::new(out))
+        Ok(Arc::new(out))
     }
 
     /// `/etc/login.defs` (empty when absent: shadow-utils' built-in defaults apply).
-    pub fn login_defs(&self) -> FactResult<Rc<logindefs::LoginDefs>> {
+    pub fn login_defs(&self) -> FactResult<Arc<logindefs::LoginDefs>> {
         crate::fs::deps::cached("login_defs", &self.login_defs, || {
             logindefs::load(self.root)
-                .map(Rc::new)
+                .map(Arc::new)
                 .map_err(FactError::from)
         })
     }
@@ -266,13 +267,13 @@ impl<'r> Facts<'r> {
     /// loaded once per path and run. `Ok(None)`: the file does not exist (openssh-server is
     /// not installed). A configuration sshd would refuse to start with is `Failed` naming
     /// `file:line`.
-    pub fn sshd(&self, path: &str) -> FactResult<Option<Rc<sshd::SshdConfig>>> {
+    pub fn sshd(&self, path: &str) -> FactResult<Option<Arc<sshd::SshdConfig>>> {
         crate::fs::deps::cached_in("sshd", &self.sshd, path, || self.load_sshd(path))
     }
 
-    fn load_sshd(&self, path: &str) -> FactResult<Option<Rc<sshd::SshdConfig>>> {
+    fn load_sshd(&self, path: &str) -> FactResult<Option<Arc<sshd::SshdConfig>>> {
         match sshd::load(self.root, path) {
-            Ok(c) => Ok(Some(Rc::new(c))),
+            Ok(c) => Ok(Some(Arc::new(c))),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e @ sshd::SshdError::Read(_)) => Err(FactError::Failed(format!(
                 "cannot read the sshd configuration: {e}"

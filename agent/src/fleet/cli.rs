@@ -97,10 +97,9 @@ pub enum FleetError {
     /// The catalog (titles and KISA items of the checks) could not be loaded.
     #[error(transparent)]
     Catalog(#[from] FleetCatalogError),
-    /// Reading findings from Security Hub failed (session, credentials, API): the AWS
-    /// layer's error, whole.
+    /// Reading findings from Security Hub failed (session, credentials, API).
     #[error(transparent)]
-    Aws(Box<dyn std::error::Error + Send + Sync>),
+    Aws(#[from] crate::aws::AwsError),
     #[error("{}: {source}", path.display())]
     ReadFindings {
         path: std::path::PathBuf,
@@ -357,7 +356,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
             if regions.is_empty() {
                 return Err(FleetError::NoRegion);
             }
-            let session = Session::new(&cfg.aws).map_err(|e| FleetError::Aws(e.into()))?;
+            let session = Session::new(&cfg.aws).map_err(FleetError::Aws)?;
             let q = Query {
                 account_id: account.clone(),
                 updated_from: crate::time::rfc3339(now - lookback),

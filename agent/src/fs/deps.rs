@@ -11,10 +11,11 @@
 //! The recorder is thread-local and off unless a [`Session`] is open: outside the daemon a
 //! read costs one thread-local flag test.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 use std::rc::Rc;
+use std::sync::{Mutex, OnceLock};
 
 /// What a check depended on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,7 +128,7 @@ fn replay(key: &str) {
 
 /// `cell.get_or_init(init).clone()`, remembering what `init` read under `key` and replaying
 /// it into the current scope on every use.
-pub fn cached<T: Clone>(key: &str, cell: &OnceCell<T>, init: impl FnOnce() -> T) -> T {
+pub fn cached<T: Clone>(key: &str, cell: &OnceLock<T>, init: impl FnOnce() -> T) -> T {
     if !active() {
         return cell.get_or_init(init).clone();
     }
@@ -143,7 +144,7 @@ pub fn cached<T: Clone>(key: &str, cell: &OnceCell<T>, init: impl FnOnce() -> T)
 /// [`cached`] for a cache keyed by name (sshd configurations by path, texts by path).
 pub fn cached_in<K, T>(
     kind: &str,
-    map: &RefCell<HashMap<K, T>>,
+    map: &Mutex<HashMap<K, T>>,
     name: &str,
     init: impl FnOnce() -> T,
 ) -> T
@@ -151,11 +152,14 @@ where
     K: Eq + Hash + std::borrow::Borrow<str> + From<String>,
     T: Clone,
 {
-    if let Some(v) = map.borrow().get(name) {
+    // the lock is never held while `init` runs: it may read other cached facts, and another
+    // evaluation thread may want this map meanwhile
+    let hit = lock(map).get(name).cloned();
+    if let Some(v) = hit {
         if active() {
             replay(&format!("{kind}:{name}"));
         }
-        return v.clone();
+        return v;
     }
     let v = if active() {
         let (v, d) = scope(init);
@@ -164,9 +168,18 @@ where
     } else {
         init()
     };
-    map.borrow_mut()
-        .insert(K::from(name.to_string()), v.clone());
-    v
+    // two threads may both have computed it: the first one stored wins, so every caller
+    // sees the same value
+    lock(map)
+        .entry(K::from(name.to_string()))
+        .or_insert(v)
+        .clone()
+}
+
+/// A cache map's lock; a panic elsewhere while it was held leaves a map that is still
+/// consistent (entries are inserted whole), so poisoning is ignored.
+fn lock<M>(m: &Mutex<M>) -> std::sync::MutexGuard<'_, M> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
@@ -176,7 +189,7 @@ mod tests {
     #[test]
     fn cached_facts_replay_their_reads_into_later_scopes() {
         let s = Session::start();
-        let cell = OnceCell::new();
+        let cell = OnceLock::new();
         let get = || {
             cached("f", &cell, || {
                 note_path("/etc/a".into());
@@ -195,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_fact_cached_before_the_session_makes_the_deps_incomplete() {
-        let cell = OnceCell::new();
+        let cell = OnceLock::new();
         cell.set(5).unwrap();
         let s = Session::start();
         let (v, d) = s.record(|| cached("g", &cell, || 6));

@@ -99,9 +99,6 @@ pub struct Outcome {
     pub eval_time: Duration,
 }
 
-/// An error of the AWS layer, passed through whole (its text and its chain).
-pub type AwsError = Box<dyn std::error::Error + Send + Sync>;
-
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error(transparent)]
@@ -110,7 +107,7 @@ pub enum PipelineError {
     Interrupted,
     /// The remote sinks cannot run: no AWS session, identity or credentials.
     #[error(transparent)]
-    Remote(AwsError),
+    Remote(#[from] crate::aws::AwsError),
     #[error("cannot write {}: {source}", path.display())]
     Textfile {
         path: PathBuf,
@@ -175,7 +172,7 @@ fn aws_access(
     cfg: &Config,
     remote_sinks: bool,
     format_needs: IdentityNeed,
-) -> Result<Option<(crate::aws::Session, Identity)>, AwsError> {
+) -> Result<Option<(crate::aws::Session, Identity)>, crate::aws::AwsError> {
     let need = if remote_sinks {
         IdentityNeed::Required
     } else {
@@ -275,7 +272,7 @@ pub fn pipeline(
             })
             .collect()
     } else {
-        checks.iter().map(|c| evaluate_check(c, &facts)).collect()
+        super::parallel::evaluate_all(&checks, &facts)
     };
     let eval_time = t.elapsed();
     let mut report = assemble(&setup.catalog, &facts, results, started, t);
@@ -342,7 +339,10 @@ pub fn pipeline(
         let aws = match aws_access(&mut report, cfg, remote, out.format_needs) {
             Ok(a) => a,
             Err(e) if out.daemon => {
-                (out.log)(&format!("remote sinks skipped: {e}"));
+                (out.log)(&format!(
+                    "remote sinks skipped: {}",
+                    crate::error_text::chain(&e)
+                ));
                 None
             }
             Err(e) => return Err(PipelineError::Remote(e)),

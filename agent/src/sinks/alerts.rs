@@ -19,8 +19,8 @@
 
 use super::state_file::StateFileError;
 use super::{ParameterError, SinkSummary, Summaries};
-use crate::aws::http::{Client, Endpoint, Roots};
 use crate::findings::{Severity, Status};
+use crate::net::{Client, Endpoint, Roots};
 pub use crate::redact::Secret;
 use crate::report::Report;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -417,7 +417,7 @@ pub struct Options<'a> {
 }
 
 fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSummary) -> Delivery {
-    let retry = crate::aws::http::Retry {
+    let retry = crate::net::Retry {
         max_attempts: max,
         base: Duration::from_millis(500),
         cap: Duration::from_secs(4),
@@ -493,7 +493,7 @@ fn send_cancellable(
     client: &Client,
     url: &str,
     data: &str,
-) -> Option<Result<crate::aws::http::Response, PostError>> {
+) -> Option<Result<crate::net::Response, PostError>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (client, url, data) = (client.clone(), url.to_string(), data.to_string());
     let spawned = std::thread::Builder::new()
@@ -514,7 +514,7 @@ fn send_cancellable(
         match rx.recv_timeout(crate::cancel::POLL) {
             Ok(r) => {
                 return Some(r.map_err(|e| PostError::Transport {
-                    reason: e.to_string(),
+                    reason: crate::error_text::chain(&e),
                 }))
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -774,9 +774,10 @@ fn hook_client(
         (None, None) => return Err(HookError::NoUrl(no_url)),
     };
     let (base, _) = split_url(&url).ok_or(HookError::NotUrl)?;
-    let ep = Endpoint::parse(base).map_err(|e| HookError::Client(redact(&e.to_string(), &url)))?;
+    let ep = Endpoint::parse(base)
+        .map_err(|e| HookError::Client(redact(&crate::error_text::chain(&e), &url)))?;
     let client = Client::webhook(&ep, opts.roots)
-        .map_err(|e| HookError::Client(redact(&e.to_string(), &url)))?;
+        .map_err(|e| HookError::Client(redact(&crate::error_text::chain(&e), &url)))?;
     Ok((client, url))
 }
 

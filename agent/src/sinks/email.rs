@@ -212,7 +212,7 @@ pub fn message(from: &str, to: &[String], subject: &str, body: &str, host: &str)
     let id = format!(
         "<jikimi.{}.{}@{}>",
         crate::time::unix_ms(now),
-        crate::aws::http::random_u64() % 1_000_000_000,
+        crate::net::random_u64() % 1_000_000_000,
         if host.is_empty() { "localhost" } else { host }
     );
     let mut m = String::new();
@@ -805,7 +805,7 @@ pub fn submit(
 /// stops when the agent is asked to stop), recording the outcome in `sum`. Errors never
 /// carry the password, in any form.
 fn deliver_with_retry(mail: &Mail, password: Option<&str>, sum: &mut SinkSummary) {
-    let retry = crate::aws::http::Retry {
+    let retry = crate::net::Retry {
         max_attempts: 3,
         base: Duration::from_millis(500),
         cap: Duration::from_secs(4),
@@ -854,7 +854,7 @@ pub fn message_alternative(
     html: &str,
 ) -> String {
     let now = std::time::SystemTime::now();
-    let rnd = crate::aws::http::random_u64();
+    let rnd = crate::net::random_u64();
     // base64 never contains `-`, so the boundary cannot occur in a part.
     let boundary = format!("--jikimi-{rnd:016x}");
     let mut m = String::new();

@@ -3,7 +3,8 @@
 //! daemon scan.
 //!
 //! A configuration problem (no account or region known, no credentials) is an error of
-//! the run. A delivery problem (network, throttling, rejected findings) is not: the sink's
+//! the run ([`crate::aws::AwsError`]: which setting, profile or credential source, and
+//! why). A delivery problem (network, throttling, rejected findings) is not: the sink's
 //! summary says what is pending, and the next run delivers it.
 
 use super::securityhub::SecurityHubConfig;
@@ -85,7 +86,7 @@ pub fn first_submission_jitter(cfg: &RemoteConfig<'_>) {
     }
     let max = cfg.aws.first_submission_jitter().as_millis() as u64;
     if max > 0 {
-        let wait = crate::aws::http::random_u64() % (max + 1);
+        let wait = crate::net::random_u64() % (max + 1);
         crate::cancel::sleep(std::time::Duration::from_millis(wait));
     }
 }
@@ -96,7 +97,7 @@ pub fn run(
     report: &mut Report,
     cfg: &RemoteConfig<'_>,
     remote: &Remote,
-) -> Result<Option<Identity>, String> {
+) -> Result<Option<Identity>, crate::aws::AwsError> {
     if remote.need() == IdentityNeed::None {
         return Ok(None);
     }
@@ -110,7 +111,7 @@ pub fn run_with(
     report: &mut Report,
     cfg: &RemoteConfig<'_>,
     remote: &Remote,
-) -> Result<Option<Identity>, String> {
+) -> Result<Option<Identity>, crate::aws::AwsError> {
     let need = remote.need();
     if need == IdentityNeed::None {
         return Ok(None);
@@ -118,7 +119,7 @@ pub fn run_with(
     let identity = match (session.identity(&report.host), need) {
         (Ok(id), _) => id,
         (Err(_), IdentityNeed::Optional) => return Ok(None),
-        (Err(e), _) => return Err(e),
+        (Err(e), _) => return Err(e.into()),
     };
     if let Some(a) = report.asset.as_mut() {
         if cfg.instance_tags {

@@ -365,7 +365,7 @@ struct StackLoader<'a> {
     stack: Vec<String>,
     out: PamStack,
     /// Every service file read, parsed once (memory linear in the input).
-    parsed: std::collections::HashMap<String, std::rc::Rc<Vec<PamLine>>>,
+    parsed: std::collections::HashMap<String, std::sync::Arc<Vec<PamLine>>>,
     /// Files expanded so far (each inclusion counts).
     expanded: usize,
 }
@@ -400,7 +400,7 @@ impl StackLoader<'_> {
             Some(l) => l.clone(),
             None => {
                 let text = self.root.read_text(path).map_err(|e| here(e.to_string()))?;
-                let l = std::rc::Rc::new(parse_service(&text.content, path)?);
+                let l = std::sync::Arc::new(parse_service(&text.content, path)?);
                 self.parsed.insert(path.to_string(), l.clone());
                 self.out.files.push(path.to_string());
                 l

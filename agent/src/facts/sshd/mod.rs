@@ -387,7 +387,7 @@ pub struct SshdConfig {
     detected: Option<Detected>,
     /// `effective(&Connection::default())`, computed once: every sshd check asks for it (twice,
     /// with its Match weakenings), and assembling it is the bulk of an sshd check's cost.
-    default_effective: std::cell::OnceCell<Effective>,
+    default_effective: std::sync::OnceLock<Effective>,
 }
 
 /// Where configuration files come from: a scan [`Root`], or a map for tests.
@@ -498,7 +498,7 @@ fn load_text(
         base,
         profile,
         detected: None,
-        default_effective: std::cell::OnceCell::new(),
+        default_effective: std::sync::OnceLock::new(),
     })
 }
 

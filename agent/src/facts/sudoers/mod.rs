@@ -515,7 +515,7 @@ struct Loader<'a> {
     stack: Vec<String>,
     hostname: Option<Option<String>>,
     /// Every file read, parsed once: (metadata, items).
-    parsed: HashMap<String, std::rc::Rc<(Meta, Vec<Item>)>>,
+    parsed: HashMap<String, std::sync::Arc<(Meta, Vec<Item>)>>,
     /// Expansions of already-read files, and the items they added.
     repeated_includes: usize,
     repeated_items: usize,
@@ -583,7 +583,7 @@ impl Loader<'_> {
                     .read_text(path)
                     .map_err(|e| err_here(e.to_string()))?;
                 let items = parse_items(&text.content, path)?;
-                let p = std::rc::Rc::new((text.meta, items));
+                let p = std::sync::Arc::new((text.meta, items));
                 self.parsed.insert(path.to_string(), p.clone());
                 p
             }
