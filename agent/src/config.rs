@@ -312,20 +312,16 @@ impl Config {
         crate::waivers::load(&self.waiver_sources(None), &known, crate::waivers::today())
     }
 
-    /// What the remote (AWS) sinks read of this configuration.
+    /// What the identity step of the remote sinks reads of this configuration.
     pub fn remote(&self) -> crate::sinks::remote::RemoteConfig<'_> {
         crate::sinks::remote::RemoteConfig {
             aws: &self.aws,
-            securityhub: &self.securityhub,
             any_enabled: self.securityhub.enabled
                 || self.ssm_compliance.enabled
                 || self.ssm_inventory.enabled
                 || self.ec2_tags.enabled,
             instance_tags: self.asset.instance_tags != Some(false),
             waivers: &self.waivers,
-            skip: &self.agent.skip,
-            min_severity: self.min_severity().unwrap_or(None),
-            tag_prefix: self.ec2_tags.prefix(),
         }
     }
 

@@ -27,7 +27,7 @@ use crate::findings::{CheckResult, Summary};
 use crate::fs::deps::{Deps, Session};
 use crate::fs::Root;
 use crate::sinks::prometheus::{self, Counters};
-use crate::sinks::remote::{IdentityNeed, Remote};
+use crate::sinks::remote::IdentityNeed;
 use crate::sinks::{Aws, Context, ParameterError, Sink};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ pub fn enabled_sinks<'a>(
 /// The AWS session and the host's identity, when a remote sink or the output format needs
 /// them. Resolving the identity also merges the instance's own tags into the classification
 /// (`asset.instance_tags`) and applies the waivers again with the instance id
-/// ([`crate::sinks::remote::run_with`], asked for the identity only); with a remote sink, a
+/// ([`crate::sinks::remote::identity`]); with a remote sink, a
 /// host without any credentials is an error before anything is sent.
 fn aws_access(
     report: &mut Report,
@@ -182,17 +182,7 @@ fn aws_access(
         return Ok(None);
     }
     let session = crate::aws::Session::new(&cfg.aws)?;
-    let identity_only = Remote {
-        securityhub: false,
-        ssm_compliance: false,
-        ssm_inventory: false,
-        ec2_tags: false,
-        format_needs: need,
-        state_dir: PathBuf::new(),
-        catalog_ids: BTreeSet::new(),
-    };
-    let Some(identity) =
-        crate::sinks::remote::run_with(&session, report, &cfg.remote(), &identity_only)?
+    let Some(identity) = crate::sinks::remote::identity(&session, report, &cfg.remote(), need)?
     else {
         return Ok(None);
     };
