@@ -1,8 +1,8 @@
 //! The agent configuration file (`/etc/jikimi/jikimi.toml`). Every key is optional; unknown
 //! keys are errors so a typo never silently changes behaviour.
 
-use crate::catalog::Profile;
-use crate::findings::Severity;
+use crate::catalog::{Profile, UnknownProfile};
+use crate::findings::{Severity, UnknownSeverity};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -19,10 +19,12 @@ pub struct Config {
     /// AWS identity and endpoints (`crate::aws::config`).
     #[serde(default)]
     pub aws: crate::aws::config::AwsConfig,
+    /// The Security Hub sink (`crate::sinks::securityhub`).
     #[serde(default)]
-    pub securityhub: crate::aws::config::SecurityHubConfig,
+    pub securityhub: crate::sinks::securityhub::SecurityHubConfig,
+    /// The SSM Compliance sink (`crate::sinks::ssm_compliance`).
     #[serde(default)]
-    pub ssm_compliance: crate::aws::config::SsmComplianceConfig,
+    pub ssm_compliance: crate::sinks::ssm_compliance::SsmComplianceConfig,
     #[serde(default)]
     pub daemon: DaemonConfig,
     /// Scan history bounds (`crate::history`).
@@ -91,14 +93,59 @@ pub struct DaemonConfig {
 /// core busy with walks.
 pub const MIN_INTERVAL_SECS: u64 = 60;
 
+/// An interval between scans below [`MIN_INTERVAL_SECS`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("interval {secs} s is below the minimum of {MIN_INTERVAL_SECS} s between scans")]
+pub struct IntervalTooShort {
+    pub secs: u64,
+}
+
 /// `daemon.interval_secs` and `--interval`: whole seconds, at least [`MIN_INTERVAL_SECS`].
-pub fn check_interval(secs: u64) -> Result<u64, String> {
+pub fn check_interval(secs: u64) -> Result<u64, IntervalTooShort> {
     if secs >= MIN_INTERVAL_SECS {
         Ok(secs)
     } else {
-        Err(format!(
-            "interval {secs} s is below the minimum of {MIN_INTERVAL_SECS} s between scans"
-        ))
+        Err(IntervalTooShort { secs })
+    }
+}
+
+/// Why a configuration could not be loaded. Each message starts with where: the file or
+/// `ssm:NAME`, and the line when it is known (`/etc/jikimi/jikimi.toml:7: ...`).
+#[derive(thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML does not parse, a key is unknown, or a value is invalid, at this line.
+    #[error("{origin}:{line}: {message}")]
+    Invalid {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    /// The same, where the parser knows no position.
+    #[error("{origin}: {message}")]
+    InvalidDocument { origin: String, message: String },
+    #[error("{origin}: agent.profile: {reason}")]
+    Profile {
+        origin: String,
+        reason: UnknownProfile,
+    },
+    #[error("{origin}: agent.min_severity: {reason}")]
+    MinSeverity {
+        origin: String,
+        reason: UnknownSeverity,
+    },
+    /// The file could not be read (the error names it).
+    #[error("cannot read configuration {0}")]
+    Read(crate::fs::FsError),
+    /// `--config ssm:NAME`: the parameter could not be fetched.
+    #[error(transparent)]
+    Parameter(crate::aws::AwsError),
+}
+
+/// The `Display` text: the derived `Debug` would add ~2.8 KB to the binary (cargo bloat) for
+/// an error that is only ever shown to a user.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -148,20 +195,30 @@ pub struct WalkConfig {
 
 impl Config {
     /// Parses and validates configuration text; errors name the line.
-    pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let mut c: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let (origin, message) = (origin.to_string(), e.message().trim().to_string());
             match line {
-                Some(l) => format!("{origin}:{l}: {}", e.message().trim()),
-                None => format!("{origin}: {}", e.message().trim()),
+                Some(line) => ConfigError::Invalid {
+                    origin,
+                    line,
+                    message,
+                },
+                None => ConfigError::InvalidDocument { origin, message },
             }
         })?;
-        c.profile()
-            .map_err(|e| format!("{origin}: agent.profile: {e}"))?;
+        c.profile().map_err(|reason| ConfigError::Profile {
+            origin: origin.into(),
+            reason,
+        })?;
         c.min_severity()
-            .map_err(|e| format!("{origin}: agent.min_severity: {e}"))?;
+            .map_err(|reason| ConfigError::MinSeverity {
+                origin: origin.into(),
+                reason,
+            })?;
         c.waiver_origins = c
             .waiver
             .iter()
@@ -176,14 +233,14 @@ impl Config {
     /// Loads the configuration `--config` names: from Parameter Store for `ssm:NAME`
     /// (`crate::aws::ssm::config_parameter` fetches the text), else from the file (see
     /// [`Config::load`]).
-    pub fn load_from(path: Option<&Path>) -> Result<Config, String> {
+    pub fn load_from(path: Option<&Path>) -> Result<Config, ConfigError> {
         match path
             .and_then(|p| p.to_str())
             .and_then(|s| s.strip_prefix(crate::aws::ssm::PREFIX))
         {
             Some(name) => {
-                let text = crate::aws::ssm::config_parameter(name)
-                    .map_err(|e| crate::error_text::chain(&e))?;
+                let text =
+                    crate::aws::ssm::config_parameter(name).map_err(ConfigError::Parameter)?;
                 Config::parse(&text, &format!("{}{name}", crate::aws::ssm::PREFIX))
             }
             None => Config::load(path),
@@ -191,7 +248,7 @@ impl Config {
     }
 
     /// Loads a file. A missing default file means defaults; a missing explicit file is an error.
-    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let (p, explicit) = match path {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
@@ -202,7 +259,7 @@ impl Config {
             Err(e) if e.kind == crate::fs::FsErrorKind::NotFound && !explicit => {
                 Ok(Config::default())
             }
-            Err(e) => Err(format!("cannot read configuration {e}")),
+            Err(e) => Err(ConfigError::Read(e)),
         }
     }
 
@@ -255,47 +312,31 @@ impl Config {
         crate::waivers::load(&self.waiver_sources(None), &known, crate::waivers::today())
     }
 
-    /// What the remote (AWS) sinks read of this configuration.
+    /// What the identity step of the remote sinks reads of this configuration.
     pub fn remote(&self) -> crate::sinks::remote::RemoteConfig<'_> {
         crate::sinks::remote::RemoteConfig {
             aws: &self.aws,
-            securityhub: &self.securityhub,
             any_enabled: self.securityhub.enabled
                 || self.ssm_compliance.enabled
                 || self.ssm_inventory.enabled
                 || self.ec2_tags.enabled,
             instance_tags: self.asset.instance_tags != Some(false),
             waivers: &self.waivers,
-            skip: &self.agent.skip,
-            min_severity: self.min_severity().unwrap_or(None),
-            tag_prefix: self.ec2_tags.prefix(),
         }
     }
 
-    /// What the local notification sinks (alerts, mail) read of this configuration.
-    pub fn local(&self) -> crate::sinks::alerts::LocalConfig<'_> {
-        crate::sinks::alerts::LocalConfig {
-            aws: &self.aws,
-            alerts: &self.alerts,
-            email: &self.email,
-            lang: self.report.lang,
-        }
-    }
-
-    pub fn profile(&self) -> Result<Profile, String> {
+    pub fn profile(&self) -> Result<Profile, UnknownProfile> {
         self.agent
             .profile
             .as_deref()
-            .map_or(Ok(Profile::default()), |s| {
-                s.parse().map_err(|e| format!("{e}"))
-            })
+            .map_or(Ok(Profile::default()), str::parse)
     }
 
-    pub fn min_severity(&self) -> Result<Option<Severity>, String> {
+    pub fn min_severity(&self) -> Result<Option<Severity>, UnknownSeverity> {
         self.agent
             .min_severity
             .as_deref()
-            .map(|s| s.parse().map_err(|e| format!("{e}")))
+            .map(str::parse)
             .transpose()
     }
 
@@ -371,18 +412,25 @@ mod tests {
         .unwrap();
         assert_eq!(c.profile().unwrap(), Profile::Cis);
         assert_eq!(c.walk_limits().max_time.as_secs(), 5);
-        let e = Config::parse("[agent]\nprofil = \"cis\"\n", "t.toml").unwrap_err();
+        let e = Config::parse("[agent]\nprofil = \"cis\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml:2:"), "{e}");
         let e = Config::parse("[agent]\nprofile = \"nist\"\n", "t.toml").unwrap_err();
-        assert!(e.contains("nist"), "{e}");
+        assert!(matches!(&e, ConfigError::Profile { reason, .. } if reason.given == "nist"));
+        assert_eq!(
+            e.to_string(),
+            "t.toml: agent.profile: unknown profile `nist` (expected kisa or cis)"
+        );
         assert!(Config::parse("", "t").is_ok());
     }
 
     #[test]
     fn defect14_interval_below_the_minimum_is_refused() {
         for bad in ["0", "1", "59"] {
-            let e =
-                Config::parse(&format!("[daemon]\ninterval_secs = {bad}\n"), "t.toml").unwrap_err();
+            let e = Config::parse(&format!("[daemon]\ninterval_secs = {bad}\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.starts_with("t.toml:2:") && e.contains("minimum of 60 s"),
                 "{e}"

@@ -192,21 +192,60 @@ fn install_signals(tx: Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Why the setup (configuration, catalog, waivers) could not be built: the caller's error,
+/// whole (the command line's error chain).
+pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the daemon could not start.
+#[derive(thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Load(LoadError),
+    #[error("cannot open scan root {}", root.display())]
+    Root {
+        root: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {listen}")]
+    Listen {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the HTTP thread")]
+    HttpThread(#[source] std::io::Error),
+    #[error("cannot install signal handlers")]
+    Signals(#[source] std::io::Error),
+}
+
+/// The `Display` text: the derived `Debug` would add ~1.5 KB to the binary (cargo bloat) for
+/// an error that is only ever shown to a user.
+impl std::fmt::Debug for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 /// Runs until SIGTERM/SIGINT. `load` builds the setup (config + catalog), again on SIGHUP.
-pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<(), String> {
+pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, LoadError>) -> Result<(), DaemonError> {
     // long-lived: one malloc arena, so what other threads free can be trimmed after a scan
     crate::fs::single_malloc_arena();
-    let mut setup = load()?;
+    let mut setup = load().map_err(DaemonError::Load)?;
     let root_dir = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let root = Root::new(&root_dir)
-        .map_err(|e| format!("cannot open scan root {}: {e}", root_dir.display()))?;
+    let root = Root::new(&root_dir).map_err(|source| DaemonError::Root {
+        root: root_dir.clone(),
+        source,
+    })?;
     let listen = opts
         .listen
         .clone()
         .or_else(|| setup.config.daemon.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:9464".into());
-    let listener =
-        TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(&listen).map_err(|source| DaemonError::Listen {
+        listen: listen.clone(),
+        source,
+    })?;
     let local = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -231,10 +270,10 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                 let stop = || shared.stopping.load(Ordering::Relaxed) || crate::cancel::requested();
                 http::serve(listener, &*shared, http::Limits::default(), &stop)
             })
-            .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
+            .map_err(DaemonError::HttpThread)?;
     }
     let (tx, rx) = channel();
-    install_signals(tx.clone()).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    install_signals(tx.clone()).map_err(DaemonError::Signals)?;
     log(&format!(
         "daemon started: {} checks, metrics on http://{local}/metrics",
         setup.catalog.checks.len()
@@ -381,7 +420,8 @@ pub fn run(opts: Options, load: &dyn Fn() -> Result<Setup, String>) -> Result<()
                             }
                         }
                         Err(e) => log(&format!(
-                            "reload failed, keeping the previous configuration: {e}"
+                            "reload failed, keeping the previous configuration: {}",
+                            crate::error_text::chain(&*e)
                         )),
                     }
                     break; // scan now with the new setup

@@ -816,7 +816,8 @@ mod tests {
     #[test]
     fn config_section_rejects_unknown_language_with_line() {
         let e = crate::config::Config::parse("[agent]\n\n[report]\nlang = \"fr\"\n", "/etc/j.toml")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("/etc/j.toml:4:"), "{e}");
         assert!(e.contains("expected en or ko"), "{e}");
         let c = crate::config::Config::parse("[report]\nlang = \"ko\"\n", "x").unwrap();

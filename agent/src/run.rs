@@ -24,14 +24,20 @@ pub struct Selection {
 
 pub use crate::report::{AgentInfo, CatalogInfo, HostInfo, Report};
 
+/// Why the checks of a run could not be selected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    /// An id of `--only`, `--skip` or `agent.skip` that the catalog does not have.
+    #[error("unknown check id `{id}` (see `jikimi catalog list`)")]
+    UnknownCheck { id: String },
+}
+
 /// Picks the checks to run; unknown ids in `only`/`skip` are an error (a typo must not turn
 /// into a silently empty, green run).
-pub fn select<'c>(catalog: &'c Catalog, sel: &Selection) -> Result<Vec<&'c Check>, String> {
+pub fn select<'c>(catalog: &'c Catalog, sel: &Selection) -> Result<Vec<&'c Check>, SelectError> {
     for id in sel.only.iter().chain(&sel.skip) {
         if !catalog.checks.iter().any(|c| &c.id == id) {
-            return Err(format!(
-                "unknown check id `{id}` (see `jikimi catalog list`)"
-            ));
+            return Err(SelectError::UnknownCheck { id: id.clone() });
         }
     }
     Ok(catalog
@@ -96,14 +102,18 @@ pub fn scan(
     root: &Root,
     sel: &Selection,
     walk_limits: crate::facts::walk::Limits,
-) -> Result<Report, String> {
+) -> Result<Report, SelectError> {
     let mut facts = Facts::new(root);
     facts.walk_limits = walk_limits;
     scan_facts(catalog, &facts, sel)
 }
 
 /// Runs the selected checks against facts the caller keeps (to reuse them, e.g. for metrics).
-pub fn scan_facts(catalog: &Catalog, facts: &Facts, sel: &Selection) -> Result<Report, String> {
+pub fn scan_facts(
+    catalog: &Catalog,
+    facts: &Facts,
+    sel: &Selection,
+) -> Result<Report, SelectError> {
     let checks = select(catalog, sel)?;
     let started = SystemTime::now();
     let t = Instant::now();

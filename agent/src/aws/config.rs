@@ -1,22 +1,16 @@
-//! The `[aws]`, `[securityhub]` and `[ssm_compliance]` sections of the agent configuration.
+//! The `[aws]` section of the agent configuration (the AWS sinks keep theirs beside them:
+//! `crate::sinks::securityhub::SecurityHubConfig`, `crate::sinks::ssm_compliance`).
 //!
 //! Values are validated while the TOML is deserialised, so a bad account id or URL is reported
 //! with the file and line like any other configuration error.
 
 use serde::{Deserialize, Deserializer};
 
-/// Default interval after which an unchanged finding is sent again: 7 days. Security Hub
-/// deletes active findings 90 days after their last update, and bills every imported
-/// finding version (docs/aws.md has the arithmetic: about 900 ingestion events per
-/// 210-check host and month at 7 days, against 6,300 at one day).
-pub const DEFAULT_REFRESH_INTERVAL_SECS: u64 = 7 * 86_400;
 /// Default upper bound of the random delay before a daemon's first submission, so a fleet
 /// started at once (an AMI rollout, a reboot wave) spreads its first BatchImportFindings
 /// calls instead of throttling itself (10 TPS, burst 30 per account and region).
 pub const DEFAULT_FIRST_SUBMISSION_JITTER_SECS: u64 = 120;
 pub const MAX_FIRST_SUBMISSION_JITTER_SECS: u64 = 3600;
-/// The longest refresh interval accepted: well inside the 90-day expiry.
-pub const MAX_REFRESH_INTERVAL_SECS: u64 = 30 * 86_400;
 /// Attempts per AWS request (the first try plus retries on throttling, 5xx, network errors).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
 
@@ -63,51 +57,6 @@ pub struct AwsConfig {
     /// at most 3600; 0 turns it off). `check --once` never waits.
     #[serde(default, deserialize_with = "jitter")]
     pub first_submission_jitter_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecurityHubConfig {
-    /// Submit findings on every run (as `--submit securityhub` does for one run).
-    #[serde(default)]
-    pub enabled: bool,
-    /// Send an unchanged finding again after this many seconds (default 604800 = 7 days, at most
-    /// 2592000 = 30 days, so findings never reach Security Hub's 90-day expiry).
-    #[serde(default, deserialize_with = "refresh_interval")]
-    pub refresh_interval_secs: Option<u64>,
-    /// The page of a check for SourceUrl and Remediation.Recommendation.Url, `{check_id}`
-    /// replaced (e.g. `https://wiki.example.com/jikimi/{check_id}`); default the CIS
-    /// benchmark page of checks with a CIS reference.
-    #[serde(default, deserialize_with = "url_template")]
-    pub reference_url: Option<String>,
-}
-
-fn url_template<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s = String::deserialize(d)?;
-    if s.starts_with("https://") && s.len() <= 900 && s.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(Some(s))
-    } else {
-        Err(invalid(format!(
-            "reference_url `{s}` must be an https:// URL (printable ASCII, no spaces)"
-        )))
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SsmComplianceConfig {
-    /// Put compliance items on every run (as `--submit ssm-compliance` does for one run).
-    #[serde(default)]
-    pub enabled: bool,
-}
-
-impl SecurityHubConfig {
-    pub fn refresh_interval(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(
-            self.refresh_interval_secs
-                .unwrap_or(DEFAULT_REFRESH_INTERVAL_SECS),
-        )
-    }
 }
 
 impl AwsConfig {
@@ -206,18 +155,6 @@ fn max_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error
     }
 }
 
-fn refresh_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let n = u64::deserialize(d)?;
-    if (1..=MAX_REFRESH_INTERVAL_SECS).contains(&n) {
-        Ok(Some(n))
-    } else {
-        Err(invalid(format!(
-            "refresh_interval_secs {n} is not within 1..={MAX_REFRESH_INTERVAL_SECS} \
-             (Security Hub deletes findings not updated for 90 days)"
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
@@ -261,7 +198,7 @@ mod tests {
                 "https://",
             ),
         ] {
-            let e = Config::parse(text, "t.toml").unwrap_err();
+            let e = Config::parse(text, "t.toml").unwrap_err().to_string();
             assert!(e.starts_with(&format!("t.toml:{line}:")), "{text}: {e}");
             assert!(e.contains(needle), "{text}: {e}");
         }

@@ -51,18 +51,79 @@ pub struct Coverage {
     pub live_only: BTreeMap<String, String>,
 }
 
-pub fn load_coverage(dir: &Path) -> Result<Coverage, String> {
+/// Why the fixture hosts could not be loaded or set up; each names the file, or the fixture
+/// and the `host.toml` entry.
+#[derive(thiserror::Error)]
+pub enum FixtureError {
+    #[error("{}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `host.toml` or `coverage.toml` does not parse (line 0: unknown).
+    #[error("{}:{line}: {message}", path.display())]
+    Spec {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{}: {reason}", path.display())]
+    Profile {
+        path: PathBuf,
+        reason: super::UnknownProfile,
+    },
+    /// Copying the tree or creating a `dirs` entry failed.
+    #[error("{fixture}: {what}")]
+    Setup {
+        fixture: String,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `modes` entry is malformed or cannot be applied.
+    #[error("{fixture}: host.toml modes entry `{entry}`: {why}")]
+    Mode {
+        fixture: String,
+        entry: String,
+        why: String,
+    },
+}
+
+/// The `Display` text: the derived `Debug` would add ~3.5 KB to the binary (cargo bloat) for
+/// an error that is only ever shown to a user.
+impl std::fmt::Debug for FixtureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+fn spec_error(path: &Path, text: &str, e: toml::de::Error) -> FixtureError {
+    FixtureError::Spec {
+        path: path.to_path_buf(),
+        line: e.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        }),
+        message: e.message().trim().to_string(),
+    }
+}
+
+pub fn load_coverage(dir: &Path) -> Result<Coverage, FixtureError> {
     let p = dir.join("coverage.toml");
     match std::fs::read_to_string(&p) {
-        Ok(t) => toml::from_str(&t).map_err(|e| format!("{}: {}", p.display(), e.message().trim())),
+        Ok(t) => toml::from_str(&t).map_err(|e| spec_error(&p, &t, e)),
         Err(_) => Ok(Coverage::default()),
     }
 }
 
 /// Loads every `*/host.toml` under `dir`, sorted by name.
-pub fn load_all(dir: &Path) -> Result<Vec<Fixture>, String> {
+pub fn load_all(dir: &Path) -> Result<Vec<Fixture>, FixtureError> {
     let mut out = Vec::new();
-    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let read = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FixtureError::Read { path, source }
+    };
+    let rd = std::fs::read_dir(dir).map_err(read(dir))?;
     let mut dirs: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     dirs.sort();
     for d in dirs {
@@ -70,23 +131,17 @@ pub fn load_all(dir: &Path) -> Result<Vec<Fixture>, String> {
         if !spec_path.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&spec_path)
-            .map_err(|e| format!("{}: {e}", spec_path.display()))?;
-        let spec: HostSpec = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            format!(
-                "{}:{}: {}",
-                spec_path.display(),
-                line.unwrap_or(0),
-                e.message().trim()
-            )
-        })?;
+        let text = std::fs::read_to_string(&spec_path).map_err(read(&spec_path))?;
+        let spec: HostSpec = toml::from_str(&text).map_err(|e| spec_error(&spec_path, &text, e))?;
         let profile = spec
             .profile
             .as_deref()
             .map(str::parse)
             .transpose()
-            .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+            .map_err(|reason| FixtureError::Profile {
+                path: spec_path.clone(),
+                reason,
+            })?;
         out.push(Fixture {
             name: d
                 .file_name()
@@ -134,20 +189,31 @@ fn id_of(db: &str, name: &str) -> Option<u32> {
 
 impl Fixture {
     /// Copies the tree into `into` and applies `dirs` and `modes`.
-    pub fn materialise(&self, into: &Path) -> Result<PathBuf, String> {
+    pub fn materialise(&self, into: &Path) -> Result<PathBuf, FixtureError> {
         let root = into.join(&self.name);
         let src = self.dir.join("root");
-        copy_tree(&src, &root)
-            .map_err(|e| format!("{}: copying {}: {e}", self.name, src.display()))?;
+        let setup = |what: String| {
+            let fixture = self.name.clone();
+            move |source| FixtureError::Setup {
+                fixture,
+                what,
+                source,
+            }
+        };
+        copy_tree(&src, &root).map_err(setup(format!("copying {}", src.display())))?;
         for d in &self.dirs {
             std::fs::create_dir_all(root.join(d.trim_start_matches('/')))
-                .map_err(|e| format!("{}: creating {d}: {e}", self.name))?;
+                .map_err(setup(format!("creating {d}")))?;
         }
         let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap_or_default();
         let group = std::fs::read_to_string(root.join("etc/group")).unwrap_or_default();
         for m in &self.modes {
             let f: Vec<&str> = m.split_whitespace().collect();
-            let bad = |why: &str| format!("{}: host.toml modes entry `{m}`: {why}", self.name);
+            let bad = |why: &str| FixtureError::Mode {
+                fixture: self.name.clone(),
+                entry: m.clone(),
+                why: why.to_string(),
+            };
             if f.len() != 4 {
                 return Err(bad("expected `PATH MODE OWNER GROUP`"));
             }

@@ -60,8 +60,7 @@ pub fn run(a: CheckArgs) -> Result<i32> {
             state_dir: a.state_dir.clone(),
             submit,
         };
-        jikimi::daemon::run(opts, &|| setup(&a).map_err(|e| format!("{e:#}")))
-            .map_err(|e| anyhow!(e))?;
+        jikimi::daemon::run(opts, &|| setup(&a).map_err(Into::into))?;
         return Ok(0);
     }
     let s = setup(&a)?;

@@ -92,8 +92,11 @@ pub enum FleetError {
     #[error("no region: pass --region or set aws.region")]
     NoRegion,
     /// The configuration could not be loaded (its message names the file or parameter).
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The catalog (titles and KISA items of the checks) could not be loaded.
+    #[error(transparent)]
+    Catalog(#[from] FleetCatalogError),
     /// Reading findings from Security Hub failed (session, credentials, API).
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
@@ -230,14 +233,26 @@ fn say(msg: &str) {
 
 /// The catalog (embedded and the checks directory): check titles in the report's language
 /// and the KISA items of each check (findings carry neither).
-fn fleet_catalog(cfg: &crate::config::Config) -> Result<Vec<crate::catalog::Check>, String> {
+fn fleet_catalog(
+    cfg: &crate::config::Config,
+) -> Result<Vec<crate::catalog::Check>, FleetCatalogError> {
     let mut sources = crate::catalog::embedded_sources();
-    sources
-        .extend(crate::catalog::dir_sources(&cfg.checks_dir(), true).map_err(|e| e.to_string())?);
-    let profile = cfg.profile()?;
-    crate::catalog::load(&sources, profile)
-        .map(|c| c.checks)
-        .map_err(|e| e.to_string())
+    sources.extend(crate::catalog::dir_sources(&cfg.checks_dir(), true)?);
+    let profile = cfg.profile().map_err(FleetCatalogError::Profile)?;
+    Ok(crate::catalog::load(&sources, profile)?.checks)
+}
+
+/// Why the fleet report's catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetCatalogError {
+    /// The checks directory (the error names it).
+    #[error(transparent)]
+    ChecksDir(#[from] crate::catalog::CatalogError),
+    #[error("agent.profile: {0}")]
+    Profile(crate::catalog::UnknownProfile),
+    /// The catalog's problems, each with its file and line.
+    #[error(transparent)]
+    Load(#[from] crate::catalog::CatalogErrors),
 }
 
 /// The fleet's KISA form from the active findings.
@@ -287,7 +302,7 @@ pub fn run(cmd: FleetCmd) -> Result<i32, FleetError> {
 fn report(a: ReportArgs) -> Result<i32, FleetError> {
     let since = period(&a.since, "since")?;
     let lookback = period(&a.lookback, "lookback")?.max(since);
-    let cfg = crate::config::Config::load_from(a.config.as_deref()).map_err(FleetError::Config)?;
+    let cfg = crate::config::Config::load_from(a.config.as_deref())?;
     let now = match &a.now {
         Some(s) => crate::time::parse_rfc3339(s).ok_or_else(|| FleetError::Now(s.clone()))?,
         None => SystemTime::now(),
@@ -374,7 +389,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
     };
     let kisa_form = matches!(a.format, Format::Kisa | Format::KisaHtml);
     let lang = a.lang.resolve(cfg.report.lang, kisa_form);
-    let catalog = fleet_catalog(&cfg).map_err(FleetError::Config)?;
+    let catalog = fleet_catalog(&cfg)?;
     let kisa_text = kisa_form.then(|| kisa_form_text(&input, &catalog, &p, &a));
     let mut rep = build_from(input, &p);
     rep.lang = lang;
@@ -401,7 +416,7 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
         }
     }
     let parameter = |name: &str| {
-        crate::aws::ssm::read_parameter(&cfg.aws, name).map_err(|e| crate::error_text::chain(&e))
+        crate::aws::ssm::read_parameter(&cfg.aws, name).map_err(crate::sinks::ParameterError::aws)
     };
     let mut failed = Vec::new();
     let mut sums = Vec::new();
@@ -417,9 +432,10 @@ fn report(a: ReportArgs) -> Result<i32, FleetError> {
     }
     // `post` keeps no state: nothing is written to the state directory.
     let state_dir = cfg.state_dir();
+    let roots = crate::sinks::alerts::roots(cfg.aws.ca_bundle.as_deref());
     let opts = crate::sinks::alerts::Options {
         state_dir: &state_dir,
-        roots: crate::sinks::alerts::roots(&cfg.aws),
+        roots: &roots,
         parameter: &parameter,
         lang: rep.lang,
     };

@@ -74,28 +74,61 @@ pub struct Obs {
     pub tags: BTreeMap<String, String>,
 }
 
-fn ms(v: &Value, field: &str) -> Result<u64, String> {
-    let s = v[field].as_str().ok_or_else(|| format!("no {field}"))?;
+/// A finding that cannot be read: which one (its Id, cut to 200 characters, when it has
+/// one) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{problem}", id.as_ref().map(|i| format!("finding {i}: ")).unwrap_or_default())]
+pub struct FindingError {
+    pub id: Option<String>,
+    pub problem: FindingProblem,
+}
+
+/// What is wrong with a finding (the reason findings are grouped by in the report).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FindingProblem {
+    /// A member is missing or empty (`Id`, `Resources[0].Id`, `check id`, `CreatedAt`...).
+    #[error("no {0}")]
+    Missing(&'static str),
+    #[error("{0}")]
+    Severity(crate::findings::UnknownSeverity),
+    #[error("Compliance.Status {0:?}")]
+    ComplianceStatus(Option<String>),
+    #[error("RecordState {0:?}")]
+    RecordState(Option<String>),
+    /// A timestamp (the value cut to 40 characters).
+    #[error("{field} `{value}` is not RFC 3339")]
+    Time { field: &'static str, value: String },
+}
+
+fn ms(v: &Value, field: &'static str) -> Result<u64, FindingProblem> {
+    let s = v[field].as_str().ok_or(FindingProblem::Missing(field))?;
     crate::time::parse_rfc3339(s)
         .map(crate::time::unix_ms)
-        .ok_or_else(|| {
-            format!(
-                "{field} `{}` is not RFC 3339",
-                crate::sinks::asff::clip(s, 40)
-            )
+        .ok_or_else(|| FindingProblem::Time {
+            field,
+            value: crate::sinks::asff::clip(s, 40),
         })
 }
 
 /// Parses one GetFindings finding; the error says what is missing.
-pub fn parse(f: &Value) -> Result<Obs, String> {
-    let id = f["Id"].as_str().ok_or("no Id")?.to_string();
-    let at = |e: String| format!("finding {}: {e}", crate::sinks::asff::clip(&id, 200));
+pub fn parse(f: &Value) -> Result<Obs, FindingError> {
+    let id = f["Id"]
+        .as_str()
+        .ok_or(FindingError {
+            id: None,
+            problem: FindingProblem::Missing("Id"),
+        })?
+        .to_string();
+    let at = |problem: FindingProblem| FindingError {
+        id: Some(crate::sinks::asff::clip(&id, 200)),
+        problem,
+    };
     let pf = &f["ProductFields"];
     let res = &f["Resources"][0];
     let host = res["Id"]
         .as_str()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| at("no Resources[0].Id".into()))?
+        .ok_or_else(|| at(FindingProblem::Missing("Resources[0].Id")))?
         .to_string();
     let check_id = pf["jikimi/CheckId"]
         .as_str()
@@ -105,26 +138,32 @@ pub fn parse(f: &Value) -> Result<Obs, String> {
                 .and_then(|g| g.strip_prefix("jikimi/"))
         })
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| at("no check id".into()))?
+        .ok_or_else(|| at(FindingProblem::Missing("check id")))?
         .to_string();
     let sev_text = pf["jikimi/Severity"]
         .as_str()
         .or_else(|| f["FindingProviderFields"]["Severity"]["Original"].as_str())
         .or_else(|| f["Severity"]["Original"].as_str())
-        .ok_or_else(|| at("no severity".into()))?;
-    let severity: Severity = sev_text.parse().map_err(|e| at(format!("{e}")))?;
+        .ok_or_else(|| at(FindingProblem::Missing("severity")))?;
+    let severity: Severity = sev_text
+        .parse()
+        .map_err(|e| at(FindingProblem::Severity(e)))?;
     let suppressed = f["Workflow"]["Status"] == "SUPPRESSED";
     let state = match f["Compliance"]["Status"].as_str() {
         Some("PASSED") => State::Passed,
         Some("FAILED") if suppressed => State::Waived,
         Some("FAILED") => State::Failed,
         Some("NOT_AVAILABLE") | Some("WARNING") => State::NotAvailable,
-        other => return Err(at(format!("Compliance.Status {other:?}"))),
+        other => {
+            return Err(at(FindingProblem::ComplianceStatus(
+                other.map(str::to_string),
+            )))
+        }
     };
     let active = match f["RecordState"].as_str() {
         Some("ACTIVE") => true,
         Some("ARCHIVED") => false,
-        other => return Err(at(format!("RecordState {other:?}"))),
+        other => return Err(at(FindingProblem::RecordState(other.map(str::to_string)))),
     };
     let all_tags: BTreeMap<String, String> = res["Tags"]
         .as_object()
@@ -414,11 +453,7 @@ impl Input {
             },
             Err(e) => {
                 // Grouped by reason, without the finding id.
-                let why = e
-                    .split_once(": ")
-                    .map_or(e.as_str(), |(_, w)| w)
-                    .to_string();
-                *self.bad.entry(why).or_default() += 1;
+                *self.bad.entry(e.problem.to_string()).or_default() += 1;
             }
         }
     }

@@ -117,7 +117,8 @@ pub fn plan<'r>(
     exclude: &[String],
 ) -> Result<Plan<'r>, FixError> {
     let facts = Facts::new(root);
-    let before = scan_facts(catalog, &facts, &selection()).map_err(FixError::Select)?;
+    let before =
+        scan_facts(catalog, &facts, &selection()).map_err(|e| FixError::Select(e.to_string()))?;
     let mut ws = Workspace::new(root);
     let mut fixes = Vec::new();
     for c in targets(catalog, &before, o)? {

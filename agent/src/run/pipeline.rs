@@ -5,15 +5,20 @@
 //!    fresh facts, optionally recording what each read ([`crate::fs::deps`]);
 //! 2. classify the host and apply waivers (a re-evaluation keeps the last classification);
 //! 3. remote sinks (`[securityhub]`, `[ssm_compliance]`, `[ssm_inventory]`, `[ec2_tags]`, or
-//!    `--submit`): Security Hub's own delta sync sends only findings that changed;
+//!    `--submit`), after the AWS session and the host's identity are resolved once for
+//!    all of them: Security Hub's own delta sync sends only findings that changed;
 //! 4. scan history (before the mail, which reports from it);
 //! 5. alerts (new failures, fixes) and the report mail;
 //! 6. metrics, and the node_exporter textfile.
 //!
+//! Steps 3 and 5 deliver through [`crate::sinks::Sink`]: [`enabled_sinks`] builds the list
+//! from the configuration and `--submit`, each sink from its own section only, and every
+//! summary lands in `report.sinks` under the sink's name.
+//!
 //! A re-evaluation merges its results into the last report and runs steps 3-5 only when a
 //! result changed (the *delta*); metrics and the textfile are always refreshed.
 
-use super::{assemble, evaluate_check, select, Report, Selection};
+use super::{assemble, evaluate_check, select, Report, SelectError, Selection};
 use crate::aws::Identity;
 use crate::catalog::{Catalog, Check};
 use crate::config::Config;
@@ -22,7 +27,8 @@ use crate::findings::{CheckResult, Summary};
 use crate::fs::deps::{Deps, Session};
 use crate::fs::Root;
 use crate::sinks::prometheus::{self, Counters};
-use crate::sinks::remote::{IdentityNeed, Remote};
+use crate::sinks::remote::IdentityNeed;
+use crate::sinks::{Aws, Context, ParameterError, Sink};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -95,10 +101,11 @@ pub struct Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("{0}")]
-    Scan(String),
+    #[error(transparent)]
+    Scan(#[from] SelectError),
     #[error("scan interrupted by the stop request: not recorded, nothing sent")]
     Interrupted,
+    /// The remote sinks cannot run: no AWS session, identity or credentials.
     #[error(transparent)]
     Remote(#[from] crate::aws::AwsError),
     #[error("cannot write {}: {source}", path.display())]
@@ -108,18 +115,101 @@ pub enum PipelineError {
     },
 }
 
-/// When the daemon last mailed the report (a timestamp file in the state directory).
-const MAIL_STAMP: &str = "email-last-sent";
+/// The delivering sinks of a run, in delivery order: the remote ones (Security Hub, then
+/// the workflow of its waived findings, SSM Compliance, SSM Inventory, EC2 tags), then the
+/// alerts and the report mail.
+/// A sink is on when its section enables it or `--submit` names it (alerts: when a hook is
+/// configured); each is built from its own section and the few shared values it needs.
+/// The mail is the daily report: `full` scans only, at most daily for the `daemon`.
+pub fn enabled_sinks<'a>(
+    cfg: &'a Config,
+    catalog: &Catalog,
+    submit: Submit,
+    full: bool,
+    daemon: bool,
+) -> Vec<Box<dyn Sink + 'a>> {
+    use crate::sinks::*;
+    let mut out: Vec<Box<dyn Sink + 'a>> = Vec::new();
+    if submit.securityhub || cfg.securityhub.enabled {
+        out.push(Box::new(securityhub::SecurityHub::new(
+            &cfg.securityhub,
+            catalog.checks.iter().map(|c| c.id.clone()).collect(),
+            cfg.agent.skip.iter().cloned().collect(),
+            cfg.min_severity().unwrap_or(None),
+        )));
+        out.push(Box::new(securityhub_workflow::Workflow));
+    }
+    if submit.ssm_compliance || cfg.ssm_compliance.enabled {
+        out.push(Box::new(ssm_compliance::SsmCompliance));
+    }
+    if submit.ssm_inventory || cfg.ssm_inventory.enabled {
+        out.push(Box::new(ssm_inventory::SsmInventory));
+    }
+    if submit.ec2_tags || cfg.ec2_tags.enabled {
+        out.push(Box::new(ec2_tags::Ec2Tags::new(&cfg.ec2_tags)));
+    }
+    if let Some(a) = alerts::Alerts::new(&cfg.alerts, cfg.aws.ca_bundle.as_deref(), cfg.report.lang)
+    {
+        out.push(Box::new(a));
+    }
+    if (submit.email || cfg.email.enabled) && full {
+        out.push(Box::new(email::Email::new(
+            &cfg.email,
+            cfg.report.lang,
+            daemon,
+        )));
+    }
+    out
+}
 
-/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
-/// hourly scans do not push the mail later every day).
-fn mail_due(state_dir: &Path) -> bool {
-    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
-        .ok()
-        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
-    match last.and_then(|t| t.elapsed().ok()) {
-        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
-        None => true,
+/// The AWS session and the host's identity, when a remote sink or the output format needs
+/// them. Resolving the identity also merges the instance's own tags into the classification
+/// (`asset.instance_tags`) and applies the waivers again with the instance id
+/// ([`crate::sinks::remote::identity`]); with a remote sink, a
+/// host without any credentials is an error before anything is sent.
+fn aws_access(
+    report: &mut Report,
+    cfg: &Config,
+    remote_sinks: bool,
+    format_needs: IdentityNeed,
+) -> Result<Option<(crate::aws::Session, Identity)>, crate::aws::AwsError> {
+    let need = if remote_sinks {
+        IdentityNeed::Required
+    } else {
+        format_needs
+    };
+    if need == IdentityNeed::None {
+        return Ok(None);
+    }
+    let session = crate::aws::Session::new(&cfg.aws)?;
+    let Some(identity) = crate::sinks::remote::identity(&session, report, &cfg.remote(), need)?
+    else {
+        return Ok(None);
+    };
+    if remote_sinks {
+        // fail before sending anything when no credentials can be found at all
+        session.credentials()?;
+    }
+    Ok(Some((session, identity)))
+}
+
+/// Delivers the remote (or the local) sinks in their order, each summary into
+/// `report.sinks` before the next sink runs (the mail shows the alerts' delivery). Remote
+/// sinks are left out when the run has no AWS access (the daemon goes on without them).
+fn deliver_sinks(
+    report: &mut Report,
+    sinks: &[Box<dyn Sink + '_>],
+    ctx: &Context<'_>,
+    remote: bool,
+) {
+    for sink in sinks.iter().filter(|s| s.remote() == remote) {
+        if remote && ctx.aws.is_none() {
+            continue;
+        }
+        let sums = sink.deliver(report, ctx);
+        report
+            .sinks
+            .extend(sums.into_iter().map(|(name, s)| (name.to_string(), s)));
     }
 }
 
@@ -229,45 +319,42 @@ pub fn pipeline(
         .unwrap_or_else(|| cfg.state_dir());
     let mut identity = None;
     if deliver {
+        let full = matches!(scope, Scope::Full);
+        let sinks = enabled_sinks(cfg, &setup.catalog, out.submit, full, out.daemon);
         // 3. remote sinks
-        let s = out.submit;
-        let remote = Remote {
-            securityhub: s.securityhub || cfg.securityhub.enabled,
-            ssm_compliance: s.ssm_compliance || cfg.ssm_compliance.enabled,
-            ssm_inventory: s.ssm_inventory || cfg.ssm_inventory.enabled,
-            ec2_tags: s.ec2_tags || cfg.ec2_tags.enabled,
-            format_needs: out.format_needs,
-            state_dir: state_dir.clone(),
-            catalog_ids: setup.catalog.checks.iter().map(|c| c.id.clone()).collect(),
-        };
         if out.daemon {
             crate::sinks::remote::first_submission_jitter(&cfg.remote());
         }
-        match crate::sinks::remote::run(&mut report, &cfg.remote(), &remote) {
-            Ok(id) => identity = id,
-            Err(e) if out.daemon => (out.log)(&format!(
-                "remote sinks skipped: {}",
-                crate::error_text::chain(&e)
-            )),
+        let remote = sinks.iter().any(|s| s.remote());
+        let aws = match aws_access(&mut report, cfg, remote, out.format_needs) {
+            Ok(a) => a,
+            Err(e) if out.daemon => {
+                (out.log)(&format!(
+                    "remote sinks skipped: {}",
+                    crate::error_text::chain(&e)
+                ));
+                None
+            }
             Err(e) => return Err(PipelineError::Remote(e)),
-        }
+        };
+        let parameter = |name: &str| {
+            crate::aws::ssm::read_parameter(&cfg.aws, name).map_err(ParameterError::aws)
+        };
+        let ctx = Context {
+            state_dir: &state_dir,
+            aws: aws
+                .as_ref()
+                .map(|(session, identity)| Aws { session, identity }),
+            parameter: &parameter,
+        };
+        deliver_sinks(&mut report, &sinks, &ctx, true);
         // 4. history, first: the daily mail reports from it, this scan included
         let history = cfg.history_settings(out.state_dir, report.host.live);
         if let Err(e) = crate::history::record_scan(&report, Some(&facts), history.as_ref()) {
             (out.log)(&format!("warning: {e}"));
         }
-        // 5. alerts and the mail (a re-evaluation never mails: the mail is the daily report)
-        let mail = (s.email || cfg.email.enabled)
-            && matches!(scope, Scope::Full)
-            && (!out.daemon || mail_due(&state_dir));
-        crate::sinks::alerts::run_local(&mut report, &cfg.local(), &state_dir, mail);
-        if out.daemon && mail && report.sinks.get("email").is_some_and(|s| s.sent > 0) {
-            let _ = crate::state::write_file(
-                &state_dir.join(MAIL_STAMP),
-                crate::time::rfc3339(SystemTime::now()).as_bytes(),
-                0o644,
-            );
-        }
+        // 5. alerts, then the mail (which shows the alerts' delivery)
+        deliver_sinks(&mut report, &sinks, &ctx, false);
         for (name, s) in &report.sinks {
             if out.daemon {
                 (out.log)(&s.line(name));
@@ -276,6 +363,7 @@ pub fn pipeline(
                 (out.log)(&format!("warning: {name}: {e}"));
             }
         }
+        identity = aws.map(|(_, id)| id);
     }
     // 6. metrics and the textfile
     let opts = prometheus::Options {
@@ -305,4 +393,136 @@ pub fn pipeline(
         changed,
         eval_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::{SinkSummary, Summaries};
+
+    fn catalog() -> Catalog {
+        crate::catalog::load(&crate::catalog::embedded_sources(), Default::default()).unwrap()
+    }
+
+    fn names(sinks: &[Box<dyn Sink + '_>]) -> Vec<(&'static str, bool)> {
+        sinks.iter().map(|s| (s.name(), s.remote())).collect()
+    }
+
+    #[test]
+    fn enabled_sinks_come_from_the_sections_and_submit_in_delivery_order() {
+        let cat = catalog();
+        let none = Config::default();
+        assert!(enabled_sinks(&none, &cat, Submit::default(), true, false).is_empty());
+        let cfg = Config::parse(
+            "[securityhub]\nenabled = true\n[ec2_tags]\nenabled = true\n\
+             [alerts.webhook]\nurl = \"http://127.0.0.1:9/hook\"\n\
+             [email]\nenabled = true\n",
+            "t",
+        )
+        .unwrap();
+        let on = enabled_sinks(&cfg, &cat, Submit::default(), true, false);
+        assert_eq!(
+            names(&on),
+            [
+                ("securityhub", true),
+                ("securityhub_workflow", true),
+                ("ec2_tags", true),
+                ("alerts", false),
+                ("email", false)
+            ]
+        );
+        // a re-evaluation never mails (the mail is the daily report)
+        let re = enabled_sinks(&cfg, &cat, Submit::default(), false, true);
+        assert_eq!(names(&re).last(), Some(&("alerts", false)));
+        // --submit adds to the configuration, never removes
+        let submit = Submit {
+            ssm_compliance: true,
+            ssm_inventory: true,
+            email: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&enabled_sinks(&none, &cat, submit, true, false)),
+            [
+                ("ssm_compliance", true),
+                ("ssm_inventory", true),
+                ("email", false)
+            ]
+        );
+        let all = Submit {
+            securityhub: true,
+            ssm_compliance: true,
+            ssm_inventory: true,
+            ec2_tags: true,
+            email: true,
+        };
+        assert_eq!(
+            names(&enabled_sinks(&cfg, &cat, all, true, false)),
+            [
+                ("securityhub", true),
+                ("securityhub_workflow", true),
+                ("ssm_compliance", true),
+                ("ssm_inventory", true),
+                ("ec2_tags", true),
+                ("alerts", false),
+                ("email", false)
+            ]
+        );
+        // an [alerts] section without a hook delivers nothing
+        let no_hook = Config::parse("[alerts]\nmin_severity = \"low\"\n", "t").unwrap();
+        assert!(enabled_sinks(&no_hook, &cat, Submit::default(), true, false).is_empty());
+    }
+
+    /// Says what it saw: the summaries already recorded (`calls`), the results (`sent`) and
+    /// the state directory (`errors`).
+    struct Probe {
+        name: &'static str,
+        remote: bool,
+    }
+
+    impl Sink for Probe {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn remote(&self) -> bool {
+            self.remote
+        }
+        fn deliver(&self, report: &Report, ctx: &Context<'_>) -> Summaries {
+            let mut s = SinkSummary {
+                calls: report.sinks.len(),
+                sent: report.results.len(),
+                ..Default::default()
+            };
+            s.error(ctx.state_dir.display().to_string());
+            vec![(self.name, s)]
+        }
+    }
+
+    #[test]
+    fn delivery_records_each_summary_before_the_next_sink_and_skips_remote_without_aws() {
+        use crate::sinks::asff::tests::{report, result};
+        let probe = |name, remote| Probe { name, remote };
+        let sinks: Vec<Box<dyn Sink>> = vec![
+            Box::new(probe("remote_one", true)),
+            Box::new(probe("first", false)),
+            Box::new(probe("second", false)),
+        ];
+        let parameter = |_: &str| Err(ParameterError::Unavailable("test"));
+        let ctx = Context {
+            state_dir: Path::new("/state"),
+            aws: None,
+            parameter: &parameter,
+        };
+        let mut rep = report(vec![result("A-1", crate::findings::Status::Fail)]);
+        deliver_sinks(&mut rep, &sinks, &ctx, true);
+        assert!(rep.sinks.is_empty(), "no AWS access: remote sinks skipped");
+        deliver_sinks(&mut rep, &sinks, &ctx, false);
+        assert_eq!(rep.sinks.keys().collect::<Vec<_>>(), ["first", "second"]);
+        assert_eq!(
+            (rep.sinks["first"].calls, rep.sinks["second"].calls),
+            (0, 1)
+        );
+        assert_eq!(rep.sinks["second"].sent, 1);
+        assert_eq!(rep.sinks["second"].errors, ["/state"]);
+    }
 }

@@ -18,7 +18,7 @@
 //! never written to the state, and every error passes through [`redact`].
 
 use super::state_file::StateFileError;
-use super::SinkSummary;
+use super::{ParameterError, SinkSummary, Summaries};
 use crate::findings::{Severity, Status};
 use crate::net::{Client, Endpoint, Roots};
 pub use crate::redact::Secret;
@@ -409,9 +409,9 @@ pub fn webhook_payload(n: &Notice) -> Value {
 /// Where and how to deliver.
 pub struct Options<'a> {
     pub state_dir: &'a Path,
-    pub roots: Roots,
-    /// Resolves `url_parameter` (Parameter Store); None when no AWS access is set up.
-    pub parameter: &'a dyn Fn(&str) -> Result<String, String>,
+    pub roots: &'a Roots,
+    /// Resolves `url_parameter` (Parameter Store).
+    pub parameter: &'a dyn Fn(&str) -> Result<String, ParameterError>,
     /// Language of the messages (`[report] lang`, `--lang`).
     pub lang: crate::i18n::Lang,
 }
@@ -534,19 +534,29 @@ enum Delivery {
     Rejected(String),
 }
 
-/// Runs the alert sinks for one report; one summary per configured sink. Never fails the
-/// run: every problem is in the summaries.
-pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<String, SinkSummary> {
-    let mut out = BTreeMap::new();
+/// The name of a hook's summary in `report.sinks`.
+fn summary_name(hook: &str) -> &'static str {
+    if hook == "slack" {
+        "alerts_slack"
+    } else {
+        "alerts_webhook"
+    }
+}
+
+/// Runs the alert sinks for one report; one summary per configured hook (`alerts_slack`,
+/// `alerts_webhook`). Never fails the run: every problem is in the summaries.
+pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> Summaries {
+    // one summary per hook, in the order of `sinks()` (slack, webhook)
+    let mut out: Summaries = Vec::new();
     let sinks = cfg.sinks();
     if sinks.is_empty() {
         return out;
     }
-    let fail_all = |out: &mut BTreeMap<String, SinkSummary>, e: &dyn std::fmt::Display| {
+    let fail_all = |out: &mut Summaries, e: &dyn std::fmt::Display| {
         for (name, _) in &sinks {
             let mut s = SinkSummary::default();
             s.error(e.to_string());
-            out.insert(format!("alerts_{name}"), s);
+            out.push((summary_name(name), s));
         }
     };
     let _lock = match crate::state::lock(opts.state_dir, LOCK_FILE, Duration::from_secs(120)) {
@@ -624,15 +634,15 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
         }
         let queue = state.pending.get(*name).cloned().unwrap_or_default();
         if queue.is_empty() {
-            out.insert(format!("alerts_{name}"), sum);
+            out.push((summary_name(name), sum));
             continue;
         }
         let (client, url) = match hook_client(hook, opts, "no URL") {
             Ok(c) => c,
             Err(e) => {
                 sum.pending = queue.len();
-                sum.error(e);
-                out.insert(format!("alerts_{name}"), sum);
+                sum.error(crate::error_text::chain(&e));
+                out.push((summary_name(name), sum));
                 continue;
             }
         };
@@ -664,54 +674,79 @@ pub fn run(report: &Report, cfg: &AlertsConfig, opts: &Options) -> BTreeMap<Stri
             q.drain(..delivered.min(q.len()));
             sum.pending = q.iter().map(|n| n.events.len()).sum();
         }
-        out.insert(format!("alerts_{name}"), sum);
+        out.push((summary_name(name), sum));
     }
     state.pending.retain(|_, q| !q.is_empty());
     if let Some(e) = save(&state) {
-        for s in out.values_mut() {
+        for (_, s) in out.iter_mut() {
             s.error(e.clone());
         }
     }
     out
 }
 
-/// The configuration the local notification sinks read (`Config::local` picks it out).
-#[derive(Debug, Clone, Copy)]
-pub struct LocalConfig<'a> {
-    /// `[aws]`: CA bundle for the hooks, Parameter Store for secrets kept there.
-    pub aws: &'a crate::aws::config::AwsConfig,
-    pub alerts: &'a AlertsConfig,
-    pub email: &'a super::email::EmailConfig,
-    /// `[report] lang` (or `--lang`): the language of the messages.
-    pub lang: crate::i18n::Lang,
+/// The alert sink: Slack and webhook messages on new failures and fixes, one summary per
+/// configured hook. Built from `[alerts]`, the CA bundle for the hooks (`aws.ca_bundle`)
+/// and the language of the messages.
+pub struct Alerts<'a> {
+    cfg: &'a AlertsConfig,
+    roots: Roots,
+    lang: crate::i18n::Lang,
 }
 
-/// The local notification sinks of a `check --once` run: Slack and webhook alerts when
-/// configured, then the mail when `email` (so the mail can show the alerts' delivery).
-/// Their summaries go to `report.sinks`.
-pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, email: bool) {
-    let parameter = |name: &str| {
-        crate::aws::ssm::read_parameter(cfg.aws, name).map_err(|e| crate::error_text::chain(&e))
-    };
-    let opts = Options {
-        state_dir,
-        // the CA bundle is parsed only when an alert sink may connect (a few ms for the
-        // system bundle, on every scan otherwise)
-        roots: if cfg.alerts.sinks().is_empty() {
-            Roots::default()
-        } else {
-            roots(cfg.aws)
-        },
-        parameter: &parameter,
-        lang: cfg.lang,
-    };
-    let sums = run(report, cfg.alerts, &opts);
-    report.sinks.extend(sums);
-    if email {
-        let history = state_dir.join("history");
-        let s = super::email::submit(report, cfg.email, cfg.lang, &parameter, Some(&history));
-        report.sinks.insert("email".into(), s);
+impl<'a> Alerts<'a> {
+    /// `None` when no hook is configured (nothing to deliver, no CA bundle parsed).
+    pub fn new(
+        cfg: &'a AlertsConfig,
+        ca_bundle: Option<&Path>,
+        lang: crate::i18n::Lang,
+    ) -> Option<Alerts<'a>> {
+        if cfg.sinks().is_empty() {
+            return None;
+        }
+        Some(Alerts {
+            cfg,
+            // parsed only when a hook may connect (a few ms for the system bundle)
+            roots: roots(ca_bundle),
+            lang,
+        })
     }
+}
+
+impl super::Sink for Alerts<'_> {
+    fn name(&self) -> &'static str {
+        "alerts"
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> Summaries {
+        let opts = Options {
+            state_dir: ctx.state_dir,
+            roots: &self.roots,
+            parameter: ctx.parameter,
+            lang: self.lang,
+        };
+        run(report, self.cfg, &opts)
+    }
+}
+
+/// Why a hook cannot be reached. The texts are redacted: the URL is the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("{0}")]
+    NoUrl(&'static str),
+    #[error("the URL from Parameter Store {parameter}")]
+    Parameter {
+        parameter: String,
+        #[source]
+        source: ParameterError,
+    },
+    #[error("parameter {0} does not hold an http(s) URL")]
+    NotUrlParameter(String),
+    #[error("not an http(s) URL")]
+    NotUrl,
+    /// The endpoint or the HTTP client could not be built (the reason redacted).
+    #[error("{0}")]
+    Client(String),
 }
 
 /// The hook's URL (inline, or from Parameter Store) and an HTTP client for it; errors are
@@ -719,23 +754,30 @@ pub fn run_local(report: &mut Report, cfg: &LocalConfig<'_>, state_dir: &Path, e
 fn hook_client(
     hook: &HookConfig,
     opts: &Options,
-    no_url: &str,
-) -> Result<(Client, String), String> {
+    no_url: &'static str,
+) -> Result<(Client, String), HookError> {
     let url = match (&hook.url, &hook.url_parameter) {
         (Some(u), _) => u.0.clone(),
         (None, Some(p)) => {
-            let u = (opts.parameter)(p)?.trim().to_string();
+            let u = (opts.parameter)(p)
+                .map_err(|source| HookError::Parameter {
+                    parameter: p.clone(),
+                    source,
+                })?
+                .trim()
+                .to_string();
             if split_url(&u).is_none() {
-                return Err(format!("parameter {p} does not hold an http(s) URL"));
+                return Err(HookError::NotUrlParameter(p.clone()));
             }
             u
         }
-        (None, None) => return Err(no_url.into()),
+        (None, None) => return Err(HookError::NoUrl(no_url)),
     };
-    let (base, _) = split_url(&url).ok_or("not an http(s) URL")?;
-    let ep = Endpoint::parse(base).map_err(|e| redact(&crate::error_text::chain(&e), &url))?;
-    let client = Client::webhook(&ep, &opts.roots)
-        .map_err(|e| redact(&crate::error_text::chain(&e), &url))?;
+    let (base, _) = split_url(&url).ok_or(HookError::NotUrl)?;
+    let ep = Endpoint::parse(base)
+        .map_err(|e| HookError::Client(redact(&crate::error_text::chain(&e), &url)))?;
+    let client = Client::webhook(&ep, opts.roots)
+        .map_err(|e| HookError::Client(redact(&crate::error_text::chain(&e), &url)))?;
     Ok((client, url))
 }
 
@@ -746,7 +788,7 @@ pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) 
     match hook_client(hook, opts, "no URL configured") {
         Err(e) => {
             sum.pending = 1;
-            sum.error(e);
+            sum.error(crate::error_text::chain(&e));
         }
         Ok((client, url)) => {
             match deliver(&client, &url, body, max_attempts.clamp(1, 10), &mut sum) {
@@ -762,10 +804,9 @@ pub fn post(hook: &HookConfig, body: &Value, max_attempts: u32, opts: &Options) 
 }
 
 /// CA roots for the hooks: `aws.ca_bundle`, else `AWS_CA_BUNDLE`, else the built-in ones.
-pub fn roots(aws: &crate::aws::config::AwsConfig) -> Roots {
-    match aws
-        .ca_bundle
-        .clone()
+pub fn roots(ca_bundle: Option<&Path>) -> Roots {
+    match ca_bundle
+        .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(std::path::PathBuf::from))
     {
         Some(p) => Roots::from_pem_file(&p).unwrap_or_default(),
@@ -777,6 +818,45 @@ pub fn roots(aws: &crate::aws::config::AwsConfig) -> Roots {
 mod tests {
     use super::*;
     use crate::sinks::asff::tests::{report, result};
+
+    #[test]
+    fn the_sink_reads_its_section_and_the_url_through_the_context() {
+        use crate::sinks::{Context, Sink};
+        assert!(
+            Alerts::new(&AlertsConfig::default(), None, crate::i18n::Lang::En).is_none(),
+            "no hook, no sink"
+        );
+        let cfg = AlertsConfig {
+            slack: Some(HookConfig {
+                url: None,
+                url_parameter: Some("/jikimi/slack-url".into()),
+            }),
+            ..Default::default()
+        };
+        let sink = Alerts::new(&cfg, None, crate::i18n::Lang::En).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let parameter = |name: &str| {
+            assert_eq!(name, "/jikimi/slack-url");
+            Err(ParameterError::aws("AccessDeniedException: not allowed"))
+        };
+        let ctx = Context {
+            state_dir: dir.path(),
+            aws: None,
+            parameter: &parameter,
+        };
+        let sums = sink.deliver(&report(vec![result("A-1", Status::Fail)]), &ctx);
+        assert_eq!(sums.len(), 1);
+        let (name, s) = &sums[0];
+        assert_eq!((*name, s.sent, s.pending), ("alerts_slack", 0, 1));
+        assert_eq!(
+            s.errors,
+            ["the URL from Parameter Store /jikimi/slack-url: AccessDeniedException: not allowed"]
+        );
+        // the message stays queued for the next run
+        let saved: State =
+            serde_json::from_slice(&std::fs::read(dir.path().join(STATE_FILE)).unwrap()).unwrap();
+        assert_eq!(saved.pending["slack"].len(), 1);
+    }
 
     #[test]
     fn events_only_on_change() {
@@ -885,7 +965,8 @@ mod tests {
             &format!("[alerts.slack]\nurl = \"ftp://{}\"\n", &url[8..]),
             "t.toml",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.starts_with("t.toml:2:") && !e.contains("XXXXSECRET"),
             "{e}"
@@ -957,15 +1038,18 @@ mod tests {
             }),
             ..Default::default()
         };
-        let no_param = |_: &str| -> Result<String, String> { Err("none".into()) };
+        let no_param = |_: &str| Err(ParameterError::Unavailable("test"));
+        let roots = Roots::default();
         let opts = Options {
             state_dir: dir.path(),
-            roots: Roots::default(),
+            roots: &roots,
             parameter: &no_param,
             lang: crate::i18n::Lang::En,
         };
         let out = run(&report(results), &cfg, &opts);
-        let s = &out["alerts_webhook"];
+        assert_eq!(out.len(), 1);
+        let (name, s) = &out[0];
+        assert_eq!(*name, "alerts_webhook");
         assert_eq!(s.pending, 1, "{s:?}");
         assert!(s.errors[0].contains("unreadable state"), "{s:?}");
         assert!(s.errors.iter().all(|e| !e.contains("s3cr3t")), "{s:?}");

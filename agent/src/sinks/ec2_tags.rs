@@ -48,6 +48,46 @@ impl Ec2TagsConfig {
     }
 }
 
+/// The EC2 tags sink: the run's asset tags on the instance, under the section's prefix.
+pub struct Ec2Tags<'a> {
+    cfg: &'a Ec2TagsConfig,
+}
+
+impl<'a> Ec2Tags<'a> {
+    pub fn new(cfg: &'a Ec2TagsConfig) -> Ec2Tags<'a> {
+        Ec2Tags { cfg }
+    }
+}
+
+impl super::Sink for Ec2Tags<'_> {
+    fn name(&self) -> &'static str {
+        "ec2_tags"
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn deliver(
+        &self,
+        report: &crate::report::Report,
+        ctx: &super::Context<'_>,
+    ) -> super::Summaries {
+        let s = match (ctx.aws("EC2 tags"), &report.asset) {
+            (Err(s), _) => s,
+            (Ok(_), None) => super::no_asset(),
+            (Ok(aws), Some(a)) => sync(
+                a,
+                aws.identity,
+                aws.session,
+                ctx.state_dir,
+                self.cfg.prefix(),
+            ),
+        };
+        vec![(self.name(), s)]
+    }
+}
+
 fn prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s = String::deserialize(d)?;
     let ok = (1..=32).contains(&s.len())

@@ -8,7 +8,7 @@
 //! The body is [`report_text`] (the current run's summary) followed by [`daily_report`], the
 //! `jikimi report --since 24h` Markdown built from the scan history.
 
-use super::SinkSummary;
+use super::{ParameterError, SinkSummary};
 use crate::findings::Status;
 use crate::i18n::Lang;
 use crate::redact::Secret;
@@ -676,12 +676,64 @@ pub fn deliver(m: &Mail) -> Result<(), SmtpError> {
     Ok(())
 }
 
+/// When the daemon last mailed the report (a timestamp file in the state directory).
+pub const MAIL_STAMP: &str = "email-last-sent";
+
+/// The report mail is due when none was sent in the last 23.5 hours (a little under a day, so
+/// hourly scans do not push the mail later every day).
+fn mail_due(state_dir: &std::path::Path) -> bool {
+    let last = std::fs::read_to_string(state_dir.join(MAIL_STAMP))
+        .ok()
+        .and_then(|t| crate::time::parse_rfc3339(t.trim()));
+    match last.and_then(|t| t.elapsed().ok()) {
+        Some(age) => age >= Duration::from_secs(23 * 3600 + 1800),
+        None => true,
+    }
+}
+
+/// The report mail sink: built from `[email]` and the language of the mail.
+pub struct Email<'a> {
+    cfg: &'a EmailConfig,
+    lang: Lang,
+    /// At most one mail a day (the daemon): skipped while the last one is recent, the time
+    /// of each mail sent remembered in the state directory ([`MAIL_STAMP`]).
+    daily: bool,
+}
+
+impl<'a> Email<'a> {
+    pub fn new(cfg: &'a EmailConfig, lang: Lang, daily: bool) -> Email<'a> {
+        Email { cfg, lang, daily }
+    }
+}
+
+impl super::Sink for Email<'_> {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> super::Summaries {
+        if self.daily && !mail_due(ctx.state_dir) {
+            return Vec::new();
+        }
+        let history = ctx.state_dir.join("history");
+        let s = submit(report, self.cfg, self.lang, ctx.parameter, Some(&history));
+        if self.daily && s.sent > 0 {
+            let _ = crate::state::write_file(
+                &ctx.state_dir.join(MAIL_STAMP),
+                crate::time::rfc3339(std::time::SystemTime::now()).as_bytes(),
+                0o644,
+            );
+        }
+        vec![(self.name(), s)]
+    }
+}
+
 /// Sends the report mail (up to three tries, backoff); never fails the run.
 pub fn submit(
     report: &Report,
     cfg: &EmailConfig,
     lang: Lang,
-    parameter: &dyn Fn(&str) -> Result<String, String>,
+    parameter: &dyn Fn(&str) -> Result<String, ParameterError>,
     history_dir: Option<&std::path::Path>,
 ) -> SinkSummary {
     let mut sum = SinkSummary::default();
@@ -712,7 +764,10 @@ pub fn submit(
         (None, Some(name)) => match parameter(name) {
             Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
             Err(e) => {
-                sum.error(format!("email password from {name}: {e}"));
+                sum.error(format!(
+                    "email password from {name}: {}",
+                    crate::error_text::chain(&e)
+                ));
                 sum.pending = 1;
                 return sum;
             }
@@ -834,7 +889,7 @@ pub fn message_alternative(
 /// the caller's subject and body instead of a host's report.
 pub fn send_text(
     cfg: &EmailConfig,
-    parameter: &dyn Fn(&str) -> Result<String, String>,
+    parameter: &dyn Fn(&str) -> Result<String, ParameterError>,
     subject: &str,
     body: &str,
     html: Option<&str>,
@@ -859,7 +914,10 @@ pub fn send_text(
         (None, Some(name)) => match parameter(name) {
             Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
             Err(e) => {
-                sum.error(format!("email password from {name}: {e}"));
+                sum.error(format!(
+                    "email password from {name}: {}",
+                    crate::error_text::chain(&e)
+                ));
                 sum.pending = 1;
                 return sum;
             }
@@ -889,6 +947,60 @@ pub fn send_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sink_mails_from_its_section_and_the_daemon_at_most_daily() {
+        use crate::sinks::asff::tests::{report, result};
+        use crate::sinks::{Context, ParameterError, Sink};
+        let dir = tempfile::tempdir().unwrap();
+        let asked = std::cell::Cell::new(0);
+        let parameter = |name: &str| {
+            asked.set(asked.get() + 1);
+            assert_eq!(name, "/jikimi/smtp");
+            Err(ParameterError::Unavailable("test"))
+        };
+        let ctx = Context {
+            state_dir: dir.path(),
+            aws: None,
+            parameter: &parameter,
+        };
+        let rep = report(vec![result("A-1", Status::Fail)]);
+        let cfg = EmailConfig {
+            smtp_host: Some("127.0.0.1".into()),
+            from: Some("jikimi@example.com".into()),
+            to: vec!["ops@example.com".into()],
+            username: Some("u".into()),
+            password_parameter: Some("/jikimi/smtp".into()),
+            ..Default::default()
+        };
+        let sums = Email::new(&cfg, Lang::En, true).deliver(&rep, &ctx);
+        assert_eq!(sums.len(), 1);
+        let (name, s) = &sums[0];
+        assert_eq!(*name, "email");
+        assert_eq!((s.sent, s.pending, asked.get()), (0, 1, 1));
+        assert!(
+            s.errors[0].starts_with("email password from /jikimi/smtp: Parameter Store"),
+            "{s:?}"
+        );
+        assert!(
+            !dir.path().join(MAIL_STAMP).exists(),
+            "nothing sent, no stamp"
+        );
+        // a mail sent within the day: the daemon's sink skips, `check --once` does not
+        std::fs::write(
+            dir.path().join(MAIL_STAMP),
+            crate::time::rfc3339(std::time::SystemTime::now()),
+        )
+        .unwrap();
+        assert!(Email::new(&cfg, Lang::En, true)
+            .deliver(&rep, &ctx)
+            .is_empty());
+        assert_eq!(asked.get(), 1);
+        assert_eq!(
+            Email::new(&cfg, Lang::En, false).deliver(&rep, &ctx).len(),
+            1
+        );
+    }
 
     #[test]
     fn defect8_mail_body_escapes_control_characters() {

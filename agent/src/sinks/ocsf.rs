@@ -7,12 +7,16 @@
 //! the host, `remediation.desc` the fix. Severity follows the ASFF rule: a failed check
 //! carries its severity, anything else is Informational. Without an AWS identity (off EC2,
 //! nothing configured) `cloud` is left out and the resource is named by the machine id.
+//!
+//! The event is a typed struct ([`Event`]), as the ASFF finding is: a misspelt member is a
+//! compile error, not a silently different event. `testdata/ocsf-golden.json` pins the output
+//! byte for byte.
 
 use super::asff;
 use crate::aws::identity::{Identity, ResourceKind};
 use crate::findings::{CheckResult, Severity, Status};
 use crate::report::Report;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 pub const OCSF_VERSION: &str = "1.1.0";
 const CLASS_UID: u32 = 2003;
@@ -48,8 +52,158 @@ fn standards(r: &CheckResult) -> Vec<String> {
     s
 }
 
-fn event(r: &CheckResult, report: &Report, identity: Option<&Identity>, time_ms: u64) -> Value {
-    let (sev_id, sev) = match r.status {
+/// One OCSF Compliance Finding. Members are declared in the order of their names: the
+/// output is sorted as it was when the events were built as `serde_json::Value` maps
+/// (`testdata/ocsf-golden.json` holds it).
+#[derive(Debug, Serialize)]
+pub struct Event {
+    pub activity_id: u32,
+    pub activity_name: &'static str,
+    pub category_name: &'static str,
+    pub category_uid: u32,
+    pub class_name: &'static str,
+    pub class_uid: u32,
+    /// Only with an AWS identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
+    pub compliance: Compliance,
+    pub finding_info: FindingInfo,
+    pub message: String,
+    pub metadata: Metadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    /// The host: always one.
+    pub resources: [Resource; 1],
+    pub severity: &'static str,
+    pub severity_id: u32,
+    pub status: &'static str,
+    pub status_id: u32,
+    /// Epoch milliseconds (the report's finish).
+    pub time: u64,
+    pub type_name: &'static str,
+    pub type_uid: u32,
+    pub unmapped: Unmapped,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cloud {
+    pub account: Account,
+    pub provider: &'static str,
+    pub region: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Account {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub type_id: u32,
+    pub uid: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Compliance {
+    /// The check id.
+    pub control: String,
+    pub requirements: Vec<String>,
+    pub standards: Vec<String>,
+    pub status: &'static str,
+    /// The reason of a result other than PASS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    pub status_id: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingInfo {
+    pub analytic: Analytic,
+    pub desc: String,
+    /// The Security Hub product ARN (with an AWS identity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_uid: Option<String>,
+    pub title: String,
+    pub types: Vec<String>,
+    /// The ASFF finding Id (or `jikimi/MACHINE_ID/CHECK_ID` without an identity).
+    pub uid: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Analytic {
+    pub category: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub type_id: u32,
+    pub uid: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub product: Product,
+    pub profiles: Vec<&'static str>,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Product {
+    pub name: &'static str,
+    pub vendor_name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Remediation {
+    pub desc: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Resource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_partition: Option<String>,
+    pub data: ResourceData,
+    /// The instance's tags as `key:value` (with an identity that has tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub uid: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceData {
+    pub kernel: Option<String>,
+    pub machine_id: String,
+    pub os_id: String,
+    pub os_name: String,
+    pub os_version: String,
+    pub scan_root: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Owner {
+    pub account: OwnerAccount,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OwnerAccount {
+    pub uid: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unmapped {
+    pub catalog_digest: String,
+    pub check_severity: &'static str,
+    pub check_status: &'static str,
+    pub evidence: Vec<String>,
+    pub profile: &'static str,
+}
+
+fn event(r: &CheckResult, report: &Report, identity: Option<&Identity>, time_ms: u64) -> Event {
+    let (severity_id, severity) = match r.status {
         Status::Fail | Status::Waived => severity_id(r.severity),
         _ => (1, "Informational"),
     };
@@ -72,97 +226,109 @@ fn event(r: &CheckResult, report: &Report, identity: Option<&Identity>, time_ms:
         Some(id) => asff::finding_id(id, &r.id),
         None => format!("jikimi/{}/{}", h.machine_id, r.id),
     };
-    let mut resource = json!({
-        "uid": identity.map(|i| i.resource_arn()).unwrap_or_else(|| h.machine_id.clone()),
-        "name": h.hostname,
-        "type": match identity.map(|i| i.kind) {
+    let resource = Resource {
+        cloud_partition: identity.map(|id| id.partition.clone()),
+        data: ResourceData {
+            kernel: h.kernel.clone(),
+            machine_id: h.machine_id.clone(),
+            os_id: h.os_id.clone(),
+            os_name: h.os_name.clone(),
+            os_version: h.os_version.clone(),
+            scan_root: h.root.clone(),
+        },
+        labels: identity
+            .filter(|id| !id.tags.is_empty())
+            .map(|id| id.tags.iter().map(|(k, v)| format!("{k}:{v}")).collect()),
+        name: h.hostname.clone(),
+        owner: identity.map(|id| Owner {
+            account: OwnerAccount {
+                uid: id.account_id.clone(),
+            },
+        }),
+        region: identity.map(|id| id.region.clone()),
+        kind: match identity.map(|i| i.kind) {
             Some(ResourceKind::Ec2Instance) => "AwsEc2Instance",
             _ => "Other",
         },
-        "data": {
-            "os_name": h.os_name, "os_id": h.os_id, "os_version": h.os_version,
-            "kernel": h.kernel, "machine_id": h.machine_id, "scan_root": h.root,
-        },
-    });
-    let mut ev = json!({
-        "activity_id": ACTIVITY_ID,
-        "activity_name": "Create",
-        "category_uid": CATEGORY_UID,
-        "category_name": "Findings",
-        "class_uid": CLASS_UID,
-        "class_name": "Compliance Finding",
-        "type_uid": CLASS_UID * 100 + ACTIVITY_ID,
-        "type_name": "Compliance Finding: Create",
-        "time": time_ms,
-        "severity_id": sev_id,
-        "severity": sev,
-        "status_id": status_id,
-        "status": status,
-        "message": r.title,
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": {
-                "name": "Jikimi",
-                "vendor_name": "Jikimi",
-                "version": report.agent.version,
+        uid: identity
+            .map(|i| i.resource_arn())
+            .unwrap_or_else(|| h.machine_id.clone()),
+    };
+    Event {
+        activity_id: ACTIVITY_ID,
+        activity_name: "Create",
+        category_name: "Findings",
+        category_uid: CATEGORY_UID,
+        class_name: "Compliance Finding",
+        class_uid: CLASS_UID,
+        cloud: identity.map(|id| Cloud {
+            account: Account {
+                kind: "AWS Account",
+                type_id: 10,
+                uid: id.account_id.clone(),
             },
-            "profiles": if identity.is_some() { json!(["cloud"]) } else { json!([]) },
+            provider: "AWS",
+            region: id.region.clone(),
+        }),
+        compliance: Compliance {
+            control: r.id.clone(),
+            requirements: r.references.flat(),
+            standards: standards(r),
+            status: comp,
+            status_detail: r.reason.clone(),
+            status_id: comp_id,
         },
-        "finding_info": {
-            "uid": uid,
-            "title": r.title,
-            "desc": r.description,
-            "types": [format!("Software and Configuration Checks/{}", r.area)],
-            "analytic": {
-                "uid": r.id, "name": r.title, "category": r.area,
-                "type_id": 1, "type": "Rule",
+        finding_info: FindingInfo {
+            analytic: Analytic {
+                category: r.area.clone(),
+                name: r.title.clone(),
+                kind: "Rule",
+                type_id: 1,
+                uid: r.id.clone(),
             },
+            desc: r.description.clone(),
+            product_uid: identity.map(asff::product_arn),
+            title: r.title.clone(),
+            types: vec![format!("Software and Configuration Checks/{}", r.area)],
+            uid,
         },
-        "compliance": {
-            "control": r.id,
-            "standards": standards(r),
-            "requirements": r.references.flat(),
-            "status_id": comp_id,
-            "status": comp,
+        message: r.title.clone(),
+        metadata: Metadata {
+            product: Product {
+                name: "Jikimi",
+                vendor_name: "Jikimi",
+                version: report.agent.version,
+            },
+            profiles: if identity.is_some() {
+                vec!["cloud"]
+            } else {
+                Vec::new()
+            },
+            version: OCSF_VERSION,
         },
-        "unmapped": {
-            "check_severity": r.severity.as_str(),
-            "check_status": r.status.as_str(),
-            "catalog_digest": report.catalog.digest,
-            "profile": report.catalog.profile.as_str(),
-            "evidence": r.evidence.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        remediation: (!r.remediation.trim().is_empty()).then(|| Remediation {
+            desc: r.remediation.clone(),
+        }),
+        resources: [resource],
+        severity,
+        severity_id,
+        status,
+        status_id,
+        time: time_ms,
+        type_name: "Compliance Finding: Create",
+        type_uid: CLASS_UID * 100 + ACTIVITY_ID,
+        unmapped: Unmapped {
+            catalog_digest: report.catalog.digest.clone(),
+            check_severity: r.severity.as_str(),
+            check_status: r.status.as_str(),
+            evidence: r.evidence.iter().map(|e| e.to_string()).collect(),
+            profile: report.catalog.profile.as_str(),
         },
-    });
-    if let Some(reason) = &r.reason {
-        ev["compliance"]["status_detail"] = json!(reason);
     }
-    if !r.remediation.trim().is_empty() {
-        ev["remediation"] = json!({ "desc": r.remediation });
-    }
-    if let Some(id) = identity {
-        resource["region"] = json!(id.region);
-        resource["cloud_partition"] = json!(id.partition);
-        resource["owner"] = json!({ "account": { "uid": id.account_id } });
-        if !id.tags.is_empty() {
-            resource["labels"] = json!(id
-                .tags
-                .iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect::<Vec<_>>());
-        }
-        ev["cloud"] = json!({
-            "provider": "AWS",
-            "region": id.region,
-            "account": { "uid": id.account_id, "type": "AWS Account", "type_id": 10 },
-        });
-        ev["finding_info"]["product_uid"] = json!(asff::product_arn(id));
-    }
-    ev["resources"] = json!([resource]);
-    ev
 }
 
 /// One event per result, timed at the report's finish.
-pub fn events(report: &Report, identity: Option<&Identity>) -> Vec<Value> {
+pub fn events(report: &Report, identity: Option<&Identity>) -> Vec<Event> {
     let time_ms = crate::time::parse_rfc3339(&report.finished_at)
         .map(crate::time::unix_ms)
         .unwrap_or(0);
@@ -174,7 +340,7 @@ pub fn events(report: &Report, identity: Option<&Identity>) -> Vec<Value> {
 }
 
 /// `--format ocsf`: the events as a JSON array.
-pub fn render(events: &[Value]) -> String {
+pub fn render(events: &[Event]) -> String {
     let mut s = serde_json::to_string_pretty(events)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise events: {e}\"}}"));
     s.push('\n');
@@ -185,6 +351,7 @@ pub fn render(events: &[Value]) -> String {
 mod tests {
     use super::*;
     use crate::sinks::asff::tests::{identity_ec2, report, result};
+    use serde_json::json;
 
     #[test]
     fn compliance_finding_events() {
@@ -194,7 +361,7 @@ mod tests {
             result("FILE-003", Status::Error),
         ]);
         let id = identity_ec2();
-        let ev = events(&rep, Some(&id));
+        let ev = serde_json::to_value(events(&rep, Some(&id))).unwrap();
         let f = &ev[0];
         assert_eq!(f["class_uid"], 2003);
         assert_eq!(f["category_uid"], 2);
@@ -226,8 +393,60 @@ mod tests {
         assert_eq!(ev[1]["compliance"]["status_id"], 1);
         assert_eq!(ev[1]["severity_id"], 1);
         assert_eq!(ev[2]["compliance"]["status"], "Warning");
-        let off = events(&rep, None);
+        let off = serde_json::to_value(events(&rep, None)).unwrap();
         assert!(off[0].get("cloud").is_none());
         assert_eq!(off[0]["resources"][0]["uid"], "0123abcd");
+    }
+
+    /// A report with every status, a check without remediation, one with KISA 2026 and no
+    /// CIS reference, one with none at all, and odd text: what the golden file was made from.
+    pub(crate) fn golden_report() -> Report {
+        let mut waived = result("FILE-004", Status::Waived);
+        waived.severity = Severity::Critical;
+        let mut na = result("FILE-005", Status::NotApplicable);
+        na.remediation = "  ".into();
+        na.references = Default::default();
+        let mut k26 = result("KISA-U-01", Status::Fail);
+        k26.severity = Severity::Low;
+        k26.references = crate::findings::References {
+            kisa2026: vec!["U-01".into()],
+            ..Default::default()
+        };
+        k26.title = "quote \" backslash \\ tab\t ctrl \u{1b} 한글 \u{2028}".into();
+        k26.evidence.clear();
+        k26.reason = None;
+        let mut rep = report(vec![
+            result("FILE-001", Status::Fail),
+            result("FILE-002", Status::Pass),
+            result("FILE-003", Status::Error),
+            waived,
+            na,
+            k26,
+        ]);
+        rep.host.kernel = None;
+        rep
+    }
+
+    /// `--format ocsf` must stay byte for byte what it was when the events were built with
+    /// `json!` (the regression test of the move to typed structs): with an EC2 identity, a
+    /// managed instance without tags, and no identity.
+    #[test]
+    fn output_is_byte_identical_to_the_golden_file() {
+        let rep = golden_report();
+        let mut mi = identity_ec2();
+        mi.kind = ResourceKind::ManagedInstance;
+        mi.resource_id = "mi-0123456789abcdef0".into();
+        mi.partition = "aws-cn".into();
+        mi.ec2 = None;
+        mi.tags.clear();
+        let mut out = String::new();
+        for id in [Some(identity_ec2()), Some(mi), None] {
+            out.push_str(&render(&events(&rep, id.as_ref())));
+        }
+        let golden = include_str!("testdata/ocsf-golden.json");
+        assert!(
+            out == golden,
+            "OCSF output differs from src/sinks/testdata/ocsf-golden.json"
+        );
     }
 }

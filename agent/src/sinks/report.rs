@@ -21,11 +21,28 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
+/// A period that is not a positive number with a unit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid period `{given}`: use a number with s, m, h, d or w (like 24h or 7d)")]
+pub struct InvalidPeriod {
+    pub given: String,
+}
+
+/// Why no report can be built from the history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("no scan history yet: run `jikimi check` first")]
+    NoHistory,
+    #[error("no scan in the last {since}: the newest record is from {newest}")]
+    NoScanInPeriod { since: String, newest: String },
+}
+
 /// Parses `24h`, `7d`, `90m`, `2w`, `3600s`.
-pub fn parse_since(s: &str) -> Result<Duration, String> {
+pub fn parse_since(s: &str) -> Result<Duration, InvalidPeriod> {
     let t = s.trim();
-    let bad =
-        || format!("invalid period `{s}`: use a number with s, m, h, d or w (like 24h or 7d)");
+    let bad = || InvalidPeriod {
+        given: s.to_string(),
+    };
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
     let n: u64 = num.parse().map_err(|_| bad())?;
     let mul = match unit {
@@ -174,10 +191,8 @@ pub fn build(
     since: Duration,
     since_text: &str,
     now: SystemTime,
-) -> Result<Document, String> {
-    let newest = records
-        .last()
-        .ok_or("no scan history yet: run `jikimi check` first")?;
+) -> Result<Document, ReportError> {
+    let newest = records.last().ok_or(ReportError::NoHistory)?;
     // one subject: the host (and scan root) of the newest record
     let subject: Vec<&Record> = records
         .iter()
@@ -187,10 +202,10 @@ pub fn build(
     let split = subject.partition_point(|r| r.time() < from);
     let (before, within) = subject.split_at(split);
     let Some(latest) = within.last() else {
-        return Err(format!(
-            "no scan in the last {since_text}: the newest record is from {}",
-            newest.finished_at
-        ));
+        return Err(ReportError::NoScanInPeriod {
+            since: since_text.to_string(),
+            newest: newest.finished_at.clone(),
+        });
     };
     let baseline = before
         .last()
@@ -1305,9 +1320,8 @@ mod tests {
         assert_eq!(d.still_failing.len(), 2);
         assert!(markdown(&d).contains("No earlier scan"));
         assert!(
-            build(&[], 0, Duration::from_secs(60), "1m", SystemTime::now())
-                .unwrap_err()
-                .contains("no scan history")
+            build(&[], 0, Duration::from_secs(60), "1m", SystemTime::now()).unwrap_err()
+                == ReportError::NoHistory
         );
         let e = build(
             &h,
@@ -1316,8 +1330,12 @@ mod tests {
             "1m",
             crate::time::from_unix_ms(NOW),
         )
-        .unwrap_err();
-        assert!(e.contains("no scan in the last 1m"), "{e}");
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("no scan in the last 1m: the newest record is from 20"),
+            "{e}"
+        );
     }
 
     #[test]

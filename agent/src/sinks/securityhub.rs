@@ -56,6 +56,122 @@ const TOMBSTONE_KEEP_MS: u64 = 90 * 86_400_000;
 /// How long to wait for another run holding the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(120);
 
+/// Default interval after which an unchanged finding is sent again: 7 days. Security Hub
+/// deletes active findings 90 days after their last update, and bills every imported
+/// finding version (docs/aws.md has the arithmetic: about 900 ingestion events per
+/// 210-check host and month at 7 days, against 6,300 at one day).
+pub const DEFAULT_REFRESH_INTERVAL_SECS: u64 = 7 * 86_400;
+/// The longest refresh interval accepted: well inside the 90-day expiry.
+pub const MAX_REFRESH_INTERVAL_SECS: u64 = 30 * 86_400;
+
+/// The `[securityhub]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityHubConfig {
+    /// Submit findings on every run (as `--submit securityhub` does for one run).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Send an unchanged finding again after this many seconds (default 604800 = 7 days, at most
+    /// 2592000 = 30 days, so findings never reach Security Hub's 90-day expiry).
+    #[serde(default, deserialize_with = "refresh_interval")]
+    pub refresh_interval_secs: Option<u64>,
+    /// The page of a check for SourceUrl and Remediation.Recommendation.Url, `{check_id}`
+    /// replaced (e.g. `https://wiki.example.com/jikimi/{check_id}`); default the CIS
+    /// benchmark page of checks with a CIS reference.
+    #[serde(default, deserialize_with = "url_template")]
+    pub reference_url: Option<String>,
+}
+
+impl SecurityHubConfig {
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_secs(
+            self.refresh_interval_secs
+                .unwrap_or(DEFAULT_REFRESH_INTERVAL_SECS),
+        )
+    }
+}
+
+fn url_template<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.starts_with("https://") && s.len() <= 900 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Some(s))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "reference_url `{s}` must be an https:// URL (printable ASCII, no spaces)"
+        )))
+    }
+}
+
+fn refresh_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let n = u64::deserialize(d)?;
+    if (1..=MAX_REFRESH_INTERVAL_SECS).contains(&n) {
+        Ok(Some(n))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "refresh_interval_secs {n} is not within 1..={MAX_REFRESH_INTERVAL_SECS} \
+             (Security Hub deletes findings not updated for 90 days)"
+        )))
+    }
+}
+
+/// The Security Hub sink: the findings, delta-synced. The pipeline delivers the workflow of
+/// waived findings right after it (`super::securityhub_workflow::Workflow`).
+pub struct SecurityHub<'a> {
+    cfg: &'a SecurityHubConfig,
+    /// Every check id of the loaded catalog: a finding whose check is not here is archived.
+    catalog_ids: BTreeSet<String>,
+    /// `agent.skip`: checks the configuration drops, archived like removed ones (what the
+    /// command line leaves out of one run, `--only` or `--skip`, is not).
+    dropped: BTreeSet<String>,
+    /// `agent.min_severity`: checks below it are archived like removed ones.
+    min_severity: Option<Severity>,
+}
+
+impl<'a> SecurityHub<'a> {
+    pub fn new(
+        cfg: &'a SecurityHubConfig,
+        catalog_ids: BTreeSet<String>,
+        dropped: BTreeSet<String>,
+        min_severity: Option<Severity>,
+    ) -> SecurityHub<'a> {
+        SecurityHub {
+            cfg,
+            catalog_ids,
+            dropped,
+            min_severity,
+        }
+    }
+}
+
+impl super::Sink for SecurityHub<'_> {
+    fn name(&self) -> &'static str {
+        "securityhub"
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> super::Summaries {
+        let aws = match ctx.aws("Security Hub") {
+            Ok(a) => a,
+            Err(s) => return vec![(self.name(), s)],
+        };
+        let opts = Options {
+            state_dir: ctx.state_dir,
+            refresh: self.cfg.refresh_interval(),
+            catalog_ids: &self.catalog_ids,
+            dropped: &self.dropped,
+            min_severity: self.min_severity,
+            reference_url: self.cfg.reference_url.as_deref(),
+        };
+        vec![(
+            self.name(),
+            submit(report, aws.identity, aws.session, &opts),
+        )]
+    }
+}
+
 /// Sink options.
 #[derive(Debug, Clone)]
 pub struct Options<'a> {

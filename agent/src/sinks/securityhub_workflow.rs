@@ -404,6 +404,33 @@ fn sync(
     sum
 }
 
+/// The workflow follow-up of the Security Hub sink: waived findings SUPPRESSED, findings
+/// whose waiver is gone back to NEW. Delivered right after the findings (so they exist);
+/// recorded as `securityhub_workflow` only when it made a call or met a problem.
+pub struct Workflow;
+
+impl super::Sink for Workflow {
+    fn name(&self) -> &'static str {
+        "securityhub_workflow"
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> super::Summaries {
+        let w = match ctx.aws("Security Hub workflow") {
+            Ok(aws) => submit(report, aws.identity, aws.session, ctx.state_dir),
+            Err(s) => s,
+        };
+        if w.calls > 0 || !w.errors.is_empty() {
+            vec![(self.name(), w)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// Suppresses waived findings and restores those whose waiver is gone.
 pub fn submit(
     report: &Report,

@@ -77,6 +77,36 @@ fn item(r: &CheckResult) -> Value {
     })
 }
 
+/// The `[ssm_compliance]` section.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsmComplianceConfig {
+    /// Put compliance items on every run (as `--submit ssm-compliance` does for one run).
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// The SSM Compliance sink (its section holds nothing but `enabled`).
+pub struct SsmCompliance;
+
+impl super::Sink for SsmCompliance {
+    fn name(&self) -> &'static str {
+        "ssm_compliance"
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn deliver(&self, report: &Report, ctx: &super::Context<'_>) -> super::Summaries {
+        let s = match ctx.aws("SSM Compliance") {
+            Ok(aws) => submit(report, aws.identity, aws.session),
+            Err(s) => s,
+        };
+        vec![(self.name(), s)]
+    }
+}
+
 /// An SSM sink on a resource that is not a managed instance: Systems Manager would refuse
 /// every call, so the sink does not make one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

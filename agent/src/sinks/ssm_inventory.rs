@@ -27,6 +27,33 @@ pub struct SsmInventoryConfig {
     pub enabled: bool,
 }
 
+/// The SSM Inventory sink: `Custom:JikimiAsset` from the run's asset classification (its
+/// section holds nothing but `enabled`).
+pub struct SsmInventory;
+
+impl super::Sink for SsmInventory {
+    fn name(&self) -> &'static str {
+        "ssm_inventory"
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn deliver(
+        &self,
+        report: &crate::report::Report,
+        ctx: &super::Context<'_>,
+    ) -> super::Summaries {
+        let s = match (ctx.aws("SSM Inventory"), &report.asset) {
+            (Err(s), _) => s,
+            (Ok(_), None) => super::no_asset(),
+            (Ok(aws), Some(a)) => submit(a, aws.identity, aws.session, &report.finished_at),
+        };
+        vec![(self.name(), s)]
+    }
+}
+
 fn row(asset: &Asset, m: Option<&crate::classify::Match>, agent: &str) -> Value {
     let mut r = Map::new();
     let mut put = |k: &str, v: &str| {
