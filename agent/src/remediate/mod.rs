@@ -281,7 +281,7 @@ pub enum Rejected {
         output: String,
     },
     #[error("re-scan failed: {0}")]
-    Rescan(String),
+    Rescan(#[from] crate::run::SelectError),
     /// Checks that passed (or could be evaluated) before and no longer do.
     #[error("checks got worse: {}", .0.join(", "))]
     Regressed(Vec<String>),
