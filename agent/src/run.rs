@@ -117,7 +117,7 @@ pub fn scan_facts(
     let checks = select(catalog, sel)?;
     let started = SystemTime::now();
     let t = Instant::now();
-    let results = parallel::evaluate_all(&checks, facts);
+    let results = parallel::evaluate_all(&checks, facts, None);
     Ok(assemble(catalog, facts, results, started, t))
 }
 

@@ -21,13 +21,18 @@ use std::sync::Mutex;
 /// Fewer checks than this are not worth a thread (spawning one costs ~50 µs).
 const MIN_PARALLEL: usize = 16;
 
-/// Every check's result, in the order of `checks`.
-pub fn evaluate_all(checks: &[&Check], facts: &Facts) -> Vec<CheckResult> {
+/// Facts to collect first on the second thread, before it takes checks.
+pub type Warm<'a> = &'a (dyn Fn(&Facts) + Sync);
+
+/// Every check's result, in the order of `checks`. `warm`, when given, runs first on the
+/// second thread: for facts the caller needs anyway and that are the longest to collect, so
+/// that no check taken last has to wait for one while the other thread has nothing left.
+pub fn evaluate_all(checks: &[&Check], facts: &Facts, warm: Option<Warm<'_>>) -> Vec<CheckResult> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 || checks.len() < MIN_PARALLEL {
         return checks.iter().map(|c| evaluate_check(c, facts)).collect();
     }
-    two_ended(checks, facts)
+    two_ended(checks, facts, warm)
 }
 
 /// The next check index from the front (`front`) or the back, until the ends meet.
@@ -45,7 +50,7 @@ fn take(range: &Mutex<(usize, usize)>, front: bool) -> Option<usize> {
     }
 }
 
-fn two_ended(checks: &[&Check], facts: &Facts) -> Vec<CheckResult> {
+fn two_ended(checks: &[&Check], facts: &Facts, warm: Option<Warm<'_>>) -> Vec<CheckResult> {
     let range = Mutex::new((0, checks.len()));
     let work = |front: bool| {
         let mut out = Vec::new();
@@ -57,7 +62,12 @@ fn two_ended(checks: &[&Check], facts: &Facts) -> Vec<CheckResult> {
     let (mut mine, theirs) = std::thread::scope(|s| {
         let other = std::thread::Builder::new()
             .name("evaluate".into())
-            .spawn_scoped(s, || work(false));
+            .spawn_scoped(s, || {
+                if let Some(w) = warm {
+                    w(facts);
+                }
+                work(false)
+            });
         let mine = work(true);
         // no thread could be started: this thread has taken every check by now
         let theirs = other.ok().and_then(|h| h.join().ok()).unwrap_or_default();
@@ -109,7 +119,10 @@ mod tests {
                 .map(|c| key(&evaluate_check(c, &facts)))
                 .collect()
         };
-        let par: Vec<String> = two_ended(&checks, &Facts::new(&root))
+        let warm = |f: &Facts| {
+            let _ = f.sockets();
+        };
+        let par: Vec<String> = two_ended(&checks, &Facts::new(&root), Some(&warm))
             .iter()
             .map(key)
             .collect();
