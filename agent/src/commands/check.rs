@@ -134,5 +134,9 @@ pub fn run(a: CheckArgs) -> Result<i32> {
         Some(p) => write_atomic(p, text.as_bytes())?,
         None => print_out(&text)?,
     }
-    Ok(report.exit_code())
+    let code = report.exit_code();
+    // The process ends next: freeing the catalog and the report allocation by allocation
+    // (~1 ms of a 20 ms scan) would only delay that; the kernel takes the memory back whole.
+    std::mem::forget((s, report, text));
+    Ok(code)
 }
