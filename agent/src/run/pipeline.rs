@@ -93,7 +93,7 @@ pub struct Outcome {
     pub eval_time: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PipelineError {
     #[error("{0}")]
     Scan(String),
@@ -107,6 +107,7 @@ pub enum PipelineError {
         source: std::io::Error,
     },
 }
+crate::error_text::debug_as_display!(PipelineError);
 
 /// When the daemon last mailed the report (a timestamp file in the state directory).
 const MAIL_STAMP: &str = "email-last-sent";
