@@ -332,7 +332,7 @@ fn name_ms(name: &str) -> Option<u64> {
 }
 
 /// Why the history could not be written or read.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum HistoryError {
     /// The state layer (directory, lock, atomic write) failed; its message names the path.
     #[error("{0}")]
@@ -355,6 +355,7 @@ pub enum HistoryError {
     #[error("scan history not written: {0}")]
     NotWritten(#[source] Box<HistoryError>),
 }
+crate::error_text::debug_as_display!(HistoryError);
 
 /// Stores a record and prunes the history; returns the record's path.
 pub fn store(s: &Settings, rec: &Record) -> Result<PathBuf, HistoryError> {

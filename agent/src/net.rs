@@ -17,7 +17,7 @@ fn env(k: &str) -> Option<String> {
 }
 
 /// Why a URL is not a usable endpoint. `url` is the redacted form (scheme and host only).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
     #[error("`{url}` is not an http:// or https:// URL")]
     NotHttp { url: String },
@@ -28,6 +28,7 @@ pub enum UrlError {
     #[error("`{url}`: no host")]
     NoHost { url: String },
 }
+crate::error_text::debug_as_display!(UrlError);
 
 /// A parsed endpoint URL: `scheme://host[:port][/base]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +204,7 @@ pub fn proxy_for(ep: &Endpoint) -> Option<String> {
 }
 
 /// Why a CA bundle cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum RootsError {
     #[error("CA bundle {}", path.display())]
     Read {
@@ -220,6 +221,7 @@ pub enum RootsError {
     #[error("CA bundle {}: no certificate", path.display())]
     NoCertificate { path: std::path::PathBuf },
 }
+crate::error_text::debug_as_display!(RootsError);
 
 /// Trusted roots for TLS: Mozilla's roots compiled in (the default), or the certificates of
 /// a PEM bundle (`AWS_CA_BUNDLE` / `aws.ca_bundle`) for networks that inspect TLS with their
@@ -267,16 +269,17 @@ impl Roots {
 
 /// A proxy URL from the environment that the client cannot use. `proxy` is the redacted
 /// form: a proxy URL may carry a user and password.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[error("proxy `{proxy}`")]
 pub struct ProxyError {
     pub proxy: String,
     #[source]
     pub source: ureq::Error,
 }
+crate::error_text::debug_as_display!(ProxyError);
 
 /// Why a request got no HTTP answer (any answer, whatever its status, is a [`Response`]).
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum HttpError {
     /// The method, URL or a header cannot be sent.
     #[error("invalid request")]
@@ -294,6 +297,7 @@ pub enum HttpError {
     #[error("cancelled: the agent is stopping")]
     Cancelled,
 }
+crate::error_text::debug_as_display!(HttpError);
 
 impl Client {
     /// For an API endpoint: its proxy ([`proxy_for`]), the given roots, 5 s to connect,

@@ -17,7 +17,7 @@ pub enum AwsCmd {
 }
 
 /// Why `jikimi aws sign` cannot sign its input.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum SignError {
     #[error("empty request")]
     EmptyRequest,
@@ -42,6 +42,7 @@ pub enum SignError {
     #[error("stdout")]
     Stdout(#[source] std::io::Error),
 }
+crate::error_text::debug_as_display!(SignError);
 
 /// A raw HTTP/1.1 request split into its parts.
 #[derive(Debug, PartialEq)]

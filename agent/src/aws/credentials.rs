@@ -47,7 +47,7 @@ impl std::fmt::Display for Location {
 }
 
 /// Why a shared file or a token file cannot be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum FileError {
     #[error("{}", path.display())]
     Io {
@@ -60,9 +60,10 @@ pub enum FileError {
     #[error("{}: larger than {limit} bytes", path.display())]
     TooLarge { path: PathBuf, limit: u64 },
 }
+crate::error_text::debug_as_display!(FileError);
 
 /// Why a `credential_process` command line cannot be split.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandLineError {
     #[error("unterminated single quote")]
     UnterminatedSingleQuote,
@@ -73,10 +74,11 @@ pub enum CommandLineError {
     #[error("empty command")]
     Empty,
 }
+crate::error_text::debug_as_display!(CommandLineError);
 
 /// What is wrong with a selected profile (the kind; [`CredentialsError::Profile`] says which
 /// profile and where).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileProblem {
     #[error("source_profile loop ({chain})")]
     SourceLoop { chain: String },
@@ -113,10 +115,11 @@ pub enum ProfileProblem {
     #[error("{key} = `{value}` is neither true nor false")]
     NotBool { key: String, value: String },
 }
+crate::error_text::debug_as_display!(ProfileProblem);
 
 /// Why a `credential_process` gave no credentials. Its stderr is never shown (it may hold
 /// secrets), nor its output.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ProcessError {
     #[error("cannot be started")]
     Spawn(#[source] std::io::Error),
@@ -137,9 +140,10 @@ pub enum ProcessError {
     #[error(transparent)]
     Output(#[from] ProcessOutputError),
 }
+crate::error_text::debug_as_display!(ProcessError);
 
 /// What is wrong with a `credential_process`'s JSON.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ProcessOutputError {
     #[error("output is not JSON")]
     NotJson(#[source] serde_json::Error),
@@ -154,19 +158,21 @@ pub enum ProcessOutputError {
     #[error("no {0}")]
     Missing(&'static str),
 }
+crate::error_text::debug_as_display!(ProcessOutputError);
 
 /// What is wrong with an STS AssumeRole / AssumeRoleWithWebIdentity answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StsAnswerError {
     #[error("STS answer without {0}")]
     Missing(&'static str),
     #[error("STS Expiration `{0}` is not a time")]
     BadExpiration(String),
 }
+crate::error_text::debug_as_display!(StsAnswerError);
 
 /// Why no credentials could be had: which source of the chain failed, and for profiles
 /// which profile and, when known, which file and line. Never holds a key or a token.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum CredentialsError {
     #[error(transparent)]
     SharedFile(#[from] FileError),
@@ -274,6 +280,7 @@ pub enum CredentialsError {
         source: StsAnswerError,
     },
 }
+crate::error_text::debug_as_display!(CredentialsError);
 
 fn paths(files: &[PathBuf]) -> String {
     files

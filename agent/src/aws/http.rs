@@ -12,7 +12,7 @@ use crate::net::Response;
 /// (`code` `Transport`, `Cancelled`), or a call that could not be made (`Configuration`: no
 /// usable endpoint; `NoCredentials`). Causes of the last kinds are in `message`, whole
 /// (`crate::error_text::chain`); the caller names the operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status, or `None` when no response came back.
     pub status: Option<u16>,
@@ -39,6 +39,7 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+crate::error_text::debug_as_display!(ApiError);
 
 impl ApiError {
     /// Is this the service asking to slow down (as opposed to a 5xx or a network error)?

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Why the host's AWS identity is not known or not valid.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum IdentityError {
     /// Neither IMDS nor the configuration says; `imds` is why IMDS could not be asked.
     #[error(
@@ -35,6 +35,7 @@ pub enum IdentityError {
     #[error("resource id `{0}` is not valid")]
     BadResource(String),
 }
+crate::error_text::debug_as_display!(IdentityError);
 
 /// What kind of resource the host is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

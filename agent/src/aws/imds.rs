@@ -46,7 +46,7 @@ pub struct IdentityDocument {
 }
 
 /// Why IMDS gave no answer to use. `path` is the metadata path asked for.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ImdsError {
     #[error("IMDS endpoint")]
     Endpoint(#[source] UrlError),
@@ -82,6 +82,7 @@ pub enum ImdsError {
     #[error(transparent)]
     Earlier(Arc<ImdsError>),
 }
+crate::error_text::debug_as_display!(ImdsError);
 
 #[derive(Debug)]
 enum State {

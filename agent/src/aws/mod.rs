@@ -44,7 +44,7 @@ use std::time::{Duration, Instant, SystemTime};
 ///
 /// The calls themselves ([`Session::call`] and friends) return [`ApiError`], which the
 /// sinks count (attempts) and classify (retryable) before naming their operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum AwsError {
     #[error(transparent)]
     CaBundle(#[from] RootsError),
@@ -108,6 +108,7 @@ pub enum AwsError {
     #[error(transparent)]
     GetFindings(#[from] GetFindingsError),
 }
+crate::error_text::debug_as_display!(AwsError);
 
 impl AwsError {
     /// The failed API call behind this error, if one is (its status, AWS error code and

@@ -73,13 +73,14 @@ pub struct Variant {
 }
 
 /// A region whose partition has no endpoint of the variant asked for.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PartitionError {
     #[error("partition {partition} (region {region}) has no FIPS endpoints")]
     NoFips { partition: String, region: String },
     #[error("partition {partition} (region {region}) has no dual-stack endpoints")]
     NoDualStack { partition: String, region: String },
 }
+crate::error_text::debug_as_display!(PartitionError);
 
 /// The regional endpoint of a service: `https://{service}[-fips].{region}.{suffix}`, the
 /// suffix being the dual-stack one when asked for. An error when the partition offers no

@@ -13,7 +13,7 @@ use super::{Session, SECURITY_HUB};
 use serde_json::{json, Value};
 
 /// Why reading findings back stopped.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum GetFindingsError {
     #[error("securityhub GetFindings in {region}")]
     Call {
@@ -31,6 +31,7 @@ pub enum GetFindingsError {
     #[error("GetFindings: the server repeated a NextToken")]
     RepeatedToken,
 }
+crate::error_text::debug_as_display!(GetFindingsError);
 
 /// The service's page size limit.
 pub const PAGE_SIZE: u32 = 100;

@@ -312,7 +312,7 @@ pub fn sign(req: &Request, creds: &Credentials) -> Vec<(&'static str, String)> {
 
 /// Why the JSON credentials of IMDS or a container endpoint cannot be used; `from` names the
 /// source (`instance profile ROLE`, `container credentials`). Never holds a key.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum JsonCredentialsError {
     #[error("{from}: credentials")]
     NotJson {
@@ -325,6 +325,7 @@ pub enum JsonCredentialsError {
     #[error("{from}: no {field}")]
     Missing { from: String, field: &'static str },
 }
+crate::error_text::debug_as_display!(JsonCredentialsError);
 
 /// Parses the JSON of IMDS role credentials and the container credentials endpoint.
 pub fn parse_json_credentials(

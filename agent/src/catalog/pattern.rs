@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// Why a pattern was refused (at load) or cannot be used (on first use).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Clone, PartialEq, thiserror::Error)]
 pub enum PatternError {
     /// Not a regular expression; the text is `regex`'s own message.
     #[error(transparent)]
@@ -26,6 +26,7 @@ pub enum PatternError {
         reason: regex::Error,
     },
 }
+crate::error_text::debug_as_display!(PatternError);
 
 /// A validated, lazily compiled regular expression. Clones share the compiled program.
 #[derive(Clone)]

@@ -144,15 +144,16 @@ pub fn dir_sources(dir: &Path, optional: bool) -> Result<Vec<SourceFile>, Classi
 }
 
 /// A classification rule that does not parse or validate, located (`file:line`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{at}: {message}")]
 pub struct RuleError {
     pub at: String,
     pub message: String,
 }
+crate::error_text::debug_as_display!(RuleError);
 
 /// Why the classification rules could not be loaded.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum ClassifyError {
     /// The rules directory could not be listed, or a file in it read.
     #[error("{0}")]
@@ -165,6 +166,7 @@ pub enum ClassifyError {
     )]
     Rules(Vec<RuleError>),
 }
+crate::error_text::debug_as_display!(ClassifyError);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

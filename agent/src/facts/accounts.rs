@@ -130,7 +130,7 @@ pub struct Accounts {
 }
 
 /// A malformed passwd, shadow or group line, naming the file and the line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
     #[error("{file}:{line}: expected {expected} fields, found {found}")]
     FieldCount {
@@ -147,6 +147,7 @@ pub enum RecordError {
         value: String,
     },
 }
+crate::error_text::debug_as_display!(RecordError);
 
 fn failed(e: RecordError) -> FactError {
     FactError::Failed(e.to_string())

@@ -80,7 +80,7 @@ pub struct ReportArgs {
 }
 
 /// Why `jikimi fleet report` failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum FleetError {
     /// `--since`, `--lookback` or `--silent-after` is not a period.
     #[error("--{flag}: {message}")]
@@ -121,6 +121,7 @@ pub enum FleetError {
     #[error("delivery failed: {}", .0.join(" | "))]
     Delivery(Vec<String>),
 }
+crate::error_text::debug_as_display!(FleetError);
 
 fn period(s: &str, flag: &'static str) -> Result<Duration, FleetError> {
     crate::sinks::report::parse_since(s).map_err(|e| FleetError::Period {

@@ -11,13 +11,14 @@ use rustix::io::Errno;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// What could not be done, with the path.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[error("{path}: {what}: {source}")]
 pub struct IoError {
     pub path: String,
     pub what: &'static str,
     pub source: std::io::Error,
 }
+crate::error_text::debug_as_display!(IoError);
 
 fn err<'a, E: Into<std::io::Error>>(
     path: &'a str,

@@ -81,7 +81,7 @@ pub struct Journal {
 }
 
 /// Why the journal or a restore failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum JournalError {
     #[error("{0}")]
     Io(#[from] io::IoError),
@@ -94,6 +94,7 @@ pub enum JournalError {
     #[error("no fix run `{0}` (see `jikimi fix --list`)")]
     NoRun(String),
 }
+crate::error_text::debug_as_display!(JournalError);
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

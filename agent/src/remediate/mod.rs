@@ -39,13 +39,14 @@ pub struct Options {
 }
 
 /// Why a run could not be made.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum FixError {
     #[error("{0}")]
     Select(String),
     #[error("{0}")]
     Journal(#[from] journal::JournalError),
 }
+crate::error_text::debug_as_display!(FixError);
 
 /// One targeted check.
 #[derive(Debug, Clone)]
@@ -259,7 +260,7 @@ fn got_worse(before: Status, after: Status) -> bool {
 
 /// Why an applied run is rolled back: a daemon would no longer accept its configuration, the
 /// re-scan failed, or a check got worse. Its text is the run's `rolled_back` reason.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Rejected {
     /// The agent's own parser no longer loads what was written.
     #[error("{what} no longer {verb}: {reason}")]
@@ -286,6 +287,7 @@ pub enum Rejected {
     #[error("checks got worse: {}", .0.join(", "))]
     Regressed(Vec<String>),
 }
+crate::error_text::debug_as_display!(Rejected);
 
 /// Runs a daemon's validator (`sshd -t`, `visudo -c`) on the live host.
 fn run_validator(

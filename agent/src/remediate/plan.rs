@@ -47,7 +47,7 @@ impl Node {
 }
 
 /// Why a path could not be planned.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PlanError {
     #[error("{0}")]
     Read(#[from] FsError),
@@ -61,6 +61,7 @@ pub enum PlanError {
     #[error("unknown {what} `{name}` in this root's passwd/group")]
     UnknownName { what: &'static str, name: String },
 }
+crate::error_text::debug_as_display!(PlanError);
 
 /// The root as it is, plus every planned change.
 pub struct Workspace<'r> {

@@ -99,7 +99,7 @@ pub struct Outcome {
     pub eval_time: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PipelineError {
     #[error(transparent)]
     Scan(#[from] SelectError),
@@ -114,6 +114,7 @@ pub enum PipelineError {
         source: std::io::Error,
     },
 }
+crate::error_text::debug_as_display!(PipelineError);
 
 /// The delivering sinks of a run, in delivery order: the remote ones (Security Hub, then
 /// the workflow of its waived findings, SSM Compliance, SSM Inventory, EC2 tags), then the

@@ -288,7 +288,7 @@ const MAX_REPLY_LINES: usize = 256;
 
 /// Why one SMTP transaction failed. No variant ever holds the password: server replies are
 /// quoted through `Smtp::quote` (redacted, clipped) before they get here.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum SmtpError {
     #[error("SMTP reply line too long")]
     LineTooLong,
@@ -376,6 +376,7 @@ pub enum SmtpError {
     #[error("the server offers no PLAIN or LOGIN authentication (offers: {offers})")]
     NoAuthMechanism { offers: String },
 }
+crate::error_text::debug_as_display!(SmtpError);
 
 impl SmtpError {
     /// Retrying cannot help: a 5xx answer, or a refusal of this agent's own.
