@@ -48,7 +48,7 @@ impl ApiError {
     }
 }
 
-/// The codes of [`RETRYABLE_CODES`] that mean "too many requests".
+/// Error codes that mean "too many requests" (retried, and counted as throttling).
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
@@ -61,17 +61,8 @@ const THROTTLING_CODES: &[&str] = &[
     "SlowDown",
 ];
 
-/// Error codes that mean "slow down" or "try again".
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "LimitExceededException",
-    "SlowDown",
+/// Error codes besides [`THROTTLING_CODES`] that mean "try again".
+const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "InternalError",
@@ -118,7 +109,8 @@ pub fn api_error(res: &Response) -> ApiError {
             one.chars().take(200).collect()
         });
     let retryable = matches!(res.status, 429 | 500 | 502 | 503 | 504)
-        || RETRYABLE_CODES.contains(&code.as_str());
+        || THROTTLING_CODES.contains(&code.as_str())
+        || TRANSIENT_CODES.contains(&code.as_str());
     ApiError {
         status: Some(res.status),
         code,

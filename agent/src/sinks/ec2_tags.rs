@@ -73,17 +73,15 @@ impl super::Sink for Ec2Tags<'_> {
         report: &crate::report::Report,
         ctx: &super::Context<'_>,
     ) -> super::Summaries {
-        let s = match (ctx.aws("EC2 tags"), &report.asset) {
-            (Err(s), _) => s,
-            (Ok(_), None) => super::no_asset(),
-            (Ok(aws), Some(a)) => sync(
+        let s = super::deliver_asset(report, ctx, "EC2 tags", |a, aws| {
+            sync(
                 a,
                 aws.identity,
                 aws.session,
                 ctx.state_dir,
                 self.cfg.prefix(),
-            ),
-        };
+            )
+        });
         vec![(self.name(), s)]
     }
 }

@@ -85,11 +85,23 @@ impl Context<'_> {
     }
 }
 
-/// The summary of an asset sink in a run without an asset classification.
-fn no_asset() -> SinkSummary {
-    let mut s = SinkSummary::default();
-    s.error("no asset classification in this run");
-    s
+/// What an asset sink (SSM Inventory, EC2 tags) delivers: `send` with the run's asset
+/// classification and AWS access, or the summary of why it could not (`what` names the sink).
+fn deliver_asset(
+    report: &Report,
+    ctx: &Context<'_>,
+    what: &str,
+    send: impl FnOnce(&crate::classify::Asset, Aws<'_>) -> SinkSummary,
+) -> SinkSummary {
+    match (ctx.aws(what), &report.asset) {
+        (Err(s), _) => s,
+        (Ok(_), None) => {
+            let mut s = SinkSummary::default();
+            s.error("no asset classification in this run");
+            s
+        }
+        (Ok(aws), Some(a)) => send(a, aws),
+    }
 }
 
 /// Why a secret could not be read from Parameter Store. The AWS layer's error crosses the

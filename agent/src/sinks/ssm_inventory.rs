@@ -45,11 +45,9 @@ impl super::Sink for SsmInventory {
         report: &crate::report::Report,
         ctx: &super::Context<'_>,
     ) -> super::Summaries {
-        let s = match (ctx.aws("SSM Inventory"), &report.asset) {
-            (Err(s), _) => s,
-            (Ok(_), None) => super::no_asset(),
-            (Ok(aws), Some(a)) => submit(a, aws.identity, aws.session, &report.finished_at),
-        };
+        let s = super::deliver_asset(report, ctx, "SSM Inventory", |a, aws| {
+            submit(a, aws.identity, aws.session, &report.finished_at)
+        });
         vec![(self.name(), s)]
     }
 }
