@@ -94,11 +94,12 @@ pub struct DaemonConfig {
 pub const MIN_INTERVAL_SECS: u64 = 60;
 
 /// An interval between scans below [`MIN_INTERVAL_SECS`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("interval {secs} s is below the minimum of {MIN_INTERVAL_SECS} s between scans")]
 pub struct IntervalTooShort {
     pub secs: u64,
 }
+crate::error_text::debug_as_display!(IntervalTooShort);
 
 /// `daemon.interval_secs` and `--interval`: whole seconds, at least [`MIN_INTERVAL_SECS`].
 pub fn check_interval(secs: u64) -> Result<u64, IntervalTooShort> {

@@ -45,12 +45,13 @@ impl Severity {
 }
 
 /// A severity name that is none of the five levels.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown severity `{given}` (expected info, low, medium, high or critical)")]
 pub struct UnknownSeverity {
     /// The text as given (command line, waiver file...).
     pub given: String,
 }
+crate::error_text::debug_as_display!(UnknownSeverity);
 
 impl std::str::FromStr for Severity {
     type Err = UnknownSeverity;

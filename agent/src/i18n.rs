@@ -48,11 +48,12 @@ impl Lang {
 }
 
 /// A language other than en or ko.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown language `{given}` (expected en or ko)")]
 pub struct UnknownLang {
     pub given: String,
 }
+crate::error_text::debug_as_display!(UnknownLang);
 
 impl std::str::FromStr for Lang {
     type Err = UnknownLang;
@@ -110,11 +111,12 @@ impl Edition {
 }
 
 /// `--kisa-edition` named neither 2021 nor 2026.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown KISA edition `{given}` (expected 2021 or 2026)")]
 pub struct UnknownEdition {
     pub given: String,
 }
+crate::error_text::debug_as_display!(UnknownEdition);
 
 impl std::str::FromStr for Edition {
     type Err = UnknownEdition;

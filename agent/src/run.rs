@@ -25,12 +25,13 @@ pub struct Selection {
 pub use crate::report::{AgentInfo, CatalogInfo, HostInfo, Report};
 
 /// Why the checks of a run could not be selected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
     /// An id of `--only`, `--skip` or `agent.skip` that the catalog does not have.
     #[error("unknown check id `{id}` (see `jikimi catalog list`)")]
     UnknownCheck { id: String },
 }
+crate::error_text::debug_as_display!(SelectError);
 
 /// Picks the checks to run; unknown ids in `only`/`skip` are an error (a typo must not turn
 /// into a silently empty, green run).

@@ -44,12 +44,13 @@ impl Profile {
 }
 
 /// A profile name that is neither `kisa` nor `cis`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown profile `{given}` (expected kisa or cis)")]
 pub struct UnknownProfile {
     /// The text as given.
     pub given: String,
 }
+crate::error_text::debug_as_display!(UnknownProfile);
 
 impl std::str::FromStr for Profile {
     type Err = UnknownProfile;
@@ -162,7 +163,7 @@ impl fmt::Display for CatalogError {
 impl std::error::Error for CatalogError {}
 
 /// What is wrong (see [`CatalogError`] for where).
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum CatalogProblem {
     /// The directory or a file of it cannot be read (the file system layer's reason).
     #[error("cannot read directory: {reason}")]
@@ -211,6 +212,7 @@ pub enum CatalogProblem {
     #[error(transparent)]
     Rule(Box<probe::LocatedError>),
 }
+crate::error_text::debug_as_display!(CatalogProblem);
 
 /// All problems of a catalog load.
 #[derive(Debug, Clone)]

@@ -441,7 +441,7 @@ pub struct Cmdline {
 }
 
 /// Why a command line from /etc/default/grub cannot be known without running a shell.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CmdlineUnknown {
     /// The variable's value needs a shell (command substitution, an unset variable...).
     #[error("{name} at {at} cannot be evaluated without a shell: {why}")]
@@ -454,6 +454,7 @@ pub enum CmdlineUnknown {
     #[error("shell code this parser does not run at {}", at.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", "))]
     ShellCode { at: Vec<Origin> },
 }
+crate::error_text::debug_as_display!(CmdlineUnknown);
 
 /// Everything about the bootloader, collected once.
 #[derive(Debug, Clone, Default)]

@@ -180,7 +180,7 @@ pub struct Memory {
 }
 
 /// /proc/meminfo without the lines the memory facts need.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "no MemTotal/MemAvailable lines ({found} of MemTotal, MemAvailable, SwapTotal, SwapFree found)"
 )]
@@ -188,6 +188,7 @@ pub struct MeminfoError {
     /// How many of the four lines were found.
     pub found: usize,
 }
+crate::error_text::debug_as_display!(MeminfoError);
 
 pub fn parse_meminfo(text: &str) -> Result<Memory, MeminfoError> {
     let mut m = Memory::default();

@@ -244,7 +244,7 @@ fn fleet_catalog(
 }
 
 /// Why the fleet report's catalog could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum FleetCatalogError {
     /// The checks directory (the error names it).
     #[error(transparent)]
@@ -255,6 +255,7 @@ pub enum FleetCatalogError {
     #[error(transparent)]
     Load(#[from] crate::catalog::CatalogErrors),
 }
+crate::error_text::debug_as_display!(FleetCatalogError);
 
 /// The fleet's KISA form from the active findings.
 fn kisa_form_text(

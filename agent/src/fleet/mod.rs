@@ -76,15 +76,16 @@ pub struct Obs {
 
 /// A finding that cannot be read: which one (its Id, cut to 200 characters, when it has
 /// one) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{problem}", id.as_ref().map(|i| format!("finding {i}: ")).unwrap_or_default())]
 pub struct FindingError {
     pub id: Option<String>,
     pub problem: FindingProblem,
 }
+crate::error_text::debug_as_display!(FindingError);
 
 /// What is wrong with a finding (the reason findings are grouped by in the report).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FindingProblem {
     /// A member is missing or empty (`Id`, `Resources[0].Id`, `check id`, `CreatedAt`...).
     #[error("no {0}")]
@@ -99,6 +100,7 @@ pub enum FindingProblem {
     #[error("{field} `{value}` is not RFC 3339")]
     Time { field: &'static str, value: String },
 }
+crate::error_text::debug_as_display!(FindingProblem);
 
 fn ms(v: &Value, field: &'static str) -> Result<u64, FindingProblem> {
     let s = v[field].as_str().ok_or(FindingProblem::Missing(field))?;

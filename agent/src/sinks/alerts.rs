@@ -472,7 +472,7 @@ fn deliver(client: &Client, url: &str, body: &Value, max: u32, sum: &mut SinkSum
 }
 
 /// Why a webhook POST got no HTTP answer. The texts may hold the URL: callers redact.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 enum PostError {
     #[error("cannot start the delivery thread")]
     Thread {
@@ -485,6 +485,7 @@ enum PostError {
     #[error("{reason}")]
     Transport { reason: String },
 }
+crate::error_text::debug_as_display!(PostError);
 
 /// One POST on its own thread, so that a receiver that accepts and never answers (up to the
 /// client's 15 s timeout) cannot hold up a stop: `None` when cancellation was requested first
@@ -730,7 +731,7 @@ impl super::Sink for Alerts<'_> {
 }
 
 /// Why a hook cannot be reached. The texts are redacted: the URL is the secret.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum HookError {
     #[error("{0}")]
     NoUrl(&'static str),
@@ -748,6 +749,7 @@ pub enum HookError {
     #[error("{0}")]
     Client(String),
 }
+crate::error_text::debug_as_display!(HookError);
 
 /// The hook's URL (inline, or from Parameter Store) and an HTTP client for it; errors are
 /// redacted (the URL is the secret). `no_url` is the message when neither is configured.

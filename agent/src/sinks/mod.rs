@@ -107,7 +107,7 @@ fn deliver_asset(
 /// Why a secret could not be read from Parameter Store. The AWS layer's error crosses the
 /// layer boundary whole (its text and chain), wrapped here so the sinks do not depend on
 /// its type.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ParameterError {
     /// No AWS access is set up to read Parameter Store.
     #[error("Parameter Store is not available: {0}")]
@@ -116,6 +116,7 @@ pub enum ParameterError {
     #[error(transparent)]
     Aws(Box<dyn std::error::Error + Send + Sync>),
 }
+crate::error_text::debug_as_display!(ParameterError);
 
 impl ParameterError {
     /// Wraps the AWS layer's error (any error type, or its text).

@@ -22,20 +22,22 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 /// A period that is not a positive number with a unit.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid period `{given}`: use a number with s, m, h, d or w (like 24h or 7d)")]
 pub struct InvalidPeriod {
     pub given: String,
 }
+crate::error_text::debug_as_display!(InvalidPeriod);
 
 /// Why no report can be built from the history.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
     #[error("no scan history yet: run `jikimi check` first")]
     NoHistory,
     #[error("no scan in the last {since}: the newest record is from {newest}")]
     NoScanInPeriod { since: String, newest: String },
 }
+crate::error_text::debug_as_display!(ReportError);
 
 /// Parses `24h`, `7d`, `90m`, `2w`, `3600s`.
 pub fn parse_since(s: &str) -> Result<Duration, InvalidPeriod> {

@@ -440,7 +440,7 @@ fn plan(
 
 /// A 2xx Security Hub reply that does not account for what was sent: nothing in it can be
 /// taken as imported or updated, so the findings stay pending.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyMismatch {
     #[error("the reply to a batch of {batch} has no SuccessCount/FailedCount; kept pending")]
     NoCounts { batch: usize },
@@ -455,6 +455,7 @@ pub enum ReplyMismatch {
     #[error("the reply accounts for {accounted} of {sent} findings")]
     Accounted { accounted: usize, sent: usize },
 }
+crate::error_text::debug_as_display!(ReplyMismatch);
 
 /// Checks a BatchImportFindings reply: `SuccessCount + FailedCount` must be the batch size
 /// (an empty or foreign 2xx answer proves nothing was imported). The failed ids and their

@@ -109,13 +109,14 @@ impl super::Sink for SsmCompliance {
 
 /// An SSM sink on a resource that is not a managed instance: Systems Manager would refuse
 /// every call, so the sink does not make one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{service} needs a managed instance id (i-... or mi-...), not `{resource_id}`: set aws.resource_id")]
 pub struct NotAManagedInstance {
     /// `SSM Compliance`, `SSM Inventory`.
     pub service: &'static str,
     pub resource_id: String,
 }
+crate::error_text::debug_as_display!(NotAManagedInstance);
 
 /// The PutComplianceItems request. Needs a managed instance id (`i-...` or `mi-...`).
 pub fn payload(

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 /// A sink's state file that cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StateFileError {
     /// Reading it failed (the state layer's reason names the file).
     #[error("{reason}")]
@@ -31,3 +31,4 @@ pub enum StateFileError {
     #[error("{reason}")]
     Write { path: PathBuf, reason: String },
 }
+crate::error_text::debug_as_display!(StateFileError);

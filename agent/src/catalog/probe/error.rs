@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// One mistake in a probe, comparison or fix table (without its place; see [`LocatedError`]).
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum ProbeError {
     /// The table does not fit the probe's schema (unknown field, wrong type): toml's words.
     #[error("{message}")]
@@ -95,6 +95,7 @@ pub enum ProbeError {
         expected: &'static str,
     },
 }
+crate::error_text::debug_as_display!(ProbeError);
 
 /// A [`ProbeError`] with the place it was found (`expect.all[1]`, `fix[0]`).
 #[derive(Debug, Clone)]

@@ -60,9 +60,10 @@ fn builtin(table: &str, chain: &str) -> bool {
 }
 
 /// A line iptables-restore cannot split into words.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unterminated quoted argument")]
 struct UnterminatedQuote;
+crate::error_text::debug_as_display!(UnterminatedQuote);
 
 /// Splits a line as iptables-restore does: whitespace, with `"..."` quoting (`\"` inside).
 fn split(line: &str) -> Result<Vec<String>, UnterminatedQuote> {

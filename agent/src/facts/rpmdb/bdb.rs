@@ -19,7 +19,7 @@ use super::sqlite::{ReadError, Source};
 use std::collections::HashSet;
 
 /// Why a Berkeley DB `Packages` file could not be walked, with the page (and item) where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BdbError {
     #[error("{size} bytes: too short for a Berkeley DB file")]
     TooShort { size: u64 },
@@ -77,6 +77,7 @@ pub enum BdbError {
     #[error("page {page}: a key of {len} bytes")]
     KeyLength { page: u32, len: usize },
 }
+crate::error_text::debug_as_display!(BdbError);
 
 const HASH_MAGIC: u32 = 0x0006_1561;
 const P_HASH_UNSORTED: u8 = 2;

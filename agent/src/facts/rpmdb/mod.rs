@@ -62,7 +62,7 @@ pub fn locate(root: &Root) -> Option<Backend> {
 }
 
 /// Why the package list could not be read, naming the database file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RpmDbError {
     #[error("{path}: no such file")]
     Missing { path: String },
@@ -76,9 +76,10 @@ pub enum RpmDbError {
         problem: PackagesError,
     },
 }
+crate::error_text::debug_as_display!(RpmDbError);
 
 /// What is wrong inside a database file (the file is named by [`RpmDbError`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PackagesError {
     #[error("{0}")]
     Open(DbError),
@@ -99,6 +100,7 @@ pub enum PackagesError {
     #[error(transparent)]
     Bdb(#[from] bdb::BdbError),
 }
+crate::error_text::debug_as_display!(PackagesError);
 
 /// Every package in an SQLite rpm database, in installation order (`hnum`).
 pub fn read_sqlite(root: &Root, path: &str) -> Result<Vec<RpmIdentity>, RpmDbError> {

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// A read of a [`Source`] that failed, with its offset.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     #[error("read of {len} bytes at {offset} is past the end")]
     PastEnd { offset: u64, len: usize },
@@ -33,6 +33,7 @@ pub enum ReadError {
         reason: String,
     },
 }
+crate::error_text::debug_as_display!(ReadError);
 
 /// Random access to the bytes of a file.
 pub trait Source {

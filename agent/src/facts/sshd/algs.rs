@@ -132,13 +132,14 @@ fn filter(proposal: &str, filter: &str, deny: bool) -> String {
 }
 
 /// An algorithm list sshd refuses to start with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AlgListError {
     #[error("negated algorithm pattern \"{pattern}\" is not supported here")]
     Negated { pattern: String },
     #[error("\"{list}\" leaves no supported algorithm")]
     NoneLeft { list: String },
 }
+crate::error_text::debug_as_display!(AlgListError);
 
 /// `kex_assemble_names`: the effective list for a configured value. Err for an empty result
 /// or a negated pattern in an explicit list (sshd refuses to start).

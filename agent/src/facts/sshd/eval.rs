@@ -149,7 +149,7 @@ fn cleanhostname(h: &str) -> &str {
 }
 
 /// An `AuthenticationMethods` list sshd refuses, with the offending method.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 enum AuthMethodsError {
     #[error("empty authentication method list")]
     Empty,
@@ -158,6 +158,7 @@ enum AuthMethodsError {
     #[error("Disabled method \"{name}\" in list \"{list}\"")]
     Disabled { name: String, list: String },
 }
+crate::error_text::debug_as_display!(AuthMethodsError);
 
 /// `auth2_methods_valid`: Err with the offending method.
 fn auth_methods_valid(list: &str, enabled: Option<&Opts>) -> Result<(), AuthMethodsError> {

@@ -86,7 +86,7 @@ impl fmt::Display for Origin {
 }
 
 /// Why a configuration could not be read or would not be accepted by sshd.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SshdError {
     /// The main configuration file does not exist (sshd is probably not installed).
     #[error("{path}: no such file")]
@@ -112,6 +112,7 @@ pub enum SshdError {
     #[error("cannot tell which OpenSSH this is: {0}")]
     Version(String),
 }
+crate::error_text::debug_as_display!(SshdError);
 
 impl SshdError {
     pub(crate) fn config(file: &str, line: usize, msg: impl Into<String>) -> SshdError {
@@ -161,10 +162,8 @@ pub fn keyword_names() -> Vec<&'static str> {
 /// read them): `rdomain` is printed only by 7.7 to 8.2, `debianbanner` only by Debian's 10.0.
 pub const NOT_PRINTED: &[&str] = &["rdomain", "debianbanner"];
 
-/// `keyword value` as `sshd -T` would print the value (`PermitRootLogin prohibit-password`
-/// → `without-password`, `LoginGraceTime 1m` → `60`, `LogLevel info` → `INFO`), one string
 /// Why a catalog value cannot be printed the way `sshd -T` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrintedValueError {
     #[error("`{keyword}` is not an sshd keyword")]
     NotAKeyword { keyword: String },
@@ -179,7 +178,10 @@ pub enum PrintedValueError {
     #[error("sshd would reject `{text}`: {reason}")]
     Rejected { text: String, reason: String },
 }
+crate::error_text::debug_as_display!(PrintedValueError);
 
+/// `keyword value` as `sshd -T` would print the value (`PermitRootLogin prohibit-password`
+/// → `without-password`, `LoginGraceTime 1m` → `60`, `LogLevel info` → `INFO`), one string
 /// per printed line. Err with sshd's reason when sshd would reject the line.
 pub fn printed_value(keyword: &str, value: &str) -> Result<Vec<String>, PrintedValueError> {
     let key = keyword.to_ascii_lowercase();

@@ -332,7 +332,7 @@ pub(crate) fn valid_gentime(v: &str) -> bool {
 }
 
 /// A Defaults entry `visudo` refuses; the texts follow sudo's.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DefaultsError {
     #[error("unknown defaults entry \"{name}\"")]
     Unknown { name: String },
@@ -347,6 +347,7 @@ pub enum DefaultsError {
     #[error("values for \"{name}\" must start with {starts}")]
     BadPathStart { name: String, starts: &'static str },
 }
+crate::error_text::debug_as_display!(DefaultsError);
 
 /// Validates one Defaults entry as `visudo` does.
 pub(crate) fn validate(name: &str, op: &DefaultsOp) -> Result<(), DefaultsError> {
