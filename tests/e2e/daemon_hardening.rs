@@ -3,103 +3,16 @@
 //! (defect 6), `HEAD` and bare-LF requests (15), terminal escapes from a scanned image (8),
 //! SIGTERM in the middle of a walk and of a delivery (12), the interval minimum (14).
 
-use super::{bin, catalog, check, run, write, KillOnDrop};
-use std::io::{BufRead, BufReader, Read, Write};
+use super::daemon::Daemon;
+use super::{catalog, check, run, write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-/// A daemon started on 127.0.0.1:0; its stderr lines arrive on `lines`.
-struct Daemon {
-    guard: KillOnDrop,
-    addr: String,
-    lines: Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Daemon {
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Daemon {
-        let mut cmd = bin();
-        cmd.args(["check", "--listen", "127.0.0.1:0", "--no-extra-checks"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("HTTPS_PROXY", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stderr(std::process::Stdio::piped());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(stderr).lines() {
-                let Ok(l) = l else { break };
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut d = Daemon {
-            guard: KillOnDrop(child),
-            addr: String::new(),
-            lines: rx,
-            log: Vec::new(),
-        };
-        let started = d.wait_for("metrics on http://", Duration::from_secs(20));
-        d.addr = started
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.strip_suffix("/metrics"))
-            .unwrap_or_else(|| panic!("no address in {started}"))
-            .to_string();
-        d
-    }
-
-    /// The first stderr line containing `what` (panics after `within`).
-    fn wait_for(&mut self, what: &str, within: Duration) -> String {
-        let end = Instant::now() + within;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.log.push(l.clone());
-                    if l.contains(what) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no `{what}` within {within:?}; log:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// SIGTERM; the time until the process is gone, its exit code and the rest of its log.
-    fn terminate(&mut self) -> (Duration, Option<i32>, String) {
-        let child = &mut self.guard.0;
-        let t0 = Instant::now();
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the daemon did not stop within 10 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let took = t0.elapsed();
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(500)) {
-            self.log.push(l);
-        }
-        (took, status.code(), self.log.join("\n"))
-    }
-}
+/// How long a daemon may take to listen.
+const STARTUP: Duration = Duration::from_secs(20);
 
 /// One request, raw; the whole reply (the server closes the connection).
 fn raw(addr: &str, req: &[u8]) -> String {
@@ -137,7 +50,7 @@ fn scan_args<'a>(root: &'a Path, cat: &'a Path, state: &'a Path) -> Vec<&'a str>
 fn defect6_metrics_answer_within_1s_while_50_slow_and_25_idle_clients_are_connected() {
     let (t, cat) = small_root();
     let state = tempfile::tempdir().unwrap();
-    let mut d = Daemon::start(&scan_args(t.path(), cat.path(), state.path()), &[]);
+    let mut d = Daemon::start(&scan_args(t.path(), cat.path(), state.path()), &[], STARTUP);
     d.wait_for("scan done", Duration::from_secs(30));
     let addr = d.addr.clone();
     // 50 slow clients (one byte of a request every 1.5 s) and 25 idle ones, each reconnected
@@ -222,7 +135,7 @@ fn defect6_metrics_answer_within_1s_while_50_slow_and_25_idle_clients_are_connec
 fn defect15_head_and_bare_lf_requests_are_answered() {
     let (t, cat) = small_root();
     let state = tempfile::tempdir().unwrap();
-    let mut d = Daemon::start(&scan_args(t.path(), cat.path(), state.path()), &[]);
+    let mut d = Daemon::start(&scan_args(t.path(), cat.path(), state.path()), &[], STARTUP);
     d.wait_for("scan done", Duration::from_secs(30));
     let get = raw(&d.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     let (get_head, get_body) = get.split_once("\r\n\r\n").unwrap();
@@ -379,7 +292,7 @@ fn defect12_sigterm_mid_delivery_to_a_black_holed_webhook_exits_within_2s_with_t
     );
     let mut args = scan_args(t.path(), cat.path(), &state);
     args.extend(["--config", cfg.to_str().unwrap()]);
-    let mut d = Daemon::start(&args, &[]);
+    let mut d = Daemon::start(&args, &[], STARTUP);
     acc_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the daemon never reached the webhook");
@@ -440,6 +353,7 @@ fn defect12_sigterm_mid_security_hub_retry_exits_within_2s() {
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ],
+        STARTUP,
     );
     acc_rx
         .recv_timeout(Duration::from_secs(30))
@@ -519,6 +433,7 @@ fn defect12_sigterm_mid_walk_exits_within_2s_and_keeps_the_queue() {
             cfg.to_str().unwrap(),
         ],
         &[],
+        STARTUP,
     );
     let started = Instant::now();
     std::thread::sleep(Duration::from_millis(200));

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod classify;
+mod daemon;
 mod daemon_hardening;
 mod firewall_roots;
 mod fix;

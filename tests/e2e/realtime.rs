@@ -3,7 +3,7 @@
 //! webhook receiver on loopback, and each test changes files under the copy and waits for
 //! the webhook and `/metrics`. Every wait is bounded; the daemon is killed if a test fails.
 
-use super::{bin, KillOnDrop};
+use super::daemon::Daemon;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -82,99 +82,38 @@ fn webhook() -> (u16, Receiver<Value>) {
     (port, rx)
 }
 
-struct Daemon {
-    _guard: KillOnDrop,
-    pid: u32,
-    addr: String,
-    lines: Receiver<String>,
-    log: Vec<String>,
+/// The daemon on the copy `dir` (`root/`, `state/`, its own `jikimi.toml` with per-check
+/// metrics and a webhook on `port`), once its first scan is done.
+fn start(dir: &Path, port: u16, extra_cfg: &str) -> Daemon {
+    let cfg = dir.join("jikimi.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\nper_check_metrics = true\n{extra_cfg}\n[alerts]\nmin_severity = \"low\"\n[alerts.webhook]\nurl = \"http://127.0.0.1:{port}/hook\"\n"
+        ),
+    )
+    .unwrap();
+    let (root, state) = (dir.join("root"), dir.join("state"));
+    let args = [
+        "--root",
+        root.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
+    let mut d = Daemon::start(&args, &[], Duration::from_secs(30));
+    d.wait_for("scan done", Duration::from_secs(60));
+    d
 }
 
 impl Daemon {
-    fn start(dir: &Path, port: u16, extra_cfg: &str) -> Daemon {
-        let cfg = dir.join("jikimi.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[daemon]\nper_check_metrics = true\n{extra_cfg}\n[alerts]\nmin_severity = \"low\"\n[alerts.webhook]\nurl = \"http://127.0.0.1:{port}/hook\"\n"
-            ),
-        )
-        .unwrap();
-        let mut child = bin()
-            .args([
-                "check",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-extra-checks",
-                "--root",
-            ])
-            .arg(dir.join("root"))
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--config")
-            .arg(&cfg)
-            .env("NO_COLOR", "1")
-            .env("HTTPS_PROXY", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(stderr).lines() {
-                let Ok(l) = l else { break };
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        let pid = child.id();
-        let mut d = Daemon {
-            _guard: KillOnDrop(child),
-            pid,
-            addr: String::new(),
-            lines: rx,
-            log: Vec::new(),
-        };
-        let started = d.wait_for("metrics on http://", Duration::from_secs(30));
-        d.addr = started
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.strip_suffix("/metrics"))
-            .unwrap()
-            .to_string();
-        d.wait_for("scan done", Duration::from_secs(60));
-        d
-    }
-
     /// Starts the daemon and drops the alert of its first scan (the baseline failures).
     fn start_quiet(dir: &Path, extra_cfg: &str) -> (Daemon, Receiver<Value>) {
         let (port, hooks) = webhook();
-        let d = Daemon::start(dir, port, extra_cfg);
+        let d = start(dir, port, extra_cfg);
         while hooks.recv_timeout(Duration::from_millis(300)).is_ok() {}
         (d, hooks)
-    }
-
-    fn wait_for(&mut self, what: &str, within: Duration) -> String {
-        let end = Instant::now() + within;
-        loop {
-            match self
-                .lines
-                .recv_timeout(end.saturating_duration_since(Instant::now()))
-            {
-                Ok(l) => {
-                    self.log.push(l.clone());
-                    if l.contains(what) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no `{what}` within {within:?}; log:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
     }
 
     /// Log lines that arrived until now.
@@ -215,7 +154,7 @@ impl Daemon {
 
     /// CPU seconds the daemon used so far (utime + stime).
     fn cpu_secs(&self) -> f64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
         let rest = &s[s.rfind(')').unwrap() + 2..];
         let f: Vec<&str> = rest.split(' ').collect();
         let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
