@@ -195,3 +195,23 @@ def make_root(tmp, secure=False):
     (root / "etc/app.conf").write_text(f"secure={'yes' if secure else 'no'}\ndebug=1\n")
     (root / "etc/blob.bin").write_bytes(b"x\x00y\n")
     return root
+
+
+def chromium():
+    """The headless browser that renders HTML reports; a test fails (never skips) without it."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.fail("chromium is not installed (apt-get install chromium)")
+
+
+def screenshot(exe, page, png, tmp_path, width, height):
+    """`page` rendered by headless `exe` at width x height into `png`."""
+    subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+         f"--user-data-dir={tmp_path / 'chromium'}", f"--screenshot={png}",
+         f"--window-size={width},{height}", f"file://{page}"],
+        capture_output=True, timeout=120, check=False,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert png.exists(), "chromium wrote no screenshot"

@@ -4,7 +4,6 @@ the recording proxy (SigV4 checked), every GetFindings request validated against
 model, and the report's content, stability and rendering asserted."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 import awsmodel
 import fleet_data as fd
-from conftest import ACCOUNT, REPO, boto
+from conftest import ACCOUNT, REPO, boto, chromium, screenshot
 
 NOW = fd.ts(fd.NOW)
 
@@ -124,30 +123,14 @@ def test_access_denied_is_an_error_with_the_code(jk, aws, moto):
     assert p.stdout == ""
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 @pytest.mark.parametrize("width", [390, 1100])
 def test_html_renders_on_a_phone_and_a_desktop(jk, aws, moto, tmp_path, width):
-    exe = _chromium()
-    if exe is None:
-        pytest.fail("chromium is not installed (apt-get install chromium)")
+    exe = chromium()
     fd.import_fleet(boto(moto, "securityhub"))
     page = tmp_path / "fleet.html"
     report(jk, "--output", page, fmt="html")
     png = tmp_path / f"fleet-{width}.png"
-    subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium'}", f"--screenshot={png}",
-         f"--window-size={width},1600", f"file://{page}"],
-        capture_output=True, timeout=120, check=False,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    )
-    assert png.exists(), "chromium wrote no screenshot"
+    screenshot(exe, page, png, tmp_path, width, 1600)
     # The header's dark background and the red failing count must be painted.
     r = subprocess.run([sys.executable, str(REPO / "tests/observability/png_check.py"), str(png),
                         "--color", "0f172a:2000", "--color", "b91c1c:20"],

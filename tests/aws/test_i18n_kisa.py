@@ -14,7 +14,6 @@
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import fleet_data as fd
-from conftest import REPO, boto, make_root
+from conftest import REPO, boto, chromium, make_root, screenshot
 
 NOW = fd.ts(fd.NOW)
 
@@ -151,13 +150,6 @@ def test_asff_text_in_korean(jk, aws, tmp_path):
     assert by["C-02"]["Title"] == "C-02 holds"
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 def _decode(png):
     spec = __import__("importlib.util").util.spec_from_file_location(
         "png_decode", REPO / "tests/observability/png_check.py")
@@ -165,17 +157,6 @@ def _decode(png):
     ns = {}
     exec(compile(src, spec.origin, "exec"), ns)
     return ns["decode"](str(png))
-
-
-def _shot(exe, page, png, tmp_path, width, height):
-    subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium'}", f"--screenshot={png}",
-         f"--window-size={width},{height}", f"file://{page}"],
-        capture_output=True, timeout=120, check=False,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    )
-    assert png.exists(), "chromium wrote no screenshot"
 
 
 SYLLABLES = ["취", "약", "양", "호", "점", "검"]
@@ -193,7 +174,7 @@ def assert_hangul_glyphs(exe, font_family, tmp_path):
     page.write_text(f'<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"></head>'
                     f'<body style="margin:0;background:#fff;color:#000;font-family:{font_family}">{cells}</body></html>')
     png = tmp_path / "glyphs.png"
-    _shot(exe, page, png, tmp_path, 100 * len(SYLLABLES + NO_FONT), 400)
+    screenshot(exe, page, png, tmp_path, 100 * len(SYLLABLES + NO_FONT), 400)
     w, h, bpp, rows = _decode(png)
     bitmaps = []
     for i in range(len(SYLLABLES + NO_FONT)):
@@ -214,9 +195,7 @@ def _font_family(html):
 
 @pytest.mark.parametrize("kind", ["host-report", "host-kisa", "fleet-report", "fleet-kisa"])
 def test_korean_html_renders_with_a_hangul_font(jk, aws, moto, tmp_path, kind):
-    exe = _chromium()
-    if exe is None:
-        pytest.fail("chromium is not installed (apt-get install chromium)")
+    exe = chromium()
     fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
     if not fonts.strip():
         pytest.fail("no font with Korean coverage (apt-get install fonts-nanum)")
@@ -235,7 +214,7 @@ def test_korean_html_renders_with_a_hangul_font(jk, aws, moto, tmp_path, kind):
     page = tmp_path / f"{kind}.html"
     page.write_text(html)
     png = tmp_path / f"{kind}.png"
-    _shot(exe, page, png, tmp_path, 1000, 1400)
+    screenshot(exe, page, png, tmp_path, 1000, 1400)
     r = subprocess.run([sys.executable, str(REPO / "tests/observability/png_check.py"), str(png)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
