@@ -217,9 +217,11 @@ build_rpm() {
     sed -e "s|@VERSION@|$PKGVER|; s|@REVISION@|$REVISION|" \
         -e "/^@HOOKS@\$/{r $PKG/scripts/hooks.sh" -e 'd}' "$PKG/rpm/jikimi.spec.in" >"$spec"
     if grep -q % "$PKG/scripts/hooks.sh"; then die "packaging/scripts/hooks.sh must not contain % (rpm macros)"; fi
+    # _dbpath: Debian's rpm would otherwise open $HOME/.rpmdb; the build touches no home
     rpmbuild -bb --quiet \
         --target "$RPM_ARCH-linux" \
         --define "_topdir $top" \
+        --define "_dbpath $top/rpmdb" \
         --define "jikimi_stage $ROOT" \
         --define "_build_id_links none" \
         --define "_binary_payload w9.xzdio" \

@@ -19,7 +19,18 @@ fn tool(name: &str) -> Command {
         found,
         "`{name}` is required by this test (Debian package `rpm`, installed by tests/run.sh)"
     );
-    Command::new(name)
+    let mut c = Command::new(name);
+    // Debian's rpm keeps its default database in $HOME/.rpmdb, which even `rpm -qp` opens:
+    // a HOME of its own keeps the tests off the host's home directory
+    c.env("HOME", rpm_home());
+    c
+}
+
+/// An empty HOME for rpm and rpmbuild, for the whole test process.
+fn rpm_home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("temporary HOME for rpm"))
+        .path()
 }
 
 fn ok(c: &mut Command) -> String {

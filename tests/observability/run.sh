@@ -246,7 +246,8 @@ if ! command -v chromium >/dev/null; then
     --no-install-recommends chromium >/dev/null 2>&1
 fi
 if command -v chromium >/dev/null; then
-  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  # HOME in the work directory: chromium's crash reporter writes under $HOME/.config
+  HOME="$WORK" timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$WORK/chromium" --hide-scrollbars --screenshot="$WORK/report.png" \
     --window-size=1000,1400 "file://$WORK/report.html" >"$WORK/chromium.log" 2>&1

@@ -82,11 +82,14 @@ def test_deb(dist):
         assert syntax.returncode == 0, syntax.stderr
 
 
-def test_rpm(dist):
+def test_rpm(dist, tmp_path):
     if not shutil.which("rpm"):
         pytest.skip("rpm not installed")
     rpm = artifact(dist, f"jikimi-*.{ARCH}.rpm")
-    q = lambda fmt: run("rpm", "-qp", "--qf", fmt, rpm).stdout  # noqa: E731
+    # Debian's rpm opens its default database ($HOME/.rpmdb) even for -qp: one in tmp_path
+    # keeps the test off the host's home directory
+    db = ["--dbpath", str(tmp_path / "rpmdb")]
+    q = lambda fmt: run("rpm", *db, "-qp", "--qf", fmt, rpm).stdout  # noqa: E731
     assert q("%{NAME} %{ARCH}") == f"jikimi {ARCH}"
     files = dict(line.rsplit(" ", 1) for line in q("[%{FILENAMES} %{FILEFLAGS:fflags}\n]").splitlines())
     assert files["/etc/jikimi/jikimi.toml"] == "cn", "jikimi.toml must be %config(noreplace)"
@@ -95,10 +98,10 @@ def test_rpm(dist):
         assert path in files
     assert not any(p.startswith("/var/lib/jikimi") for p in files)
     assert q("%{PAYLOADCOMPRESSOR}") == "xz", "xz payload: readable by the rpm of glibc-2.17-era distributions"
-    requires = run("rpm", "-qp", "--requires", rpm).stdout
+    requires = run("rpm", *db, "-qp", "--requires", rpm).stdout
     glibcs = [line for line in requires.splitlines() if "GLIBC_" in line]
     assert glibcs and all(float(line.split("GLIBC_")[1].split(")")[0].split(".")[1]) <= 17 for line in glibcs), requires
-    scripts = run("rpm", "-qp", "--scripts", rpm).stdout
+    scripts = run("rpm", *db, "-qp", "--scripts", rpm).stdout
     for name in ("postinstall", "preuninstall", "postuninstall"):
         assert f"{name} scriptlet" in scripts
     assert "jikimi_after_install" in scripts and "%{" not in scripts
